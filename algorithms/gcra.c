@@ -1,0 +1,80 @@
+/*
+ * gcra -- the generic cell rate algorithm (ITU-T I.371 virtual scheduling),
+ * as redis-cell and throttled use it: T = 1/rate,
+ *   tat' = max(tat, now) + cost*T, admit iff tat' - now <= burst*T.
+ * From idle, `burst` back-to-back requests pass (redis-cell's max_burst is
+ * burst - 1).
+ *
+ * The theoretical arrival time is kept exactly: whole microseconds plus a
+ * remainder in 1/rate_m us (fixedpoint.h), so T is never rounded.
+ * v[0] = rate_m, v[1] = burst.
+ */
+#include <stdio.h>
+
+#include "fixedpoint.h"
+#include "limiter.h"
+
+static const lim_param_spec gcra_params[] = {
+    { "rate", LIM_PARAM_NUMBER, 1, 0, LIM_RATE_MIN, LIM_RATE_MAX, NULL, "sustained requests per second" },
+    { "burst", LIM_PARAM_INTEGER, 1, 0, 1, LIM_COUNT_MAX, NULL, "requests that pass back-to-back from idle" },
+};
+
+static int gcra_configure(const double *values, lim_config *cfg, char *err, size_t errlen)
+{
+    (void)err, (void)errlen;
+    cfg->v[0] = fx_rate_m(values[0]);
+    cfg->v[1] = (int64_t)values[1];
+    cfg->state_size = sizeof(fx_time);
+    return 0;
+}
+
+/* The tat from which a request at now_us starts: max(tat, now). */
+static fx_time gcra_base(const fx_time *tat, int64_t now_us)
+{
+    /* rem < 1 us, so tat >= now exactly when its whole part is. */
+    if (tat->us >= now_us) return *tat;
+    return (fx_time){ now_us, 0 };
+}
+
+static void gcra_decide(const lim_config *cfg, void *state, int is_new,
+                        int64_t now_us, int64_t cost, lim_decision *out)
+{
+    fx_time *tat = state;
+    int64_t rate_m = cfg->v[0], limit = cfg->v[1] * LIM_UNIT;
+    if (is_new) *tat = (fx_time){ now_us, 0 };
+
+    fx_time base = gcra_base(tat, now_us);
+    fx_time next = fx_add_intervals(base, cost, rate_m);
+    int64_t ahead = fx_ahead(next, now_us, rate_m);
+
+    out->delay_us = 0;
+    if (ahead <= limit) {
+        *tat = next;
+        out->allowed = 1;
+        out->retry_after_us = 0;
+        out->remaining = (limit - ahead) / LIM_UNIT;
+    } else {
+        out->allowed = 0;
+        out->retry_after_us = cost > cfg->v[1] ? LIM_RETRY_NEVER
+                                               : fx_ceil_div(ahead - limit, rate_m);
+        out->remaining = (limit - fx_ahead(base, now_us, rate_m)) / LIM_UNIT;
+    }
+}
+
+static int64_t gcra_level(const lim_config *cfg, const void *state, int64_t now_us)
+{
+    if (!state) return cfg->v[1];
+    fx_time base = gcra_base(state, now_us);
+    return (cfg->v[1] * LIM_UNIT - fx_ahead(base, now_us, cfg->v[0])) / LIM_UNIT;
+}
+
+const lim_ops gcra_ops = {
+    .name = "gcra",
+    .summary = "theoretical arrival time advances by 1/rate per request; admits within `burst` intervals",
+    .level_name = "requests admissible now",
+    .params = gcra_params,
+    .n_params = sizeof gcra_params / sizeof gcra_params[0],
+    .configure = gcra_configure,
+    .decide = gcra_decide,
+    .level = gcra_level,
+};

@@ -1,0 +1,88 @@
+/*
+ * token_bucket -- tokens = min(capacity, tokens + rate*dt); a request of
+ * `cost` is admitted iff tokens >= cost, and then takes them.
+ *
+ * Resolution: tokens are kept in nano-tokens (LIM_UNIT per token), the rate
+ * in milli-tokens/s; refill per microsecond is therefore exact.
+ * v[0] = rate_m, v[1] = capacity in nano-tokens, v[2] = initial in nano-tokens.
+ */
+#include <math.h>
+#include <stdio.h>
+
+#include "fixedpoint.h"
+#include "limiter.h"
+
+typedef struct {
+    int64_t tokens;     /* nano-tokens */
+    int64_t last_us;    /* time of the last refill */
+} tb_state;
+
+static const lim_param_spec tb_params[] = {
+    { "rate", LIM_PARAM_NUMBER, 1, 0, LIM_RATE_MIN, LIM_RATE_MAX, NULL, "tokens added per second" },
+    { "capacity", LIM_PARAM_INTEGER, 1, 0, 1, LIM_COUNT_MAX, NULL, "bucket size in tokens (largest burst)" },
+    { "initial", LIM_PARAM_INTEGER, 0, NAN, 0, LIM_COUNT_MAX, NULL, "tokens in a new key's bucket (default: capacity)" },
+};
+
+static int tb_configure(const double *values, lim_config *cfg, char *err, size_t errlen)
+{
+    double initial = isnan(values[2]) ? values[1] : values[2];
+    if (initial > values[1]) {
+        snprintf(err, errlen, "initial: must be <= capacity (%.0f), got %.0f", values[1], initial);
+        return -1;
+    }
+    cfg->v[0] = fx_rate_m(values[0]);
+    cfg->v[1] = (int64_t)values[1] * LIM_UNIT;
+    cfg->v[2] = (int64_t)initial * LIM_UNIT;
+    cfg->state_size = sizeof(tb_state);
+    return 0;
+}
+
+static int64_t tb_refilled(const lim_config *cfg, const tb_state *s, int64_t now_us)
+{
+    return fx_fill(s->tokens, cfg->v[1], cfg->v[0], now_us - s->last_us);
+}
+
+static void tb_decide(const lim_config *cfg, void *state, int is_new,
+                      int64_t now_us, int64_t cost, lim_decision *out)
+{
+    tb_state *s = state;
+    int64_t rate_m = cfg->v[0], capacity = cfg->v[1];
+    if (is_new) {
+        s->tokens = cfg->v[2];
+        s->last_us = now_us;
+    }
+    s->tokens = tb_refilled(cfg, s, now_us);
+    /* A request stamped earlier than the last one (client clock skew) gets no
+     * refill and does not move the clock back. */
+    if (now_us > s->last_us) s->last_us = now_us;
+
+    int64_t need = cost * LIM_UNIT;
+    out->delay_us = 0;
+    if (s->tokens >= need) {
+        s->tokens -= need;
+        out->allowed = 1;
+        out->retry_after_us = 0;
+    } else {
+        out->allowed = 0;
+        out->retry_after_us = need > capacity ? LIM_RETRY_NEVER
+                                              : fx_ceil_div(need - s->tokens, rate_m);
+    }
+    out->remaining = s->tokens / LIM_UNIT;
+}
+
+static int64_t tb_level(const lim_config *cfg, const void *state, int64_t now_us)
+{
+    if (!state) return cfg->v[2] / LIM_UNIT;
+    return tb_refilled(cfg, state, now_us) / LIM_UNIT;
+}
+
+const lim_ops token_bucket_ops = {
+    .name = "token_bucket",
+    .summary = "refills at `rate`, holds up to `capacity`; admits while tokens last",
+    .level_name = "tokens",
+    .params = tb_params,
+    .n_params = sizeof tb_params / sizeof tb_params[0],
+    .configure = tb_configure,
+    .decide = tb_decide,
+    .level = tb_level,
+};
