@@ -1,0 +1,80 @@
+# ratelab -- see README.md. `make bench SCENARIO=burst` and `make test` are
+# the two entry points; both install missing Debian packages first.
+
+SCENARIO ?= burst
+ALGOS    ?=
+SET      ?=
+OUT      ?= results/$(SCENARIO)
+
+CC       ?= cc
+PKGS     := libcjson
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+WARN     := -std=c11 -Wall -Wextra -Werror
+CFLAGS_COMMON = $(WARN) -g -MMD -MP -DRATELAB_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS_COMMON = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+LIB_SRC  := $(wildcard algorithms/*.c) $(filter-out sim/main.c,$(wildcard sim/*.c))
+TEST_SRC := $(wildcard tests/*.c)
+
+REL_OBJ  := $(LIB_SRC:%.c=build/release/%.o)
+TST_OBJ  := $(LIB_SRC:%.c=build/test/%.o) $(TEST_SRC:%.c=build/test/%.o)
+ASN_OBJ  := $(LIB_SRC:%.c=build/asan/%.o) $(TEST_SRC:%.c=build/asan/%.o)
+
+.PHONY: all deps bench test test-plain test-asan perf clean
+.DEFAULT_GOAL := all
+
+all: ratelab
+
+deps:
+	@scripts/deps.sh
+
+ratelab: $(REL_OBJ) build/release/sim/main.o
+	$(CC) $(CFLAGS_COMMON) -O2 -o $@ $^ $(LDLIBS_COMMON)
+
+build/release/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O2 -c -o $@ $<
+
+build/test/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O1 $(shell pkg-config --cflags criterion 2>/dev/null) -c -o $@ $<
+
+build/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O1 $(SANITIZE) $(shell pkg-config --cflags criterion 2>/dev/null) -c -o $@ $<
+
+build/test/ratelab_tests: $(TST_OBJ)
+	$(CC) $(CFLAGS_COMMON) -o $@ $^ $(LDLIBS_COMMON) $(shell pkg-config --libs criterion)
+
+build/asan/ratelab_tests: $(ASN_OBJ)
+	$(CC) $(CFLAGS_COMMON) $(SANITIZE) -o $@ $^ $(LDLIBS_COMMON) $(shell pkg-config --libs criterion)
+
+build/asan/ratelab: $(LIB_SRC:%.c=build/asan/%.o) build/asan/sim/main.o
+	$(CC) $(CFLAGS_COMMON) $(SANITIZE) -o $@ $^ $(LDLIBS_COMMON)
+
+bench: deps
+	@$(MAKE) --no-print-directory ratelab
+	./ratelab run scenarios/$(SCENARIO).json --out $(OUT) $(if $(ALGOS),--only $(ALGOS)) $(foreach s,$(SET),--set $(s))
+	@scripts/plot.sh $(OUT)
+
+# The suite runs twice: as built for use, and under ASan+UBSan, where any
+# report aborts the test that caused it.
+test: deps
+	@$(MAKE) --no-print-directory test-plain test-asan
+
+test-plain: ratelab build/test/ratelab_tests
+	RATELAB_BIN=./ratelab build/test/ratelab_tests
+
+test-asan: build/asan/ratelab build/asan/ratelab_tests
+	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	RATELAB_BIN=build/asan/ratelab build/asan/ratelab_tests
+
+perf: deps
+	@$(MAKE) --no-print-directory ratelab
+	./ratelab perf $(if $(QUICK),--quick)
+
+clean:
+	rm -rf build ratelab
+
+-include $(shell find build -name '*.d' 2>/dev/null)

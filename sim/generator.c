@@ -1,0 +1,246 @@
+/* generator.c -- see generator.h. */
+#include "generator.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rng.h"
+
+#define GEN_PI 3.14159265358979323846
+
+struct gen {
+    const scn_scenario *s;
+    rng arrivals, keys, costs;
+    uint32_t *alias;          /* Zipf: Vose alias table over the generated keys */
+    uint32_t *threshold;      /* Zipf: keep column i when low 32 bits < threshold[i] */
+
+    size_t phase;             /* current phase; n_phases at the end */
+    int in_phase;             /* the phase's first step or row has been set up */
+    double exposure;          /* exposure still to spend before the next arrival */
+    double pos_us;            /* synthetic: where in the current step we are */
+    double step_end_us;
+    double step_rate;         /* arrivals per microsecond in the current step */
+    size_t row;               /* trace: next row */
+};
+
+static double gen_draw_exposure(gen *g)
+{
+    return g->s->arrival == SCN_POISSON ? rng_exp(&g->arrivals) : 1.0;
+}
+
+/* Vose's alias method (M. D. Vose, IEEE TSE 17(9), 1991) over weights
+ * 1/rank^exponent: O(1) per draw with one 64-bit random number. */
+static int gen_build_zipf(gen *g)
+{
+    uint32_t n = g->s->key_count;
+    double *p = malloc(n * sizeof *p);
+    uint32_t *small = malloc(n * sizeof *small), *large = malloc(n * sizeof *large);
+    g->alias = malloc(n * sizeof *g->alias);
+    g->threshold = malloc(n * sizeof *g->threshold);
+    int ok = p && small && large && g->alias && g->threshold;
+    if (ok) {
+        double total = 0;
+        for (uint32_t i = 0; i < n; i++) total += p[i] = pow((double)i + 1, -g->s->zipf_exponent);
+        uint32_t ns = 0, nl = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            p[i] *= (double)n / total;
+            if (p[i] < 1.0) small[ns++] = i; else large[nl++] = i;
+        }
+        while (ns && nl) {
+            uint32_t s = small[--ns], l = large[nl - 1];
+            g->threshold[s] = (uint32_t)fmin(p[s] * 4294967296.0, 4294967295.0);
+            g->alias[s] = l;
+            p[l] -= 1.0 - p[s];
+            if (p[l] < 1.0) { nl--; small[ns++] = l; }
+        }
+        /* what is left is 1 up to rounding: always keep the column */
+        while (nl) { uint32_t l = large[--nl]; g->threshold[l] = UINT32_MAX; g->alias[l] = l; }
+        while (ns) { uint32_t s = small[--ns]; g->threshold[s] = UINT32_MAX; g->alias[s] = s; }
+    }
+    free(p);
+    free(small);
+    free(large);
+    return ok ? 0 : -1;
+}
+
+gen *gen_create(const scn_scenario *s)
+{
+    gen *g = calloc(1, sizeof *g);
+    if (!g) return NULL;
+    g->s = s;
+    if (s->key_dist == SCN_KEYS_ZIPF && s->key_count > 1 && gen_build_zipf(g) != 0) {
+        gen_destroy(g);
+        return NULL;
+    }
+    gen_rewind(g);
+    return g;
+}
+
+void gen_destroy(gen *g)
+{
+    if (!g) return;
+    free(g->alias);
+    free(g->threshold);
+    free(g);
+}
+
+void gen_rewind(gen *g)
+{
+    rng_seed(&g->arrivals, g->s->seed, 1);
+    rng_seed(&g->keys, g->s->seed, 2);
+    rng_seed(&g->costs, g->s->seed, 3);
+    g->phase = 0;
+    g->in_phase = 0;
+    g->row = 0;
+    g->exposure = gen_draw_exposure(g);
+}
+
+static uint32_t gen_key(gen *g)
+{
+    uint32_t n = g->s->key_count;
+    if (n == 1) return 0;
+    if (!g->alias) return (uint32_t)rng_below(&g->keys, n);
+    uint64_t u = rng_next(&g->keys);
+    uint32_t col = (uint32_t)(((u >> 32) * n) >> 32);
+    return (uint32_t)u < g->threshold[col] ? col : g->alias[col];
+}
+
+static uint32_t gen_cost(gen *g)
+{
+    const scn_cost *c = &g->s->cost;
+    switch (c->dist) {
+    case SCN_COST_FIXED: return c->value;
+    case SCN_COST_UNIFORM: return c->min + (uint32_t)rng_below(&g->costs, (uint64_t)c->max - c->min + 1);
+    case SCN_COST_WEIGHTED: {
+        double u = rng_uniform(&g->costs);
+        for (size_t i = 0; i + 1 < c->n; i++) {
+            if (u < c->weights[i]) return c->values[i];
+            u -= c->weights[i];
+        }
+        return c->values[c->n - 1];
+    }
+    }
+    return 1;
+}
+
+static double gen_us(double s) { return s * 1e6; }
+
+double gen_expected(const scn_phase *ph, double a, double b)
+{
+    double S = gen_us(ph->start_s), E = gen_us(ph->end_s);
+    double dt = (b - a) / 1e6;
+    switch (ph->shape) {
+    case SCN_CONSTANT: return ph->rate * dt;
+    case SCN_RAMP: {
+        double mid = (a + b) / 2;
+        return (ph->from + (ph->to - ph->from) * (mid - S) / (E - S)) * dt;
+    }
+    case SCN_BURST: {
+        /* only called within one on or off segment */
+        double period = gen_us(ph->period_s), into = fmod((a + b) / 2 - S, period);
+        return (into < gen_us(ph->on_s) ? ph->peak : ph->base) * dt;
+    }
+    case SCN_SPIKE: {
+        double t0 = S + gen_us(ph->hold_s);
+        if (b <= t0) return ph->peak * dt;
+        double tau = gen_us(ph->decay_s), lo = fmax(a, t0);
+        double decay = (ph->peak - ph->base) * tau * (exp(-(lo - t0) / tau) - exp(-(b - t0) / tau)) / 1e6;
+        return ph->peak * (lo - a) / 1e6 + ph->base * (b - lo) / 1e6 + decay;
+    }
+    case SCN_SINE: {
+        double w = 2 * GEN_PI / gen_us(ph->period_s);
+        return ph->mean * dt + ph->amplitude * (cos(w * (a - S)) - cos(w * (b - S))) / w / 1e6;
+    }
+    case SCN_TRACE: return 0;
+    }
+    return 0;
+}
+
+/* Where the step starting at a_us ends: a rate change, or a step length. */
+static double gen_step_end(const scn_phase *ph, double a)
+{
+    double S = gen_us(ph->start_s), E = gen_us(ph->end_s), step = 0;
+    switch (ph->shape) {
+    case SCN_CONSTANT: return E;
+    case SCN_BURST: {
+        double period = gen_us(ph->period_s), on = gen_us(ph->on_s);
+        double cycle = S + floor((a - S) / period) * period;
+        double next = a < cycle + on ? cycle + on : cycle + period;
+        if (next <= a) next = a + 1;  /* rounding at a boundary: move on */
+        return fmin(next, E);
+    }
+    case SCN_RAMP: step = (E - S) / 2000; break;
+    case SCN_SPIKE: {
+        double t0 = S + gen_us(ph->hold_s);
+        if (a < t0) return fmin(t0, E);
+        step = gen_us(ph->decay_s) / 2000;
+        break;
+    }
+    case SCN_SINE: step = gen_us(ph->period_s) / 2000; break;
+    case SCN_TRACE: return E;
+    }
+    return fmin(a + fmax(step, 1000.0), E);
+}
+
+static void gen_set_step(gen *g, const scn_phase *ph, double a)
+{
+    g->pos_us = a;
+    g->step_end_us = gen_step_end(ph, a);
+    double len = g->step_end_us - a;
+    g->step_rate = len > 0 ? fmax(0, gen_expected(ph, a, g->step_end_us) / len) : 0;
+}
+
+static int gen_synthetic(gen *g, const scn_phase *ph, gen_request *out)
+{
+    if (!g->in_phase) {
+        gen_set_step(g, ph, gen_us(ph->start_s));
+        g->in_phase = 1;
+    }
+    for (;;) {
+        double room = g->step_rate * (g->step_end_us - g->pos_us);
+        if (g->exposure <= room && g->step_rate > 0) {
+            g->pos_us += g->exposure / g->step_rate;
+            if (g->pos_us >= g->step_end_us) g->pos_us = nextafter(g->step_end_us, 0);
+            g->exposure = gen_draw_exposure(g);
+            out->t_us = (int64_t)g->pos_us;
+            out->key = gen_key(g);
+            out->cost = gen_cost(g);
+            return 1;
+        }
+        g->exposure -= room;
+        if (g->step_end_us >= gen_us(ph->end_s)) return 0;
+        gen_set_step(g, ph, g->step_end_us);
+    }
+}
+
+static int gen_trace(gen *g, const scn_phase *ph, gen_request *out)
+{
+    const trace *t = &g->s->traces[ph->trace];
+    double skip = gen_us(ph->skip_s), start = gen_us(ph->start_s), end = gen_us(ph->end_s);
+    if (!g->in_phase) {
+        g->row = 0;
+        while (g->row < t->n && (double)t->t_us[g->row] < skip) g->row++;
+        g->in_phase = 1;
+    }
+    if (g->row >= t->n) return 0;
+    double at = start + ((double)t->t_us[g->row] - skip) / ph->time_scale;
+    if (at >= end) return 0;
+    out->t_us = (int64_t)at;
+    out->key = t->key ? t->key[g->row] : gen_key(g);
+    out->cost = t->cost ? t->cost[g->row] : gen_cost(g);
+    g->row++;
+    return 1;
+}
+
+int gen_next(gen *g, gen_request *out)
+{
+    while (g->phase < g->s->n_phases) {
+        const scn_phase *ph = &g->s->phases[g->phase];
+        int got = ph->shape == SCN_TRACE ? gen_trace(g, ph, out) : gen_synthetic(g, ph, out);
+        if (got) return 1;
+        g->phase++;
+        g->in_phase = 0;
+    }
+    return 0;
+}

@@ -1,0 +1,71 @@
+/*
+ * metrics.h -- what one limiter did over one run: per-tick series, per-second
+ * peaks and whole-run totals, in memory allocated once before the run.
+ * Recording a request is a few counter increments and one histogram record.
+ */
+#ifndef RATELAB_METRICS_H
+#define RATELAB_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../algorithms/limiter.h"
+#include "hist.h"
+
+typedef struct {
+    uint64_t offered, admitted, dropped, delayed;
+    uint64_t offered_cost, admitted_cost;
+    uint64_t peak_offered_rps, peak_admitted_rps;   /* busiest whole second */
+    int64_t delay_p50_us, delay_p99_us, delay_max_us;
+    uint64_t latency_samples;
+    int64_t latency_p50_ns, latency_p99_ns, latency_p999_ns, latency_max_ns;
+    double wall_s;                                  /* wall time of the pass */
+    size_t keys_seen, state_bytes;
+} met_summary;
+
+typedef struct {
+    size_t n_ticks, n_seconds;
+    int64_t tick_us;
+    uint64_t *offered, *admitted, *dropped, *delayed;   /* per tick */
+    int64_t *level;                                     /* per tick, at its end */
+    int64_t *delay_p50, *delay_p99, *delay_max;         /* per tick, us */
+    int64_t *latency_p50, *latency_p99;                 /* per tick, ns (sampled) */
+    uint64_t *second_offered, *second_admitted;
+    uint64_t offered_cost, admitted_cost;
+    hist *delay_all, *latency_all, *delay_tick, *latency_tick;
+} met_series;
+
+/* Allocates the series for n_ticks ticks of tick_us over duration_us.
+ * Returns 0, or -1 when memory is short (nothing left allocated). */
+int met_init(met_series *m, size_t n_ticks, int64_t tick_us, int64_t duration_us);
+void met_free(met_series *m);
+
+/* Counts one decided request in `tick` (its time is t_us). */
+static inline void met_record(met_series *m, size_t tick, int64_t t_us, uint32_t cost, const lim_decision *d)
+{
+    size_t second = (size_t)(t_us / 1000000);
+    m->offered[tick]++;
+    m->second_offered[second]++;
+    m->offered_cost += cost;
+    if (d->allowed) {
+        m->admitted[tick]++;
+        m->second_admitted[second]++;
+        m->admitted_cost += cost;
+        if (d->delay_us > 0) m->delayed[tick]++;
+        hist_record(m->delay_tick, d->delay_us);
+    } else {
+        m->dropped[tick]++;
+    }
+}
+
+/* Counts one sampled decision latency. */
+static inline void met_latency(met_series *m, int64_t ns) { hist_record(m->latency_tick, ns); }
+
+/* Ends `tick`: stores its level and percentiles, folds its histograms into
+ * the run's. */
+void met_close_tick(met_series *m, size_t tick, int64_t level);
+
+/* Totals and percentiles of the whole run (after every tick is closed). */
+void met_summarize(const met_series *m, met_summary *out);
+
+#endif

@@ -1,0 +1,285 @@
+/* output.c -- see output.h. */
+#define _GNU_SOURCE
+#include "output.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef RATELAB_VERSION
+#define RATELAB_VERSION "unknown"
+#endif
+
+void out_params(const scn_limiter *l, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < l->ops->n_params && used < len; i++) {
+        const lim_param_spec *p = &l->ops->params[i];
+        double v = l->values[i];
+        if (isnan(v)) continue;  /* derived (initial = capacity) */
+        int w = p->kind == LIM_PARAM_CHOICE
+                    ? snprintf(buf + used, len - used, "%s%s=%s", used ? ";" : "", p->name, p->choices[(int)v])
+                    : snprintf(buf + used, len - used, "%s%s=%.15g", used ? ";" : "", p->name, v);
+        if (w < 0) break;
+        used += (size_t)w;
+    }
+}
+
+void out_summary_csv(FILE *f, const run_result *r, size_t n, const char *backend)
+{
+    fputs("limiter,algorithm,backend,scope,params,offered,admitted,dropped,delayed,admit_ratio,"
+          "offered_cost,admitted_cost,peak_offered_rps,peak_admitted_rps,delay_p50_us,delay_p99_us,delay_max_us,"
+          "keys,state_bytes,wall_latency_p50_ns,wall_latency_p99_ns,wall_latency_p999_ns,wall_latency_max_ns,"
+          "wall_decisions_per_s\n", f);
+    for (size_t i = 0; i < n; i++) {
+        const met_summary *m = &r[i].summary;
+        const scn_limiter *l = r[i].limiter;
+        char params[256];
+        out_params(l, params, sizeof params);
+        fprintf(f, "%s,%s,%s,%s,%s,%llu,%llu,%llu,%llu,%.6f,%llu,%llu,%llu,%llu,%lld,%lld,%lld,%zu,%zu,"
+                   "%lld,%lld,%lld,%lld,%.0f\n",
+                l->name, l->ops->name, backend, l->global ? "global" : "key", params,
+                (unsigned long long)m->offered, (unsigned long long)m->admitted, (unsigned long long)m->dropped,
+                (unsigned long long)m->delayed, m->offered ? (double)m->admitted / (double)m->offered : 0.0,
+                (unsigned long long)m->offered_cost, (unsigned long long)m->admitted_cost,
+                (unsigned long long)m->peak_offered_rps, (unsigned long long)m->peak_admitted_rps,
+                (long long)m->delay_p50_us, (long long)m->delay_p99_us, (long long)m->delay_max_us,
+                m->keys_seen, m->state_bytes, (long long)m->latency_p50_ns, (long long)m->latency_p99_ns,
+                (long long)m->latency_p999_ns, (long long)m->latency_max_ns,
+                m->wall_s > 0 ? (double)m->offered / m->wall_s : 0.0);
+    }
+}
+
+void out_timeseries_csv(FILE *f, const run_result *r, size_t n, const char *backend)
+{
+    fputs("limiter,algorithm,backend,t_s,offered,admitted,dropped,delayed,level,"
+          "delay_p50_us,delay_p99_us,delay_max_us,wall_latency_p50_ns,wall_latency_p99_ns\n", f);
+    for (size_t i = 0; i < n; i++) {
+        const met_series *m = &r[i].series;
+        const scn_limiter *l = r[i].limiter;
+        for (size_t t = 0; t < m->n_ticks; t++) {
+            int64_t at_ms = (int64_t)t * (m->tick_us / 1000);
+            fprintf(f, "%s,%s,%s,%lld.%03lld,%llu,%llu,%llu,%llu,%lld,%lld,%lld,%lld,%lld,%lld\n",
+                    l->name, l->ops->name, backend, (long long)(at_ms / 1000), (long long)(at_ms % 1000),
+                    (unsigned long long)m->offered[t], (unsigned long long)m->admitted[t],
+                    (unsigned long long)m->dropped[t], (unsigned long long)m->delayed[t], (long long)m->level[t],
+                    (long long)m->delay_p50[t], (long long)m->delay_p99[t], (long long)m->delay_max[t],
+                    (long long)m->latency_p50[t], (long long)m->latency_p99[t]);
+        }
+    }
+}
+
+static void out_si(char *buf, size_t len, double v)
+{
+    if (v >= 1e9) snprintf(buf, len, "%.2fG", v / 1e9);
+    else if (v >= 1e6) snprintf(buf, len, "%.2fM", v / 1e6);
+    else if (v >= 1e4) snprintf(buf, len, "%.1fk", v / 1e3);
+    else snprintf(buf, len, "%.0f", v);
+}
+
+void out_print_table(FILE *f, const scn_scenario *s, const run_result *r, size_t n)
+{
+    fprintf(f, "%s: %.15g s, seed %llu, %zu key(s)\n", s->name, s->duration_s, (unsigned long long)s->seed,
+            kspace_count(s->keys));
+    fprintf(f, "%-22s %-22s %10s %10s %10s %10s %7s %9s %9s %10s %9s %9s %9s\n", "limiter", "algorithm", "offered",
+            "admitted", "dropped", "delayed", "admit%", "peak in/s", "peak out/s", "delay p99", "lat p50", "lat p99",
+            "dec/s");
+    for (size_t i = 0; i < n; i++) {
+        const met_summary *m = &r[i].summary;
+        char rate[16], p99[24];
+        out_si(rate, sizeof rate, m->wall_s > 0 ? (double)m->offered / m->wall_s : 0);
+        if (m->delay_p99_us >= 1000000) snprintf(p99, sizeof p99, "%.2fs", (double)m->delay_p99_us / 1e6);
+        else if (m->delay_p99_us >= 1000) snprintf(p99, sizeof p99, "%.1fms", (double)m->delay_p99_us / 1e3);
+        else snprintf(p99, sizeof p99, "%lldus", (long long)m->delay_p99_us);
+        fprintf(f, "%-22s %-22s %10llu %10llu %10llu %10llu %6.2f%% %9llu %9llu %10s %7lldns %7lldns %9s\n",
+                r[i].limiter->name, r[i].limiter->ops->name, (unsigned long long)m->offered,
+                (unsigned long long)m->admitted, (unsigned long long)m->dropped, (unsigned long long)m->delayed,
+                m->offered ? 100.0 * (double)m->admitted / (double)m->offered : 0.0,
+                (unsigned long long)m->peak_offered_rps, (unsigned long long)m->peak_admitted_rps, p99,
+                (long long)m->latency_p50_ns, (long long)m->latency_p99_ns, rate);
+    }
+}
+
+static cJSON *out_run_json(const scn_scenario *s, const run_result *r, size_t n, const out_context *ctx)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *scn = cJSON_AddObjectToObject(root, "scenario");
+    char hash[24];
+    cJSON_AddStringToObject(scn, "name", s->name);
+    cJSON_AddStringToObject(scn, "file", s->path);
+    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)s->file_hash);
+    cJSON_AddStringToObject(scn, "fnv1a64", hash);
+    cJSON_AddStringToObject(scn, "description", s->description);
+    cJSON_AddNumberToObject(scn, "duration_s", s->duration_s);
+    cJSON_AddNumberToObject(scn, "tick_ms", (double)s->tick_us / 1000);
+    cJSON *traces = cJSON_AddArrayToObject(scn, "traces");
+    for (size_t i = 0; i < s->n_traces; i++) {
+        cJSON *t = cJSON_CreateObject();
+        cJSON_AddStringToObject(t, "file", s->trace_paths[i]);
+        snprintf(hash, sizeof hash, "%016llx", (unsigned long long)s->traces[i].file_hash);
+        cJSON_AddStringToObject(t, "fnv1a64", hash);
+        cJSON_AddNumberToObject(t, "rows", (double)s->traces[i].n);
+        cJSON_AddItemToArray(traces, t);
+    }
+    cJSON_AddNumberToObject(root, "seed", (double)s->seed);
+    cJSON_AddNumberToObject(root, "keys", (double)kspace_count(s->keys));
+    cJSON_AddStringToObject(root, "level_key", kspace_name(s->keys, s->level_key));
+    cJSON_AddStringToObject(root, "backend", ctx->backend);
+    cJSON *lims = cJSON_AddArrayToObject(root, "limiters");
+    for (size_t i = 0; i < n; i++) {
+        const scn_limiter *l = r[i].limiter;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", l->name);
+        cJSON_AddStringToObject(o, "algorithm", l->ops->name);
+        cJSON_AddStringToObject(o, "scope", l->global ? "global" : "key");
+        cJSON *p = cJSON_AddObjectToObject(o, "params");
+        for (size_t k = 0; k < l->ops->n_params; k++) {
+            const lim_param_spec *ps = &l->ops->params[k];
+            if (isnan(l->values[k])) continue;
+            if (ps->kind == LIM_PARAM_CHOICE) cJSON_AddStringToObject(p, ps->name, ps->choices[(int)l->values[k]]);
+            else cJSON_AddNumberToObject(p, ps->name, l->values[k]);
+        }
+        cJSON_AddStringToObject(o, "level", l->ops->level_name);
+        cJSON_AddItemToArray(lims, o);
+    }
+    cJSON_AddStringToObject(root, "command", ctx->command);
+    cJSON_AddStringToObject(root, "version", RATELAB_VERSION);
+    char host[256] = "unknown";
+    gethostname(host, sizeof host - 1);
+    cJSON_AddStringToObject(root, "host", host);
+    char when[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    cJSON_AddStringToObject(root, "started_at", when);
+    cJSON_AddNumberToObject(root, "latency_sample_every", ctx->latency_sample_every);
+    cJSON_AddNumberToObject(root, "clock_overhead_ns", round(ctx->clock_overhead_ns));
+    return root;
+}
+
+static int out_remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void out_remove_tree(const char *path)
+{
+    nftw(path, out_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int out_mkdirs(const char *dir)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int out_file(const char *dir, const char *name, int (*write)(FILE *, const void *), const void *arg,
+                    char *err, size_t errlen)
+{
+    char path[8400];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    int bad = write(f, arg) != 0;
+    bad |= ferror(f);
+    if (fclose(f) != 0 || bad) {
+        snprintf(err, errlen, "%s: write failed", path);
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct {
+    const scn_scenario *s;
+    const run_result *r;
+    size_t n;
+    const out_context *ctx;
+} out_job;
+
+static int out_write_summary(FILE *f, const void *a)
+{
+    const out_job *j = a;
+    out_summary_csv(f, j->r, j->n, j->ctx->backend);
+    return 0;
+}
+
+static int out_write_timeseries(FILE *f, const void *a)
+{
+    const out_job *j = a;
+    out_timeseries_csv(f, j->r, j->n, j->ctx->backend);
+    return 0;
+}
+
+static int out_write_json(FILE *f, const void *a)
+{
+    const out_job *j = a;
+    cJSON *root = out_run_json(j->s, j->r, j->n, j->ctx);
+    char *text = root ? cJSON_Print(root) : NULL;
+    if (text) fprintf(f, "%s\n", text);
+    free(text);
+    cJSON_Delete(root);
+    return text ? 0 : -1;
+}
+
+int out_write_run(const char *dir, const scn_scenario *s, const run_result *results, size_t n,
+                  const out_context *ctx, char *err, size_t errlen)
+{
+    char parent[4096], tmp[8300];
+    if (strlen(dir) >= 4000) {
+        snprintf(err, errlen, "%.60s...: output path too long", dir);
+        return -1;
+    }
+    snprintf(parent, sizeof parent, "%s", dir);
+    char *slash = strrchr(parent, '/');
+    const char *base = slash ? slash + 1 : parent;
+    if (slash) *slash = '\0';
+    if (slash && *parent && out_mkdirs(parent) != 0) {
+        snprintf(err, errlen, "%s: cannot create: %s", parent, strerror(errno));
+        return -1;
+    }
+    snprintf(tmp, sizeof tmp, "%s/.%s.tmp-%ld", slash ? (*parent ? parent : "/") : ".", base, (long)getpid());
+    out_remove_tree(tmp);
+    if (mkdir(tmp, 0777) != 0) {
+        snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+        return -1;
+    }
+    out_job job = { s, results, n, ctx };
+    if (out_file(tmp, "summary.csv", out_write_summary, &job, err, errlen) != 0 ||
+        out_file(tmp, "timeseries.csv", out_write_timeseries, &job, err, errlen) != 0 ||
+        out_file(tmp, "run.json", out_write_json, &job, err, errlen) != 0) {
+        out_remove_tree(tmp);
+        return -1;
+    }
+    /* Swap in one step when the target exists, so readers see old or new. */
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE) == 0) {
+        out_remove_tree(tmp);  /* now holds the previous results */
+        return 0;
+    }
+    if (rename(tmp, dir) != 0) {
+        snprintf(err, errlen, "%s: cannot move results into place: %s", dir, strerror(errno));
+        out_remove_tree(tmp);
+        return -1;
+    }
+    return 0;
+}

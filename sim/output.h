@@ -1,0 +1,42 @@
+/*
+ * output.h -- writes a run's results: summary.csv, timeseries.csv and
+ * run.json, into a temporary directory beside the target that then replaces
+ * the target in one atomic exchange. A failed run leaves the old results.
+ *
+ * Columns measured on the wall clock start with "wall_"; everything else is
+ * a function of the scenario and seed, byte for byte.
+ */
+#ifndef RATELAB_OUTPUT_H
+#define RATELAB_OUTPUT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "runner.h"
+#include "scenario.h"
+
+typedef struct {
+    const char *backend;             /* "memory" */
+    const char *command;             /* the command line, for run.json */
+    unsigned latency_sample_every;
+    double clock_overhead_ns;        /* one clock read, measured at start */
+} out_context;
+
+/* Writes every file for `results` into a temporary directory and moves it
+ * to `dir`. Returns 0, or -1 with a message (nothing is left half-written). */
+int out_write_run(const char *dir, const scn_scenario *s, const run_result *results, size_t n,
+                  const out_context *ctx, char *err, size_t errlen);
+
+/* Writes the summary rows' CSV to f. */
+void out_summary_csv(FILE *f, const run_result *results, size_t n, const char *backend);
+
+/* Writes the per-tick CSV to f: rows grouped by limiter, ticks in order. */
+void out_timeseries_csv(FILE *f, const run_result *results, size_t n, const char *backend);
+
+/* Prints the human summary table. */
+void out_print_table(FILE *f, const scn_scenario *s, const run_result *results, size_t n);
+
+/* "rate=100;capacity=200": a limiter's parameters as given or defaulted. */
+void out_params(const scn_limiter *l, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,12 @@
+/*
+ * perf.h -- `ratelab perf`: how fast each algorithm decides and how fast the
+ * whole simulation runs, on one key and on 1M Zipf keys, as medians of
+ * repeated runs made side by side in one process.
+ */
+#ifndef RATELAB_PERF_H
+#define RATELAB_PERF_H
+
+/* Runs the benchmark; argv[0] is "perf". Prints a table; returns an exit status. */
+int perf_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,800 @@
+/*
+ * scenario.c -- see scenario.h. Validation stops at the first error, so every
+ * message can name one place exactly; field tables keep the checks uniform.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "scenario.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../algorithms/keystore.h"
+
+#define SCN_PATH 160
+
+typedef struct {
+    int limiter;            /* index in limiters[] */
+    char param[64];
+    const char *text;       /* the --set as given */
+} scn_origin;
+
+typedef struct {
+    const char *file;
+    char *err;
+    size_t errlen;
+    scn_origin origins[64];
+    size_t n_origins;
+} scn_ctx;
+
+static int scn_fail(scn_ctx *c, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* "file: path: message", plus where an overridden value came from. */
+static int scn_fail(scn_ctx *c, const char *path, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const char *from = NULL;
+    for (size_t i = 0; i < c->n_origins; i++) {
+        char p[SCN_PATH];
+        snprintf(p, sizeof p, "limiters[%d].%s", c->origins[i].limiter, c->origins[i].param);
+        if (strcmp(p, path) == 0) from = c->origins[i].text;
+    }
+    if (from)
+        snprintf(c->err, c->errlen, "%s: %s: %s (from --set %s)", c->file, path, msg, from);
+    else if (*path)
+        snprintf(c->err, c->errlen, "%s: %s: %s", c->file, path, msg);
+    else
+        snprintf(c->err, c->errlen, "%s: %s", c->file, msg);
+    return -1;
+}
+
+static void scn_join(char *out, const char *path, const char *name)
+{
+    snprintf(out, SCN_PATH, *path ? "%s.%s" : "%s%s", path, name);
+}
+
+static const char *scn_type_name(const cJSON *v)
+{
+    if (cJSON_IsNumber(v)) return "a number";
+    if (cJSON_IsString(v)) return "a string";
+    if (cJSON_IsBool(v)) return "a boolean";
+    if (cJSON_IsNull(v)) return "null";
+    if (cJSON_IsArray(v)) return "an array";
+    return "an object";
+}
+
+/* Rejects fields not in `allowed` (NULL-terminated) and fields given twice. */
+static int scn_check_fields(scn_ctx *c, const cJSON *obj, const char *path,
+                            const char *const *allowed, const char *what)
+{
+    for (const cJSON *f = obj->child; f; f = f->next) {
+        char p[SCN_PATH];
+        scn_join(p, path, f->string);
+        int known = 0;
+        for (size_t i = 0; allowed[i]; i++) known |= strcmp(allowed[i], f->string) == 0;
+        if (!known) {
+            char list[400] = "";
+            for (size_t i = 0; allowed[i]; i++) {
+                size_t used = strlen(list);
+                snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", allowed[i]);
+            }
+            return scn_fail(c, p, "unknown field (%s takes: %s)", what, list);
+        }
+        for (const cJSON *g = f->next; g; g = g->next)
+            if (strcmp(g->string, f->string) == 0) return scn_fail(c, p, "given twice");
+    }
+    return 0;
+}
+
+typedef struct {
+    int required;
+    double def;
+    double min, max;        /* inclusive; a min > 0 reads "must be > 0" below 0 */
+    int integer;
+} scn_num;
+
+static int scn_range(scn_ctx *c, const char *p, double v, double min, double max, int integer)
+{
+    if (!isfinite(v)) return scn_fail(c, p, "must be a finite number");
+    if (integer && v != floor(v)) return scn_fail(c, p, "must be a whole number, got %.15g", v);
+    if (v < min) {
+        if (min > 0 && v <= 0) return scn_fail(c, p, "must be > 0, got %.15g", v);
+        return scn_fail(c, p, "must be >= %.15g, got %.15g", min, v);
+    }
+    if (v > max) return scn_fail(c, p, "must be <= %.15g, got %.15g", max, v);
+    return 0;
+}
+
+static int scn_number(scn_ctx *c, const cJSON *obj, const char *path, const char *name,
+                      scn_num spec, double *out)
+{
+    char p[SCN_PATH];
+    scn_join(p, path, name);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (!v) {
+        if (spec.required) return scn_fail(c, p, "required");
+        *out = spec.def;
+        return 0;
+    }
+    if (!cJSON_IsNumber(v)) return scn_fail(c, p, "must be a number, got %s", scn_type_name(v));
+    if (scn_range(c, p, v->valuedouble, spec.min, spec.max, spec.integer) != 0) return -1;
+    *out = v->valuedouble;
+    return 0;
+}
+
+/* A string field; *out stays `def` when absent and not required. */
+static int scn_string(scn_ctx *c, const cJSON *obj, const char *path, const char *name,
+                      int required, const char *def, const char **out)
+{
+    char p[SCN_PATH];
+    scn_join(p, path, name);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (!v) {
+        if (required) return scn_fail(c, p, "required");
+        *out = def;
+        return 0;
+    }
+    if (!cJSON_IsString(v)) return scn_fail(c, p, "must be a string, got %s", scn_type_name(v));
+    *out = v->valuestring;
+    return 0;
+}
+
+/* A string field that must be one of `choices` (NULL-terminated); *out is its index. */
+static int scn_choice(scn_ctx *c, const cJSON *obj, const char *path, const char *name,
+                      const char *const *choices, int def, int *out)
+{
+    const char *s;
+    if (scn_string(c, obj, path, name, def < 0, NULL, &s) != 0) return -1;
+    if (!s) { *out = def; return 0; }
+    char list[300] = "";
+    for (int i = 0; choices[i]; i++) {
+        if (strcmp(s, choices[i]) == 0) { *out = i; return 0; }
+        size_t used = strlen(list);
+        snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", choices[i]);
+    }
+    char p[SCN_PATH];
+    scn_join(p, path, name);
+    return scn_fail(c, p, "unknown value '%.60s' (expected one of: %s)", s, list);
+}
+
+static int scn_identifier(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= max) return 0;
+    if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z'))) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* ---- phases ---------------------------------------------------------- */
+
+static const char *const scn_shapes[] = { "constant", "ramp", "burst", "spike", "sine", "trace", NULL };
+
+const char *scn_shape_name(scn_shape s) { return scn_shapes[s]; }
+
+typedef struct {
+    const char *name;
+    size_t offset;
+    scn_num spec;
+} scn_field;
+
+#define RATE_FIELD(n, req, def) { #n, offsetof(scn_phase, n), { req, def, 0, LIM_RATE_MAX, 0 } }
+#define SECONDS_FIELD(n, req, def) { #n, offsetof(scn_phase, n), { req, def, 1e-6, SCN_MAX_DURATION_S, 0 } }
+
+static const scn_field scn_constant_fields[] = { RATE_FIELD(rate, 1, 0), { 0 } };
+static const scn_field scn_ramp_fields[] = { RATE_FIELD(from, 1, 0), RATE_FIELD(to, 1, 0), { 0 } };
+static const scn_field scn_burst_fields[] = {
+    RATE_FIELD(base, 1, 0), RATE_FIELD(peak, 1, 0), SECONDS_FIELD(period_s, 1, 0), SECONDS_FIELD(on_s, 1, 0), { 0 } };
+static const scn_field scn_spike_fields[] = {
+    RATE_FIELD(base, 1, 0), RATE_FIELD(peak, 1, 0), SECONDS_FIELD(decay_s, 1, 0),
+    { "hold_s", offsetof(scn_phase, hold_s), { 0, 0, 0, SCN_MAX_DURATION_S, 0 } }, { 0 } };
+static const scn_field scn_sine_fields[] = {
+    RATE_FIELD(mean, 1, 0), RATE_FIELD(amplitude, 1, 0), SECONDS_FIELD(period_s, 1, 0), { 0 } };
+static const scn_field scn_trace_fields[] = {
+    { "time_scale", offsetof(scn_phase, time_scale), { 0, 1, 1e-6, 1e6, 0 } },
+    { "skip_s", offsetof(scn_phase, skip_s), { 0, 0, 0, 1e9, 0 } }, { 0 } };
+
+static const scn_field *const scn_shape_fields[] = {
+    scn_constant_fields, scn_ramp_fields, scn_burst_fields, scn_spike_fields, scn_sine_fields, scn_trace_fields,
+};
+
+/* The highest rate a phase reaches, for the request-count guard. */
+static double scn_phase_peak(const scn_phase *ph)
+{
+    switch (ph->shape) {
+    case SCN_CONSTANT: return ph->rate;
+    case SCN_RAMP: return fmax(ph->from, ph->to);
+    case SCN_BURST:
+    case SCN_SPIKE: return fmax(ph->base, ph->peak);
+    case SCN_SINE: return ph->mean + ph->amplitude;
+    case SCN_TRACE: return 0;
+    }
+    return 0;
+}
+
+static char *scn_dirname_join(const char *scenario_path, const char *file)
+{
+    if (file[0] == '/') return strdup(file);
+    const char *slash = strrchr(scenario_path, '/');
+    size_t dir = slash ? (size_t)(slash - scenario_path) + 1 : 0;
+    char *out = malloc(dir + strlen(file) + 1);
+    if (!out) return NULL;
+    memcpy(out, scenario_path, dir);
+    strcpy(out + dir, file);
+    return out;
+}
+
+static int scn_trace_phase(scn_ctx *c, const cJSON *obj, const char *path, scn_scenario *s, scn_phase *ph)
+{
+    const char *file;
+    if (scn_string(c, obj, path, "file", 1, NULL, &file) != 0) return -1;
+    char *full = scn_dirname_join(c->file, file);
+    if (!full) return scn_fail(c, path, "out of memory");
+    for (size_t i = 0; i < s->n_traces; i++) {
+        if (strcmp(s->trace_paths[i], full) == 0) {  /* the same file twice: read once */
+            free(full);
+            ph->trace = i;
+            return 0;
+        }
+    }
+    trace *tr = realloc(s->traces, (s->n_traces + 1) * sizeof *tr);
+    char **paths = tr ? realloc(s->trace_paths, (s->n_traces + 1) * sizeof *paths) : NULL;
+    if (tr) s->traces = tr;
+    if (paths) s->trace_paths = paths;
+    if (!tr || !paths) { free(full); return scn_fail(c, path, "out of memory"); }
+    char msg[400];
+    if (trace_load(full, s->keys, LIM_COUNT_MAX, &s->traces[s->n_traces], msg, sizeof msg) != 0) {
+        free(full);
+        char p[SCN_PATH];
+        scn_join(p, path, "file");
+        return scn_fail(c, p, "%s", msg);
+    }
+    s->trace_paths[s->n_traces] = full;
+    ph->trace = s->n_traces++;
+    return 0;
+}
+
+static int scn_phase_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario *s, scn_phase *ph)
+{
+    char path[SCN_PATH];
+    snprintf(path, sizeof path, "phases[%zu]", i);
+    if (!cJSON_IsObject(obj)) return scn_fail(c, path, "must be an object, got %s", scn_type_name(obj));
+    int shape;
+    if (scn_choice(c, obj, path, "shape", scn_shapes, -1, &shape) != 0) return -1;
+    ph->shape = (scn_shape)shape;
+
+    const scn_field *fields = scn_shape_fields[shape];
+    const char *allowed[16] = { "shape", "start_s", "end_s" };
+    size_t n_allowed = 3;
+    for (const scn_field *f = fields; f->name; f++) allowed[n_allowed++] = f->name;
+    if (ph->shape == SCN_TRACE) allowed[n_allowed++] = "file";
+    allowed[n_allowed] = NULL;
+    char what[64];
+    snprintf(what, sizeof what, "a %s phase", scn_shapes[shape]);
+    if (scn_check_fields(c, obj, path, allowed, what) != 0) return -1;
+
+    scn_num when = { 1, 0, 0, SCN_MAX_DURATION_S, 0 };
+    if (scn_number(c, obj, path, "start_s", when, &ph->start_s) != 0) return -1;
+    if (scn_number(c, obj, path, "end_s", when, &ph->end_s) != 0) return -1;
+    for (const scn_field *f = fields; f->name; f++)
+        if (scn_number(c, obj, path, f->name, f->spec, (double *)((char *)ph + f->offset)) != 0) return -1;
+
+    char p[SCN_PATH];
+    if (ph->end_s <= ph->start_s)
+        return scn_fail(c, path, "empty: end_s (%.15g) must be after start_s (%.15g)", ph->end_s, ph->start_s);
+    if (ph->end_s > s->duration_s) {
+        scn_join(p, path, "end_s");
+        return scn_fail(c, p, "%.15g is past duration_s (%.15g)", ph->end_s, s->duration_s);
+    }
+    if (i > 0 && ph->start_s < ph[-1].end_s)
+        return scn_fail(c, path, "overlaps phases[%zu]: starts at %.15g s, before that one ends at %.15g s",
+                        i - 1, ph->start_s, ph[-1].end_s);
+    if (ph->shape == SCN_BURST && ph->on_s > ph->period_s) {
+        scn_join(p, path, "on_s");
+        return scn_fail(c, p, "must be <= period_s (%.15g), got %.15g", ph->period_s, ph->on_s);
+    }
+    if (ph->shape == SCN_SINE && ph->amplitude > ph->mean) {
+        scn_join(p, path, "amplitude");
+        return scn_fail(c, p, "must be <= mean (%.15g) so the rate stays >= 0, got %.15g", ph->mean, ph->amplitude);
+    }
+    if (ph->shape == SCN_TRACE && scn_trace_phase(c, obj, path, s, ph) != 0) return -1;
+    return 0;
+}
+
+static int scn_phases(scn_ctx *c, const cJSON *root, scn_scenario *s)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "phases");
+    if (!arr) return scn_fail(c, "phases", "required");
+    if (!cJSON_IsArray(arr)) return scn_fail(c, "phases", "must be an array, got %s", scn_type_name(arr));
+    size_t n = (size_t)cJSON_GetArraySize(arr);
+    if (n == 0) return scn_fail(c, "phases", "must list at least one phase");
+    s->phases = calloc(n, sizeof *s->phases);
+    if (!s->phases) return scn_fail(c, "phases", "out of memory");
+    size_t i = 0;
+    double requests = 0;
+    for (const cJSON *e = arr->child; e; e = e->next, i++) {
+        s->n_phases = i + 1;
+        if (scn_phase_load(c, e, i, s, &s->phases[i]) != 0) return -1;
+        const scn_phase *ph = &s->phases[i];
+        requests += ph->shape == SCN_TRACE ? (double)s->traces[ph->trace].n
+                                           : scn_phase_peak(ph) * (ph->end_s - ph->start_s);
+    }
+    if (requests > SCN_MAX_REQUESTS)
+        return scn_fail(c, "phases", "up to %.3g requests in all; a run is limited to %.0e", requests, SCN_MAX_REQUESTS);
+    return 0;
+}
+
+/* ---- keys and cost --------------------------------------------------- */
+
+static int scn_keys(scn_ctx *c, const cJSON *root, scn_scenario *s)
+{
+    s->key_count = 1;
+    s->key_dist = SCN_KEYS_UNIFORM;
+    s->zipf_exponent = 1.0;
+    snprintf(s->key_prefix, sizeof s->key_prefix, "key:");
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(root, "keys");
+    if (k) {
+        if (!cJSON_IsObject(k)) return scn_fail(c, "keys", "must be an object, got %s", scn_type_name(k));
+        static const char *const allowed[] = { "count", "distribution", "exponent", "prefix", NULL };
+        if (scn_check_fields(c, k, "keys", allowed, "keys") != 0) return -1;
+        double count;
+        if (scn_number(c, k, "keys", "count", (scn_num){ 0, 1, 1, KSPACE_MAX_KEYS, 1 }, &count) != 0) return -1;
+        s->key_count = (uint32_t)count;
+        static const char *const dists[] = { "uniform", "zipf", NULL };
+        int dist;
+        if (scn_choice(c, k, "keys", "distribution", dists, SCN_KEYS_UNIFORM, &dist) != 0) return -1;
+        s->key_dist = (scn_key_dist)dist;
+        if (cJSON_GetObjectItemCaseSensitive(k, "exponent") && s->key_dist != SCN_KEYS_ZIPF)
+            return scn_fail(c, "keys.exponent", "only for distribution zipf");
+        if (scn_number(c, k, "keys", "exponent", (scn_num){ 0, 1.0, 0.01, 10, 0 }, &s->zipf_exponent) != 0) return -1;
+        const char *prefix;
+        if (scn_string(c, k, "keys", "prefix", 0, "key:", &prefix) != 0) return -1;
+        if (strlen(prefix) >= 48) return scn_fail(c, "keys.prefix", "longer than 47 bytes");
+        snprintf(s->key_prefix, sizeof s->key_prefix, "%s", prefix);
+    }
+    if (kspace_add_numbered(s->keys, s->key_prefix, s->key_count) != 0)
+        return scn_fail(c, "keys", "out of memory for %u keys", s->key_count);
+    return 0;
+}
+
+static int scn_cost_load(scn_ctx *c, const cJSON *root, scn_scenario *s)
+{
+    scn_cost *co = &s->cost;
+    co->dist = SCN_COST_FIXED;
+    co->value = 1;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "cost");
+    if (!v) return 0;
+    scn_num count = { 1, 0, 1, LIM_COUNT_MAX, 1 };
+    double x;
+    if (cJSON_IsNumber(v)) {
+        if (scn_range(c, "cost", v->valuedouble, 1, LIM_COUNT_MAX, 1) != 0) return -1;
+        co->value = (uint32_t)v->valuedouble;
+        return 0;
+    }
+    if (!cJSON_IsObject(v)) return scn_fail(c, "cost", "must be a number or an object, got %s", scn_type_name(v));
+    static const char *const dists[] = { "fixed", "uniform", "weighted", NULL };
+    int dist;
+    if (scn_choice(c, v, "cost", "dist", dists, -1, &dist) != 0) return -1;
+    co->dist = (scn_cost_dist)dist;
+    static const char *const fixed[] = { "dist", "value", NULL };
+    static const char *const uniform[] = { "dist", "min", "max", NULL };
+    static const char *const weighted[] = { "dist", "values", "weights", NULL };
+    static const char *const *const allowed[] = { fixed, uniform, weighted };
+    char what[32];
+    snprintf(what, sizeof what, "cost %s", dists[dist]);
+    if (scn_check_fields(c, v, "cost", allowed[dist], what) != 0) return -1;
+    if (co->dist == SCN_COST_FIXED) {
+        if (scn_number(c, v, "cost", "value", count, &x) != 0) return -1;
+        co->value = (uint32_t)x;
+    } else if (co->dist == SCN_COST_UNIFORM) {
+        if (scn_number(c, v, "cost", "min", count, &x) != 0) return -1;
+        co->min = (uint32_t)x;
+        if (scn_number(c, v, "cost", "max", count, &x) != 0) return -1;
+        co->max = (uint32_t)x;
+        if (co->max < co->min) return scn_fail(c, "cost.max", "must be >= min (%u), got %u", co->min, co->max);
+    } else {
+        const cJSON *vals = cJSON_GetObjectItemCaseSensitive(v, "values");
+        const cJSON *wts = cJSON_GetObjectItemCaseSensitive(v, "weights");
+        if (!vals) return scn_fail(c, "cost.values", "required");
+        if (!wts) return scn_fail(c, "cost.weights", "required");
+        if (!cJSON_IsArray(vals)) return scn_fail(c, "cost.values", "must be an array, got %s", scn_type_name(vals));
+        if (!cJSON_IsArray(wts)) return scn_fail(c, "cost.weights", "must be an array, got %s", scn_type_name(wts));
+        int n = cJSON_GetArraySize(vals);
+        if (n < 1 || n > SCN_MAX_WEIGHTED)
+            return scn_fail(c, "cost.values", "must hold 1 to %d values, got %d", SCN_MAX_WEIGHTED, n);
+        if (cJSON_GetArraySize(wts) != n)
+            return scn_fail(c, "cost.weights", "must hold one weight per value (%d), got %d", n, cJSON_GetArraySize(wts));
+        double total = 0;
+        for (int i = 0; i < n; i++) {
+            char p[SCN_PATH];
+            const cJSON *a = cJSON_GetArrayItem(vals, i), *b = cJSON_GetArrayItem(wts, i);
+            snprintf(p, sizeof p, "cost.values[%d]", i);
+            if (!cJSON_IsNumber(a)) return scn_fail(c, p, "must be a number, got %s", scn_type_name(a));
+            if (scn_range(c, p, a->valuedouble, 1, LIM_COUNT_MAX, 1) != 0) return -1;
+            snprintf(p, sizeof p, "cost.weights[%d]", i);
+            if (!cJSON_IsNumber(b)) return scn_fail(c, p, "must be a number, got %s", scn_type_name(b));
+            if (scn_range(c, p, b->valuedouble, 1e-12, 1e12, 0) != 0) return -1;
+            co->values[i] = (uint32_t)a->valuedouble;
+            co->weights[i] = b->valuedouble;
+            total += b->valuedouble;
+        }
+        for (int i = 0; i < n; i++) co->weights[i] /= total;
+        co->n = (size_t)n;
+    }
+    return 0;
+}
+
+/* ---- limiters -------------------------------------------------------- */
+
+static int scn_limiter_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario *s, scn_limiter *l)
+{
+    char path[SCN_PATH], p[SCN_PATH];
+    snprintf(path, sizeof path, "limiters[%zu]", i);
+    if (!cJSON_IsObject(obj)) return scn_fail(c, path, "must be an object, got %s", scn_type_name(obj));
+    const char *algo;
+    if (scn_string(c, obj, path, "algorithm", 1, NULL, &algo) != 0) return -1;
+    l->ops = lim_find(algo);
+    if (!l->ops) {
+        char list[300] = "";
+        for (size_t k = 0; lim_registry[k]; k++) {
+            size_t used = strlen(list);
+            snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "", lim_registry[k]->name);
+        }
+        scn_join(p, path, "algorithm");
+        return scn_fail(c, p, "unknown algorithm '%.60s' (known: %s)", algo, list);
+    }
+    const char *allowed[LIM_MAX_PARAMS + 4] = { "algorithm", "name", "scope" };
+    size_t n_allowed = 3;
+    for (size_t k = 0; k < l->ops->n_params; k++) allowed[n_allowed++] = l->ops->params[k].name;
+    allowed[n_allowed] = NULL;
+    if (scn_check_fields(c, obj, path, allowed, l->ops->name) != 0) return -1;
+
+    const char *name;
+    if (scn_string(c, obj, path, "name", 0, l->ops->name, &name) != 0) return -1;
+    scn_join(p, path, "name");
+    if (!scn_identifier(name, 48))
+        return scn_fail(c, p, "'%.60s' must start with a letter and hold only letters, digits, _ and - (at most 47)", name);
+    for (size_t k = 0; k < i; k++)
+        if (strcmp(s->limiters[k].name, name) == 0)
+            return scn_fail(c, p, "'%s' is already the name of limiters[%zu]; give each limiter its own name", name, k);
+    snprintf(l->name, sizeof l->name, "%s", name);
+    static const char *const scopes[] = { "key", "global", NULL };
+    if (scn_choice(c, obj, path, "scope", scopes, 0, &l->global) != 0) return -1;
+
+    lim_default_values(l->ops, l->values);
+    for (size_t k = 0; k < l->ops->n_params; k++) {
+        const lim_param_spec *ps = &l->ops->params[k];
+        if (ps->kind == LIM_PARAM_CHOICE) {
+            int idx;
+            if (scn_choice(c, obj, path, ps->name, ps->choices, ps->required ? -1 : (int)ps->default_value, &idx) != 0)
+                return -1;
+            l->values[k] = idx;
+        } else {
+            scn_num spec = { ps->required, ps->default_value, ps->min, ps->max, ps->kind == LIM_PARAM_INTEGER };
+            if (scn_number(c, obj, path, ps->name, spec, &l->values[k]) != 0) return -1;
+        }
+    }
+    char msg[300];
+    l->cfg.ops = l->ops;
+    if (l->ops->configure(l->values, &l->cfg, msg, sizeof msg) != 0) {
+        /* configure() names the parameter first: "initial: must be ..." */
+        char *colon = strchr(msg, ':');
+        if (colon) {
+            *colon = '\0';
+            scn_join(p, path, msg);
+            return scn_fail(c, p, "%s", colon + 2);
+        }
+        return scn_fail(c, path, "%s", msg);
+    }
+    size_t keys = l->global ? 1 : kspace_count(s->keys);
+    size_t bytes = ks_bytes_for(keys, l->cfg.state_size);
+    if (bytes == 0 || bytes > SCN_STATE_BUDGET)
+        return scn_fail(c, path, "%s state for %zu keys of %zu bytes needs %.1f GiB, above the %.0f GiB budget; "
+                        "use fewer keys or a smaller limit", l->ops->name, keys, l->cfg.state_size,
+                        (double)keys * (double)l->cfg.state_size / 0.75 / (1 << 30), (double)SCN_STATE_BUDGET / (1 << 30));
+    return 0;
+}
+
+static int scn_limiters(scn_ctx *c, const cJSON *root, scn_scenario *s)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "limiters");
+    if (!arr) return scn_fail(c, "limiters", "required");
+    if (!cJSON_IsArray(arr)) return scn_fail(c, "limiters", "must be an array, got %s", scn_type_name(arr));
+    size_t n = (size_t)cJSON_GetArraySize(arr);
+    if (n == 0) return scn_fail(c, "limiters", "must list at least one limiter");
+    if (n > SCN_MAX_LIMITERS) return scn_fail(c, "limiters", "at most %d limiters, got %zu", SCN_MAX_LIMITERS, n);
+    s->limiters = calloc(n, sizeof *s->limiters);
+    if (!s->limiters) return scn_fail(c, "limiters", "out of memory");
+    size_t i = 0;
+    for (const cJSON *e = arr->child; e; e = e->next, i++) {
+        if (scn_limiter_load(c, e, i, s, &s->limiters[i]) != 0) return -1;
+        s->n_limiters = i + 1;
+    }
+    return 0;
+}
+
+/* ---- options: --set and --only ---------------------------------------- */
+
+static const char *scn_limiter_label(const cJSON *l)
+{
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(l, "name");
+    if (cJSON_IsString(name)) return name->valuestring;
+    const cJSON *algo = cJSON_GetObjectItemCaseSensitive(l, "algorithm");
+    return cJSON_IsString(algo) ? algo->valuestring : "";
+}
+
+static int scn_matches(const cJSON *l, const char *target, size_t n, int by_algorithm)
+{
+    const char *s;
+    if (by_algorithm) {
+        const cJSON *algo = cJSON_GetObjectItemCaseSensitive(l, "algorithm");
+        s = cJSON_IsString(algo) ? algo->valuestring : "";
+    } else {
+        s = scn_limiter_label(l);
+    }
+    return strlen(s) == n && strncmp(s, target, n) == 0;
+}
+
+static void scn_limiter_list(const cJSON *arr, char *out, size_t len)
+{
+    out[0] = '\0';
+    for (const cJSON *l = arr ? arr->child : NULL; l; l = l->next) {
+        size_t used = strlen(out);
+        snprintf(out + used, len - used, "%s%s", used ? ", " : "", scn_limiter_label(l));
+    }
+}
+
+/* Writes each --set into the matching limiter objects before validation,
+ * so an overridden value is checked exactly like one in the file. */
+static int scn_apply_sets(scn_ctx *c, cJSON *root, const scn_options *opt)
+{
+    cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "limiters");
+    for (size_t i = 0; i < opt->n_sets; i++) {
+        const char *set = opt->sets[i];
+        const char *dot = strchr(set, '.'), *eq = strchr(set, '=');
+        if (!dot || !eq || eq < dot || dot == set || eq == dot + 1 || eq[1] == '\0' || (size_t)(eq - dot) > 63) {
+            snprintf(c->err, c->errlen, "--set '%s': expected <limiter or algorithm>.<parameter>=<value>", set);
+            return -1;
+        }
+        char param[64];
+        snprintf(param, sizeof param, "%.*s", (int)(eq - dot - 1), dot + 1);
+        size_t tlen = (size_t)(dot - set);
+        int matched = 0;
+        for (int by_algorithm = 0; by_algorithm < 2 && !matched; by_algorithm++) {
+            int idx = 0;
+            for (cJSON *l = cJSON_IsArray(arr) ? arr->child : NULL; l; l = l->next, idx++) {
+                if (!cJSON_IsObject(l) || !scn_matches(l, set, tlen, by_algorithm)) continue;
+                char *stop;
+                double num = strtod(eq + 1, &stop);
+                cJSON *v = *stop == '\0' ? cJSON_CreateNumber(num) : cJSON_CreateString(eq + 1);
+                if (!v) { snprintf(c->err, c->errlen, "--set '%s': out of memory", set); return -1; }
+                if (cJSON_GetObjectItemCaseSensitive(l, param))
+                    cJSON_ReplaceItemInObjectCaseSensitive(l, param, v);
+                else
+                    cJSON_AddItemToObject(l, param, v);
+                if (c->n_origins < sizeof c->origins / sizeof c->origins[0]) {
+                    scn_origin *o = &c->origins[c->n_origins++];
+                    o->limiter = idx;
+                    snprintf(o->param, sizeof o->param, "%s", param);
+                    o->text = set;
+                }
+                matched = 1;
+            }
+        }
+        if (!matched) {
+            char list[400];
+            scn_limiter_list(cJSON_IsArray(arr) ? arr : NULL, list, sizeof list);
+            snprintf(c->err, c->errlen, "--set '%s': no limiter or algorithm named '%.*s' in %s (limiters: %s)",
+                     set, (int)tlen, set, c->file, list);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Keeps only the limiters --only names (by limiter name or algorithm). */
+static int scn_apply_only(scn_ctx *c, scn_scenario *s, const char *only)
+{
+    int keep[SCN_MAX_LIMITERS] = { 0 };
+    const char *p = only;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        int matched = 0;
+        for (size_t i = 0; i < s->n_limiters; i++) {
+            const scn_limiter *l = &s->limiters[i];
+            if ((strlen(l->name) == n && strncmp(l->name, p, n) == 0) ||
+                (strlen(l->ops->name) == n && strncmp(l->ops->name, p, n) == 0)) {
+                keep[i] = 1;
+                matched = 1;
+            }
+        }
+        if (!matched && n > 0) {
+            char list[400] = "";
+            for (size_t i = 0; i < s->n_limiters; i++) {
+                size_t used = strlen(list);
+                snprintf(list + used, sizeof list - used, "%s%s (%s)", i ? ", " : "", s->limiters[i].name,
+                         s->limiters[i].ops->name);
+            }
+            snprintf(c->err, c->errlen, "--only: '%.*s' matches no limiter in %s (limiters: %s)", (int)n, p, c->file, list);
+            return -1;
+        }
+        p += n + (comma ? 1 : 0);
+    }
+    size_t out = 0;
+    for (size_t i = 0; i < s->n_limiters; i++)
+        if (keep[i]) s->limiters[out++] = s->limiters[i];
+    if (out == 0) { snprintf(c->err, c->errlen, "--only: selects no limiter"); return -1; }
+    s->n_limiters = out;
+    return 0;
+}
+
+/* ---- the whole file --------------------------------------------------- */
+
+static char *scn_read_file(scn_ctx *c, const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(c->err, c->errlen, "%s: cannot read scenario: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 8192, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n - 1, f);
+        if (n < cap - 1 || cap > (64u << 20)) break;
+        char *bigger = realloc(buf, cap * 2);
+        if (!bigger) { free(buf); buf = NULL; break; }
+        buf = bigger;
+        cap *= 2;
+    }
+    int bad = ferror(f) || !buf || n >= cap - 1;
+    fclose(f);
+    if (bad) {
+        snprintf(c->err, c->errlen, "%s: cannot read scenario: %s", path,
+                 !buf ? "out of memory" : n >= cap - 1 ? "larger than 64 MiB" : "read error");
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+static int scn_syntax_error(scn_ctx *c, const char *text, size_t len, const char *at)
+{
+    size_t off = at && at >= text && at <= text + len ? (size_t)(at - text) : len;
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i < off; i++) {
+        if (text[i] == '\n') { line++; col = 1; } else col++;
+    }
+    if (strlen(text) != len)
+        snprintf(c->err, c->errlen, "%s:%zu:%zu: JSON syntax error: NUL byte in the file", c->file, line, col);
+    else if (off >= len)
+        snprintf(c->err, c->errlen, "%s:%zu:%zu: JSON syntax error: unexpected end of file", c->file, line, col);
+    else {
+        size_t n = strcspn(text + off, "\r\n");
+        snprintf(c->err, c->errlen, "%s:%zu:%zu: JSON syntax error near '%.*s'", c->file, line, col,
+                 (int)(n > 24 ? 24 : n), text + off);
+    }
+    return -1;
+}
+
+static int scn_top(scn_ctx *c, const cJSON *root, scn_scenario *s)
+{
+    if (!cJSON_IsObject(root)) return scn_fail(c, "", "the top level must be an object, got %s", scn_type_name(root));
+    static const char *const allowed[] = { "name", "description", "duration_s", "seed", "tick_ms", "arrival",
+                                           "phases", "keys", "cost", "limiters", NULL };
+    if (scn_check_fields(c, root, "", allowed, "a scenario") != 0) return -1;
+    const char *name, *desc;
+    if (scn_string(c, root, "", "name", 1, NULL, &name) != 0) return -1;
+    if (!scn_identifier(name, 48))
+        return scn_fail(c, "name", "'%.60s' must start with a letter and hold only letters, digits, _ and - (at most 47)", name);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    if (scn_string(c, root, "", "description", 0, "", &desc) != 0) return -1;
+    if (!(s->description = strdup(desc))) return scn_fail(c, "description", "out of memory");
+    if (scn_number(c, root, "", "duration_s", (scn_num){ 1, 0, 1e-3, SCN_MAX_DURATION_S, 0 }, &s->duration_s) != 0)
+        return -1;
+    s->duration_us = (int64_t)llround(s->duration_s * 1e6);
+    double seed, tick;
+    if (scn_number(c, root, "", "seed", (scn_num){ 0, 1, 0, 9007199254740992.0, 1 }, &seed) != 0) return -1;
+    s->seed = (uint64_t)seed;
+    if (scn_number(c, root, "", "tick_ms", (scn_num){ 0, 100, 1, SCN_MAX_DURATION_S * 1000, 1 }, &tick) != 0) return -1;
+    s->tick_us = (int64_t)tick * 1000;
+    if ((double)s->duration_us / (double)s->tick_us > SCN_MAX_TICKS)
+        return scn_fail(c, "tick_ms", "%.0f ms over %.15g s gives more than %.0f ticks", tick, s->duration_s, SCN_MAX_TICKS);
+    static const char *const arrivals[] = { "poisson", "uniform", NULL };
+    int arrival;
+    if (scn_choice(c, root, "", "arrival", arrivals, SCN_POISSON, &arrival) != 0) return -1;
+    s->arrival = (scn_arrival)arrival;
+    return 0;
+}
+
+/* The busiest key: a generated key unless every phase replays a trace with
+ * keys, then that trace's most frequent key. */
+static void scn_pick_level_key(scn_scenario *s)
+{
+    s->level_key = 0;
+    for (size_t i = 0; i < s->n_phases; i++)
+        if (s->phases[i].shape != SCN_TRACE || !s->traces[s->phases[i].trace].key) return;
+    const trace *t = &s->traces[s->phases[0].trace];
+    size_t n = kspace_count(s->keys);
+    uint32_t *freq = calloc(n, sizeof *freq);
+    if (!freq) return;
+    uint32_t best = t->key[0];
+    for (size_t r = 0; r < t->n; r++)
+        if (++freq[t->key[r]] > freq[best] || (freq[t->key[r]] == freq[best] && t->key[r] < best)) best = t->key[r];
+    free(freq);
+    s->level_key = best;
+}
+
+int scn_load(const char *path, const scn_options *opt, scn_scenario *s, char *err, size_t errlen)
+{
+    static const scn_options none = { 0 };
+    if (!opt) opt = &none;
+    memset(s, 0, sizeof *s);
+    scn_ctx c = { .file = path, .err = err, .errlen = errlen };
+    size_t len;
+    char *text = scn_read_file(&c, path, &len);
+    if (!text) return -1;
+    s->file_hash = ks_hash(text, len);
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
+    int rc = -1;
+    if (!root || strlen(text) != len) {
+        scn_syntax_error(&c, text, len, end);
+        goto out;
+    }
+    if (!(s->path = strdup(path)) || !(s->keys = kspace_create())) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto out;
+    }
+    if (cJSON_IsObject(root) && scn_apply_sets(&c, root, opt) != 0) goto out;
+    if (scn_top(&c, root, s) != 0 || scn_keys(&c, root, s) != 0 || scn_cost_load(&c, root, s) != 0 ||
+        scn_phases(&c, root, s) != 0 || scn_limiters(&c, root, s) != 0)
+        goto out;
+    if (opt->only && scn_apply_only(&c, s, opt->only) != 0) goto out;
+    scn_pick_level_key(s);
+    rc = 0;
+out:
+    cJSON_Delete(root);
+    free(text);
+    if (rc != 0) scn_free(s);
+    return rc;
+}
+
+void scn_free(scn_scenario *s)
+{
+    for (size_t i = 0; i < s->n_traces; i++) {
+        trace_free(&s->traces[i]);
+        free(s->trace_paths[i]);
+    }
+    free(s->traces);
+    free(s->trace_paths);
+    free(s->phases);
+    free(s->limiters);
+    free(s->description);
+    free(s->path);
+    kspace_destroy(s->keys);
+    memset(s, 0, sizeof *s);
+}
+
+size_t scn_tick_count(const scn_scenario *s)
+{
+    return (size_t)((s->duration_us + s->tick_us - 1) / s->tick_us);
+}

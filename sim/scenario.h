@@ -1,0 +1,106 @@
+/*
+ * scenario.h -- a traffic scenario, loaded from JSON and fully validated.
+ *
+ * scn_load either returns a scenario in which every value is in range and
+ * every limiter configured, or an error that names the file and the place:
+ * "file:line:col: ..." for JSON syntax, "file: limiters[2].rate: must be
+ * > 0, got -1" for meaning. The format is documented in scenarios/README.md.
+ */
+#ifndef RATELAB_SCENARIO_H
+#define RATELAB_SCENARIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../algorithms/limiter.h"
+#include "keyspace.h"
+#include "trace.h"
+
+#define SCN_NAME_MAX 64
+#define SCN_MAX_LIMITERS 64
+#define SCN_MAX_WEIGHTED 16
+#define SCN_MAX_DURATION_S 604800.0      /* a week of virtual time */
+#define SCN_MAX_TICKS 1000000.0
+#define SCN_MAX_REQUESTS 1e10            /* guard against a runaway file */
+#define SCN_STATE_BUDGET (4ULL << 30)    /* bytes of limiter state per limiter */
+
+typedef enum { SCN_POISSON, SCN_UNIFORM } scn_arrival;
+typedef enum { SCN_CONSTANT, SCN_RAMP, SCN_BURST, SCN_SPIKE, SCN_SINE, SCN_TRACE } scn_shape;
+typedef enum { SCN_COST_FIXED, SCN_COST_UNIFORM, SCN_COST_WEIGHTED } scn_cost_dist;
+typedef enum { SCN_KEYS_UNIFORM, SCN_KEYS_ZIPF } scn_key_dist;
+
+typedef struct {
+    scn_shape shape;
+    double start_s, end_s;
+    double rate;                 /* constant */
+    double from, to;             /* ramp: linear from `from` to `to` */
+    double base, peak;           /* burst, spike */
+    double period_s, on_s;       /* burst: `peak` for on_s of every period_s; sine period */
+    double hold_s, decay_s;      /* spike: `peak` for hold_s, then e-folding decay to base */
+    double mean, amplitude;      /* sine */
+    size_t trace;                /* trace: index into scenario.traces */
+    double time_scale, skip_s;   /* trace: speed-up; seconds of the trace skipped */
+} scn_phase;
+
+typedef struct {
+    scn_cost_dist dist;
+    uint32_t value;              /* fixed */
+    uint32_t min, max;           /* uniform, inclusive */
+    size_t n;                    /* weighted */
+    uint32_t values[SCN_MAX_WEIGHTED];
+    double weights[SCN_MAX_WEIGHTED];
+} scn_cost;
+
+typedef struct {
+    char name[SCN_NAME_MAX];
+    const lim_ops *ops;
+    double values[LIM_MAX_PARAMS];   /* in ops->params order */
+    int global;                      /* scope "global": one key for all requests */
+    lim_config cfg;
+} scn_limiter;
+
+typedef struct {
+    char name[SCN_NAME_MAX];
+    char *description;
+    char *path;
+    uint64_t file_hash;              /* FNV-1a of the file's bytes */
+    double duration_s;
+    int64_t duration_us;
+    uint64_t seed;
+    int64_t tick_us;
+    scn_arrival arrival;
+    scn_phase *phases;
+    size_t n_phases;
+    scn_key_dist key_dist;
+    double zipf_exponent;
+    uint32_t key_count;              /* generated keys: ids 0..key_count-1 */
+    char key_prefix[SCN_NAME_MAX];
+    scn_cost cost;
+    kspace *keys;                    /* generated keys, then every trace's keys */
+    trace *traces;
+    char **trace_paths;
+    size_t n_traces;
+    scn_limiter *limiters;
+    size_t n_limiters;
+    uint32_t level_key;              /* the key whose state `level` reports */
+} scn_scenario;
+
+typedef struct {
+    const char *const *sets;         /* "limiter.param=value"; limiter by name, else by algorithm */
+    size_t n_sets;
+    const char *only;                /* comma-separated limiter names or algorithms; NULL keeps all */
+} scn_options;
+
+/* Loads and validates `path` with `opt` applied. Returns 0, or -1 with the
+ * error in err (nothing allocated then). */
+int scn_load(const char *path, const scn_options *opt, scn_scenario *out, char *err, size_t errlen);
+
+void scn_free(scn_scenario *s);
+
+/* Name of a shape, arrival process, key or cost distribution, for output. */
+const char *scn_shape_name(scn_shape s);
+
+/* Number of ticks (the last may be partial). */
+size_t scn_tick_count(const scn_scenario *s);
+
+#endif
