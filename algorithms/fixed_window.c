@@ -65,7 +65,7 @@ static int64_t fw_level(const lim_config *cfg, const void *state, int64_t now_us
 const lim_ops fixed_window_ops = {
     .name = "fixed_window",
     .summary = "counts per aligned window of `window_ms`; admits up to `limit`",
-    .level_name = "count in window",
+    .level_name = "count-in-window",
     .params = fw_params,
     .n_params = sizeof fw_params / sizeof fw_params[0],
     .configure = fw_configure,

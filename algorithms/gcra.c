@@ -71,7 +71,7 @@ static int64_t gcra_level(const lim_config *cfg, const void *state, int64_t now_
 const lim_ops gcra_ops = {
     .name = "gcra",
     .summary = "theoretical arrival time advances by 1/rate per request; admits within `burst` intervals",
-    .level_name = "requests admissible now",
+    .level_name = "admissible-now",
     .params = gcra_params,
     .n_params = sizeof gcra_params / sizeof gcra_params[0],
     .configure = gcra_configure,

@@ -42,6 +42,11 @@ ks_store *ks_create(size_t max_keys, size_t state_size)
     if (!ks) return NULL;
     ks->slots = calloc(1, bytes);
     if (!ks->slots) { free(ks); return NULL; }
+    /* Fault every page in now rather than on a key's first request, inside a
+     * timed decision. A volatile store, because compilers fold malloc+memset
+     * back into calloc's lazily mapped zero pages. */
+    volatile unsigned char *touch = ks->slots;
+    for (size_t i = 0; i < bytes; i += 4096) touch[i] = 0;
     ks->slot_size = KS_HEADER + ((state_size + 7) & ~(size_t)7);
     ks->state_size = state_size;
     ks->mask = ks_slot_count(max_keys) - 1;

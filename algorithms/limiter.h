@@ -67,7 +67,7 @@ typedef struct {
 typedef struct lim_ops {
     const char *name;
     const char *summary;
-    const char *level_name;      /* what level() measures, for plots */
+    const char *level_name;      /* what level() measures, one word (for plots) */
     const lim_param_spec *params;
     size_t n_params;
 

@@ -107,7 +107,7 @@ static int64_t swc_level(const lim_config *cfg, const void *state, int64_t now_u
 const lim_ops sliding_window_counter_ops = {
     .name = "sliding_window_counter",
     .summary = "Cloudflare's weighted previous + current window count",
-    .level_name = "estimated count",
+    .level_name = "estimated-count",
     .params = swc_params,
     .n_params = sizeof swc_params / sizeof swc_params[0],
     .configure = swc_configure,

@@ -99,7 +99,7 @@ static int64_t swl_level(const lim_config *cfg, const void *state, int64_t now_u
 const lim_ops sliding_window_log_ops = {
     .name = "sliding_window_log",
     .summary = "exact log of admitted requests over the last `window_ms`",
-    .level_name = "count in window",
+    .level_name = "count-in-window",
     .params = swl_params,
     .n_params = sizeof swl_params / sizeof swl_params[0],
     .configure = swl_configure,

@@ -10,13 +10,13 @@ int met_init(met_series *m, size_t n_ticks, int64_t tick_us, int64_t duration_us
     m->n_ticks = n_ticks;
     m->tick_us = tick_us;
     m->n_seconds = (size_t)(duration_us / 1000000) + 1;
-    uint64_t **u64[] = { &m->offered, &m->admitted, &m->dropped, &m->delayed };
+    uint64_t **u64[] = { &m->offered, &m->admitted, &m->dropped, &m->delayed, &m->released };
     int64_t **i64[] = { &m->level, &m->delay_p50, &m->delay_p99, &m->delay_max, &m->latency_p50, &m->latency_p99 };
     int ok = 1;
     for (size_t i = 0; i < sizeof u64 / sizeof u64[0]; i++) ok &= (*u64[i] = calloc(n_ticks, sizeof(uint64_t))) != NULL;
     for (size_t i = 0; i < sizeof i64 / sizeof i64[0]; i++) ok &= (*i64[i] = calloc(n_ticks, sizeof(int64_t))) != NULL;
     ok &= (m->second_offered = calloc(m->n_seconds, sizeof(uint64_t))) != NULL;
-    ok &= (m->second_admitted = calloc(m->n_seconds, sizeof(uint64_t))) != NULL;
+    ok &= (m->second_released = calloc(m->n_seconds, sizeof(uint64_t))) != NULL;
     hist **h[] = { &m->delay_all, &m->latency_all, &m->delay_tick, &m->latency_tick };
     for (size_t i = 0; i < sizeof h / sizeof h[0]; i++) {
         *h[i] = malloc(sizeof(hist));
@@ -28,8 +28,8 @@ int met_init(met_series *m, size_t n_ticks, int64_t tick_us, int64_t duration_us
 
 void met_free(met_series *m)
 {
-    void *all[] = { m->offered, m->admitted, m->dropped, m->delayed, m->level, m->delay_p50, m->delay_p99,
-                    m->delay_max, m->latency_p50, m->latency_p99, m->second_offered, m->second_admitted,
+    void *all[] = { m->offered, m->admitted, m->dropped, m->delayed, m->released, m->level, m->delay_p50, m->delay_p99,
+                    m->delay_max, m->latency_p50, m->latency_p99, m->second_offered, m->second_released,
                     m->delay_all, m->latency_all, m->delay_tick, m->latency_tick };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
     memset(m, 0, sizeof *m);
@@ -60,7 +60,7 @@ void met_summarize(const met_series *m, met_summary *out)
     }
     for (size_t s = 0; s < m->n_seconds; s++) {
         if (m->second_offered[s] > out->peak_offered_rps) out->peak_offered_rps = m->second_offered[s];
-        if (m->second_admitted[s] > out->peak_admitted_rps) out->peak_admitted_rps = m->second_admitted[s];
+        if (m->second_released[s] > out->peak_admitted_rps) out->peak_admitted_rps = m->second_released[s];
     }
     out->offered_cost = m->offered_cost;
     out->admitted_cost = m->admitted_cost;

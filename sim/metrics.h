@@ -15,7 +15,8 @@
 typedef struct {
     uint64_t offered, admitted, dropped, delayed;
     uint64_t offered_cost, admitted_cost;
-    uint64_t peak_offered_rps, peak_admitted_rps;   /* busiest whole second */
+    uint64_t peak_offered_rps;                      /* busiest whole second of arrivals */
+    uint64_t peak_admitted_rps;                     /* busiest whole second of releases downstream */
     int64_t delay_p50_us, delay_p99_us, delay_max_us;
     uint64_t latency_samples;
     int64_t latency_p50_ns, latency_p99_ns, latency_p999_ns, latency_max_ns;
@@ -26,11 +27,12 @@ typedef struct {
 typedef struct {
     size_t n_ticks, n_seconds;
     int64_t tick_us;
-    uint64_t *offered, *admitted, *dropped, *delayed;   /* per tick */
+    uint64_t *offered, *admitted, *dropped, *delayed;   /* per tick, at decision time */
+    uint64_t *released;                                 /* per tick, at release (t + delay) */
     int64_t *level;                                     /* per tick, at its end */
     int64_t *delay_p50, *delay_p99, *delay_max;         /* per tick, us */
     int64_t *latency_p50, *latency_p99;                 /* per tick, ns (sampled) */
-    uint64_t *second_offered, *second_admitted;
+    uint64_t *second_offered, *second_released;        /* per whole second */
     uint64_t offered_cost, admitted_cost;
     hist *delay_all, *latency_all, *delay_tick, *latency_tick;
 } met_series;
@@ -40,7 +42,9 @@ typedef struct {
 int met_init(met_series *m, size_t n_ticks, int64_t tick_us, int64_t duration_us);
 void met_free(met_series *m);
 
-/* Counts one decided request in `tick` (its time is t_us). */
+/* Counts one decided request in `tick` (its time is t_us). An admitted
+ * request is released downstream at t_us + delay; a release after the end of
+ * the run counts as admitted but falls outside the release series. */
 static inline void met_record(met_series *m, size_t tick, int64_t t_us, uint32_t cost, const lim_decision *d)
 {
     size_t second = (size_t)(t_us / 1000000);
@@ -49,9 +53,17 @@ static inline void met_record(met_series *m, size_t tick, int64_t t_us, uint32_t
     m->offered_cost += cost;
     if (d->allowed) {
         m->admitted[tick]++;
-        m->second_admitted[second]++;
         m->admitted_cost += cost;
-        if (d->delay_us > 0) m->delayed[tick]++;
+        if (d->delay_us > 0) {
+            int64_t release = t_us + d->delay_us;
+            size_t rtick = (size_t)(release / m->tick_us), rsecond = (size_t)(release / 1000000);
+            m->delayed[tick]++;
+            if (rtick < m->n_ticks) m->released[rtick]++;
+            if (rsecond < m->n_seconds) m->second_released[rsecond]++;
+        } else {
+            m->released[tick]++;
+            m->second_released[second]++;
+        }
         hist_record(m->delay_tick, d->delay_us);
     } else {
         m->dropped[tick]++;

@@ -61,17 +61,18 @@ void out_summary_csv(FILE *f, const run_result *r, size_t n, const char *backend
 
 void out_timeseries_csv(FILE *f, const run_result *r, size_t n, const char *backend)
 {
-    fputs("limiter,algorithm,backend,t_s,offered,admitted,dropped,delayed,level,"
+    fputs("limiter,algorithm,backend,t_s,offered,admitted,dropped,delayed,released,level,"
           "delay_p50_us,delay_p99_us,delay_max_us,wall_latency_p50_ns,wall_latency_p99_ns\n", f);
     for (size_t i = 0; i < n; i++) {
         const met_series *m = &r[i].series;
         const scn_limiter *l = r[i].limiter;
         for (size_t t = 0; t < m->n_ticks; t++) {
             int64_t at_ms = (int64_t)t * (m->tick_us / 1000);
-            fprintf(f, "%s,%s,%s,%lld.%03lld,%llu,%llu,%llu,%llu,%lld,%lld,%lld,%lld,%lld,%lld\n",
+            fprintf(f, "%s,%s,%s,%lld.%03lld,%llu,%llu,%llu,%llu,%llu,%lld,%lld,%lld,%lld,%lld,%lld\n",
                     l->name, l->ops->name, backend, (long long)(at_ms / 1000), (long long)(at_ms % 1000),
                     (unsigned long long)m->offered[t], (unsigned long long)m->admitted[t],
-                    (unsigned long long)m->dropped[t], (unsigned long long)m->delayed[t], (long long)m->level[t],
+                    (unsigned long long)m->dropped[t], (unsigned long long)m->delayed[t],
+                    (unsigned long long)m->released[t], (long long)m->level[t],
                     (long long)m->delay_p50[t], (long long)m->delay_p99[t], (long long)m->delay_max[t],
                     (long long)m->latency_p50[t], (long long)m->latency_p99[t]);
         }
