@@ -7,6 +7,7 @@ SET      ?=
 OUT      ?= results/$(SCENARIO)
 
 CC       ?= cc
+SHELL    := /bin/bash
 PKGS     := libcjson
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 WARN     := -std=c11 -Wall -Wextra -Werror
@@ -66,9 +67,16 @@ test: deps
 test-plain: ratelab build/test/ratelab_tests
 	RATELAB_BIN=./ratelab build/test/ratelab_tests
 
+# LeakSanitizer reports when a test's worker exits, after Criterion has
+# counted the test as passed, so any sanitizer report in the log fails too.
 test-asan: build/asan/ratelab build/asan/ratelab_tests
+	@set -o pipefail 2>/dev/null; \
 	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	RATELAB_BIN=build/asan/ratelab build/asan/ratelab_tests
+	RATELAB_BIN=build/asan/ratelab build/asan/ratelab_tests 2>&1 | tee build/asan/test.log; \
+	status=$$?; \
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' build/asan/test.log; then \
+		echo "sanitizer report above: failing" >&2; exit 1; fi; \
+	exit $$status
 
 perf: deps
 	@$(MAKE) --no-print-directory ratelab

@@ -688,9 +688,12 @@ static int scn_syntax_error(scn_ctx *c, const char *text, size_t len, const char
     else if (off >= len)
         snprintf(c->err, c->errlen, "%s:%zu:%zu: JSON syntax error: unexpected end of file", c->file, line, col);
     else {
-        size_t n = strcspn(text + off, "\r\n");
-        snprintf(c->err, c->errlen, "%s:%zu:%zu: JSON syntax error near '%.*s'", c->file, line, col,
-                 (int)(n > 24 ? 24 : n), text + off);
+        /* cJSON stops where it gave up, often at a line's end: quote the line */
+        size_t start = off - (col - 1);
+        while (start < off && (text[start] == ' ' || text[start] == '\t')) start++;
+        size_t n = strcspn(text + start, "\r\n");
+        snprintf(c->err, c->errlen, "%s:%zu:%zu: JSON syntax error in '%.*s'%s", c->file, line, col,
+                 (int)(n > 48 ? 48 : n), text + start, n > 48 ? "..." : "");
     }
     return -1;
 }

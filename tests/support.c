@@ -1,0 +1,140 @@
+/* support.c -- see support.h. */
+#define _GNU_SOURCE
+#include "support.h"
+
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+tsup_limiter tsup_make(const char *algo, const char *params)
+{
+    tsup_limiter l = { 0 };
+    const lim_ops *ops = lim_find(algo);
+    cr_assert(ops, "no algorithm %s", algo);
+    double values[LIM_MAX_PARAMS];
+    lim_default_values(ops, values);
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", params);
+    for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(tok, '=');
+        cr_assert(eq, "bad parameter %s", tok);
+        *eq = '\0';
+        int i = lim_param_index(ops, tok);
+        cr_assert(i >= 0, "%s has no parameter %s", algo, tok);
+        if (ops->params[i].kind == LIM_PARAM_CHOICE) {
+            values[i] = -1;
+            for (int c = 0; ops->params[i].choices[c]; c++)
+                if (strcmp(ops->params[i].choices[c], eq + 1) == 0) values[i] = c;
+            cr_assert(values[i] >= 0, "bad choice %s", eq + 1);
+        } else {
+            values[i] = strtod(eq + 1, NULL);
+        }
+    }
+    for (size_t i = 0; i < ops->n_params; i++)
+        cr_assert(!(ops->params[i].required && isnan(values[i])), "%s needs %s", algo, ops->params[i].name);
+    char err[256];
+    l.cfg.ops = ops;
+    cr_assert_eq(ops->configure(values, &l.cfg, err, sizeof err), 0, "configure: %s", err);
+    l.state = calloc(1, l.cfg.state_size);
+    cr_assert(l.state);
+    return l;
+}
+
+lim_decision tsup_at(tsup_limiter *l, int64_t t_us, int64_t cost)
+{
+    lim_decision d;
+    memset(&d, 0xa5, sizeof d);  /* every field must be written */
+    l->cfg.ops->decide(&l->cfg, l->state, !l->used, t_us, cost, &d);
+    l->used = 1;
+    return d;
+}
+
+int tsup_admit_n(tsup_limiter *l, int64_t t_us, int64_t cost, int n)
+{
+    int admitted = 0;
+    for (int i = 0; i < n; i++) admitted += tsup_at(l, t_us, cost).allowed;
+    return admitted;
+}
+
+int64_t tsup_level(const tsup_limiter *l, int64_t t_us)
+{
+    return l->cfg.ops->level(&l->cfg, l->used ? l->state : NULL, t_us);
+}
+
+void tsup_free(tsup_limiter *l)
+{
+    free(l->state);
+    l->state = NULL;
+}
+
+int tsup_run(const char *const *argv, char *err, size_t errlen)
+{
+    const char *bin = getenv("RATELAB_BIN");
+    if (!bin) bin = "./ratelab";
+    const char *args[64];
+    size_t n = 0;
+    args[n++] = bin;
+    for (size_t i = 0; argv[i] && n < 63; i++) args[n++] = argv[i];
+    args[n] = NULL;
+
+    char errfile[] = "/tmp/ratelab-test-err-XXXXXX";
+    int fd = mkstemp(errfile);
+    cr_assert(fd >= 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fd, STDERR_FILENO);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    int rc = posix_spawn(&pid, bin, &fa, NULL, (char *const *)args, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    cr_assert_eq(rc, 0, "cannot run %s", bin);
+    int status;
+    waitpid(pid, &status, 0);
+    close(fd);
+    char *text = tsup_slurp(errfile);
+    unlink(errfile);
+    snprintf(err, errlen, "%s", text ? text : "");
+    free(text);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+char *tsup_tempdir(void)
+{
+    char *path = strdup("/tmp/ratelab-test-XXXXXX");
+    cr_assert(path && mkdtemp(path));
+    return path;
+}
+
+static int tsup_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+void tsup_rmtree(const char *path)
+{
+    nftw(path, tsup_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *tsup_slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) { free(buf); buf = NULL; }
+    if (buf) buf[n] = '\0';
+    fclose(f);
+    return buf;
+}

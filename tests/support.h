@@ -1,0 +1,47 @@
+/*
+ * support.h -- helpers the tests share: a configured limiter with its own
+ * state for one key, and running the ratelab binary.
+ */
+#ifndef RATELAB_TEST_SUPPORT_H
+#define RATELAB_TEST_SUPPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../algorithms/limiter.h"
+
+typedef struct {
+    lim_config cfg;
+    void *state;
+    int used;
+} tsup_limiter;
+
+/* Configures `algo` from "name=value name=value" (choices by name); the
+ * test fails on a bad parameter. */
+tsup_limiter tsup_make(const char *algo, const char *params);
+
+/* Decides one request of the single key at t_us. */
+lim_decision tsup_at(tsup_limiter *l, int64_t t_us, int64_t cost);
+
+/* Requests of `cost` at t_us admitted out of n. */
+int tsup_admit_n(tsup_limiter *l, int64_t t_us, int64_t cost, int n);
+
+int64_t tsup_level(const tsup_limiter *l, int64_t t_us);
+
+void tsup_free(tsup_limiter *l);
+
+/* Runs the ratelab binary ($RATELAB_BIN, default ./ratelab) with argv
+ * (NULL-terminated, without the program), capturing stderr into err.
+ * Returns the exit status, or -1 if it did not exit normally. */
+int tsup_run(const char *const *argv, char *err, size_t errlen);
+
+/* A fresh empty directory under /tmp; caller frees the path. */
+char *tsup_tempdir(void);
+
+/* Removes a directory tree. */
+void tsup_rmtree(const char *path);
+
+/* The whole file, NUL-terminated, or NULL. Caller frees. */
+char *tsup_slurp(const char *path);
+
+#endif

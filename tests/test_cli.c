@@ -1,0 +1,162 @@
+/* The ratelab program end to end: exit codes, nothing written on bad
+ * input, atomic replacement, and byte-identical results for a seed. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "support.h"
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* The CSV with every column whose header starts with "wall_" removed. */
+static char *without_wall_columns(const char *csv)
+{
+    char *out = malloc(strlen(csv) + 1), *o = out;
+    int drop[64] = { 0 };
+    int line = 0;
+    for (const char *p = csv; *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        int col = 0, first = 1;
+        for (const char *f = p; f <= p + len;) {
+            const char *comma = memchr(f, ',', (size_t)(p + len - f));
+            const char *end = comma ? comma : p + len;
+            if (line == 0 && col < 64) drop[col] = strncmp(f, "wall_", 5) == 0;
+            if (col >= 64 || !drop[col]) {
+                if (!first) *o++ = ',';
+                memcpy(o, f, (size_t)(end - f));
+                o += end - f;
+                first = 0;
+            }
+            col++;
+            if (!comma) break;
+            f = comma + 1;
+        }
+        *o++ = '\n';
+        line++;
+        p += len + (eol ? 1 : 0);
+    }
+    *o = '\0';
+    return out;
+}
+
+Test(cli, bad_input_exits_2_and_writes_nothing)
+{
+    char *dir = tsup_tempdir(), out[512], err[2048];
+    snprintf(out, sizeof out, "%s/results/neg", dir);
+    const char *argv[] = { "run", "tests/fixtures/bad/negative_rate.json", "--out", out, NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 2);
+    cr_assert(strstr(err, "tests/fixtures/bad/negative_rate.json: limiters[2].rate: must be > 0, got -1"), "%s", err);
+    char parent[512];
+    snprintf(parent, sizeof parent, "%s/results", dir);
+    cr_assert_not(exists(parent), "nothing written, not even the parent directory");
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+Test(cli, usage_errors_exit_2)
+{
+    char err[2048];
+    const char *none[] = { NULL };
+    cr_assert_eq(tsup_run(none, err, sizeof err), 2);
+    const char *unknown[] = { "frobnicate", NULL };
+    cr_assert_eq(tsup_run(unknown, err, sizeof err), 2);
+    cr_assert(strstr(err, "unknown command 'frobnicate'"));
+    const char *opt[] = { "run", "scenarios/burst.json", "--bogus", NULL };
+    cr_assert_eq(tsup_run(opt, err, sizeof err), 2);
+    const char *sample[] = { "run", "scenarios/burst.json", "--latency-sample", "3", NULL };
+    cr_assert_eq(tsup_run(sample, err, sizeof err), 2);
+    cr_assert(strstr(err, "not a power of two"));
+    const char *missing[] = { "run", "scenarios/no_such.json", NULL };
+    cr_assert_eq(tsup_run(missing, err, sizeof err), 2);
+    cr_assert(strstr(err, "scenarios/no_such.json: cannot read scenario: No such file or directory"), "%s", err);
+}
+
+Test(cli, a_run_writes_summary_timeseries_and_run_json)
+{
+    char *dir = tsup_tempdir(), out[512], path[600], err[2048];
+    snprintf(out, sizeof out, "%s/burst", dir);
+    const char *argv[] = { "run", "scenarios/burst.json", "--out", out, "--quiet", NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s", err);
+    cr_assert_str_empty(err, "no progress bar when stderr is not a terminal: %s", err);
+    snprintf(path, sizeof path, "%s/summary.csv", out);
+    char *summary = tsup_slurp(path);
+    cr_assert(summary);
+    cr_assert(strncmp(summary, "limiter,algorithm,backend,", 26) == 0);
+    cr_assert(strstr(summary, ",offered,admitted,dropped,"));
+    int rows = 0;
+    for (char *p = summary; (p = strchr(p, '\n')); p++) rows++;
+    cr_assert_eq(rows, 1 + 7, "a header and a row per limiter");
+    cr_assert(strstr(summary, "\nleaky_queue,leaky_bucket,memory,key,rate=200;capacity=400;mode=queue,"));
+    free(summary);
+    snprintf(path, sizeof path, "%s/run.json", out);
+    char *run = tsup_slurp(path);
+    cr_assert(run && strstr(run, "\"seed\":\t42") && strstr(run, "\"backend\":\t\"memory\""), "%s", run);
+    free(run);
+    snprintf(path, sizeof path, "%s/timeseries.csv", out);
+    cr_assert(exists(path));
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+Test(cli, same_seed_gives_identical_csv_but_for_wall_clock_columns)
+{
+    char *dir = tsup_tempdir(), a[512], b[512], err[2048];
+    snprintf(a, sizeof a, "%s/a", dir);
+    snprintf(b, sizeof b, "%s/b", dir);
+    const char *run_a[] = { "run", "scenarios/danmaku_spike.json", "--out", a, "--quiet", NULL };
+    const char *run_b[] = { "run", "scenarios/danmaku_spike.json", "--out", b, "--quiet", NULL };
+    cr_assert_eq(tsup_run(run_a, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(tsup_run(run_b, err, sizeof err), 0, "%s", err);
+    const char *files[] = { "summary.csv", "timeseries.csv" };
+    for (int i = 0; i < 2; i++) {
+        char pa[600], pb[600];
+        snprintf(pa, sizeof pa, "%s/%s", a, files[i]);
+        snprintf(pb, sizeof pb, "%s/%s", b, files[i]);
+        char *ta = tsup_slurp(pa), *tb = tsup_slurp(pb);
+        cr_assert(ta && tb);
+        char *ca = without_wall_columns(ta), *cb = without_wall_columns(tb);
+        cr_assert(strstr(ta, "wall_latency_p50_ns"), "the wall-clock columns are named as such");
+        cr_assert_not(strstr(ca, "wall_"));
+        cr_assert_str_eq(ca, cb, "%s differs between two runs of one seed", files[i]);
+        free(ta), free(tb), free(ca), free(cb);
+    }
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+Test(cli, a_failed_run_leaves_the_previous_results_and_no_temporaries)
+{
+    char *dir = tsup_tempdir(), out[512], path[600], err[2048];
+    snprintf(out, sizeof out, "%s/steady", dir);
+    const char *good[] = { "run", "scenarios/steady.json", "--out", out, "--quiet", NULL };
+    cr_assert_eq(tsup_run(good, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(tsup_run(good, err, sizeof err), 0, "replacing existing results: %s", err);
+    const char *bad[] = { "run", "scenarios/steady.json", "--out", out, "--set", "gcra.burst=0", NULL };
+    cr_assert_eq(tsup_run(bad, err, sizeof err), 2);
+    snprintf(path, sizeof path, "%s/summary.csv", out);
+    char *summary = tsup_slurp(path);
+    cr_assert(summary && strstr(summary, "gcra,gcra,memory,key,rate=10;burst=20,"), "old results intact");
+    free(summary);
+    DIR *d = opendir(dir);
+    int entries = 0;
+    for (struct dirent *e; (e = readdir(d));) entries += e->d_name[0] != '.' || strlen(e->d_name) > 2;
+    closedir(d);
+    cr_assert_eq(entries, 1, "only the results directory, no temporary left beside it");
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+Test(cli, list_names_every_algorithm)
+{
+    char err[256];
+    const char *argv[] = { "list", NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 0);
+}

@@ -1,0 +1,135 @@
+/* The traffic generator: Poisson counts, shapes' integrals, Zipf keys,
+ * trace replay, determinism. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../sim/generator.h"
+
+static void load(const char *path, scn_scenario *s)
+{
+    char err[512];
+    cr_assert_eq(scn_load(path, NULL, s, err, sizeof err), 0, "%s", err);
+}
+
+Test(generator, poisson_counts_per_tick_within_4_sigma_over_several_seeds)
+{
+    scn_scenario s;
+    load("tests/fixtures/good/poisson_1000.json", &s);
+    const double lambda = 100;  /* 1000/s in 100 ms ticks */
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        s.seed = seed;
+        gen *g = gen_create(&s);
+        uint64_t counts[600] = { 0 }, total = 0;
+        gen_request r;
+        int64_t last = 0;
+        while (gen_next(g, &r)) {
+            cr_assert_geq(r.t_us, last, "in time order");
+            last = r.t_us;
+            counts[r.t_us / 100000]++;
+            total++;
+        }
+        for (int t = 0; t < 600; t++)
+            cr_assert_leq(fabs((double)counts[t] - lambda), 4 * sqrt(lambda), "seed %llu tick %d: %llu",
+                          (unsigned long long)seed, t, (unsigned long long)counts[t]);
+        cr_assert_leq(fabs((double)total - 60000), 4 * sqrt(60000.0), "seed %llu total %llu",
+                      (unsigned long long)seed, (unsigned long long)total);
+        gen_destroy(g);
+    }
+    scn_free(&s);
+}
+
+Test(generator, same_seed_same_requests_other_seed_others)
+{
+    scn_scenario s;
+    load("tests/fixtures/good/zipf_100.json", &s);
+    gen *a = gen_create(&s), *b = gen_create(&s);
+    gen_request ra, rb;
+    for (int i = 0; i < 100000; i++) {
+        cr_assert_eq(gen_next(a, &ra), 1);
+        cr_assert_eq(gen_next(b, &rb), 1);
+        cr_assert(ra.t_us == rb.t_us && ra.key == rb.key && ra.cost == rb.cost, "request %d", i);
+    }
+    gen_rewind(a);
+    gen_next(a, &ra);
+    gen_destroy(b);
+    s.seed = 4;
+    b = gen_create(&s);
+    gen_next(b, &rb);
+    cr_assert(ra.t_us != rb.t_us || ra.key != rb.key, "another seed, another stream");
+    gen_destroy(a);
+    gen_destroy(b);
+    scn_free(&s);
+}
+
+Test(generator, zipf_key_frequencies_fall_with_rank)
+{
+    scn_scenario s;
+    load("tests/fixtures/good/zipf_100.json", &s);
+    gen *g = gen_create(&s);
+    uint64_t freq[100] = { 0 }, n = 0, cost10 = 0;
+    gen_request r;
+    while (gen_next(g, &r)) {
+        cr_assert_lt(r.key, 100);
+        freq[r.key]++;
+        cost10 += r.cost == 10;
+        n++;
+    }
+    for (int k = 0; k < 9; k++) cr_assert_gt(freq[k], freq[k + 1], "rank %d vs %d", k + 1, k + 2);
+    /* exponent 1: rank 1 is ten times as frequent as rank 10, and
+     * 1/H(100) = 19.3% of all requests */
+    cr_assert_leq(fabs((double)freq[0] / (double)freq[9] - 10.0), 0.5);
+    cr_assert_leq(fabs((double)freq[0] / (double)n - 0.1928), 0.003);
+    cr_assert_leq(fabs((double)cost10 / (double)n - 0.25), 0.003, "weighted cost 3:1");
+    cr_assert_str_eq(kspace_name(s.keys, 0), "u1");
+    gen_destroy(g);
+    scn_free(&s);
+}
+
+Test(generator, each_shape_delivers_its_integral)
+{
+    scn_scenario s;
+    load("tests/fixtures/good/shapes.json", &s);
+    gen *g = gen_create(&s);
+    double count[5] = { 0 };
+    gen_request r;
+    int64_t last = 0;
+    while (gen_next(g, &r)) {
+        cr_assert_geq(r.t_us, last);
+        last = r.t_us;
+        int p = r.t_us < 10000000 ? 0 : r.t_us < 20000000 ? 1 : r.t_us < 30000000 ? 2 : r.t_us < 40000000 ? 3 : 4;
+        count[p]++;
+        if (p < 4) cr_assert(r.cost >= 1 && r.cost <= 3);
+    }
+    /* uniform arrivals: the count is the integral, give or take the one
+     * request that straddles a phase boundary */
+    double spike = 5000 * 1 + 100 * 9 + 4900 * 2 * (1 - exp(-9.0 / 2));
+    double want[4] = { 10000, 3 * 1000 + 7 * 100, spike, 5000 };
+    for (int p = 0; p < 4; p++) cr_assert_leq(fabs(count[p] - want[p]), 1.5, "phase %d: %g vs %g", p, count[p], want[p]);
+    cr_assert_eq(count[4], 5, "rows at 1.0 to 9.0 s after skipping 1 s, at double speed: 5 land within 5 s");
+    gen_destroy(g);
+    scn_free(&s);
+}
+
+Test(generator, trace_rows_keep_their_keys_costs_and_scaled_times)
+{
+    scn_scenario s;
+    load("tests/fixtures/good/shapes.json", &s);
+    gen *g = gen_create(&s);
+    gen_request r, got[8];
+    memset(got, 0, sizeof got);
+    int n = 0;
+    while (gen_next(g, &r))
+        if (r.t_us >= 45000000 && n < 8) got[n++] = r;
+    cr_assert_eq(n, 5);
+    cr_assert_eq(got[0].t_us, 45000000, "row at 1.0 s with skip 1 s starts the phase");
+    cr_assert_str_eq(kspace_name(s.keys, got[0].key), "beta");
+    cr_assert_eq(got[1].cost, 3);
+    cr_assert_eq(got[2].t_us, 45750000, "2.5 s: 1.5 s in, halved");
+    cr_assert_eq(got[3].t_us, 46500000);
+    cr_assert_eq(got[4].t_us, 49000000);
+    cr_assert_eq(got[4].cost, 7, "the row at 12 s would land at 50.5 s, past the phase");
+    gen_destroy(g);
+    scn_free(&s);
+}

@@ -1,0 +1,194 @@
+/* The scenario loader: every shipped scenario loads; every bad fixture is
+ * refused with a message that names the file and the place. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../sim/scenario.h"
+
+/* Strings inline, not pointers: Criterion hands parameters to a freshly
+ * started worker process, where the parent's addresses mean nothing. */
+typedef struct {
+    char fixture[48];      /* tests/fixtures/bad/<fixture>.json */
+    char message[160];     /* must appear in the error */
+} bad_case;
+
+static const bad_case bad_cases[] = {
+    { "syntax_trailing_comma", "syntax_trailing_comma.json:4:2: JSON syntax error in '}'" },
+    { "syntax_unterminated", "syntax_unterminated.json:4:1: JSON syntax error: unexpected end of file" },
+    { "empty_file", "empty_file.json:1:1: JSON syntax error: unexpected end of file" },
+    { "top_not_object", "the top level must be an object, got an array" },
+    { "missing_name", "missing_name.json: name: required" },
+    { "missing_duration", ": duration_s: required" },
+    { "negative_duration", ": duration_s: must be > 0, got -5" },
+    { "huge_duration", ": duration_s: must be a finite number" },
+    { "unknown_top_field", ": durations: unknown field (a scenario takes: name, description," },
+    { "seed_is_string", ": seed: must be a number, got a string" },
+    { "fractional_tick", ": tick_ms: must be a whole number, got 1.5" },
+    { "unknown_shape", ": phases[0].shape: unknown value 'square' (expected one of: constant, ramp, burst, spike, sine, trace)" },
+    { "empty_phase", ": phases[1]: empty: end_s (30) must be after start_s (30)" },
+    { "overlapping_phases", ": phases[1]: overlaps phases[0]: starts at 20 s, before that one ends at 30 s" },
+    { "phase_past_duration", ": phases[1].end_s: 90 is past duration_s (60)" },
+    { "no_phases", ": phases: must list at least one phase" },
+    { "phase_unknown_field", ": phases[0].peak: unknown field (a constant phase takes: shape, start_s, end_s, rate)" },
+    { "phase_missing_rate", ": phases[0].rate: required" },
+    { "burst_on_longer_than_period", ": phases[0].on_s: must be <= period_s (2), got 3" },
+    { "sine_amplitude_above_mean", ": phases[0].amplitude: must be <= mean (10)" },
+    { "unknown_algorithm", ": limiters[0].algorithm: unknown algorithm 'token-bucket' (known: token_bucket, gcra," },
+    { "negative_rate", ": limiters[2].rate: must be > 0, got -1" },
+    { "zero_capacity", ": limiters[0].capacity: must be > 0, got 0" },
+    { "unknown_param", ": limiters[0].capcity: unknown field (token_bucket takes: algorithm, name, scope, rate, capacity, initial)" },
+    { "missing_param", ": limiters[1].rate: required" },
+    { "duplicate_limiter_name", ": limiters[1].name: 'tb' is already the name of limiters[0]" },
+    { "initial_above_capacity", ": limiters[0].initial: must be <= capacity (10), got 20" },
+    { "bad_mode", ": limiters[2].mode: unknown value 'drip' (expected one of: queue, meter)" },
+    { "huge_rate", ": limiters[0].rate: must be <= 1000000000, got 1000000000000" },
+    { "nan_like_rate", ": limiters[0].rate: must be a number, got a string" },
+    { "no_limiters", ": limiters: must list at least one limiter" },
+    { "exponent_without_zipf", ": keys.exponent: only for distribution zipf" },
+    { "weighted_cost_mismatch", ": cost.weights: must hold one weight per value (2), got 1" },
+    { "cost_zero", ": cost: must be > 0, got 0" },
+    { "too_many_requests", ": phases: up to 3e+10 requests in all; a run is limited to 1e+10" },
+    { "state_budget", ": limiters[0]: sliding_window_log state for 1000000 keys of 16016 bytes needs" },
+    { "window_overflow", ": limiters[0].window_ms: limit x window must stay below 2^53" },
+    { "trace_missing", ": phases[0].file: tests/fixtures/bad/traces/nope.csv: cannot read trace: No such file or directory" },
+    { "trace_bad_time", "bad_time.csv:3: t_s: 'abc' is not a time in seconds" },
+    { "trace_unsorted", "unsorted.csv:4: t_s 1.5 is earlier than the line before" },
+    { "trace_bad_header", "bad_header.csv:1: header must be t_s, t_s,key or t_s,key,cost; column 1 is 'time'" },
+    { "trace_bad_cost", "bad_cost.csv:3: cost: '0' is not a whole number from 1 to 4000000" },
+    { "trace_wrong_columns", "wrong_columns.csv:3: expected 2 columns, found 3" },
+};
+
+ParameterizedTestParameters(scenario, bad_fixture_is_refused_with_its_place)
+{
+    return cr_make_param_array(bad_case, bad_cases, sizeof bad_cases / sizeof bad_cases[0]);
+}
+
+ParameterizedTest(const bad_case *c, scenario, bad_fixture_is_refused_with_its_place)
+{
+    char path[256], err[1024] = "";
+    snprintf(path, sizeof path, "tests/fixtures/bad/%s.json", c->fixture);
+    scn_scenario s;
+    cr_assert_eq(scn_load(path, NULL, &s, err, sizeof err), -1, "%s loaded", path);
+    cr_assert(strstr(err, c->message), "%s:\n  got      %s\n  expected %s", path, err, c->message);
+    cr_assert(strncmp(err, path, strlen(path)) == 0, "the message starts with the file: %s", err);
+}
+
+Test(scenario, every_bad_fixture_has_a_case)
+{
+    DIR *d = opendir("tests/fixtures/bad");
+    cr_assert(d);
+    size_t files = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t n = strlen(e->d_name);
+        if (n < 6 || strcmp(e->d_name + n - 5, ".json") != 0) continue;
+        files++;
+        int found = 0;
+        for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++)
+            found |= strlen(bad_cases[i].fixture) == n - 5 && strncmp(bad_cases[i].fixture, e->d_name, n - 5) == 0;
+        cr_assert(found, "fixture %s has no expected message", e->d_name);
+    }
+    closedir(d);
+    cr_assert_geq(files, 20);
+}
+
+Test(scenario, every_shipped_scenario_loads)
+{
+    const char *names[] = { "steady", "burst", "promotion_ramp", "danmaku_spike", "nasa_replay", "llm_tokens" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[128], err[1024];
+        snprintf(path, sizeof path, "scenarios/%s.json", names[i]);
+        scn_scenario s;
+        cr_assert_eq(scn_load(path, NULL, &s, err, sizeof err), 0, "%s", err);
+        cr_assert_str_eq(s.name, names[i]);
+        cr_assert_gt(s.n_limiters, 0);
+        scn_free(&s);
+    }
+}
+
+Test(scenario, danmaku_has_per_user_and_global_limits_over_zipf_users)
+{
+    char err[512];
+    scn_scenario s;
+    cr_assert_eq(scn_load("scenarios/danmaku_spike.json", NULL, &s, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(s.key_dist, SCN_KEYS_ZIPF);
+    cr_assert_geq(s.key_count, 100000);
+    int per_user = 0, global = 0;
+    for (size_t i = 0; i < s.n_limiters; i++) {
+        per_user += !s.limiters[i].global;
+        global += s.limiters[i].global;
+    }
+    cr_assert(per_user && global);
+    scn_free(&s);
+}
+
+Test(scenario, trace_keys_are_interned_and_the_busiest_reports_level)
+{
+    char err[512];
+    scn_scenario s;
+    cr_assert_eq(scn_load("scenarios/nasa_replay.json", NULL, &s, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(s.n_traces, 1);
+    cr_assert_eq(s.traces[0].n, 30969);
+    cr_assert_eq(kspace_count(s.keys), 1 + 2365, "one generated key plus the trace's hosts");
+    /* the most frequent host of the trace */
+    const trace *t = &s.traces[0];
+    size_t busiest = 0, other = 0;
+    for (size_t r = 0; r < t->n; r++) {
+        busiest += t->key[r] == s.level_key;
+        other += t->key[r] == t->key[0];
+    }
+    cr_assert_geq(busiest, other);
+    scn_free(&s);
+}
+
+Test(scenario, set_overrides_by_limiter_name_or_algorithm)
+{
+    const char *sets[] = { "tb.capacity=200", "gcra.burst=7", "lq.mode=meter" };
+    scn_options opt = { sets, 3, NULL };
+    char err[512];
+    scn_scenario s;
+    cr_assert_eq(scn_load("tests/fixtures/bad/zero_capacity.json", &opt, &s, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(s.limiters[0].values[1], 200, "the bad capacity 0 was overridden");
+    cr_assert_eq(s.limiters[1].values[1], 7, "gcra matched by algorithm (the limiter is named gc)");
+    cr_assert_eq(s.limiters[2].cfg.v[2], 1, "mode meter");
+    scn_free(&s);
+}
+
+static void expect_set_refused(const char *set, const char *message)
+{
+    const char *sets[] = { set };
+    scn_options opt = { sets, 1, NULL };
+    char err[1024] = "";
+    scn_scenario s;
+    cr_assert_eq(scn_load("scenarios/burst.json", &opt, &s, err, sizeof err), -1, "--set %s accepted", set);
+    cr_assert(strstr(err, message), "--set %s:\n  got      %s\n  expected %s", set, err, message);
+}
+
+Test(scenario, bad_set_is_refused_with_its_origin)
+{
+    expect_set_refused("token_bucket.capcity=5",
+                       "scenarios/burst.json: limiters[0].capcity: unknown field (token_bucket takes:");
+    expect_set_refused("token_bucket.rate=-3",
+                       "limiters[0].rate: must be > 0, got -3 (from --set token_bucket.rate=-3)");
+    expect_set_refused("gcra.rate=fast", "limiters[1].rate: must be a number, got a string (from --set gcra.rate=fast)");
+    expect_set_refused("nobody.rate=1", "--set 'nobody.rate=1': no limiter or algorithm named 'nobody' in "
+                                        "scenarios/burst.json (limiters: token_bucket, gcra,");
+    expect_set_refused("rate=1", "--set 'rate=1': expected <limiter or algorithm>.<parameter>=<value>");
+}
+
+Test(scenario, only_narrows_by_name_or_algorithm)
+{
+    scn_options opt = { NULL, 0, "gcra,leaky_bucket" };
+    char err[512];
+    scn_scenario s;
+    cr_assert_eq(scn_load("scenarios/burst.json", &opt, &s, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(s.n_limiters, 3, "gcra, and both leaky_bucket modes");
+    cr_assert_str_eq(s.limiters[0].name, "gcra");
+    cr_assert_str_eq(s.limiters[2].name, "leaky_meter");
+    scn_free(&s);
+    opt.only = "gcra,bogus";
+    cr_assert_eq(scn_load("scenarios/burst.json", &opt, &s, err, sizeof err), -1);
+    cr_assert(strstr(err, "--only: 'bogus' matches no limiter in scenarios/burst.json"), "got %s", err);
+}
