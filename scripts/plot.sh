@@ -2,10 +2,12 @@
 # plot.sh DIR -- draws the PNG and SVG charts of results directory DIR into
 # DIR/plots (written beside it first, then moved into place). Without
 # gnuplot it says so in one line and exits 0: the CSVs are the result.
+# RATELAB_GNUPLOT names another gnuplot (tests use it to play "not installed").
 set -eu
 dir=${1:?usage: scripts/plot.sh RESULTS_DIR}
 here=$(dirname "$0")
-if ! command -v gnuplot >/dev/null 2>&1; then
+gnuplot=${RATELAB_GNUPLOT:-gnuplot}
+if ! command -v "$gnuplot" >/dev/null 2>&1; then
     echo "ratelab: gnuplot not found; CSVs are in $dir, no plots drawn (apt-get install gnuplot-nox)" >&2
     exit 0
 fi
@@ -24,7 +26,7 @@ mkdir -p "$tmp/plots"
 trap 'rm -rf "$tmp"' EXIT
 for fmt in png svg; do
     # gnuplot writes into $tmp/plots; the CSV is read from $dir
-    gnuplot -e "dir='$dir'; names='$names'; levels='$levels'; tick=$tick; fmt='$fmt'; title='$title'" \
+    "$gnuplot" -e "dir='$dir'; names='$names'; levels='$levels'; tick=$tick; fmt='$fmt'; title='$title'" \
         -e "set loadpath '$here'" -e "outdir='$tmp'" "$here/plot.gp" 2>"$tmp/gnuplot.log" || {
         echo "ratelab: gnuplot failed on $dir:" >&2
         cat "$tmp/gnuplot.log" >&2

@@ -79,13 +79,16 @@ void tsup_free(tsup_limiter *l)
 int tsup_run(const char *const *argv, char *err, size_t errlen)
 {
     const char *bin = getenv("RATELAB_BIN");
-    if (!bin) bin = "./ratelab";
     const char *args[64];
     size_t n = 0;
-    args[n++] = bin;
+    args[n++] = bin ? bin : "./ratelab";
     for (size_t i = 0; argv[i] && n < 63; i++) args[n++] = argv[i];
     args[n] = NULL;
+    return tsup_exec(args, err, errlen);
+}
 
+int tsup_exec(const char *const *argv, char *err, size_t errlen)
+{
     char errfile[] = "/tmp/ratelab-test-err-XXXXXX";
     int fd = mkstemp(errfile);
     cr_assert(fd >= 0);
@@ -94,9 +97,9 @@ int tsup_run(const char *const *argv, char *err, size_t errlen)
     posix_spawn_file_actions_adddup2(&fa, fd, STDERR_FILENO);
     posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
     pid_t pid;
-    int rc = posix_spawn(&pid, bin, &fa, NULL, (char *const *)args, environ);
+    int rc = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
     posix_spawn_file_actions_destroy(&fa);
-    cr_assert_eq(rc, 0, "cannot run %s", bin);
+    cr_assert_eq(rc, 0, "cannot run %s", argv[0]);
     int status;
     waitpid(pid, &status, 0);
     close(fd);

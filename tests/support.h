@@ -35,6 +35,9 @@ void tsup_free(tsup_limiter *l);
  * Returns the exit status, or -1 if it did not exit normally. */
 int tsup_run(const char *const *argv, char *err, size_t errlen);
 
+/* Runs argv[0] (a path) with argv, capturing stderr as tsup_run does. */
+int tsup_exec(const char *const *argv, char *err, size_t errlen);
+
 /* A fresh empty directory under /tmp; caller frees the path. */
 char *tsup_tempdir(void);
 

@@ -1,12 +1,15 @@
+#define _POSIX_C_SOURCE 200809L
 /* The ratelab program end to end: exit codes, nothing written on bad
  * input, atomic replacement, and byte-identical results for a seed. */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../algorithms/limiter.h"
 #include "support.h"
 
 static int exists(const char *path)
@@ -154,9 +157,92 @@ Test(cli, a_failed_run_leaves_the_previous_results_and_no_temporaries)
     free(dir);
 }
 
-Test(cli, list_names_every_algorithm)
+/* Every shipped scenario runs to the end through the program. */
+typedef struct { char name[32]; } shipped;
+
+ParameterizedTestParameters(cli, every_shipped_scenario_runs)
 {
-    char err[256];
-    const char *argv[] = { "list", NULL };
-    cr_assert_eq(tsup_run(argv, err, sizeof err), 0);
+    static shipped names[] = { { "steady" }, { "burst" }, { "promotion_ramp" }, { "danmaku_spike" },
+                               { "nasa_replay" }, { "llm_tokens" } };
+    return cr_make_param_array(shipped, names, sizeof names / sizeof names[0]);
+}
+
+ParameterizedTest(shipped *s, cli, every_shipped_scenario_runs)
+{
+    char *dir = tsup_tempdir(), file[128], out[512], path[600], err[2048];
+    snprintf(file, sizeof file, "scenarios/%s.json", s->name);
+    snprintf(out, sizeof out, "%s/%s", dir, s->name);
+    const char *argv[] = { "run", file, "--out", out, "--quiet", NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s: %s", s->name, err);
+    snprintf(path, sizeof path, "%s/summary.csv", out);
+    char *summary = tsup_slurp(path);
+    cr_assert(summary && strchr(summary, '\n')[1] != '\0', "%s: no rows", s->name);
+    free(summary);
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+static int png_magic(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char head[8] = { 0 };
+    int ok = f && fread(head, 1, 8, f) == 8 && memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0;
+    if (f) fclose(f);
+    return ok;
+}
+
+Test(cli, plots_are_drawn_as_png_and_svg)
+{
+    char *dir = tsup_tempdir(), out[512], path[600], err[4096];
+    snprintf(out, sizeof out, "%s/burst", dir);
+    const char *run[] = { "run", "scenarios/burst.json", "--out", out, "--quiet", NULL };
+    cr_assert_eq(tsup_run(run, err, sizeof err), 0, "%s", err);
+    const char *plot[] = { "/bin/sh", "scripts/plot.sh", out, NULL };
+    cr_assert_eq(tsup_exec(plot, err, sizeof err), 0, "%s", err);
+    const char *charts[] = { "offered_admitted", "panels", "dropped", "level", "delay", "latency" };
+    for (size_t i = 0; i < sizeof charts / sizeof charts[0]; i++) {
+        snprintf(path, sizeof path, "%s/plots/%s.png", out, charts[i]);
+        cr_assert(png_magic(path), "%s is not a PNG", path);
+        snprintf(path, sizeof path, "%s/plots/%s.svg", out, charts[i]);
+        char *svg = tsup_slurp(path);
+        cr_assert(svg && strstr(svg, "<svg"), "%s is not an SVG", path);
+        cr_assert(strstr(svg, "sliding_counter"), "%s: limiter names appear with their underscores", path);
+        free(svg);
+    }
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+Test(cli, without_gnuplot_one_line_and_exit_0)
+{
+    char *dir = tsup_tempdir(), out[512], path[600], err[2048];
+    snprintf(out, sizeof out, "%s/burst", dir);
+    const char *run[] = { "run", "scenarios/burst.json", "--out", out, "--quiet", NULL };
+    cr_assert_eq(tsup_run(run, err, sizeof err), 0, "%s", err);
+    setenv("RATELAB_GNUPLOT", "/nonexistent/gnuplot", 1);
+    const char *plot[] = { "/bin/sh", "scripts/plot.sh", out, NULL };
+    cr_assert_eq(tsup_exec(plot, err, sizeof err), 0);
+    cr_assert(strstr(err, "gnuplot not found") && strchr(err, '\n') == err + strlen(err) - 1, "one line: %s", err);
+    snprintf(path, sizeof path, "%s/summary.csv", out);
+    cr_assert(exists(path), "the CSVs stay");
+    snprintf(path, sizeof path, "%s/plots", out);
+    cr_assert_not(exists(path));
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+Test(cli, list_names_every_algorithm_and_its_parameters)
+{
+    char cmd[512], out[8192];
+    const char *bin = getenv("RATELAB_BIN");
+    snprintf(cmd, sizeof cmd, "%s list 1>&2", bin ? bin : "./ratelab");
+    const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+    cr_assert_eq(tsup_exec(argv, out, sizeof out), 0);
+    for (size_t i = 0; lim_registry[i]; i++) {
+        char line[80];
+        snprintf(line, sizeof line, "%s: ", lim_registry[i]->name);
+        cr_assert(strstr(out, line), "no %s in:\n%s", lim_registry[i]->name, out);
+        for (size_t k = 0; k < lim_registry[i]->n_params; k++)
+            cr_assert(strstr(out, lim_registry[i]->params[k].name));
+    }
 }
