@@ -15,10 +15,7 @@ typedef struct {
     int64_t count;
 } fw_state;
 
-static const lim_param_spec fw_params[] = {
-    { "limit", LIM_PARAM_INTEGER, 1, 0, 1, LIM_COUNT_MAX, NULL, "requests (cost) per window" },
-    { "window_ms", LIM_PARAM_NUMBER, 1, 0, 0.001, 86400000.0, NULL, "window length in milliseconds (microsecond resolution)" },
-};
+static const lim_param_spec fw_params[] = { FX_WINDOW_PARAMS("window") };
 
 static int fw_configure(const double *values, lim_config *cfg, char *err, size_t errlen)
 {
@@ -29,15 +26,12 @@ static int fw_configure(const double *values, lim_config *cfg, char *err, size_t
     return 0;
 }
 
-/* floor(t / w) also for t < 0 (wall clocks with skew can go below a base). */
-static int64_t fw_index(int64_t t, int64_t w) { return t >= 0 ? t / w : -((-t + w - 1) / w); }
-
 static void fw_decide(const lim_config *cfg, void *state, int is_new,
                       int64_t now_us, int64_t cost, lim_decision *out)
 {
     fw_state *s = state;
     int64_t limit = cfg->v[0], w = cfg->v[1];
-    int64_t idx = fw_index(now_us, w);
+    int64_t idx = fx_floor_div(now_us, w);
     /* A request stamped into an older window (skew) counts in the current one. */
     if (is_new || idx > s->window) {
         s->window = idx;
@@ -58,7 +52,7 @@ static void fw_decide(const lim_config *cfg, void *state, int is_new,
 static int64_t fw_level(const lim_config *cfg, const void *state, int64_t now_us)
 {
     const fw_state *s = state;
-    if (!s || fw_index(now_us, cfg->v[1]) > s->window) return 0;
+    if (!s || fx_floor_div(now_us, cfg->v[1]) > s->window) return 0;
     return s->count;
 }
 

@@ -15,6 +15,16 @@
 
 #include "limiter.h"
 
+/* floor(a / b) for b > 0, also for a < 0 (wall clocks with skew can go
+ * below a base): the index of the window a time falls in. */
+static inline int64_t fx_floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+/* The two parameters of every window algorithm, in this order. */
+#define FX_WINDOW_PARAMS(what)                                                            \
+    { "limit", LIM_PARAM_INTEGER, 1, 0, 1, LIM_COUNT_MAX, NULL, "requests (cost) per " what }, \
+    { "window_ms", LIM_PARAM_NUMBER, 1, 0, 0.001, 86400000.0, NULL,                          \
+      "window length in milliseconds (microsecond resolution)" }
+
 /* ceil(a / b) for a >= 0, b > 0. */
 static inline int64_t fx_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 

@@ -20,10 +20,7 @@ typedef struct {
     int64_t prev;       /* admitted cost in the one before */
 } swc_state;
 
-static const lim_param_spec swc_params[] = {
-    { "limit", LIM_PARAM_INTEGER, 1, 0, 1, LIM_COUNT_MAX, NULL, "requests (cost) per sliding window" },
-    { "window_ms", LIM_PARAM_NUMBER, 1, 0, 0.001, 86400000.0, NULL, "window length in milliseconds (microsecond resolution)" },
-};
+static const lim_param_spec swc_params[] = { FX_WINDOW_PARAMS("sliding window") };
 
 static int swc_configure(const double *values, lim_config *cfg, char *err, size_t errlen)
 {
@@ -38,8 +35,6 @@ static int swc_configure(const double *values, lim_config *cfg, char *err, size_
     cfg->state_size = sizeof(swc_state);
     return 0;
 }
-
-static int64_t swc_index(int64_t t, int64_t w) { return t >= 0 ? t / w : -((-t + w - 1) / w); }
 
 /* The state as it stands in window `idx` (rolled forward, not stored). */
 static swc_state swc_at(const swc_state *s, int64_t idx)
@@ -75,7 +70,7 @@ static void swc_decide(const lim_config *cfg, void *state, int is_new,
 {
     swc_state *s = state;
     int64_t limit = cfg->v[0], w = cfg->v[1];
-    int64_t idx = swc_index(now_us, w);
+    int64_t idx = fx_floor_div(now_us, w);
     if (is_new) *s = (swc_state){ idx, 0, 0 };
     *s = swc_at(s, idx);
     int64_t m = now_us - s->window * w;
@@ -98,7 +93,7 @@ static void swc_decide(const lim_config *cfg, void *state, int is_new,
 static int64_t swc_level(const lim_config *cfg, const void *state, int64_t now_us)
 {
     if (!state) return 0;
-    int64_t w = cfg->v[1], idx = swc_index(now_us, w);
+    int64_t w = cfg->v[1], idx = fx_floor_div(now_us, w);
     swc_state s = swc_at(state, idx);
     int64_t m = now_us - s.window * w;
     return swc_weighted(&s, w, m < 0 ? 0 : m) / w;

@@ -26,10 +26,7 @@ typedef struct {
     swl_entry log[];    /* `limit` slots */
 } swl_state;
 
-static const lim_param_spec swl_params[] = {
-    { "limit", LIM_PARAM_INTEGER, 1, 0, 1, LIM_COUNT_MAX, NULL, "requests (cost) per sliding window" },
-    { "window_ms", LIM_PARAM_NUMBER, 1, 0, 0.001, 86400000.0, NULL, "window length in milliseconds (microsecond resolution)" },
-};
+static const lim_param_spec swl_params[] = { FX_WINDOW_PARAMS("sliding window") };
 
 static int swl_configure(const double *values, lim_config *cfg, char *err, size_t errlen)
 {

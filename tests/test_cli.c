@@ -50,6 +50,18 @@ static char *without_wall_columns(const char *csv)
     return out;
 }
 
+/* Runs scenarios/<name>.json into <fresh temp dir>/<name>; *dir gets the
+ * temp dir (to remove), out the results directory. */
+static void run_into(const char *name, char **dir, char *out, size_t outlen)
+{
+    char file[128], err[2048];
+    *dir = tsup_tempdir();
+    snprintf(file, sizeof file, "scenarios/%s.json", name);
+    snprintf(out, outlen, "%s/%s", *dir, name);
+    const char *argv[] = { "run", file, "--out", out, "--quiet", NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s: %s", name, err);
+}
+
 Test(cli, bad_input_exits_2_and_writes_nothing)
 {
     char *dir = tsup_tempdir(), out[512], err[2048];
@@ -169,11 +181,8 @@ ParameterizedTestParameters(cli, every_shipped_scenario_runs)
 
 ParameterizedTest(shipped *s, cli, every_shipped_scenario_runs)
 {
-    char *dir = tsup_tempdir(), file[128], out[512], path[600], err[2048];
-    snprintf(file, sizeof file, "scenarios/%s.json", s->name);
-    snprintf(out, sizeof out, "%s/%s", dir, s->name);
-    const char *argv[] = { "run", file, "--out", out, "--quiet", NULL };
-    cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s: %s", s->name, err);
+    char *dir, out[512], path[600];
+    run_into(s->name, &dir, out, sizeof out);
     snprintf(path, sizeof path, "%s/summary.csv", out);
     char *summary = tsup_slurp(path);
     cr_assert(summary && strchr(summary, '\n')[1] != '\0', "%s: no rows", s->name);
@@ -193,10 +202,8 @@ static int png_magic(const char *path)
 
 Test(cli, plots_are_drawn_as_png_and_svg)
 {
-    char *dir = tsup_tempdir(), out[512], path[600], err[4096];
-    snprintf(out, sizeof out, "%s/burst", dir);
-    const char *run[] = { "run", "scenarios/burst.json", "--out", out, "--quiet", NULL };
-    cr_assert_eq(tsup_run(run, err, sizeof err), 0, "%s", err);
+    char *dir, out[512], path[600], err[4096];
+    run_into("burst", &dir, out, sizeof out);
     const char *plot[] = { "/bin/sh", "scripts/plot.sh", out, NULL };
     cr_assert_eq(tsup_exec(plot, err, sizeof err), 0, "%s", err);
     const char *charts[] = { "offered_admitted", "panels", "dropped", "level", "delay", "latency" };
@@ -215,10 +222,8 @@ Test(cli, plots_are_drawn_as_png_and_svg)
 
 Test(cli, without_gnuplot_one_line_and_exit_0)
 {
-    char *dir = tsup_tempdir(), out[512], path[600], err[2048];
-    snprintf(out, sizeof out, "%s/burst", dir);
-    const char *run[] = { "run", "scenarios/burst.json", "--out", out, "--quiet", NULL };
-    cr_assert_eq(tsup_run(run, err, sizeof err), 0, "%s", err);
+    char *dir, out[512], path[600], err[2048];
+    run_into("burst", &dir, out, sizeof out);
     setenv("RATELAB_GNUPLOT", "/nonexistent/gnuplot", 1);
     const char *plot[] = { "/bin/sh", "scripts/plot.sh", out, NULL };
     cr_assert_eq(tsup_exec(plot, err, sizeof err), 0);
