@@ -8,14 +8,15 @@ OUT      ?= results/$(SCENARIO)
 
 CC       ?= cc
 SHELL    := /bin/bash
-PKGS     := libcjson
+PKGS     := libcjson hiredis
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 WARN     := -std=c11 -Wall -Wextra -Werror
 CFLAGS_COMMON = $(WARN) -g -MMD -MP -DRATELAB_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS_COMMON = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-LIB_SRC  := $(wildcard algorithms/*.c) $(filter-out sim/main.c,$(wildcard sim/*.c))
+GEN_SRC  := build/gen/lua_sources.c
+LIB_SRC  := $(wildcard algorithms/*.c) $(filter-out sim/main.c,$(wildcard sim/*.c)) $(GEN_SRC)
 TEST_SRC := $(wildcard tests/*.c)
 
 REL_OBJ  := $(LIB_SRC:%.c=build/release/%.o)
@@ -29,6 +30,11 @@ all: ratelab
 
 deps:
 	@scripts/deps.sh
+
+# The Lua twins, embedded as C strings (a new .lua is picked up by itself).
+$(GEN_SRC): $(wildcard algorithms/lua/*.lua) scripts/embed_lua.sh
+	@mkdir -p $(dir $@)
+	scripts/embed_lua.sh $@
 
 ratelab: $(REL_OBJ) build/release/sim/main.o
 	$(CC) $(CFLAGS_COMMON) -O2 -o $@ $^ $(LDLIBS_COMMON)

@@ -1,18 +1,24 @@
 /*
  * main.c -- the ratelab command line. Parses arguments, loads the scenario,
- * runs each limiter, writes results. Exit status: 0 done, 1 a run-time
- * failure (memory, disk), 2 bad input or usage (nothing written).
+ * runs each limiter on each backend, writes results. Exit status: 0 done,
+ * 1 a run-time failure (memory, disk), 2 bad input or usage (nothing
+ * written), 3 Redis unreachable, 130 interrupted.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "backend_memory.h"
+#include "backend_redis.h"
 #include "generator.h"
 #include "output.h"
 #include "perf.h"
+#include "redis_server.h"
+#include "redis_url.h"
 #include "runner.h"
 #include "scenario.h"
 
@@ -21,6 +27,8 @@
 static void main_usage(FILE *f)
 {
     fputs("usage: ratelab run SCENARIO.json [--out DIR] [--only NAMES] [--set LIMITER.PARAM=VALUE]...\n"
+          "                   [--backend memory|redis|memory,redis] [--redis-url URL] [--pipeline N]\n"
+          "                   [--on-error allow|deny] [--redis-timeout-ms N] [--run-id ID]\n"
           "                   [--latency-sample N] [--quiet]\n"
           "       ratelab list             algorithms and their parameters\n"
           "       ratelab perf [--quick]   decision and simulation speed per algorithm\n"
@@ -28,8 +36,16 @@ static void main_usage(FILE *f)
           "  --out DIR            results directory (default results/<scenario name>)\n"
           "  --only NAMES         comma-separated limiter names or algorithms to run\n"
           "  --set L.P=V          override parameter P of limiter (or algorithm) L\n"
-          "  --latency-sample N   time one decision in N (a power of two; default 16)\n"
-          "  --quiet              no table, no progress bar\n", f);
+          "  --backend B          memory (default), redis, or both: memory,redis\n"
+          "  --redis-url URL      redis://[user:password@]host:port[/db] or unix:///path[?db=N];\n"
+          "                       default $REDIS_URL, else a private redis-server on a free port\n"
+          "  --pipeline N         requests per Redis round trip (default 64)\n"
+          "  --on-error P         when Redis fails a request: allow (fail open) or deny (default)\n"
+          "  --redis-timeout-ms N connect and command timeout (default 2000)\n"
+          "  --run-id ID          the run's key prefix ratelab:ID-<limiter>:{key} (default random)\n"
+          "  --latency-sample N   memory: time one decision in N (a power of two; default 16)\n"
+          "  --quiet              no table, no progress bar\n"
+          "exit status: 0 done, 1 run-time failure, 2 bad input or usage, 3 Redis unreachable, 130 interrupted\n", f);
 }
 
 typedef struct {
@@ -53,6 +69,17 @@ static void main_progress_draw(void *ctx, double done)
     p->drawn = 1;
 }
 
+/* Ctrl-C and SIGTERM are blocked for the whole run and polled here, so a
+ * run stops between batches, cleans up its keys and its server, and no
+ * signal handler or global flag is needed. */
+static int main_stop_requested(void *ctx)
+{
+    (void)ctx;
+    sigset_t pending;
+    if (sigpending(&pending) != 0) return 0;
+    return sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM);
+}
+
 static void main_command_line(int argc, char **argv, char *buf, size_t len)
 {
     size_t used = 0;
@@ -74,87 +101,199 @@ static double main_clock_overhead(void)
     return (double)best;
 }
 
+typedef struct {
+    const char *scenario, *out, *only, *redis_url, *run_id;
+    const char *sets[MAIN_MAX_SETS];
+    size_t n_sets;
+    unsigned sample;
+    int quiet, use_memory, use_redis, on_error_allow;
+    long pipeline, timeout_ms;
+} main_args;
+
+static int main_long(const char *opt, const char *text, long min, long max, long *out)
+{
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (*text == '\0' || *end || v < min || v > max) {
+        fprintf(stderr, "ratelab: %s: '%s' is not a whole number from %ld to %ld\n", opt, text, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int main_parse_run(int argc, char **argv, main_args *a)
+{
+    *a = (main_args){ .sample = 16, .use_memory = 1, .pipeline = 64, .timeout_ms = 2000 };
+    a->redis_url = getenv("REDIS_URL");
+    if (a->redis_url && !*a->redis_url) a->redis_url = NULL;
+    for (int i = 2; i < argc; i++) {
+        const char *o = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long num;
+        if (v && strcmp(o, "--out") == 0) a->out = argv[++i];
+        else if (v && strcmp(o, "--only") == 0) a->only = argv[++i];
+        else if (v && strcmp(o, "--set") == 0) {
+            if (a->n_sets == MAIN_MAX_SETS) { fprintf(stderr, "ratelab: at most %d --set\n", MAIN_MAX_SETS); return -1; }
+            a->sets[a->n_sets++] = argv[++i];
+        } else if (v && strcmp(o, "--backend") == 0) {
+            i++;
+            a->use_memory = strcmp(v, "memory") == 0 || strcmp(v, "memory,redis") == 0 || strcmp(v, "redis,memory") == 0;
+            a->use_redis = strcmp(v, "redis") == 0 || strcmp(v, "memory,redis") == 0 || strcmp(v, "redis,memory") == 0;
+            if (!a->use_memory && !a->use_redis) {
+                fprintf(stderr, "ratelab: --backend: '%s' is not memory, redis or memory,redis\n", v);
+                return -1;
+            }
+        } else if (v && strcmp(o, "--redis-url") == 0) a->redis_url = argv[++i];
+        else if (v && strcmp(o, "--run-id") == 0) {
+            a->run_id = argv[++i];
+            size_t n = strspn(a->run_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+            if (n == 0 || a->run_id[n] || n > 32) {
+                fprintf(stderr, "ratelab: --run-id: '%s' must be 1 to 32 letters, digits or _\n", a->run_id);
+                return -1;
+            }
+        } else if (v && strcmp(o, "--pipeline") == 0) {
+            if (main_long(o, argv[++i], 1, 1024, &a->pipeline) != 0) return -1;
+        } else if (v && strcmp(o, "--redis-timeout-ms") == 0) {
+            if (main_long(o, argv[++i], 10, 600000, &a->timeout_ms) != 0) return -1;
+        } else if (v && strcmp(o, "--on-error") == 0) {
+            i++;
+            if (strcmp(v, "allow") != 0 && strcmp(v, "deny") != 0) {
+                fprintf(stderr, "ratelab: --on-error: '%s' is not allow or deny\n", v);
+                return -1;
+            }
+            a->on_error_allow = strcmp(v, "allow") == 0;
+        } else if (v && strcmp(o, "--latency-sample") == 0) {
+            if (main_long(o, argv[++i], 1, 1 << 20, &num) != 0 || (num & (num - 1))) {
+                fprintf(stderr, "ratelab: --latency-sample: '%s' is not a power of two from 1 to 1048576\n", argv[i]);
+                return -1;
+            }
+            a->sample = (unsigned)num;
+        } else if (strcmp(o, "--quiet") == 0) a->quiet = 1;
+        else if (o[0] == '-') {
+            fprintf(stderr, "ratelab: unknown option or missing value: %s\n", o);
+            main_usage(stderr);
+            return -1;
+        } else if (!a->scenario) a->scenario = o;
+        else { fprintf(stderr, "ratelab: one scenario at a time (got %s and %s)\n", a->scenario, o); return -1; }
+    }
+    if (!a->scenario) { main_usage(stderr); return -1; }
+    return 0;
+}
+
+/* 8 hex digits from the kernel's random source (time and pid if it fails). */
+static void main_run_id(char *buf, size_t len)
+{
+    uint32_t x = 0;
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (!f || fread(&x, sizeof x, 1, f) != 1) x = (uint32_t)run_now_ns() ^ ((uint32_t)getpid() << 16);
+    if (f) fclose(f);
+    snprintf(buf, len, "%08x", x);
+}
+
 static int main_run(int argc, char **argv)
 {
-    const char *scenario = NULL, *out = NULL, *only = NULL;
-    const char *sets[MAIN_MAX_SETS];
-    size_t n_sets = 0;
-    unsigned sample = 16;
-    int quiet = 0;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        int has_value = i + 1 < argc;
-        if (strcmp(a, "--out") == 0 && has_value) out = argv[++i];
-        else if (strcmp(a, "--only") == 0 && has_value) only = argv[++i];
-        else if (strcmp(a, "--set") == 0 && has_value) {
-            if (n_sets == MAIN_MAX_SETS) { fprintf(stderr, "ratelab: at most %d --set\n", MAIN_MAX_SETS); return 2; }
-            sets[n_sets++] = argv[++i];
-        } else if (strcmp(a, "--latency-sample") == 0 && has_value) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || v < 1 || v > 1 << 20 || (v & (v - 1))) {
-                fprintf(stderr, "ratelab: --latency-sample: '%s' is not a power of two from 1 to 1048576\n", argv[i]);
-                return 2;
-            }
-            sample = (unsigned)v;
-        } else if (strcmp(a, "--quiet") == 0) quiet = 1;
-        else if (a[0] == '-') {
-            fprintf(stderr, "ratelab: unknown option or missing value: %s\n", a);
-            main_usage(stderr);
-            return 2;
-        } else if (!scenario) scenario = a;
-        else { fprintf(stderr, "ratelab: one scenario at a time (got %s and %s)\n", scenario, a); return 2; }
-    }
-    if (!scenario) { main_usage(stderr); return 2; }
+    main_args a;
+    if (main_parse_run(argc, argv, &a) != 0) return 2;
+
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stop_signals, NULL);
 
     char err[1024];
     scn_scenario s;
-    scn_options opt = { sets, n_sets, only };
-    if (scn_load(scenario, &opt, &s, err, sizeof err) != 0) {
+    scn_options opt = { a.sets, a.n_sets, a.only };
+    if (scn_load(a.scenario, &opt, &s, err, sizeof err) != 0) {
         fprintf(stderr, "ratelab: %s\n", err);
         return 2;
     }
+    rurl url;
+    if (a.use_redis && a.redis_url && rurl_parse(a.redis_url, &url, err, sizeof err) != 0) {
+        fprintf(stderr, "ratelab: %s\n", err);
+        scn_free(&s);
+        return 2;
+    }
     char outdir[4096];
-    snprintf(outdir, sizeof outdir, "%s", out ? out : "results/");
-    if (!out) snprintf(outdir, sizeof outdir, "results/%s", s.name);
+    snprintf(outdir, sizeof outdir, "%s", a.out ? a.out : "results/");
+    if (!a.out) snprintf(outdir, sizeof outdir, "results/%s", s.name);
 
     int rc = 0;
+    run_backend backends[2];
+    size_t n_backends = 0;
+    bmem *mem = NULL;
+    bred *red = NULL;
+    rsrv server = { 0 };
+    char where[300] = "", run_id[40];
+    snprintf(run_id, sizeof run_id, "%s", a.run_id ? a.run_id : "");
+    if (!a.run_id) main_run_id(run_id, sizeof run_id);
     gen *g = gen_create(&s);
-    run_result *results = calloc(s.n_limiters, sizeof *results);
-    if (!g || !results) {
-        fprintf(stderr, "ratelab: out of memory for the generator\n");
-        rc = 1;
-        goto done;
+    size_t n_results = 0;
+    run_result *results = NULL;
+    if (!g) { fprintf(stderr, "ratelab: out of memory for the generator\n"); rc = 1; goto done; }
+    if (a.use_memory) {
+        if (!(mem = bmem_create(a.sample, &backends[n_backends++]))) { rc = 1; goto done; }
     }
-    main_progress progress = { .enabled = !quiet && isatty(STDERR_FILENO), .count = s.n_limiters };
-    progress.started_ns = run_now_ns();
-    run_options ropt = { sample, main_progress_draw, &progress };
-    size_t ran = 0;
-    for (; ran < s.n_limiters; ran++) {
-        progress.index = ran;
-        progress.name = s.limiters[ran].name;
-        if (run_limiter(&s, g, &s.limiters[ran], &ropt, &results[ran], err, sizeof err) != 0) {
-            fprintf(stderr, "%sratelab: %s\n", progress.drawn ? "\n" : "", err);
-            rc = 1;
+    if (a.use_redis) {
+        if (!a.redis_url) {
+            if (rsrv_start(&server, NULL, err, sizeof err) != 0) {
+                fprintf(stderr, "ratelab: %s\n", err);
+                rc = 3;
+                goto done;
+            }
+            url = (rurl){ .port = server.port };
+            snprintf(url.host, sizeof url.host, "127.0.0.1");
+            snprintf(where, sizeof where, "private redis-server on 127.0.0.1:%d", server.port);
+        } else {
+            rurl_describe(&url, where, sizeof where);
+        }
+        bred_options ro = { run_id, (size_t)a.pipeline, a.on_error_allow, (int)a.timeout_ms, 86400000 };
+        if (!(red = bred_create(&url, &ro, &backends[n_backends++], err, sizeof err))) {
+            fprintf(stderr, "ratelab: %s\n", err);
+            rc = 3;
             goto done;
+        }
+    }
+    results = calloc(s.n_limiters * n_backends, sizeof *results);
+    if (!results) { rc = 1; goto done; }
+    main_progress progress = { .enabled = !a.quiet && isatty(STDERR_FILENO), .count = s.n_limiters * n_backends };
+    progress.started_ns = run_now_ns();
+    run_options ropt = { main_progress_draw, main_stop_requested, &progress };
+    for (size_t i = 0; i < s.n_limiters; i++) {
+        for (size_t b = 0; b < n_backends; b++) {
+            progress.index = n_results;
+            progress.name = s.limiters[i].name;
+            if (run_limiter(&s, g, &s.limiters[i], &backends[b], &ropt, &results[n_results], err, sizeof err) != 0) {
+                fprintf(stderr, "%sratelab: %s\n", progress.drawn ? "\n" : "", err);
+                rc = main_stop_requested(&progress) ? 130 : 1;
+                goto done;
+            }
+            n_results++;
         }
     }
     if (progress.drawn) fprintf(stderr, "\r%*s\r", 70, "");
     char command[2048];
     main_command_line(argc, argv, command, sizeof command);
-    out_context ctx = { "memory", command, sample, main_clock_overhead() };
-    if (out_write_run(outdir, &s, results, s.n_limiters, &ctx, err, sizeof err) != 0) {
+    const char *backend_names = a.use_memory && a.use_redis ? "memory,redis" : a.use_redis ? "redis" : "memory";
+    out_context ctx = { backend_names, a.use_redis ? where : NULL, a.use_redis ? run_id : NULL, command, a.sample,
+                        main_clock_overhead() };
+    if (out_write_run(outdir, &s, results, n_results, &ctx, err, sizeof err) != 0) {
         fprintf(stderr, "ratelab: %s\n", err);
         rc = 1;
         goto done;
     }
-    if (!quiet) {
-        out_print_table(stdout, &s, results, s.n_limiters);
+    if (!a.quiet) {
+        out_print_table(stdout, &s, results, n_results);
+        if (a.use_redis) printf("redis: %s, keys ratelab:%s-<limiter>:{key}, deleted\n", where, run_id);
         printf("results: %s/{summary.csv,timeseries.csv,run.json}\n", outdir);
     }
 done:
-    for (size_t i = 0; results && i < s.n_limiters; i++) run_result_free(&results[i]);
+    for (size_t i = 0; i < n_results; i++) run_result_free(&results[i]);
     free(results);
+    bred_destroy(red);
+    bmem_destroy(mem);
+    rsrv_stop(&server);
     gen_destroy(g);
     scn_free(&s);
     return rc;

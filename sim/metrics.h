@@ -21,7 +21,8 @@ typedef struct {
     uint64_t latency_samples;
     int64_t latency_p50_ns, latency_p99_ns, latency_p999_ns, latency_max_ns;
     double wall_s;                                  /* wall time of the pass */
-    size_t keys_seen, state_bytes;
+    size_t keys_seen, state_bytes;                  /* state_bytes: the store, or Redis MEMORY USAGE */
+    uint64_t errors;                                /* backend errors survived (Redis) */
 } met_summary;
 
 typedef struct {

@@ -34,32 +34,32 @@ void out_params(const scn_limiter *l, char *buf, size_t len)
     }
 }
 
-void out_summary_csv(FILE *f, const run_result *r, size_t n, const char *backend)
+void out_summary_csv(FILE *f, const run_result *r, size_t n)
 {
     fputs("limiter,algorithm,backend,scope,params,offered,admitted,dropped,delayed,admit_ratio,"
           "offered_cost,admitted_cost,peak_offered_rps,peak_admitted_rps,delay_p50_us,delay_p99_us,delay_max_us,"
-          "keys,state_bytes,wall_latency_p50_ns,wall_latency_p99_ns,wall_latency_p999_ns,wall_latency_max_ns,"
+          "keys,state_bytes,errors,wall_latency_p50_ns,wall_latency_p99_ns,wall_latency_p999_ns,wall_latency_max_ns,"
           "wall_decisions_per_s\n", f);
     for (size_t i = 0; i < n; i++) {
         const met_summary *m = &r[i].summary;
         const scn_limiter *l = r[i].limiter;
         char params[256];
         out_params(l, params, sizeof params);
-        fprintf(f, "%s,%s,%s,%s,%s,%llu,%llu,%llu,%llu,%.6f,%llu,%llu,%llu,%llu,%lld,%lld,%lld,%zu,%zu,"
+        fprintf(f, "%s,%s,%s,%s,%s,%llu,%llu,%llu,%llu,%.6f,%llu,%llu,%llu,%llu,%lld,%lld,%lld,%zu,%zu,%llu,"
                    "%lld,%lld,%lld,%lld,%.0f\n",
-                l->name, l->ops->name, backend, l->global ? "global" : "key", params,
+                l->name, l->ops->name, r[i].backend, l->global ? "global" : "key", params,
                 (unsigned long long)m->offered, (unsigned long long)m->admitted, (unsigned long long)m->dropped,
                 (unsigned long long)m->delayed, m->offered ? (double)m->admitted / (double)m->offered : 0.0,
                 (unsigned long long)m->offered_cost, (unsigned long long)m->admitted_cost,
                 (unsigned long long)m->peak_offered_rps, (unsigned long long)m->peak_admitted_rps,
                 (long long)m->delay_p50_us, (long long)m->delay_p99_us, (long long)m->delay_max_us,
-                m->keys_seen, m->state_bytes, (long long)m->latency_p50_ns, (long long)m->latency_p99_ns,
+                m->keys_seen, m->state_bytes, (unsigned long long)m->errors, (long long)m->latency_p50_ns, (long long)m->latency_p99_ns,
                 (long long)m->latency_p999_ns, (long long)m->latency_max_ns,
                 m->wall_s > 0 ? (double)m->offered / m->wall_s : 0.0);
     }
 }
 
-void out_timeseries_csv(FILE *f, const run_result *r, size_t n, const char *backend)
+void out_timeseries_csv(FILE *f, const run_result *r, size_t n)
 {
     fputs("limiter,algorithm,backend,t_s,offered,admitted,dropped,delayed,released,level,"
           "delay_p50_us,delay_p99_us,delay_max_us,wall_latency_p50_ns,wall_latency_p99_ns\n", f);
@@ -69,7 +69,7 @@ void out_timeseries_csv(FILE *f, const run_result *r, size_t n, const char *back
         for (size_t t = 0; t < m->n_ticks; t++) {
             int64_t at_ms = (int64_t)t * (m->tick_us / 1000);
             fprintf(f, "%s,%s,%s,%lld.%03lld,%llu,%llu,%llu,%llu,%llu,%lld,%lld,%lld,%lld,%lld,%lld\n",
-                    l->name, l->ops->name, backend, (long long)(at_ms / 1000), (long long)(at_ms % 1000),
+                    l->name, l->ops->name, r[i].backend, (long long)(at_ms / 1000), (long long)(at_ms % 1000),
                     (unsigned long long)m->offered[t], (unsigned long long)m->admitted[t],
                     (unsigned long long)m->dropped[t], (unsigned long long)m->delayed[t],
                     (unsigned long long)m->released[t], (long long)m->level[t],
@@ -87,13 +87,20 @@ static void out_si(char *buf, size_t len, double v)
     else snprintf(buf, len, "%.0f", v);
 }
 
+static void out_duration_ns(char *buf, size_t len, int64_t ns)
+{
+    if (ns >= 1000000) snprintf(buf, len, "%.1fms", (double)ns / 1e6);
+    else if (ns >= 10000) snprintf(buf, len, "%.1fus", (double)ns / 1e3);
+    else snprintf(buf, len, "%lldns", (long long)ns);
+}
+
 void out_print_table(FILE *f, const scn_scenario *s, const run_result *r, size_t n)
 {
     fprintf(f, "%s: %.15g s, seed %llu, %zu key(s)\n", s->name, s->duration_s, (unsigned long long)s->seed,
             kspace_count(s->keys));
-    fprintf(f, "%-22s %-22s %10s %10s %10s %10s %7s %9s %9s %10s %9s %9s %9s\n", "limiter", "algorithm", "offered",
-            "admitted", "dropped", "delayed", "admit%", "peak in/s", "peak out/s", "delay p99", "lat p50", "lat p99",
-            "dec/s");
+    fprintf(f, "%-22s %-22s %-7s %10s %10s %10s %10s %7s %9s %9s %10s %9s %9s %9s %7s\n", "limiter", "algorithm",
+            "backend", "offered", "admitted", "dropped", "delayed", "admit%", "peak in/s", "peak out/s", "delay p99",
+            "lat p50", "lat p99", "dec/s", "errors");
     for (size_t i = 0; i < n; i++) {
         const met_summary *m = &r[i].summary;
         char rate[16], p99[24];
@@ -101,12 +108,15 @@ void out_print_table(FILE *f, const scn_scenario *s, const run_result *r, size_t
         if (m->delay_p99_us >= 1000000) snprintf(p99, sizeof p99, "%.2fs", (double)m->delay_p99_us / 1e6);
         else if (m->delay_p99_us >= 1000) snprintf(p99, sizeof p99, "%.1fms", (double)m->delay_p99_us / 1e3);
         else snprintf(p99, sizeof p99, "%lldus", (long long)m->delay_p99_us);
-        fprintf(f, "%-22s %-22s %10llu %10llu %10llu %10llu %6.2f%% %9llu %9llu %10s %7lldns %7lldns %9s\n",
-                r[i].limiter->name, r[i].limiter->ops->name, (unsigned long long)m->offered,
+        char p50[24], p99l[24];
+        out_duration_ns(p50, sizeof p50, m->latency_p50_ns);
+        out_duration_ns(p99l, sizeof p99l, m->latency_p99_ns);
+        fprintf(f, "%-22s %-22s %-7s %10llu %10llu %10llu %10llu %6.2f%% %9llu %9llu %10s %9s %9s %9s %7llu\n",
+                r[i].limiter->name, r[i].limiter->ops->name, r[i].backend, (unsigned long long)m->offered,
                 (unsigned long long)m->admitted, (unsigned long long)m->dropped, (unsigned long long)m->delayed,
                 m->offered ? 100.0 * (double)m->admitted / (double)m->offered : 0.0,
-                (unsigned long long)m->peak_offered_rps, (unsigned long long)m->peak_admitted_rps, p99,
-                (long long)m->latency_p50_ns, (long long)m->latency_p99_ns, rate);
+                (unsigned long long)m->peak_offered_rps, (unsigned long long)m->peak_admitted_rps, p99, p50, p99l, rate,
+                (unsigned long long)m->errors);
     }
 }
 
@@ -135,9 +145,12 @@ static cJSON *out_run_json(const scn_scenario *s, const run_result *r, size_t n,
     cJSON_AddNumberToObject(root, "keys", (double)kspace_count(s->keys));
     cJSON_AddStringToObject(root, "level_key", kspace_name(s->keys, s->level_key));
     cJSON_AddStringToObject(root, "backend", ctx->backend);
+    if (ctx->redis) cJSON_AddStringToObject(root, "redis", ctx->redis);
+    if (ctx->run_id) cJSON_AddStringToObject(root, "run_id", ctx->run_id);
     cJSON *lims = cJSON_AddArrayToObject(root, "limiters");
     for (size_t i = 0; i < n; i++) {
         const scn_limiter *l = r[i].limiter;
+        if (i > 0 && r[i - 1].limiter == l) continue;  /* the same limiter on another backend */
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", l->name);
         cJSON_AddStringToObject(o, "algorithm", l->ops->name);
@@ -221,14 +234,14 @@ typedef struct {
 static int out_write_summary(FILE *f, const void *a)
 {
     const out_job *j = a;
-    out_summary_csv(f, j->r, j->n, j->ctx->backend);
+    out_summary_csv(f, j->r, j->n);
     return 0;
 }
 
 static int out_write_timeseries(FILE *f, const void *a)
 {
     const out_job *j = a;
-    out_timeseries_csv(f, j->r, j->n, j->ctx->backend);
+    out_timeseries_csv(f, j->r, j->n);
     return 0;
 }
 

@@ -16,7 +16,9 @@
 #include "scenario.h"
 
 typedef struct {
-    const char *backend;             /* "memory" */
+    const char *backend;             /* "memory", "redis" or "memory,redis" */
+    const char *redis;               /* where Redis ran ("private 127.0.0.1:port", a URL host), or NULL */
+    const char *run_id;              /* the Redis key prefix's run id, or NULL */
     const char *command;             /* the command line, for run.json */
     unsigned latency_sample_every;
     double clock_overhead_ns;        /* one clock read, measured at start */
@@ -28,10 +30,10 @@ int out_write_run(const char *dir, const scn_scenario *s, const run_result *resu
                   const out_context *ctx, char *err, size_t errlen);
 
 /* Writes the summary rows' CSV to f. */
-void out_summary_csv(FILE *f, const run_result *results, size_t n, const char *backend);
+void out_summary_csv(FILE *f, const run_result *results, size_t n);
 
-/* Writes the per-tick CSV to f: rows grouped by limiter, ticks in order. */
-void out_timeseries_csv(FILE *f, const run_result *results, size_t n, const char *backend);
+/* Writes the per-tick CSV to f: rows grouped by limiter and backend, ticks in order. */
+void out_timeseries_csv(FILE *f, const run_result *results, size_t n);
 
 /* Prints the human summary table. */
 void out_print_table(FILE *f, const scn_scenario *s, const run_result *results, size_t n);

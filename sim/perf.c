@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../algorithms/keystore.h"
+#include "backend_memory.h"
 #include "generator.h"
 #include "runner.h"
 #include "scenario.h"
@@ -116,11 +117,14 @@ int perf_main(int argc, char **argv)
                 decide[r] = perf_decide_ns(&s, reqs, n);
                 run_result res;
                 char err[256];
-                run_options opt = { 16, NULL, NULL };
-                if (run_limiter(&s, g, &s.limiters[0], &opt, &res, err, sizeof err) != 0) {
+                run_options opt = { NULL, NULL, NULL };
+                run_backend mem;
+                bmem *m = bmem_create(16, &mem);
+                if (!m || run_limiter(&s, g, &s.limiters[0], &mem, &opt, &res, err, sizeof err) != 0) {
                     fprintf(stderr, "ratelab perf: %s\n", err);
                     return 1;
                 }
+                bmem_destroy(m);
                 e2e[r] = (double)res.summary.offered / res.summary.wall_s / 1e6;
                 state_bytes = res.summary.state_bytes;
                 run_result_free(&res);

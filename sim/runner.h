@@ -1,8 +1,13 @@
 /*
- * runner.h -- replays a scenario's requests through one limiter on the
- * virtual clock and fills its metrics. The decisions depend only on the
- * scenario and seed; the only wall-clock readings are the sampled decision
- * latencies and the pass's duration.
+ * runner.h -- replays a scenario's requests through one limiter on one
+ * backend, on the virtual clock, and fills its metrics. The decisions
+ * depend only on the scenario and seed; the wall clock gives only the
+ * decision latencies and the pass's duration.
+ *
+ * A backend decides requests in batches (the memory backend one decision
+ * at a time in effect, Redis a pipeline). A batch never straddles the end
+ * of a tick, so the level read at each tick's end sees exactly the
+ * requests before it.
  */
 #ifndef RATELAB_RUNNER_H
 #define RATELAB_RUNNER_H
@@ -13,23 +18,42 @@
 #include "metrics.h"
 #include "scenario.h"
 
+typedef struct run_backend {
+    const char *name;            /* "memory", "redis": the backend column */
+    size_t batch;                /* most requests per decide() call, >= 1 */
+    void *ctx;
+    /* Gets ready to decide for limiter l (fresh state). 0, or -1 with a message. */
+    int (*begin)(void *ctx, const scn_scenario *s, const scn_limiter *l, char *err, size_t errlen);
+    /* Decides reqs[0..n-1], in order, into out[]; records decision latencies
+     * into m. Errors the backend survives are counted, not returned; -1
+     * (with a message) only when the run cannot go on. */
+    int (*decide)(void *ctx, const gen_request *reqs, size_t n, lim_decision *out, met_series *m,
+                  char *err, size_t errlen);
+    /* The level of key `key` at now_us (tick ends). */
+    int64_t (*level)(void *ctx, uint32_t key, int64_t now_us);
+    /* Ends the limiter's pass: fills keys_seen, state_bytes and errors. */
+    void (*end)(void *ctx, met_summary *sum);
+} run_backend;
+
 typedef struct {
-    unsigned latency_sample_every;   /* time 1 decision in this many (a power of two >= 1) */
     /* called now and then with the share of virtual time done; may be NULL */
     void (*progress)(void *ctx, double done);
+    /* asked as often: nonzero ends the run early (Ctrl-C); may be NULL */
+    int (*stop)(void *ctx);
     void *progress_ctx;
 } run_options;
 
 typedef struct {
     const scn_limiter *limiter;
+    const char *backend;
     met_series series;
     met_summary summary;
 } run_result;
 
-/* Runs every request of `g` (rewound first) through limiter `l`. Returns 0,
- * or -1 with a message (memory short, key store full). */
-int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_options *opt,
-                run_result *out, char *err, size_t errlen);
+/* Runs every request of `g` (rewound first) through limiter `l` on backend
+ * `b`. Returns 0, or -1 with a message. */
+int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_backend *b,
+                const run_options *opt, run_result *out, char *err, size_t errlen);
 
 void run_result_free(run_result *r);
 

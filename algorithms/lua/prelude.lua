@@ -1,0 +1,60 @@
+-- prelude.lua -- prepended to every algorithm script when it is embedded.
+-- The same integer steps as algorithms/fixedpoint.h. Lua 5.1 numbers are
+-- doubles: +, - and * are exact below 2^53, but a / b can round up to the
+-- next integer, so every division is corrected to a true floor.
+--
+-- Calling convention of every script:
+--   KEYS[1]  the key's state (a hash)
+--   ARGV[1]  now (microseconds)   ARGV[2] cost   ARGV[3] TTL (milliseconds)
+--   ARGV[4..9]  the limiter's integer config, lim_config.v[0..5]
+-- Reply: { allowed, remaining, retry_after_us, delay_us }
+-- A cost of 0 is no request: the script only reports { level } at now,
+-- as the C algorithm's level() does, and changes nothing.
+
+local UNIT = 1000000000
+
+local function fdiv(a, b)
+  local q = math.floor(a / b)
+  if q * b > a then q = q - 1 elseif (q + 1) * b <= a then q = q + 1 end
+  return q
+end
+
+local function cdiv(a, b) return fdiv(a + b - 1, b) end
+
+local function fill(amount, cap, rate, elapsed)
+  if amount >= cap or elapsed <= 0 then return amount end
+  if elapsed >= cdiv(cap - amount, rate) then return cap end
+  return amount + elapsed * rate
+end
+
+local function drain(amount, rate, elapsed)
+  if amount <= 0 then return 0 end
+  if elapsed <= 0 then return amount end
+  if elapsed >= cdiv(amount, rate) then return 0 end
+  return amount - elapsed * rate
+end
+
+-- t + cost request intervals, t = us + rem / rate
+local function add_intervals(us, rem, cost, rate)
+  local units = cost * UNIT
+  local q = fdiv(units, rate)
+  us = us + q
+  rem = rem + (units - q * rate)
+  if rem >= rate then rem = rem - rate; us = us + 1 end
+  return us, rem
+end
+
+local function ahead(us, rem, now, rate) return (us - now) * rate + rem end
+
+local key = KEYS[1]
+local now = tonumber(ARGV[1])
+local cost = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[3])
+local v = { tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]),
+            tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]) }
+local RETRY_NEVER = -1
+
+local function save(...)
+  redis.call('HSET', key, ...)
+  redis.call('PEXPIRE', key, ttl)
+end

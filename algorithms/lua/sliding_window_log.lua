@@ -1,0 +1,47 @@
+-- sliding_window_log -- the Redis twin of algorithms/sliding_window_log.c.
+-- The log is the same ring as in C, kept in the key's hash: s = cost in the
+-- log, h = sequence number of the oldest entry, n = the next one; field
+-- "<seq>" holds "<time>,<cost>" of each entry still in the window.
+local limit, w = v[1], v[2]
+local st = redis.call('HMGET', key, 's', 'h', 'n')
+local sum, head, nxt = 0, 0, 0
+if st[1] then sum, head, nxt = tonumber(st[1]), tonumber(st[2]), tonumber(st[3]) end
+
+local function entry(seq)
+  local e = redis.call('HGET', key, seq)
+  local comma = string.find(e, ',', 1, true)
+  return tonumber(string.sub(e, 1, comma - 1)), tonumber(string.sub(e, comma + 1))
+end
+
+if cost == 0 then
+  local level = 0
+  for seq = head, nxt - 1 do
+    local t, c = entry(seq)
+    if t > now - w then level = level + c end
+  end
+  return { level }
+end
+
+while head < nxt do
+  local t, c = entry(head)
+  if t > now - w then break end
+  sum = sum - c
+  redis.call('HDEL', key, head)
+  head = head + 1
+end
+
+if sum + cost <= limit then
+  redis.call('HSET', key, nxt, string.format('%d,%d', now, cost))
+  sum = sum + cost
+  save('s', sum, 'h', head, 'n', nxt + 1)
+  return { 1, limit - sum, 0, 0 }
+end
+save('s', sum, 'h', head, 'n', nxt)
+if cost > limit then return { 0, limit - sum, RETRY_NEVER, 0 } end
+local left = sum
+for seq = head, nxt - 1 do
+  local t, c = entry(seq)
+  left = left - c
+  if left + cost <= limit then return { 0, limit - sum, t + w - now, 0 } end
+end
+return { 0, limit - sum, 0, 0 }

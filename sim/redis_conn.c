@@ -1,0 +1,270 @@
+/* redis_conn.c -- see redis_conn.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "redis_conn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct rconn {
+    rurl url;
+    int timeout_ms;
+    redisContext *ctx;
+    redisReader *reader;          /* ours, with the callbacks below */
+    rconn_reply *sink;            /* where the callbacks write */
+    rconn_reply scratch;
+    char *out;
+    size_t out_len, out_cap;
+    char error[256];
+};
+
+/* ---- reply callbacks: write into the sink, never allocate ------------- */
+
+static void *rconn_cb_string(const redisReadTask *t, char *s, size_t len)
+{
+    rconn_reply *r = t->privdata;
+    if (t->type == REDIS_REPLY_ERROR && !r->is_error) {
+        r->is_error = 1;
+        size_t n = len < sizeof r->error - 1 ? len : sizeof r->error - 1;
+        memcpy(r->error, s, n);
+        r->error[n] = '\0';
+    }
+    return r;
+}
+
+static void *rconn_cb_array(const redisReadTask *t, int elements)
+{
+    (void)elements;
+    return t->privdata;
+}
+
+static void *rconn_cb_integer(const redisReadTask *t, long long value)
+{
+    rconn_reply *r = t->privdata;
+    if (r->n < RCONN_MAX_INTS) r->v[r->n++] = value;
+    return r;
+}
+
+static void *rconn_cb_nil(const redisReadTask *t)
+{
+    return t->privdata;
+}
+
+static void rconn_cb_free(void *obj)
+{
+    (void)obj;
+}
+
+static redisReplyObjectFunctions rconn_callbacks = {
+    rconn_cb_string, rconn_cb_array, rconn_cb_integer, rconn_cb_nil, rconn_cb_free,
+};
+
+/* ---- connecting --------------------------------------------------------- */
+
+static int rconn_command_ok(rconn *c, redisReply *r, const char *what, char *err, size_t errlen)
+{
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "%s failed: %s", what, r ? r->str : c->ctx->errstr);
+        freeReplyObject(r);
+        return -1;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+static int rconn_connect(rconn *c, char *err, size_t errlen)
+{
+    struct timeval tv = { c->timeout_ms / 1000, (c->timeout_ms % 1000) * 1000 };
+    c->ctx = c->url.is_unix ? redisConnectUnixWithTimeout(c->url.host, tv)
+                            : redisConnectWithTimeout(c->url.host, c->url.port, tv);
+    char where[300];
+    rurl_describe(&c->url, where, sizeof where);
+    if (!c->ctx || c->ctx->err) {
+        snprintf(err, errlen, "cannot connect to Redis at %s: %s", where, c->ctx ? c->ctx->errstr : "out of memory");
+        if (c->ctx) redisFree(c->ctx);
+        c->ctx = NULL;
+        return -1;
+    }
+    redisSetTimeout(c->ctx, tv);
+    if (c->url.password[0]) {
+        redisReply *r = c->url.user[0] ? redisCommand(c->ctx, "AUTH %s %s", c->url.user, c->url.password)
+                                       : redisCommand(c->ctx, "AUTH %s", c->url.password);
+        if (rconn_command_ok(c, r, "AUTH", err, errlen) != 0) goto fail;
+    }
+    if (c->url.db > 0 && rconn_command_ok(c, redisCommand(c->ctx, "SELECT %d", c->url.db), "SELECT", err, errlen) != 0)
+        goto fail;
+    if (c->reader) redisReaderFree(c->reader);
+    c->reader = redisReaderCreateWithFunctions(&rconn_callbacks);
+    if (!c->reader) { snprintf(err, errlen, "out of memory"); goto fail; }
+    c->reader->privdata = &c->scratch;
+    memset(&c->scratch, 0, sizeof c->scratch);
+    return 0;
+fail:
+    redisFree(c->ctx);
+    c->ctx = NULL;
+    return -1;
+}
+
+rconn *rconn_open(const rurl *u, int timeout_ms, char *err, size_t errlen)
+{
+    rconn *c = calloc(1, sizeof *c);
+    if (!c) { snprintf(err, errlen, "out of memory"); return NULL; }
+    c->url = *u;
+    c->timeout_ms = timeout_ms;
+    c->out_cap = 4096;
+    c->out = malloc(c->out_cap);
+    if (!c->out || rconn_connect(c, err, errlen) != 0) {
+        rconn_close(c);
+        return NULL;
+    }
+    return c;
+}
+
+void rconn_close(rconn *c)
+{
+    if (!c) return;
+    if (c->ctx) redisFree(c->ctx);
+    if (c->reader) redisReaderFree(c->reader);
+    free(c->out);
+    free(c);
+}
+
+int rconn_reconnect(rconn *c, char *err, size_t errlen)
+{
+    if (c->ctx) { redisFree(c->ctx); c->ctx = NULL; }
+    return rconn_connect(c, err, errlen);
+}
+
+redisContext *rconn_ctx(rconn *c) { return c->ctx; }
+
+const char *rconn_error(const rconn *c) { return c->error; }
+
+/* ---- the pipeline -------------------------------------------------------- */
+
+void rconn_reset(rconn *c) { c->out_len = 0; }
+
+static int rconn_reserve(rconn *c, size_t more)
+{
+    if (c->out_len + more <= c->out_cap) return 0;
+    size_t cap = c->out_cap;
+    while (cap < c->out_len + more) cap *= 2;
+    char *bigger = realloc(c->out, cap);
+    if (!bigger) {
+        snprintf(c->error, sizeof c->error, "out of memory for the pipeline");
+        return -1;
+    }
+    c->out = bigger;
+    c->out_cap = cap;
+    return 0;
+}
+
+static char *rconn_put_header(char *p, char kind, size_t n)
+{
+    char digits[24];
+    int len = 0;
+    do { digits[len++] = (char)('0' + n % 10); n /= 10; } while (n);
+    *p++ = kind;
+    while (len) *p++ = digits[--len];
+    *p++ = '\r';
+    *p++ = '\n';
+    return p;
+}
+
+static char *rconn_put_bulk(char *p, const char *s, size_t n)
+{
+    p = rconn_put_header(p, '$', n);
+    memcpy(p, s, n);
+    p += n;
+    *p++ = '\r';
+    *p++ = '\n';
+    return p;
+}
+
+static char *rconn_put_int(char *p, int64_t v)
+{
+    char digits[24];
+    int len = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do { digits[len++] = (char)('0' + u % 10); u /= 10; } while (u);
+    if (v < 0) digits[len++] = '-';
+    char text[24];
+    for (int i = 0; i < len; i++) text[i] = digits[len - 1 - i];
+    return rconn_put_bulk(p, text, (size_t)len);
+}
+
+int rconn_add_evalsha(rconn *c, const char *sha, const char *key, size_t klen, const int64_t *argv, int argc)
+{
+    if (rconn_reserve(c, 128 + klen + (size_t)argc * 32) != 0) return -1;
+    char *p = c->out + c->out_len;
+    p = rconn_put_header(p, '*', (size_t)argc + 4);
+    p = rconn_put_bulk(p, "EVALSHA", 7);
+    p = rconn_put_bulk(p, sha, 40);
+    p = rconn_put_bulk(p, "1", 1);
+    p = rconn_put_bulk(p, key, klen);
+    for (int i = 0; i < argc; i++) p = rconn_put_int(p, argv[i]);
+    c->out_len = (size_t)(p - c->out);
+    return 0;
+}
+
+int rconn_add_command(rconn *c, int argc, const char *const *argv)
+{
+    size_t need = 16;
+    for (int i = 0; i < argc; i++) need += strlen(argv[i]) + 32;
+    if (rconn_reserve(c, need) != 0) return -1;
+    char *p = rconn_put_header(c->out + c->out_len, '*', (size_t)argc);
+    for (int i = 0; i < argc; i++) p = rconn_put_bulk(p, argv[i], strlen(argv[i]));
+    c->out_len = (size_t)(p - c->out);
+    return 0;
+}
+
+static void rconn_lost(rconn *c, const char *what)
+{
+    snprintf(c->error, sizeof c->error, "%s: %s", what,
+             errno == EAGAIN || errno == EWOULDBLOCK ? "timed out" : errno ? strerror(errno) : "connection closed");
+    if (c->ctx) { redisFree(c->ctx); c->ctx = NULL; }
+}
+
+int rconn_send(rconn *c)
+{
+    if (!c->ctx) { snprintf(c->error, sizeof c->error, "not connected"); return -1; }
+    size_t done = 0;
+    while (done < c->out_len) {
+        ssize_t n = write(c->ctx->fd, c->out + done, c->out_len - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) { rconn_lost(c, "write to Redis"); return -1; }
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+int rconn_recv(rconn *c, rconn_reply *out)
+{
+    if (!c->ctx) { snprintf(c->error, sizeof c->error, "not connected"); return -1; }
+    for (;;) {
+        void *reply = NULL;
+        if (redisReaderGetReply(c->reader, &reply) != REDIS_OK) {
+            snprintf(c->error, sizeof c->error, "protocol error: %s", c->reader->errstr);
+            if (c->ctx) { redisFree(c->ctx); c->ctx = NULL; }
+            return -1;
+        }
+        if (reply) {
+            *out = c->scratch;
+            /* reset only between replies: one split across two reads has
+             * part of its integers in scratch already */
+            c->scratch.is_error = 0;
+            c->scratch.n = 0;
+            return 0;
+        }
+        char buf[16384];
+        ssize_t n;
+        do n = read(c->ctx->fd, buf, sizeof buf); while (n < 0 && errno == EINTR);
+        if (n <= 0) { errno = n == 0 ? 0 : errno; rconn_lost(c, "read from Redis"); return -1; }
+        if (redisReaderFeed(c->reader, buf, (size_t)n) != REDIS_OK) {
+            snprintf(c->error, sizeof c->error, "protocol error: %s", c->reader->errstr);
+            if (c->ctx) { redisFree(c->ctx); c->ctx = NULL; }
+            return -1;
+        }
+    }
+}

@@ -1,0 +1,66 @@
+/*
+ * redis_conn.h -- one connection to Redis, with a pipeline that allocates
+ * nothing per request.
+ *
+ * Setup and teardown (AUTH, SELECT, SCRIPT LOAD, SCAN...) use hiredis's
+ * blocking API through rconn_ctx(). The per-request path formats RESP
+ * commands by hand into a buffer that grows only until it fits a batch,
+ * writes it to the socket, and parses replies with hiredis's protocol
+ * reader set up with reply callbacks that fill one fixed rconn_reply
+ * instead of allocating reply objects. Every socket operation has the
+ * timeout given at open.
+ */
+#ifndef RATELAB_REDIS_CONN_H
+#define RATELAB_REDIS_CONN_H
+
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "redis_url.h"
+
+#define RCONN_MAX_INTS 8
+
+/* One reply as the pipeline sees it: up to 8 integers (a script's array or
+ * a lone integer), or an error. */
+typedef struct {
+    int is_error;
+    int n;                        /* integers received */
+    int64_t v[RCONN_MAX_INTS];
+    char error[160];              /* error text, cut to fit */
+} rconn_reply;
+
+typedef struct rconn rconn;
+
+/* Connects to `u` with `timeout_ms` on connect and on every command, then
+ * AUTH and SELECT as the URL says. NULL with a message on failure. */
+rconn *rconn_open(const rurl *u, int timeout_ms, char *err, size_t errlen);
+void rconn_close(rconn *c);
+
+/* A fresh connection to the same server (AUTH, SELECT again); 0 or -1. */
+int rconn_reconnect(rconn *c, char *err, size_t errlen);
+
+/* The hiredis context, for setup commands; NULL while disconnected. */
+redisContext *rconn_ctx(rconn *c);
+
+/* Empties the pipeline buffer. */
+void rconn_reset(rconn *c);
+
+/* Appends EVALSHA sha 1 key argv[0..argc-1] to the pipeline.
+ * 0, or -1 when the buffer cannot grow (memory). */
+int rconn_add_evalsha(rconn *c, const char *sha, const char *key, size_t klen, const int64_t *argv, int argc);
+
+/* Appends any command given as strings; 0 or -1 as above. */
+int rconn_add_command(rconn *c, int argc, const char *const *argv);
+
+/* Writes the whole pipeline. 0, or -1 when the connection failed (it is
+ * then closed; rconn_reconnect makes a new one). */
+int rconn_send(rconn *c);
+
+/* Reads the next reply. 0, or -1 on a lost connection or timeout. */
+int rconn_recv(rconn *c, rconn_reply *out);
+
+/* The last I/O error, for messages. */
+const char *rconn_error(const rconn *c);
+
+#endif
