@@ -1,0 +1,451 @@
+/* The Redis backend against a redis-server each test starts for itself:
+ * decision-by-decision parity with memory, script reloading, key hygiene,
+ * faults, and URL handling. */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../sim/backend_memory.h"
+#include "../sim/backend_redis.h"
+#include "../sim/redis_server.h"
+#include "../sim/rng.h"
+#include "support.h"
+
+typedef struct {
+    rsrv server;
+    rurl url;
+} test_redis;
+
+static void redis_up(test_redis *t)
+{
+    char err[512];
+    cr_assert_eq(rsrv_start(&t->server, NULL, err, sizeof err), 0, "%s", err);
+    memset(&t->url, 0, sizeof t->url);
+    snprintf(t->url.host, sizeof t->url.host, "127.0.0.1");
+    t->url.port = t->server.port;
+}
+
+static redisContext *redis_client(const test_redis *t)
+{
+    redisContext *c = redisConnect("127.0.0.1", t->server.port);
+    cr_assert(c && !c->err);
+    return c;
+}
+
+static long long redis_int(redisContext *c, const char *cmd)
+{
+    redisReply *r = redisCommand(c, cmd);
+    cr_assert(r && r->type == REDIS_REPLY_INTEGER, "%s", cmd);
+    long long v = r->integer;
+    freeReplyObject(r);
+    return v;
+}
+
+static bred *redis_backend(test_redis *t, const char *run_id, run_backend *b)
+{
+    bred_options o = { run_id, 64, 0, 500, 86400000 };
+    char err[512];
+    bred *r = bred_create(&t->url, &o, b, err, sizeof err);
+    cr_assert(r, "%s", err);
+    return r;
+}
+
+/* Decides reqs[0..n-1] through limiter l on backend b, in batches of 64. */
+static void decide_all(const scn_scenario *s, const scn_limiter *l, run_backend *b, const gen_request *reqs,
+                       size_t n, lim_decision *out, met_summary *sum)
+{
+    met_series m;
+    cr_assert_eq(met_init(&m, 1, 1000000, 1000000), 0);  /* only its latency histogram is used */
+    char err[512];
+    cr_assert_eq(b->begin(b->ctx, s, l, err, sizeof err), 0, "%s", err);
+    for (size_t done = 0; done < n; done += 64) {
+        size_t k = n - done < 64 ? n - done : 64;
+        cr_assert_eq(b->decide(b->ctx, reqs + done, k, out + done, &m, err, sizeof err), 0, "%s", err);
+    }
+    met_summary local;
+    b->end(b->ctx, sum ? sum : &local);
+    met_free(&m);
+}
+
+static void expect_same(const scn_limiter *l, const gen_request *reqs, size_t n, const lim_decision *a,
+                        const lim_decision *b)
+{
+    for (size_t i = 0; i < n; i++) {
+        int same = a[i].allowed == b[i].allowed && a[i].remaining == b[i].remaining &&
+                   a[i].retry_after_us == b[i].retry_after_us && a[i].delay_us == b[i].delay_us;
+        cr_assert(same,
+                  "%s, request %zu (t=%lld us, key %u, cost %u): memory {%d, %lld, %lld, %lld} redis {%d, %lld, %lld, %lld}",
+                  l->name, i, (long long)reqs[i].t_us, reqs[i].key, reqs[i].cost, a[i].allowed,
+                  (long long)a[i].remaining, (long long)a[i].retry_after_us, (long long)a[i].delay_us, b[i].allowed,
+                  (long long)b[i].remaining, (long long)b[i].retry_after_us, (long long)b[i].delay_us);
+    }
+}
+
+/* ---- parity on every shipped scenario ------------------------------------- */
+
+typedef struct { char name[32]; } shipped;
+
+ParameterizedTestParameters(redis, parity_with_memory_on_every_shipped_scenario)
+{
+    static shipped names[] = { { "steady" }, { "burst" }, { "promotion_ramp" }, { "danmaku_spike" },
+                               { "nasa_replay" }, { "llm_tokens" } };
+    return cr_make_param_array(shipped, names, sizeof names / sizeof names[0]);
+}
+
+ParameterizedTest(shipped *p, redis, parity_with_memory_on_every_shipped_scenario, .timeout = 600)
+{
+    char path[128], err[512];
+    snprintf(path, sizeof path, "scenarios/%s.json", p->name);
+    scn_scenario s;
+    cr_assert_eq(scn_load(path, NULL, &s, err, sizeof err), 0, "%s", err);
+    gen *g = gen_create(&s);
+    size_t cap = 1 << 16, n = 0;
+    gen_request *reqs = malloc(cap * sizeof *reqs);
+    for (gen_request r; gen_next(g, &r);) {
+        if (n == cap) reqs = realloc(reqs, (cap *= 2) * sizeof *reqs);
+        reqs[n++] = r;
+    }
+    lim_decision *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    test_redis t;
+    redis_up(&t);
+    run_backend mem, red;
+    bmem *bm = bmem_create(16, &mem);
+    bred *br = redis_backend(&t, "parity", &red);
+    for (size_t i = 0; i < s.n_limiters; i++) {
+        decide_all(&s, &s.limiters[i], &mem, reqs, n, a, NULL);
+        met_summary sum;
+        decide_all(&s, &s.limiters[i], &red, reqs, n, b, &sum);
+        expect_same(&s.limiters[i], reqs, n, a, b);
+        cr_assert_eq(sum.errors, 0);
+    }
+    cr_assert_eq(bred_count_keys(br), 0, "every limiter deleted its keys");
+    bred_destroy(br);
+    bmem_destroy(bm);
+    rsrv_stop(&t.server);
+    free(a), free(b), free(reqs);
+    gen_destroy(g);
+    scn_free(&s);
+}
+
+/* ---- parity on random streams ----------------------------------------------- */
+
+/* A one-limiter scenario with `keys` keys, configured from text. */
+static void make_scenario(scn_scenario *s, const char *algo, const char *params, uint32_t keys)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "random");
+    s->duration_us = INT64_MAX / 4;
+    s->keys = kspace_create();
+    cr_assert_eq(kspace_add_numbered(s->keys, "k", keys), 0);
+    s->limiters = calloc(1, sizeof *s->limiters);
+    s->n_limiters = 1;
+    tsup_limiter t = tsup_make(algo, params);
+    scn_limiter *l = &s->limiters[0];
+    snprintf(l->name, sizeof l->name, "%s", algo);
+    l->ops = t.cfg.ops;
+    l->cfg = t.cfg;
+    tsup_free(&t);
+}
+
+Test(redis, parity_with_memory_on_random_streams, .timeout = 600)
+{
+    static const struct { const char *algo, *params; } cases[] = {
+        { "token_bucket", "rate=0.5 capacity=3" },
+        { "token_bucket", "rate=3 capacity=7 initial=2" },
+        { "token_bucket", "rate=2500000 capacity=40" },
+        { "gcra", "rate=3 burst=4" },
+        { "gcra", "rate=0.7 burst=1" },
+        { "gcra", "rate=1e9 burst=4000000" },
+        { "leaky_bucket", "rate=3 capacity=5" },
+        { "leaky_bucket", "rate=0.5 capacity=0" },
+        { "leaky_bucket", "rate=7 capacity=4 mode=meter" },
+        { "leaky_bucket", "rate=0.25 capacity=0 mode=meter" },
+        { "fixed_window", "limit=5 window_ms=333.333" },
+        { "fixed_window", "limit=1 window_ms=0.001" },
+        { "sliding_window_log", "limit=6 window_ms=700" },
+        { "sliding_window_log", "limit=1 window_ms=1.5" },
+        { "sliding_window_counter", "limit=9 window_ms=1000" },
+        { "sliding_window_counter", "limit=4000000 window_ms=2000" },
+    };
+    test_redis t;
+    redis_up(&t);
+    run_backend mem, red;
+    bmem *bm = bmem_create(16, &mem);
+    bred *br = redis_backend(&t, "random", &red);
+    const size_t n = 2000;
+    gen_request *reqs = malloc(n * sizeof *reqs);
+    lim_decision *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (uint64_t seed = 1; seed <= 3; seed++) {
+            scn_scenario s;
+            make_scenario(&s, cases[c].algo, cases[c].params, 3);
+            rng r;
+            rng_seed(&r, seed * 1000 + c, 0);
+            /* seed 2 starts at today's wall clock in microseconds: large timestamps */
+            int64_t t_us = seed == 2 ? 1763800000000000LL : 0;
+            for (size_t i = 0; i < n; i++) {
+                uint64_t kind = rng_below(&r, 100);
+                if (kind < 60) t_us += (int64_t)rng_below(&r, 400000);        /* busy */
+                else if (kind < 90) t_us += 0;                               /* same microsecond */
+                else if (kind < 99) t_us += (int64_t)rng_below(&r, 5000000);  /* a pause */
+                else t_us += (int64_t)rng_below(&r, 3000000000000LL);         /* a month idle */
+                reqs[i].t_us = t_us;
+                reqs[i].key = (uint32_t)rng_below(&r, 3);
+                reqs[i].cost = rng_below(&r, 10) == 0 ? (uint32_t)(1 + rng_below(&r, 12)) : 1;
+            }
+            decide_all(&s, &s.limiters[0], &mem, reqs, n, a, NULL);
+            decide_all(&s, &s.limiters[0], &red, reqs, n, b, NULL);
+            expect_same(&s.limiters[0], reqs, n, a, b);
+            scn_free(&s);
+        }
+    }
+    bred_destroy(br);
+    bmem_destroy(bm);
+    rsrv_stop(&t.server);
+    free(a), free(b), free(reqs);
+}
+
+/* ---- scripts and keys -------------------------------------------------------- */
+
+static void steady_requests(gen_request *reqs, size_t n, uint32_t keys)
+{
+    for (size_t i = 0; i < n; i++) reqs[i] = (gen_request){ (int64_t)i * 20000, (uint32_t)(i % keys), 1 };
+}
+
+Test(redis, noscript_after_script_flush_is_reloaded)
+{
+    test_redis t;
+    redis_up(&t);
+    scn_scenario s;
+    make_scenario(&s, "token_bucket", "rate=10 capacity=5", 4);
+    run_backend mem, red;
+    bmem *bm = bmem_create(16, &mem);
+    bred *br = redis_backend(&t, "flush", &red);
+    enum { N = 640 };
+    gen_request reqs[N];
+    lim_decision a[N], b[N];
+    steady_requests(reqs, N, 4);
+    decide_all(&s, &s.limiters[0], &mem, reqs, N, a, NULL);
+
+    met_series m;
+    met_init(&m, 1, 1000000, 1000000);
+    char err[256];
+    cr_assert_eq(red.begin(red.ctx, &s, &s.limiters[0], err, sizeof err), 0, "%s", err);
+    redisContext *c = redis_client(&t);
+    for (size_t done = 0; done < N; done += 64) {
+        if (done == 320) freeReplyObject(redisCommand(c, "SCRIPT FLUSH"));
+        cr_assert_eq(red.decide(red.ctx, reqs + done, 64, b + done, &m, err, sizeof err), 0);
+    }
+    met_summary sum;
+    red.end(red.ctx, &sum);
+    cr_assert_eq(sum.errors, 0, "NOSCRIPT is answered by loading the script again, not counted as an error");
+    expect_same(&s.limiters[0], reqs, N, a, b);
+    met_free(&m);
+    redisFree(c);
+    bred_destroy(br);
+    bmem_destroy(bm);
+    scn_free(&s);
+    rsrv_stop(&t.server);
+}
+
+Test(redis, every_key_has_a_ttl_and_the_run_deletes_its_keys)
+{
+    test_redis t;
+    redis_up(&t);
+    redisContext *c = redis_client(&t);
+    freeReplyObject(redisCommand(c, "SET someone:else keep"));
+    scn_scenario s;
+    make_scenario(&s, "sliding_window_log", "limit=3 window_ms=100", 10);
+    run_backend red;
+    bred *br = redis_backend(&t, "ttl", &red);
+    enum { N = 200 };
+    gen_request reqs[N];
+    lim_decision out[N];
+    steady_requests(reqs, N, 10);
+    met_series m;
+    met_init(&m, 1, 1000000, 1000000);
+    char err[256];
+    cr_assert_eq(red.begin(red.ctx, &s, &s.limiters[0], err, sizeof err), 0, "%s", err);
+    cr_assert_eq(red.decide(red.ctx, reqs, N, out, &m, err, sizeof err), 0);
+    cr_assert_eq(bred_count_keys(br), 10);
+    redisReply *keys = redisCommand(c, "KEYS ratelab:ttl-*");
+    cr_assert_eq(keys->elements, 10);
+    for (size_t i = 0; i < keys->elements; i++) {
+        redisReply *ttl = redisCommand(c, "PTTL %s", keys->element[i]->str);
+        cr_assert(ttl->integer > 0, "%s has no TTL", keys->element[i]->str);
+        cr_assert(strstr(keys->element[i]->str, ":{k") && keys->element[i]->str[keys->element[i]->len - 1] == '}',
+                  "hash-tagged key %s", keys->element[i]->str);
+        freeReplyObject(ttl);
+    }
+    freeReplyObject(keys);
+    met_summary sum;
+    red.end(red.ctx, &sum);
+    cr_assert_eq(sum.keys_seen, 10);
+    cr_assert_gt(sum.state_bytes, 0, "MEMORY USAGE sampled");
+    cr_assert_eq(bred_count_keys(br), 0, "the run deleted its keys");
+    cr_assert_eq(redis_int(c, "EXISTS someone:else"), 1, "and nothing else");
+    met_free(&m);
+    redisFree(c);
+    bred_destroy(br);
+    scn_free(&s);
+    rsrv_stop(&t.server);
+}
+
+Test(redis, refuses_to_start_when_its_prefix_holds_keys)
+{
+    test_redis t;
+    redis_up(&t);
+    redisContext *c = redis_client(&t);
+    freeReplyObject(redisCommand(c, "SET ratelab:taken-token_bucket:{k1} old"));
+    scn_scenario s;
+    make_scenario(&s, "token_bucket", "rate=1 capacity=1", 2);
+    run_backend red;
+    bred *br = redis_backend(&t, "taken", &red);
+    char err[512] = "";
+    cr_assert_eq(red.begin(red.ctx, &s, &s.limiters[0], err, sizeof err), -1);
+    cr_assert(strstr(err, "keys matching ratelab:taken-token_bucket:* already exist; refusing to touch them"), "%s", err);
+    redisReply *r = redisCommand(c, "GET ratelab:taken-token_bucket:{k1}");
+    cr_assert_str_eq(r->str, "old");
+    freeReplyObject(r);
+    redisFree(c);
+    bred_destroy(br);
+    scn_free(&s);
+    rsrv_stop(&t.server);
+}
+
+/* ---- faults -------------------------------------------------------------------- */
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+Test(redis, a_server_killed_and_restarted_mid_run_costs_counted_errors_only, .timeout = 120)
+{
+    test_redis t;
+    redis_up(&t);
+    scn_scenario s;
+    make_scenario(&s, "gcra", "rate=1000 burst=50", 5);
+    run_backend red;
+    bred *br = redis_backend(&t, "fault", &red);
+    enum { N = 64 };
+    gen_request reqs[N];
+    lim_decision out[N];
+    met_series m;
+    met_init(&m, 1, 1000000, 1000000);
+    char err[256];
+    cr_assert_eq(red.begin(red.ctx, &s, &s.limiters[0], err, sizeof err), 0, "%s", err);
+    int64_t t_us = 0;
+    int batches_ok = 0, batches_failed = 0;
+    for (int round = 0; round < 400; round++) {
+        if (round == 10) rsrv_kill(&t.server);
+        if (round == 20) cr_assert_eq(rsrv_restart(&t.server, err, sizeof err), 0, "%s", err);
+        for (int i = 0; i < N; i++) reqs[i] = (gen_request){ t_us += 500, (uint32_t)(i % 5), 1 };
+        cr_assert_eq(red.decide(red.ctx, reqs, N, out, &m, err, sizeof err), 0, "the run goes on");
+        int allowed = 0;
+        for (int i = 0; i < N; i++) allowed += out[i].allowed;
+        if (round >= 10 && round < 20) {
+            batches_failed++;
+            cr_assert_eq(allowed, 0, "on-error deny: nothing passes while Redis is away");
+        } else if (round > 20 && allowed > 0) {
+            batches_ok++;
+            if (batches_ok >= 5) break;
+        }
+        if (round >= 20) sleep_ms(20);  /* give the backoff its time, boundedly */
+    }
+    cr_assert_geq(batches_ok, 5, "decisions resume after the restart");
+    met_summary sum;
+    red.end(red.ctx, &sum);
+    cr_assert_geq(sum.errors, (uint64_t)batches_failed * N, "every unanswered request counted");
+    met_free(&m);
+    bred_destroy(br);
+    scn_free(&s);
+    rsrv_stop(&t.server);
+}
+
+/* ---- the command line ------------------------------------------------------------- */
+
+Test(redis, bad_redis_urls_are_refused_clearly)
+{
+    struct { const char *url, *message; } cases[] = {
+        { "http://localhost:6379", "unknown scheme" },
+        { "redis://localhost", "missing port" },
+        { "redis://:6379", "missing host" },
+        { "redis://localhost:0", "port '0' is not a number from 1 to 65535" },
+        { "redis://localhost:99999", "port '99999' is not a number from 1 to 65535" },
+        { "redis://localhost:6379/x", "database 'x' is not a number" },
+        { "redis://user:@localhost:6379", "empty password" },
+        { "unix://relative.sock", "the socket path must be absolute" },
+        { "unix:///tmp/r.sock?bd=1", "only ?db=N" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rurl u;
+        char err[512] = "";
+        cr_assert_eq(rurl_parse(cases[i].url, &u, err, sizeof err), -1, "%s accepted", cases[i].url);
+        cr_assert(strstr(err, cases[i].message), "%s: %s", cases[i].url, err);
+    }
+    rurl u;
+    char err[256];
+    cr_assert_eq(rurl_parse("redis://alice:s3cret@db.local:6380/2", &u, err, sizeof err), 0, "%s", err);
+    cr_assert(strcmp(u.user, "alice") == 0 && strcmp(u.password, "s3cret") == 0 && strcmp(u.host, "db.local") == 0);
+    cr_assert(u.port == 6380 && u.db == 2 && !u.is_unix);
+    cr_assert_eq(rurl_parse("unix:///run/redis.sock?db=3", &u, err, sizeof err), 0, "%s", err);
+    cr_assert(u.is_unix && strcmp(u.host, "/run/redis.sock") == 0 && u.db == 3);
+
+    const char *bad[] = { "run", "scenarios/burst.json", "--backend", "redis", "--redis-url", "redis://localhost", NULL };
+    cr_assert_eq(tsup_run(bad, err, sizeof err), 2);
+    cr_assert(strstr(err, "REDIS_URL: missing port"), "%s", err);
+}
+
+Test(redis, unreachable_at_start_is_one_message_and_exit_3)
+{
+    char err[2048];
+    const char *argv[] = { "run", "scenarios/burst.json", "--backend", "redis", "--redis-url",
+                           "redis://127.0.0.1:1", "--out", "/tmp/ratelab-unreachable-should-not-exist", NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 3);
+    cr_assert(strstr(err, "cannot connect to Redis at 127.0.0.1:1"), "%s", err);
+    cr_assert_eq(strchr(err, '\n'), err + strlen(err) - 1, "one line: %s", err);
+}
+
+Test(redis, cli_both_backends_agree_and_leave_no_key_behind, .timeout = 120)
+{
+    test_redis t;
+    redis_up(&t);
+    char url[64], err[4096], path[600];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", t.server.port);
+    char *dir = tsup_tempdir(), out[512];
+    snprintf(out, sizeof out, "%s/burst", dir);
+    const char *argv[] = { "run", "scenarios/burst.json", "--backend", "memory,redis", "--redis-url", url,
+                           "--out", out, "--quiet", NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/summary.csv", out);
+    char *csv = tsup_slurp(path);
+    cr_assert(csv);
+    /* admitted and dropped of each limiter, memory row then redis row */
+    int rows = 0;
+    char prev[256] = "";
+    for (char *line = strchr(csv, '\n') + 1; *line; line = strchr(line, '\n') + 1, rows++) {
+        char name[64], backend[16];
+        unsigned long long offered, admitted, dropped;
+        cr_assert_eq(sscanf(line, "%63[^,],%*[^,],%15[^,],%*[^,],%*[^,],%llu,%llu,%llu", name, backend, &offered,
+                            &admitted, &dropped), 5);
+        char now[256];
+        snprintf(now, sizeof now, "%s %llu %llu %llu", name, offered, admitted, dropped);
+        if (rows % 2) cr_assert_str_eq(now, prev, "redis row differs from memory row");
+        else snprintf(prev, sizeof prev, "%s", now);
+    }
+    cr_assert_eq(rows, 14);
+    free(csv);
+    redisContext *c = redis_client(&t);
+    cr_assert_eq(redis_int(c, "DBSIZE"), 0, "no key left behind");
+    redisFree(c);
+    tsup_rmtree(dir);
+    free(dir);
+    rsrv_stop(&t.server);
+}
