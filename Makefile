@@ -5,6 +5,14 @@ SCENARIO ?= burst
 ALGOS    ?=
 SET      ?=
 OUT      ?= results/$(SCENARIO)
+# Redis and realtime (see README): BACKEND=memory|redis|memory,redis PIPELINE=64
+# ON_ERROR=allow|deny MODE=virtual|realtime CLIENTS=N SPEED=x CLOCK=client|server
+# SKEW_MS=s RUN_ID=id; REDIS_URL is read from the environment.
+RUN_FLAGS = $(if $(ALGOS),--only $(ALGOS)) $(foreach s,$(SET),--set $(s)) \
+            $(if $(BACKEND),--backend $(BACKEND)) $(if $(PIPELINE),--pipeline $(PIPELINE)) \
+            $(if $(ON_ERROR),--on-error $(ON_ERROR)) $(if $(MODE),--mode $(MODE)) \
+            $(if $(CLIENTS),--clients $(CLIENTS)) $(if $(SPEED),--speed $(SPEED)) \
+            $(if $(CLOCK),--clock $(CLOCK)) $(if $(SKEW_MS),--skew-ms $(SKEW_MS)) $(if $(RUN_ID),--run-id $(RUN_ID))
 
 CC       ?= cc
 SHELL    := /bin/bash
@@ -12,7 +20,7 @@ PKGS     := libcjson hiredis
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 WARN     := -std=c11 -Wall -Wextra -Werror
 CFLAGS_COMMON = $(WARN) -g -MMD -MP -DRATELAB_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS_COMMON = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+LDLIBS_COMMON = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 GEN_SRC  := build/gen/lua_sources.c
@@ -62,7 +70,7 @@ build/asan/ratelab: $(LIB_SRC:%.c=build/asan/%.o) build/asan/sim/main.o
 
 bench: deps
 	@$(MAKE) --no-print-directory ratelab
-	./ratelab run scenarios/$(SCENARIO).json --out $(OUT) $(if $(ALGOS),--only $(ALGOS)) $(foreach s,$(SET),--set $(s))
+	./ratelab run scenarios/$(SCENARIO).json --out $(OUT) $(RUN_FLAGS)
 	@scripts/plot.sh $(OUT)
 
 # The suite runs twice: as built for use, and under ASan+UBSan, where any

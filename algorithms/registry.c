@@ -1,6 +1,8 @@
 /*
  * registry.c -- the one list of algorithms. Adding one is a line here, its
- * .c file, its lua/<name>.lua twin and its tests.
+ * .c file, its lua/<name>.lua twin and its tests. (An algorithm without a
+ * twin runs on Redis client-side, read-decide-write: naive_token_bucket is
+ * that on purpose.)
  */
 #include <math.h>
 #include <string.h>
@@ -13,7 +15,8 @@
     X(leaky_bucket)       \
     X(fixed_window)       \
     X(sliding_window_log) \
-    X(sliding_window_counter)
+    X(sliding_window_counter) \
+    X(naive_token_bucket)
 
 #define LIM_DECLARE(name) extern const lim_ops name##_ops;
 #define LIM_ENTRY(name) &name##_ops,

@@ -1,7 +1,7 @@
 #!/bin/sh
 # embed_lua.sh OUT.c -- writes the Redis twins of the algorithms into a C
-# file: every algorithms/lua/<name>.lua but the prelude, each preceded by
-# prelude.lua, as one string literal per script.
+# file: every algorithms/lua/<name>.lua, between prelude.lua and
+# epilogue.lua, as one string literal per script.
 set -eu
 out=${1:?usage: embed_lua.sh OUT.c}
 dir=$(dirname "$0")/../algorithms/lua
@@ -13,9 +13,9 @@ tmp="$out.tmp.$$"
     echo 'const rscript_source rscript_sources[] = {'
     for f in "$dir"/*.lua; do
         name=$(basename "$f" .lua)
-        [ "$name" = prelude ] && continue
+        case "$name" in prelude|epilogue) continue ;; esac
         printf '    { "%s",\n' "$name"
-        cat "$dir/prelude.lua" "$f" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/      "/' -e 's/$/\\n"/'
+        cat "$dir/prelude.lua" "$f" "$dir/epilogue.lua" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/      "/' -e 's/$/\\n"/'
         printf '    },\n'
     done
     echo '    { 0, 0 },'

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "backend_redis.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,21 +13,28 @@
 
 #define BRED_ARGS 9          /* now, cost, ttl, v[0..5] */
 #define BRED_BACKOFF_MAX_MS 1000
+#define BRED_KEY_MAX (KSPACE_MAX_NAME + 200)
+
+/* One connection deciding for the pass's limiter. */
+struct bred_client {
+    bred *owner;
+    rconn *conn;
+    char sha[41];
+    char key[BRED_KEY_MAX];
+    int64_t args[BRED_ARGS];
+    int64_t backoff_ms, next_attempt_ns;
+};
 
 struct bred {
     bred_options opt;
     rurl url;
-    rconn *conn;
+    bred_client main;         /* virtual mode, levels, setup and cleanup */
     const scn_scenario *s;
     const scn_limiter *l;
-    const char *source;
-    char sha[41];
+    const char *source;       /* NULL: no twin, decided client-side */
     char prefix[160];
     size_t plen;
-    char key[KSPACE_MAX_NAME + 200];
-    int64_t args[BRED_ARGS];
-    uint64_t errors;
-    int64_t backoff_ms, next_attempt_ns;
+    _Atomic uint64_t errors;  /* concurrent clients add to it */
     size_t *retry;            /* indices refused with NOSCRIPT, one batch */
     size_t retry_cap;
     int64_t mem_bytes, mem_sampled;   /* MEMORY USAGE over a sample of keys */
@@ -39,27 +47,136 @@ static int64_t bred_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* SCRIPT LOAD of the limiter's twin into r->sha. */
-static int bred_load_script(bred *r, char *err, size_t errlen)
+/* ---- one connection ------------------------------------------------------------ */
+
+static int bred_load_script(bred_client *c, char *err, size_t errlen)
 {
-    redisContext *c = rconn_ctx(r->conn);
-    redisReply *rep = c ? redisCommand(c, "SCRIPT LOAD %s", r->source) : NULL;
+    bred *r = c->owner;
+    if (!r->source) return 0;
+    redisContext *ctx = rconn_ctx(c->conn);
+    redisReply *rep = ctx ? redisCommand(ctx, "SCRIPT LOAD %s", r->source) : NULL;
     if (!rep || rep->type != REDIS_REPLY_STRING || rep->len != 40) {
         snprintf(err, errlen, "%s: SCRIPT LOAD failed: %s", r->l->name,
-                 rep && rep->type == REDIS_REPLY_ERROR ? rep->str : c ? c->errstr : "not connected");
+                 rep && rep->type == REDIS_REPLY_ERROR ? rep->str : ctx ? ctx->errstr : "not connected");
         freeReplyObject(rep);
         return -1;
     }
-    memcpy(r->sha, rep->str, 40);
-    r->sha[40] = '\0';
+    memcpy(c->sha, rep->str, 40);
+    c->sha[40] = '\0';
     freeReplyObject(rep);
     return 0;
 }
 
+/* A connection, if one can be had now without waiting past the backoff. */
+static int bred_connected(bred_client *c)
+{
+    if (rconn_ctx(c->conn)) return 1;
+    int64_t now = bred_now_ns();
+    if (now < c->next_attempt_ns) return 0;
+    char err[256];
+    if (rconn_reconnect(c->conn, err, sizeof err) == 0 && bred_load_script(c, err, sizeof err) == 0) {
+        c->backoff_ms = 0;
+        return 1;
+    }
+    c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : 10;
+    if (c->backoff_ms > BRED_BACKOFF_MAX_MS) c->backoff_ms = BRED_BACKOFF_MAX_MS;
+    c->next_attempt_ns = bred_now_ns() + c->backoff_ms * 1000000;
+    return 0;
+}
+
+static void bred_client_setup(bred_client *c, bred *r)
+{
+    for (int i = 0; i < LIM_MAX_CONFIG; i++) c->args[3 + i] = r->l->cfg.v[i];
+    c->args[2] = r->opt.ttl_ms;
+}
+
+/* Writes the Redis key of keyspace id `key` into c->key; returns its length. */
+static size_t bred_key(bred_client *c, uint32_t key)
+{
+    bred *r = c->owner;
+    const char *name = r->l->global ? "global" : kspace_name(r->s->keys, key);
+    size_t n = strlen(name);
+    memcpy(c->key, r->prefix, r->plen);
+    memcpy(c->key + r->plen, name, n);
+    c->key[r->plen + n] = '}';
+    return r->plen + n + 1;
+}
+
+static int bred_decision(const rconn_reply *rep, lim_decision *d, int64_t *at_us)
+{
+    if (rep->is_error || rep->n < 4) return -1;
+    *d = (lim_decision){ (int)rep->v[0], rep->v[1], rep->v[2], rep->v[3] };
+    if (at_us) *at_us = rep->n > 4 ? rep->v[4] : 0;
+    return 0;
+}
+
+/* The naive way: GET the state, decide here, SET it back (two round trips;
+ * another client may write in between, which is the point). */
+static int bred_client_side(bred_client *c, uint32_t key, int64_t now_us, int64_t cost, lim_decision *out)
+{
+    bred *r = c->owner;
+    const scn_limiter *l = r->l;
+    size_t klen = bred_key(c, key);
+    const char *get[] = { "GET", c->key };
+    size_t get_len[] = { 3, klen };
+    rconn_reply rep;
+    rconn_reset(c->conn);
+    if (rconn_add_argv(c->conn, 2, get, get_len) != 0 || rconn_send(c->conn) != 0 || rconn_recv(c->conn, &rep) != 0 ||
+        rep.is_error)
+        return -1;
+    _Alignas(8) unsigned char state[RCONN_MAX_BYTES] = { 0 };
+    int is_new = rep.is_nil || rep.len != l->cfg.state_size;
+    if (!is_new) memcpy(state, rep.bytes, rep.len);
+    l->ops->decide(&l->cfg, state, is_new, now_us, cost, out);
+    char ttl[24];
+    snprintf(ttl, sizeof ttl, "%lld", (long long)r->opt.ttl_ms);
+    const char *set[] = { "SET", c->key, (const char *)state, "PX", ttl };
+    size_t set_len[] = { 3, klen, l->cfg.state_size, 2, strlen(ttl) };
+    rconn_reset(c->conn);
+    if (rconn_add_argv(c->conn, 5, set, set_len) != 0 || rconn_send(c->conn) != 0 || rconn_recv(c->conn, &rep) != 0 ||
+        rep.is_error)
+        return -1;
+    return 0;
+}
+
+int bred_client_decide(bred_client *c, uint32_t key, int64_t now_us, int64_t cost, lim_decision *out, int64_t *at_us)
+{
+    bred *r = c->owner;
+    if (!bred_connected(c)) return -1;
+    if (!r->source) {
+        /* client-side decisions need the client's clock */
+        if (now_us < 0) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        }
+        *at_us = now_us;
+        return bred_client_side(c, key, now_us, cost, out);
+    }
+    for (int attempt = 0; attempt < 2; attempt++) {
+        c->args[0] = now_us;
+        c->args[1] = cost;
+        rconn_reply rep;
+        rconn_reset(c->conn);
+        if (rconn_add_evalsha(c->conn, c->sha, c->key, bred_key(c, key), c->args, BRED_ARGS) != 0 ||
+            rconn_send(c->conn) != 0 || rconn_recv(c->conn, &rep) != 0)
+            return -1;
+        if (rep.is_error && strncmp(rep.error, "NOSCRIPT", 8) == 0) {
+            char err[256];
+            if (bred_load_script(c, err, sizeof err) != 0) return -1;
+            continue;
+        }
+        return bred_decision(&rep, out, at_us);
+    }
+    return -1;
+}
+
+/* ---- keys ---------------------------------------------------------------------------- */
+
 /* Calls fn on every batch of keys under `pattern` (SCAN); returns keys seen or -1. */
 static long bred_scan(bred *r, const char *pattern, int (*fn)(bred *, redisReply *), int stop_at_first)
 {
-    redisContext *c = rconn_ctx(r->conn);
+    redisContext *c = rconn_ctx(r->main.conn);
     if (!c) return -1;
     char cursor[32] = "0";
     long seen = 0;
@@ -87,12 +204,23 @@ static int bred_unlink(bred *r, redisReply *keys)
         argv[i + 1] = keys->element[i]->str;
         lens[i + 1] = keys->element[i]->len;
     }
-    redisReply *rep = redisCommandArgv(rconn_ctx(r->conn), (int)keys->elements + 1, argv, lens);
+    redisReply *rep = redisCommandArgv(rconn_ctx(r->main.conn), (int)keys->elements + 1, argv, lens);
     int ok = rep && rep->type == REDIS_REPLY_INTEGER;
     freeReplyObject(rep);
     free(argv);
     free(lens);
     return ok ? 0 : -1;
+}
+
+static int bred_memory_sample(bred *r, redisReply *keys)
+{
+    for (size_t i = 0; i < keys->elements && r->mem_sampled < 100; i++) {
+        redisReply *rep = redisCommand(rconn_ctx(r->main.conn), "MEMORY USAGE %b SAMPLES 0", keys->element[i]->str,
+                                       keys->element[i]->len);
+        if (rep && rep->type == REDIS_REPLY_INTEGER) { r->mem_bytes += rep->integer; r->mem_sampled++; }
+        freeReplyObject(rep);
+    }
+    return 0;
 }
 
 long bred_count_keys(bred *r)
@@ -102,19 +230,28 @@ long bred_count_keys(bred *r)
     return bred_scan(r, pattern, NULL, 0);
 }
 
+void bred_add_errors(bred *r, uint64_t n) { atomic_fetch_add(&r->errors, n); }
+
+/* ---- the run_backend ------------------------------------------------------------------- */
+
 static int bred_begin(void *ctx, const scn_scenario *s, const scn_limiter *l, char *err, size_t errlen)
 {
     bred *r = ctx;
     r->s = s;
     r->l = l;
-    r->errors = 0;
+    atomic_store(&r->errors, 0);
     r->source = rscript_find(l->ops->name);
-    if (!r->source) {
-        snprintf(err, errlen, "%s: %s has no Redis script (algorithms/lua/%s.lua)", l->name, l->ops->name, l->ops->name);
+    if (!r->source && l->cfg.state_size > RCONN_MAX_BYTES) {
+        snprintf(err, errlen, "%s: %s has no Lua twin and its state (%zu bytes) is too large to keep client-side",
+                 l->name, l->ops->name, l->cfg.state_size);
         return -1;
     }
     int n = snprintf(r->prefix, sizeof r->prefix, "ratelab:%s-%s:{", r->opt.run_id, l->name);
     r->plen = (size_t)n;
+    if (!bred_connected(&r->main)) {
+        snprintf(err, errlen, "%s: Redis unreachable: %s", l->name, rconn_error(r->main.conn));
+        return -1;
+    }
     char pattern[200];
     snprintf(pattern, sizeof pattern, "%.*s*", (int)r->plen - 1, r->prefix);
     long held = bred_scan(r, pattern, NULL, 1);
@@ -124,44 +261,14 @@ static int bred_begin(void *ctx, const scn_scenario *s, const scn_limiter *l, ch
                                          "with this run id?)", l->name, pattern);
         return -1;
     }
-    if (bred_load_script(r, err, errlen) != 0) return -1;
-    for (int i = 0; i < LIM_MAX_CONFIG; i++) r->args[3 + i] = l->cfg.v[i];
-    r->args[2] = r->opt.ttl_ms;
-    return 0;
-}
-
-/* Writes the key of keyspace id `key` into r->key; returns its length. */
-static size_t bred_key(bred *r, uint32_t key)
-{
-    const char *name = r->l->global ? "global" : kspace_name(r->s->keys, key);
-    size_t n = strlen(name);
-    memcpy(r->key, r->prefix, r->plen);
-    memcpy(r->key + r->plen, name, n);
-    r->key[r->plen + n] = '}';
-    return r->plen + n + 1;
+    bred_client_setup(&r->main, r);
+    return bred_load_script(&r->main, err, errlen);
 }
 
 static void bred_policy(bred *r, lim_decision *d)
 {
-    r->errors++;
+    atomic_fetch_add(&r->errors, 1);
     *d = (lim_decision){ r->opt.on_error_allow, 0, 0, 0 };
-}
-
-/* A connection, if one can be had now without waiting past the backoff. */
-static int bred_connected(bred *r)
-{
-    if (rconn_ctx(r->conn)) return 1;
-    int64_t now = bred_now_ns();
-    if (now < r->next_attempt_ns) return 0;
-    char err[256];
-    if (rconn_reconnect(r->conn, err, sizeof err) == 0 && bred_load_script(r, err, sizeof err) == 0) {
-        r->backoff_ms = 0;
-        return 1;
-    }
-    r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : 10;
-    if (r->backoff_ms > BRED_BACKOFF_MAX_MS) r->backoff_ms = BRED_BACKOFF_MAX_MS;
-    r->next_attempt_ns = bred_now_ns() + r->backoff_ms * 1000000;
-    return 0;
 }
 
 /* Sends reqs[idx[0..n-1]] as one pipeline and reads the answers into out.
@@ -169,37 +276,37 @@ static int bred_connected(bred *r)
 static void bred_round_trip(bred *r, const gen_request *reqs, const size_t *idx, size_t n, lim_decision *out,
                             met_series *m, size_t *n_retry)
 {
+    bred_client *c = &r->main;
     *n_retry = 0;
-    if (!bred_connected(r)) {
+    if (!bred_connected(c)) {
         for (size_t i = 0; i < n; i++) bred_policy(r, &out[idx[i]]);
         return;
     }
-    rconn_reset(r->conn);
+    rconn_reset(c->conn);
     for (size_t i = 0; i < n; i++) {
         const gen_request *q = &reqs[idx[i]];
-        r->args[0] = q->t_us;
-        r->args[1] = q->cost;
-        if (rconn_add_evalsha(r->conn, r->sha, r->key, bred_key(r, q->key), r->args, BRED_ARGS) != 0) {
+        c->args[0] = q->t_us;
+        c->args[1] = q->cost;
+        if (rconn_add_evalsha(c->conn, c->sha, c->key, bred_key(c, q->key), c->args, BRED_ARGS) != 0) {
             for (size_t k = 0; k < n; k++) bred_policy(r, &out[idx[k]]);
             return;
         }
     }
     int64_t sent = bred_now_ns();
-    if (rconn_send(r->conn) != 0) {
+    if (rconn_send(c->conn) != 0) {
         for (size_t i = 0; i < n; i++) bred_policy(r, &out[idx[i]]);
         return;
     }
     for (size_t i = 0; i < n; i++) {
         rconn_reply rep;
         lim_decision *d = &out[idx[i]];
-        if (rconn_recv(r->conn, &rep) != 0) {
+        if (rconn_recv(c->conn, &rep) != 0) {
             for (; i < n; i++) bred_policy(r, &out[idx[i]]);
             return;
         }
         met_latency(m, bred_now_ns() - sent);
         if (rep.is_error && strncmp(rep.error, "NOSCRIPT", 8) == 0) r->retry[(*n_retry)++] = idx[i];
-        else if (rep.is_error || rep.n != 4) bred_policy(r, d);
-        else *d = (lim_decision){ (int)rep.v[0], rep.v[1], rep.v[2], rep.v[3] };
+        else if (bred_decision(&rep, d, NULL) != 0) bred_policy(r, d);
     }
 }
 
@@ -207,6 +314,17 @@ static int bred_decide(void *ctx, const gen_request *reqs, size_t n, lim_decisio
                        char *err, size_t errlen)
 {
     bred *r = ctx;
+    if (!r->source) {
+        /* no twin: one request at a time, read-decide-write */
+        for (size_t i = 0; i < n; i++) {
+            int64_t t0 = bred_now_ns(), at;
+            if (bred_client_decide(&r->main, reqs[i].key, reqs[i].t_us, reqs[i].cost, &out[i], &at) != 0)
+                bred_policy(r, &out[i]);
+            else
+                met_latency(m, bred_now_ns() - t0);
+        }
+        return 0;
+    }
     if (r->retry_cap < 2 * n) {
         size_t *bigger = realloc(r->retry, 2 * n * sizeof *bigger);
         if (!bigger) { snprintf(err, errlen, "out of memory"); return -1; }
@@ -224,7 +342,7 @@ static int bred_decide(void *ctx, const gen_request *reqs, size_t n, lim_decisio
              * again and send the refused requests again, once, in order. */
             char msg[256];
             size_t again;
-            if (bred_load_script(r, msg, sizeof msg) == 0) {
+            if (bred_load_script(&r->main, msg, sizeof msg) == 0) {
                 memcpy(idx, r->retry, n_retry * sizeof *idx);
                 bred_round_trip(r, reqs, idx, n_retry, out, m, &again);
             } else {
@@ -240,35 +358,39 @@ static int bred_decide(void *ctx, const gen_request *reqs, size_t n, lim_decisio
 static int64_t bred_level(void *ctx, uint32_t key, int64_t now_us)
 {
     bred *r = ctx;
-    if (!bred_connected(r)) return 0;
-    r->args[0] = now_us;
-    r->args[1] = 0;  /* cost 0: the script only reports the level */
-    rconn_reset(r->conn);
+    bred_client *c = &r->main;
+    if (!bred_connected(c)) return 0;
+    if (!r->source) {
+        /* read the state and ask the C algorithm */
+        size_t klen = bred_key(c, key);
+        const char *get[] = { "GET", c->key };
+        size_t lens[] = { 3, klen };
+        rconn_reply rep;
+        rconn_reset(c->conn);
+        if (rconn_add_argv(c->conn, 2, get, lens) != 0 || rconn_send(c->conn) != 0 || rconn_recv(c->conn, &rep) != 0)
+            return 0;
+        int known = !rep.is_error && !rep.is_nil && rep.len == r->l->cfg.state_size;
+        _Alignas(8) unsigned char state[RCONN_MAX_BYTES];
+        if (known) memcpy(state, rep.bytes, rep.len);
+        return r->l->ops->level(&r->l->cfg, known ? state : NULL, now_us);
+    }
+    c->args[0] = now_us;
+    c->args[1] = 0;  /* cost 0: the script only reports the level */
+    rconn_reset(c->conn);
     rconn_reply rep;
-    if (rconn_add_evalsha(r->conn, r->sha, r->key, bred_key(r, key), r->args, BRED_ARGS) != 0 ||
-        rconn_send(r->conn) != 0 || rconn_recv(r->conn, &rep) != 0 || rep.is_error || rep.n != 1)
+    if (rconn_add_evalsha(c->conn, c->sha, c->key, bred_key(c, key), c->args, BRED_ARGS) != 0 ||
+        rconn_send(c->conn) != 0 || rconn_recv(c->conn, &rep) != 0 || rep.is_error || rep.n < 1)
         return 0;
     return rep.v[0];
-}
-
-static int bred_memory_sample(bred *r, redisReply *keys)
-{
-    for (size_t i = 0; i < keys->elements && r->mem_sampled < 100; i++) {
-        redisReply *rep = redisCommand(rconn_ctx(r->conn), "MEMORY USAGE %b SAMPLES 0", keys->element[i]->str,
-                                       keys->element[i]->len);
-        if (rep && rep->type == REDIS_REPLY_INTEGER) { r->mem_bytes += rep->integer; r->mem_sampled++; }
-        freeReplyObject(rep);
-    }
-    return 0;
 }
 
 static void bred_end(void *ctx, met_summary *sum)
 {
     bred *r = ctx;
-    sum->errors = r->errors;
+    sum->errors = atomic_load(&r->errors);
     sum->keys_seen = 0;
     sum->state_bytes = 0;
-    if (!bred_connected(r)) {
+    if (!bred_connected(&r->main)) {
         fprintf(stderr, "ratelab: %s: Redis unreachable at the end: its keys (%.*s*) expire after %lld ms\n",
                 r->l->name, (int)r->plen - 1, r->prefix, (long long)r->opt.ttl_ms);
         return;
@@ -279,12 +401,15 @@ static void bred_end(void *ctx, met_summary *sum)
     long keys = bred_scan(r, pattern, bred_memory_sample, 0);
     if (keys > 0) {
         sum->keys_seen = (size_t)keys;
-        sum->state_bytes = (size_t)((double)r->mem_bytes / (double)(r->mem_sampled ? r->mem_sampled : 1) * (double)keys);
+        sum->state_bytes =
+            (size_t)((double)r->mem_bytes / (double)(r->mem_sampled ? r->mem_sampled : 1) * (double)keys);
     }
     if (bred_scan(r, pattern, bred_unlink, 0) < 0)
         fprintf(stderr, "ratelab: %s: could not delete its keys (%s); they expire after %lld ms\n", r->l->name,
                 pattern, (long long)r->opt.ttl_ms);
 }
+
+/* ---- lifetime ------------------------------------------------------------------------------ */
 
 bred *bred_create(const rurl *url, const bred_options *opt, run_backend *out, char *err, size_t errlen)
 {
@@ -293,8 +418,9 @@ bred *bred_create(const rurl *url, const bred_options *opt, run_backend *out, ch
     r->opt = *opt;
     if (r->opt.pipeline < 1) r->opt.pipeline = 1;
     r->url = *url;
-    r->conn = rconn_open(url, opt->timeout_ms, err, errlen);
-    if (!r->conn) { free(r); return NULL; }
+    r->main.owner = r;
+    r->main.conn = rconn_open(url, opt->timeout_ms, err, errlen);
+    if (!r->main.conn) { free(r); return NULL; }
     size_t batch = r->opt.pipeline < 64 ? 64 : r->opt.pipeline;
     *out = (run_backend){ "redis", batch, r, bred_begin, bred_decide, bred_level, bred_end };
     return r;
@@ -303,7 +429,28 @@ bred *bred_create(const rurl *url, const bred_options *opt, run_backend *out, ch
 void bred_destroy(bred *r)
 {
     if (!r) return;
-    rconn_close(r->conn);
+    rconn_close(r->main.conn);
     free(r->retry);
     free(r);
+}
+
+bred_client *bred_client_open(bred *r, char *err, size_t errlen)
+{
+    bred_client *c = calloc(1, sizeof *c);
+    if (!c) { snprintf(err, errlen, "out of memory"); return NULL; }
+    c->owner = r;
+    c->conn = rconn_open(&r->url, r->opt.timeout_ms, err, errlen);
+    if (!c->conn || bred_load_script(c, err, errlen) != 0) {
+        bred_client_close(c);
+        return NULL;
+    }
+    bred_client_setup(c, r);
+    return c;
+}
+
+void bred_client_close(bred_client *c)
+{
+    if (!c) return;
+    rconn_close(c->conn);
+    free(c);
 }

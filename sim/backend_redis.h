@@ -5,11 +5,15 @@
  * loaded again and the refused requests sent again). Keys are
  * ratelab:<run-id>-<limiter>:{<key>}, all with a TTL; a limiter refuses to
  * start when its prefix already holds keys, and deletes its keys (SCAN +
- * UNLINK) when it ends. Requests are pipelined; the script decides from
- * the virtual time in ARGV, so decisions equal the memory backend's.
+ * UNLINK) when it ends. In virtual mode requests are pipelined and the
+ * script decides from the virtual time in ARGV, so decisions equal the
+ * memory backend's.
+ *
+ * An algorithm without a Lua twin (naive_token_bucket) runs client-side,
+ * the naive way: GET the state, decide in the client, SET it back.
  *
  * A lost connection is reconnected with exponential backoff (at most one
- * attempt per 1 s while the server stays away); requests that got no
+ * attempt per second while the server stays away); requests that got no
  * answer are counted as errors and decided by the on-error policy.
  */
 #ifndef RATELAB_BACKEND_REDIS_H
@@ -21,7 +25,7 @@
 #include "runner.h"
 
 typedef struct {
-    const char *run_id;      /* [A-Za-z0-9_-]+, part of every key */
+    const char *run_id;      /* [A-Za-z0-9_]+, part of every key */
     size_t pipeline;         /* requests per round trip, >= 1 */
     int on_error_allow;      /* 1: fail open, 0: fail closed */
     int timeout_ms;          /* connect and command timeout */
@@ -37,5 +41,21 @@ void bred_destroy(bred *r);
 
 /* Keys under ratelab:<run_id>-, counted with SCAN (for tests and checks). */
 long bred_count_keys(bred *r);
+
+/* Another connection deciding for the limiter of the pass under way
+ * (between begin and end), for concurrent clients. */
+typedef struct bred_client bred_client;
+
+bred_client *bred_client_open(bred *r, char *err, size_t errlen);
+void bred_client_close(bred_client *c);
+
+/* Decides one request at now_us (negative: the server's clock, TIME). On
+ * success *at_us is the time the limiter decided at. Returns 0, or -1 when
+ * Redis gave no decision (the caller counts it and applies its policy). */
+int bred_client_decide(bred_client *c, uint32_t key, int64_t now_us, int64_t cost, lim_decision *out,
+                       int64_t *at_us);
+
+/* Adds `n` errors to the pass under way (counted by concurrent clients). */
+void bred_add_errors(bred *r, uint64_t n);
 
 #endif

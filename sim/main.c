@@ -17,6 +17,7 @@
 #include "generator.h"
 #include "output.h"
 #include "perf.h"
+#include "realtime.h"
 #include "redis_server.h"
 #include "redis_url.h"
 #include "runner.h"
@@ -29,6 +30,8 @@ static void main_usage(FILE *f)
     fputs("usage: ratelab run SCENARIO.json [--out DIR] [--only NAMES] [--set LIMITER.PARAM=VALUE]...\n"
           "                   [--backend memory|redis|memory,redis] [--redis-url URL] [--pipeline N]\n"
           "                   [--on-error allow|deny] [--redis-timeout-ms N] [--run-id ID]\n"
+          "                   [--mode virtual|realtime] [--clients N] [--speed X] [--clock client|server]\n"
+          "                   [--skew-ms S]\n"
           "                   [--latency-sample N] [--quiet]\n"
           "       ratelab list             algorithms and their parameters\n"
           "       ratelab perf [--quick]   decision and simulation speed per algorithm\n"
@@ -43,6 +46,12 @@ static void main_usage(FILE *f)
           "  --on-error P         when Redis fails a request: allow (fail open) or deny (default)\n"
           "  --redis-timeout-ms N connect and command timeout (default 2000)\n"
           "  --run-id ID          the run's key prefix ratelab:ID-<limiter>:{key} (default random)\n"
+          "  --mode M             virtual (default: as fast as possible, on scenario time) or realtime\n"
+          "                       (Redis only: paced on the wall clock by concurrent clients)\n"
+          "  --clients N          realtime: client threads, one connection each (default 1)\n"
+          "  --speed X            realtime: scenario seconds per wall second (default 1)\n"
+          "  --clock C            realtime: decide at the client's clock (default) or the server's TIME\n"
+          "  --skew-ms S          realtime: client clocks spread over [-S, +S] ms\n"
           "  --latency-sample N   memory: time one decision in N (a power of two; default 16)\n"
           "  --quiet              no table, no progress bar\n"
           "exit status: 0 done, 1 run-time failure, 2 bad input or usage, 3 Redis unreachable, 130 interrupted\n", f);
@@ -106,9 +115,24 @@ typedef struct {
     const char *sets[MAIN_MAX_SETS];
     size_t n_sets;
     unsigned sample;
-    int quiet, use_memory, use_redis, on_error_allow;
+    int quiet, use_memory, use_redis, on_error_allow, backend_given;
     long pipeline, timeout_ms;
+    int realtime, server_clock;
+    long clients;
+    double speed, skew_ms;
 } main_args;
+
+static int main_double(const char *opt, const char *text, double min, double max, double *out)
+{
+    char *end;
+    double v = strtod(text, &end);
+    if (*text == '\0' || *end || !(v >= min && v <= max)) {
+        fprintf(stderr, "ratelab: %s: '%s' is not a number from %g to %g\n", opt, text, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
 
 static int main_long(const char *opt, const char *text, long min, long max, long *out)
 {
@@ -124,7 +148,7 @@ static int main_long(const char *opt, const char *text, long min, long max, long
 
 static int main_parse_run(int argc, char **argv, main_args *a)
 {
-    *a = (main_args){ .sample = 16, .use_memory = 1, .pipeline = 64, .timeout_ms = 2000 };
+    *a = (main_args){ .sample = 16, .use_memory = 1, .pipeline = 64, .timeout_ms = 2000, .clients = 1, .speed = 1 };
     a->redis_url = getenv("REDIS_URL");
     if (a->redis_url && !*a->redis_url) a->redis_url = NULL;
     for (int i = 2; i < argc; i++) {
@@ -138,6 +162,7 @@ static int main_parse_run(int argc, char **argv, main_args *a)
             a->sets[a->n_sets++] = argv[++i];
         } else if (v && strcmp(o, "--backend") == 0) {
             i++;
+            a->backend_given = 1;
             a->use_memory = strcmp(v, "memory") == 0 || strcmp(v, "memory,redis") == 0 || strcmp(v, "redis,memory") == 0;
             a->use_redis = strcmp(v, "redis") == 0 || strcmp(v, "memory,redis") == 0 || strcmp(v, "redis,memory") == 0;
             if (!a->use_memory && !a->use_redis) {
@@ -145,6 +170,27 @@ static int main_parse_run(int argc, char **argv, main_args *a)
                 return -1;
             }
         } else if (v && strcmp(o, "--redis-url") == 0) a->redis_url = argv[++i];
+        else if (v && strcmp(o, "--mode") == 0) {
+            i++;
+            if (strcmp(v, "virtual") != 0 && strcmp(v, "realtime") != 0) {
+                fprintf(stderr, "ratelab: --mode: '%s' is not virtual or realtime\n", v);
+                return -1;
+            }
+            a->realtime = strcmp(v, "realtime") == 0;
+        } else if (v && strcmp(o, "--clock") == 0) {
+            i++;
+            if (strcmp(v, "client") != 0 && strcmp(v, "server") != 0) {
+                fprintf(stderr, "ratelab: --clock: '%s' is not client or server\n", v);
+                return -1;
+            }
+            a->server_clock = strcmp(v, "server") == 0;
+        } else if (v && strcmp(o, "--clients") == 0) {
+            if (main_long(o, argv[++i], 1, RT_MAX_CLIENTS, &a->clients) != 0) return -1;
+        } else if (v && strcmp(o, "--speed") == 0) {
+            if (main_double(o, argv[++i], 1e-3, 1e6, &a->speed) != 0) return -1;
+        } else if (v && strcmp(o, "--skew-ms") == 0) {
+            if (main_double(o, argv[++i], 0, 3.6e6, &a->skew_ms) != 0) return -1;
+        }
         else if (v && strcmp(o, "--run-id") == 0) {
             a->run_id = argv[++i];
             size_t n = strspn(a->run_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
@@ -178,6 +224,17 @@ static int main_parse_run(int argc, char **argv, main_args *a)
         else { fprintf(stderr, "ratelab: one scenario at a time (got %s and %s)\n", a->scenario, o); return -1; }
     }
     if (!a->scenario) { main_usage(stderr); return -1; }
+    if (a->realtime) {
+        if (a->backend_given && a->use_memory) {
+            fprintf(stderr, "ratelab: --mode realtime runs on Redis only: use --backend redis\n");
+            return -1;
+        }
+        a->use_memory = 0;
+        a->use_redis = 1;
+    } else if (a->clients != 1 || a->speed != 1 || a->server_clock || a->skew_ms != 0) {
+        fprintf(stderr, "ratelab: --clients, --speed, --clock and --skew-ms need --mode realtime\n");
+        return -1;
+    }
     return 0;
 }
 
@@ -264,7 +321,12 @@ static int main_run(int argc, char **argv)
         for (size_t b = 0; b < n_backends; b++) {
             progress.index = n_results;
             progress.name = s.limiters[i].name;
-            if (run_limiter(&s, g, &s.limiters[i], &backends[b], &ropt, &results[n_results], err, sizeof err) != 0) {
+            rt_options rto = { (unsigned)a.clients, a.speed, a.server_clock, a.skew_ms, a.on_error_allow };
+            int failed = a.realtime ? rt_run(&s, g, &s.limiters[i], red, &backends[b], &rto, &ropt, &results[n_results],
+                                             err, sizeof err)
+                                    : run_limiter(&s, g, &s.limiters[i], &backends[b], &ropt, &results[n_results], err,
+                                                  sizeof err);
+            if (failed) {
                 fprintf(stderr, "%sratelab: %s\n", progress.drawn ? "\n" : "", err);
                 rc = main_stop_requested(&progress) ? 130 : 1;
                 goto done;
@@ -276,8 +338,12 @@ static int main_run(int argc, char **argv)
     char command[2048];
     main_command_line(argc, argv, command, sizeof command);
     const char *backend_names = a.use_memory && a.use_redis ? "memory,redis" : a.use_redis ? "redis" : "memory";
-    out_context ctx = { backend_names, a.use_redis ? where : NULL, a.use_redis ? run_id : NULL, command, a.sample,
-                        main_clock_overhead() };
+    char mode[200] = "virtual";
+    if (a.realtime)
+        snprintf(mode, sizeof mode, "realtime: %ld clients, speed %g, %s clock, skew +-%g ms", a.clients, a.speed,
+                 a.server_clock ? "server" : "client", a.skew_ms);
+    out_context ctx = { backend_names, a.use_redis ? where : NULL, a.use_redis ? run_id : NULL, mode, command,
+                        a.sample, main_clock_overhead() };
     if (out_write_run(outdir, &s, results, n_results, &ctx, err, sizeof err) != 0) {
         fprintf(stderr, "ratelab: %s\n", err);
         rc = 1;
@@ -285,7 +351,8 @@ static int main_run(int argc, char **argv)
     }
     if (!a.quiet) {
         out_print_table(stdout, &s, results, n_results);
-        if (a.use_redis) printf("redis: %s, keys ratelab:%s-<limiter>:{key}, deleted\n", where, run_id);
+        if (a.use_redis) printf("redis: %s, %s mode%s, keys ratelab:%s-<limiter>:{key}, deleted\n", where,
+                                a.realtime ? "realtime" : "virtual", a.realtime ? "" : " (pipelined)", run_id);
         printf("results: %s/{summary.csv,timeseries.csv,run.json}\n", outdir);
     }
 done:

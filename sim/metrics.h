@@ -23,6 +23,7 @@ typedef struct {
     double wall_s;                                  /* wall time of the pass */
     size_t keys_seen, state_bytes;                  /* state_bytes: the store, or Redis MEMORY USAGE */
     uint64_t errors;                                /* backend errors survived (Redis) */
+    int64_t over_admitted;                          /* cost above the limiter's promise (oracle.h); -1 n/a */
 } met_summary;
 
 typedef struct {

@@ -38,14 +38,14 @@ void out_summary_csv(FILE *f, const run_result *r, size_t n)
 {
     fputs("limiter,algorithm,backend,scope,params,offered,admitted,dropped,delayed,admit_ratio,"
           "offered_cost,admitted_cost,peak_offered_rps,peak_admitted_rps,delay_p50_us,delay_p99_us,delay_max_us,"
-          "keys,state_bytes,errors,wall_latency_p50_ns,wall_latency_p99_ns,wall_latency_p999_ns,wall_latency_max_ns,"
+          "keys,state_bytes,errors,over_admitted,wall_latency_p50_ns,wall_latency_p99_ns,wall_latency_p999_ns,wall_latency_max_ns,"
           "wall_decisions_per_s\n", f);
     for (size_t i = 0; i < n; i++) {
         const met_summary *m = &r[i].summary;
         const scn_limiter *l = r[i].limiter;
         char params[256];
         out_params(l, params, sizeof params);
-        fprintf(f, "%s,%s,%s,%s,%s,%llu,%llu,%llu,%llu,%.6f,%llu,%llu,%llu,%llu,%lld,%lld,%lld,%zu,%zu,%llu,"
+        fprintf(f, "%s,%s,%s,%s,%s,%llu,%llu,%llu,%llu,%.6f,%llu,%llu,%llu,%llu,%lld,%lld,%lld,%zu,%zu,%llu,%lld,"
                    "%lld,%lld,%lld,%lld,%.0f\n",
                 l->name, l->ops->name, r[i].backend, l->global ? "global" : "key", params,
                 (unsigned long long)m->offered, (unsigned long long)m->admitted, (unsigned long long)m->dropped,
@@ -53,7 +53,8 @@ void out_summary_csv(FILE *f, const run_result *r, size_t n)
                 (unsigned long long)m->offered_cost, (unsigned long long)m->admitted_cost,
                 (unsigned long long)m->peak_offered_rps, (unsigned long long)m->peak_admitted_rps,
                 (long long)m->delay_p50_us, (long long)m->delay_p99_us, (long long)m->delay_max_us,
-                m->keys_seen, m->state_bytes, (unsigned long long)m->errors, (long long)m->latency_p50_ns, (long long)m->latency_p99_ns,
+                m->keys_seen, m->state_bytes, (unsigned long long)m->errors, (long long)m->over_admitted,
+                (long long)m->latency_p50_ns, (long long)m->latency_p99_ns,
                 (long long)m->latency_p999_ns, (long long)m->latency_max_ns,
                 m->wall_s > 0 ? (double)m->offered / m->wall_s : 0.0);
     }
@@ -147,6 +148,7 @@ static cJSON *out_run_json(const scn_scenario *s, const run_result *r, size_t n,
     cJSON_AddStringToObject(root, "backend", ctx->backend);
     if (ctx->redis) cJSON_AddStringToObject(root, "redis", ctx->redis);
     if (ctx->run_id) cJSON_AddStringToObject(root, "run_id", ctx->run_id);
+    cJSON_AddStringToObject(root, "mode", ctx->mode);
     cJSON *lims = cJSON_AddArrayToObject(root, "limiters");
     for (size_t i = 0; i < n; i++) {
         const scn_limiter *l = r[i].limiter;

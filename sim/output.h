@@ -19,6 +19,7 @@ typedef struct {
     const char *backend;             /* "memory", "redis" or "memory,redis" */
     const char *redis;               /* where Redis ran ("private 127.0.0.1:port", a URL host), or NULL */
     const char *run_id;              /* the Redis key prefix's run id, or NULL */
+    const char *mode;                /* "virtual", or a description of the realtime run */
     const char *command;             /* the command line, for run.json */
     unsigned latency_sample_every;
     double clock_overhead_ns;        /* one clock read, measured at start */

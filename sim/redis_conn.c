@@ -30,6 +30,9 @@ static void *rconn_cb_string(const redisReadTask *t, char *s, size_t len)
         size_t n = len < sizeof r->error - 1 ? len : sizeof r->error - 1;
         memcpy(r->error, s, n);
         r->error[n] = '\0';
+    } else if (t->type == REDIS_REPLY_STRING) {
+        r->len = len;
+        if (len <= sizeof r->bytes) memcpy(r->bytes, s, len);
     }
     return r;
 }
@@ -49,7 +52,9 @@ static void *rconn_cb_integer(const redisReadTask *t, long long value)
 
 static void *rconn_cb_nil(const redisReadTask *t)
 {
-    return t->privdata;
+    rconn_reply *r = t->privdata;
+    r->is_nil = 1;
+    return r;
 }
 
 static void rconn_cb_free(void *obj)
@@ -208,15 +213,23 @@ int rconn_add_evalsha(rconn *c, const char *sha, const char *key, size_t klen, c
     return 0;
 }
 
-int rconn_add_command(rconn *c, int argc, const char *const *argv)
+int rconn_add_argv(rconn *c, int argc, const char *const *argv, const size_t *lens)
 {
     size_t need = 16;
-    for (int i = 0; i < argc; i++) need += strlen(argv[i]) + 32;
+    for (int i = 0; i < argc; i++) need += lens[i] + 32;
     if (rconn_reserve(c, need) != 0) return -1;
     char *p = rconn_put_header(c->out + c->out_len, '*', (size_t)argc);
-    for (int i = 0; i < argc; i++) p = rconn_put_bulk(p, argv[i], strlen(argv[i]));
+    for (int i = 0; i < argc; i++) p = rconn_put_bulk(p, argv[i], lens[i]);
     c->out_len = (size_t)(p - c->out);
     return 0;
+}
+
+int rconn_add_command(rconn *c, int argc, const char *const *argv)
+{
+    size_t lens[32];
+    if (argc > 32) return -1;
+    for (int i = 0; i < argc; i++) lens[i] = strlen(argv[i]);
+    return rconn_add_argv(c, argc, argv, lens);
 }
 
 static void rconn_lost(rconn *c, const char *what)
@@ -254,7 +267,9 @@ int rconn_recv(rconn *c, rconn_reply *out)
             /* reset only between replies: one split across two reads has
              * part of its integers in scratch already */
             c->scratch.is_error = 0;
+            c->scratch.is_nil = 0;
             c->scratch.n = 0;
+            c->scratch.len = 0;
             return 0;
         }
         char buf[16384];

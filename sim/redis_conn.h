@@ -23,11 +23,16 @@
 
 /* One reply as the pipeline sees it: up to 8 integers (a script's array or
  * a lone integer), or an error. */
+#define RCONN_MAX_BYTES 512
+
 typedef struct {
     int is_error;
+    int is_nil;                   /* a nil reply (GET of a missing key) */
     int n;                        /* integers received */
     int64_t v[RCONN_MAX_INTS];
     char error[160];              /* error text, cut to fit */
+    size_t len;                   /* a bulk string's length; > RCONN_MAX_BYTES: not kept */
+    unsigned char bytes[RCONN_MAX_BYTES];
 } rconn_reply;
 
 typedef struct rconn rconn;
@@ -52,6 +57,9 @@ int rconn_add_evalsha(rconn *c, const char *sha, const char *key, size_t klen, c
 
 /* Appends any command given as strings; 0 or -1 as above. */
 int rconn_add_command(rconn *c, int argc, const char *const *argv);
+
+/* Appends a command of binary-safe arguments; 0 or -1 as above. */
+int rconn_add_argv(rconn *c, int argc, const char *const *argv, const size_t *lens);
 
 /* Writes the whole pipeline. 0, or -1 when the connection failed (it is
  * then closed; rconn_reconnect makes a new one). */

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "oracle.h"
+
 #define RUN_MAX_BATCH 1024
 
 int64_t run_now_ns(void)
@@ -39,6 +41,14 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
         return -1;
     }
     met_series *m = &out->series;
+    orc_tally tally;
+    if (orc_tally_init(&tally, l, l->global ? 1 : kspace_count(s->keys)) != 0) {
+        snprintf(err, errlen, "%s: out of memory for the oracle's tally", l->name);
+        met_free(&out->series);
+        free(reqs);
+        free(dec);
+        return -1;
+    }
     uint32_t level_key = l->global ? 0 : s->level_key;
 
     gen_rewind(g);
@@ -58,7 +68,10 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
         }
         if (n > 0) {
             if (b->decide(b->ctx, reqs, n, dec, m, err, errlen) != 0) { rc = -1; break; }
-            for (size_t i = 0; i < n; i++) met_record(m, tick, reqs[i].t_us, reqs[i].cost, &dec[i]);
+            for (size_t i = 0; i < n; i++) {
+                met_record(m, tick, reqs[i].t_us, reqs[i].cost, &dec[i]);
+                orc_tally_add(&tally, l->global ? 0 : reqs[i].key, reqs[i].t_us, reqs[i].cost, dec[i].allowed);
+            }
             uint64_t before = decided;
             decided += n;
             if (before >> 16 != decided >> 16) {
@@ -87,6 +100,8 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
     met_summarize(m, &out->summary);
     out->summary.wall_s = (double)(ended - started) / 1e9;
     b->end(b->ctx, &out->summary);
+    out->summary.over_admitted = orc_over_admitted(&tally);
+    orc_tally_free(&tally);
     free(reqs);
     free(dec);
     if (rc != 0) met_free(&out->series);

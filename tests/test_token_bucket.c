@@ -95,3 +95,23 @@ Test(token_bucket, an_earlier_timestamp_gets_no_refill)
     cr_assert_eq(tsup_at(&l, 11 * S, 1).allowed, 1);
     tsup_free(&l);
 }
+
+Test(naive_token_bucket, refills_in_whole_seconds)
+{
+    tsup_limiter l = tsup_make("naive_token_bucket", "rate=10 capacity=20 initial=0");
+    cr_assert_eq(tsup_at(&l, 0, 1).allowed, 0);
+    cr_assert_eq(tsup_admit_n(&l, S - 1, 1, 5), 0, "no refill within the first second");
+    cr_assert_eq(tsup_at(&l, S - 1, 1).retry_after_us, 1, "the next whole second brings 10");
+    cr_assert_eq(tsup_admit_n(&l, S, 1, 12), 10);
+    cr_assert_eq(tsup_level(&l, 5 * S), 20, "capped at capacity");
+    tsup_free(&l);
+}
+
+/* Coarse even alone: 20 spent just before a second turns, 10 more right after. */
+Test(naive_token_bucket, passes_more_than_rate_and_burst_allow_across_a_second)
+{
+    tsup_limiter l = tsup_make("naive_token_bucket", "rate=10 capacity=20");
+    cr_assert_eq(tsup_admit_n(&l, S - 1, 1, 20), 20);
+    cr_assert_eq(tsup_admit_n(&l, S, 1, 20), 10, "30 within 1 us, where an exact bucket of 20 + 10/s allows 20");
+    tsup_free(&l);
+}

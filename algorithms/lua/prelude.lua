@@ -5,11 +5,14 @@
 --
 -- Calling convention of every script:
 --   KEYS[1]  the key's state (a hash)
---   ARGV[1]  now (microseconds)   ARGV[2] cost   ARGV[3] TTL (milliseconds)
+--   ARGV[1]  now (microseconds; negative: take the server's TIME)
+--   ARGV[2]  cost   ARGV[3] TTL (milliseconds)
 --   ARGV[4..9]  the limiter's integer config, lim_config.v[0..5]
--- Reply: { allowed, remaining, retry_after_us, delay_us }
--- A cost of 0 is no request: the script only reports { level } at now,
+-- Reply: { allowed, remaining, retry_after_us, delay_us, now }
+-- A cost of 0 is no request: the script only reports { level, now } at now,
 -- as the C algorithm's level() does, and changes nothing.
+-- The algorithm's text is the body of decide(); epilogue.lua closes it and
+-- appends the time the decision was made at.
 
 local UNIT = 1000000000
 
@@ -48,6 +51,10 @@ local function ahead(us, rem, now, rate) return (us - now) * rate + rem end
 
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
+if now < 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
 local cost = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
 local v = { tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]),
@@ -58,3 +65,5 @@ local function save(...)
   redis.call('HSET', key, ...)
   redis.call('PEXPIRE', key, ttl)
 end
+
+local function decide()

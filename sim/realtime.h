@@ -1,0 +1,39 @@
+/*
+ * realtime.h -- a limiter on Redis against the wall clock, with concurrent
+ * clients: N threads, one connection each, request k of the scenario sent
+ * by client k mod N at start + t_k / speed (open loop: a late reply delays
+ * no later send of another client). Latency counts from each request's
+ * scheduled time, so a slow server cannot hide its queueing (no
+ * coordinated omission).
+ *
+ * The limiter decides at the client's wall clock (each client offset by a
+ * fixed skew spread over [-skew, +skew]) or at the server's TIME. The
+ * main thread reads the busiest key's level at each tick's end. The
+ * oracle then checks what was admitted against the times the limiter
+ * decided at (oracle.h).
+ */
+#ifndef RATELAB_REALTIME_H
+#define RATELAB_REALTIME_H
+
+#include <stddef.h>
+
+#include "backend_redis.h"
+#include "runner.h"
+
+#define RT_MAX_CLIENTS 256
+#define RT_MAX_REQUESTS 50000000
+
+typedef struct {
+    unsigned clients;     /* 1..RT_MAX_CLIENTS */
+    double speed;         /* virtual seconds per wall second */
+    int server_clock;     /* decide at Redis TIME instead of the client's clock */
+    double skew_ms;       /* client i's clock is off by -skew + 2*skew*i/(N-1) ms */
+    int on_error_allow;
+} rt_options;
+
+/* Runs limiter l of s through backend b (a Redis backend, whose bred is r)
+ * in real time. Returns 0, or -1 with a message. */
+int rt_run(const scn_scenario *s, gen *g, const scn_limiter *l, bred *r, const run_backend *b,
+           const rt_options *o, const run_options *ropt, run_result *out, char *err, size_t errlen);
+
+#endif
