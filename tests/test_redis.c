@@ -171,6 +171,7 @@ Test(redis, parity_with_memory_on_random_streams, .timeout = 600)
         { "sliding_window_log", "limit=1 window_ms=1.5" },
         { "sliding_window_counter", "limit=9 window_ms=1000" },
         { "sliding_window_counter", "limit=4000000 window_ms=2000" },
+        { "naive_token_bucket", "rate=2 capacity=5" },
     };
     test_redis t;
     redis_up(&t);

@@ -1,0 +1,129 @@
+/* Realtime mode against a redis-server the test starts: 32 concurrent
+ * clients on one key. The atomic scripts keep their bound, checked here
+ * with a count of our own; the naive client-side bucket is measured. */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../sim/redis_server.h"
+#include "support.h"
+
+typedef struct {
+    char name[64];
+    unsigned long long offered, admitted, errors;
+    long long over;
+} row;
+
+/* The rows of summary.csv: name, offered, admitted, errors, over_admitted. */
+static size_t read_summary(const char *dir, row *rows, size_t max)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    char *csv = tsup_slurp(path);
+    cr_assert(csv, "no %s", path);
+    size_t n = 0;
+    for (char *line = strchr(csv, '\n') + 1; *line && n < max; line = strchr(line, '\n') + 1, n++) {
+        char *field[32];
+        int k = 0;
+        for (char *p = line; k < 32;) {
+            field[k++] = p;
+            p = strpbrk(p, ",\n");
+            if (!p || *p == '\n') break;
+            p++;
+        }
+        cr_assert_geq(k, 21);
+        sscanf(field[0], "%63[^,]", rows[n].name);
+        rows[n].offered = strtoull(field[5], NULL, 10);
+        rows[n].admitted = strtoull(field[6], NULL, 10);
+        rows[n].errors = strtoull(field[19], NULL, 10);
+        rows[n].over = strtoll(field[20], NULL, 10);
+    }
+    free(csv);
+    return n;
+}
+
+static void run_realtime(rsrv *server, const char *clock, const char *skew, const char *out)
+{
+    char url[64], err[4096];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", server->port);
+    const char *argv[] = { "run", "tests/fixtures/good/flash_burst.json", "--mode", "realtime", "--clients", "32",
+                           "--redis-url", url, "--clock", clock, "--skew-ms", skew, "--out", out, "--quiet", NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s", err);
+}
+
+Test(realtime, thirty_two_clients_atomic_scripts_keep_their_bound_naive_is_measured, .timeout = 120)
+{
+    rsrv server;
+    char err[512];
+    cr_assert_eq(rsrv_start(&server, NULL, err, sizeof err), 0, "%s", err);
+    char *dir = tsup_tempdir(), out[512];
+    snprintf(out, sizeof out, "%s/rt", dir);
+    run_realtime(&server, "client", "0", out);
+    row rows[8];
+    size_t n = read_summary(out, rows, 8);
+    cr_assert_eq(n, 4);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(rows[i].errors, 0, "%s: errors", rows[i].name);
+        cr_assert_gt(rows[i].offered, 9000);
+        if (strcmp(rows[i].name, "naive") == 0) {
+            cr_assert_geq(rows[i].over, 0, "the naive bucket's over-admission is measured");
+            cr_log_info("naive_token_bucket, 32 clients: %llu admitted, %lld over its bound", rows[i].admitted,
+                        rows[i].over);
+            continue;
+        }
+        /* Our own count: a 1000 bucket (or log) plus 10/s over at most a
+         * second of sending can pass at most 1010, whatever the limiter says. */
+        cr_assert_leq(rows[i].admitted, 1010, "%s admitted %llu", rows[i].name, rows[i].admitted);
+        cr_assert_geq(rows[i].admitted, 1000, "%s admitted only %llu", rows[i].name, rows[i].admitted);
+        cr_assert_eq(rows[i].over, 0, "%s: the oracle saw over-admission", rows[i].name);
+    }
+    redisContext *c = redisConnect("127.0.0.1", server.port);
+    redisReply *r = redisCommand(c, "DBSIZE");
+    cr_assert_eq(r->integer, 0, "no key left behind");
+    freeReplyObject(r);
+    redisFree(c);
+    tsup_rmtree(dir);
+    free(dir);
+    rsrv_stop(&server);
+}
+
+Test(realtime, server_clock_and_skewed_clients_run_and_keep_the_bound, .timeout = 120)
+{
+    rsrv server;
+    char err[512];
+    cr_assert_eq(rsrv_start(&server, NULL, err, sizeof err), 0, "%s", err);
+    char *dir = tsup_tempdir(), out[512];
+    const char *modes[][2] = { { "server", "0" }, { "client", "200" } };
+    for (int m = 0; m < 2; m++) {
+        snprintf(out, sizeof out, "%s/rt%d", dir, m);
+        run_realtime(&server, modes[m][0], modes[m][1], out);
+        row rows[8];
+        size_t n = read_summary(out, rows, 8);
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(rows[i].name, "naive") != 0)
+                cr_assert_eq(rows[i].over, 0, "%s clock, skew %s ms: %s over-admitted", modes[m][0], modes[m][1],
+                             rows[i].name);
+    }
+    char path[600];
+    snprintf(path, sizeof path, "%s/rt1/run.json", dir);
+    char *json = tsup_slurp(path);
+    cr_assert(json && strstr(json, "realtime: 32 clients, speed 1, client clock, skew +-200 ms"), "%s", json);
+    free(json);
+    tsup_rmtree(dir);
+    free(dir);
+    rsrv_stop(&server);
+}
+
+Test(realtime, runs_on_redis_only)
+{
+    char err[1024];
+    const char *argv[] = { "run", "scenarios/burst.json", "--mode", "realtime", "--backend", "memory", NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 2);
+    cr_assert(strstr(err, "--mode realtime runs on Redis only"), "%s", err);
+    const char *clients[] = { "run", "scenarios/burst.json", "--clients", "4", NULL };
+    cr_assert_eq(tsup_run(clients, err, sizeof err), 2);
+    cr_assert(strstr(err, "need --mode realtime"), "%s", err);
+}
