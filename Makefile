@@ -31,7 +31,7 @@ REL_OBJ  := $(LIB_SRC:%.c=build/release/%.o)
 TST_OBJ  := $(LIB_SRC:%.c=build/test/%.o) $(TEST_SRC:%.c=build/test/%.o)
 ASN_OBJ  := $(LIB_SRC:%.c=build/asan/%.o) $(TEST_SRC:%.c=build/asan/%.o)
 
-.PHONY: all deps bench test test-plain test-asan perf clean
+.PHONY: all deps bench test test-plain test-asan perf perf-redis clean
 .DEFAULT_GOAL := all
 
 all: ratelab
@@ -95,6 +95,10 @@ test-asan: build/asan/ratelab build/asan/ratelab_tests
 perf: deps
 	@$(MAKE) --no-print-directory ratelab
 	./ratelab perf $(if $(QUICK),--quick)
+
+perf-redis: deps
+	@$(MAKE) --no-print-directory ratelab
+	./ratelab perf-redis $(if $(QUICK),--quick)
 
 clean:
 	rm -rf build ratelab

@@ -22,6 +22,7 @@ struct bred_client {
     char sha[41];
     char key[BRED_KEY_MAX];
     int64_t args[BRED_ARGS];
+    int argc;                 /* now, cost, ttl and the config up to its last nonzero value */
     int64_t backoff_ms, next_attempt_ns;
 };
 
@@ -86,7 +87,11 @@ static int bred_connected(bred_client *c)
 
 static void bred_client_setup(bred_client *c, bred *r)
 {
-    for (int i = 0; i < LIM_MAX_CONFIG; i++) c->args[3 + i] = r->l->cfg.v[i];
+    c->argc = 3;
+    for (int i = 0; i < LIM_MAX_CONFIG; i++) {
+        c->args[3 + i] = r->l->cfg.v[i];
+        if (r->l->cfg.v[i] != 0) c->argc = 4 + i;   /* the script reads absent values as 0 */
+    }
     c->args[2] = r->opt.ttl_ms;
 }
 
@@ -158,7 +163,7 @@ int bred_client_decide(bred_client *c, uint32_t key, int64_t now_us, int64_t cos
         c->args[1] = cost;
         rconn_reply rep;
         rconn_reset(c->conn);
-        if (rconn_add_evalsha(c->conn, c->sha, c->key, bred_key(c, key), c->args, BRED_ARGS) != 0 ||
+        if (rconn_add_evalsha(c->conn, c->sha, c->key, bred_key(c, key), c->args, c->argc) != 0 ||
             rconn_send(c->conn) != 0 || rconn_recv(c->conn, &rep) != 0)
             return -1;
         if (rep.is_error && strncmp(rep.error, "NOSCRIPT", 8) == 0) {
@@ -287,7 +292,7 @@ static void bred_round_trip(bred *r, const gen_request *reqs, const size_t *idx,
         const gen_request *q = &reqs[idx[i]];
         c->args[0] = q->t_us;
         c->args[1] = q->cost;
-        if (rconn_add_evalsha(c->conn, c->sha, c->key, bred_key(c, q->key), c->args, BRED_ARGS) != 0) {
+        if (rconn_add_evalsha(c->conn, c->sha, c->key, bred_key(c, q->key), c->args, c->argc) != 0) {
             for (size_t k = 0; k < n; k++) bred_policy(r, &out[idx[k]]);
             return;
         }
@@ -378,7 +383,7 @@ static int64_t bred_level(void *ctx, uint32_t key, int64_t now_us)
     c->args[1] = 0;  /* cost 0: the script only reports the level */
     rconn_reset(c->conn);
     rconn_reply rep;
-    if (rconn_add_evalsha(c->conn, c->sha, c->key, bred_key(c, key), c->args, BRED_ARGS) != 0 ||
+    if (rconn_add_evalsha(c->conn, c->sha, c->key, bred_key(c, key), c->args, c->argc) != 0 ||
         rconn_send(c->conn) != 0 || rconn_recv(c->conn, &rep) != 0 || rep.is_error || rep.n < 1)
         return 0;
     return rep.v[0];

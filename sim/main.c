@@ -35,6 +35,7 @@ static void main_usage(FILE *f)
           "                   [--latency-sample N] [--quiet]\n"
           "       ratelab list             algorithms and their parameters\n"
           "       ratelab perf [--quick]   decision and simulation speed per algorithm\n"
+          "       ratelab perf-redis [--quick]  the Lua twins' speed on Redis beside redis-benchmark\n"
           "\n"
           "  --out DIR            results directory (default results/<scenario name>)\n"
           "  --only NAMES         comma-separated limiter names or algorithms to run\n"
@@ -389,6 +390,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "run") == 0) return main_run(argc, argv);
     if (strcmp(argv[1], "list") == 0) return main_list();
     if (strcmp(argv[1], "perf") == 0) return perf_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "perf-redis") == 0) return perf_redis_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) { main_usage(stdout); return 0; }
     fprintf(stderr, "ratelab: unknown command '%s'\n", argv[1]);
     main_usage(stderr);

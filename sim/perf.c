@@ -5,10 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <hiredis/hiredis.h>
 #include <unistd.h>
 
 #include "../algorithms/keystore.h"
 #include "backend_memory.h"
+#include "backend_redis.h"
+#include "redis_scripts.h"
+#include "redis_server.h"
 #include "generator.h"
 #include "runner.h"
 #include "scenario.h"
@@ -20,6 +24,7 @@ typedef struct {
 } perf_case;
 
 static const perf_case perf_cases[] = {
+    /* one_key: the memory benchmark's limiter on one key; many_keys: per key on 1M Zipf keys */
     { "token_bucket", "\"algorithm\":\"token_bucket\",\"rate\":1e7,\"capacity\":1000",
       "\"algorithm\":\"token_bucket\",\"rate\":10,\"capacity\":20" },
     { "gcra", "\"algorithm\":\"gcra\",\"rate\":1e7,\"burst\":1000", "\"algorithm\":\"gcra\",\"rate\":10,\"burst\":20" },
@@ -138,4 +143,132 @@ int perf_main(int argc, char **argv)
         }
     }
     return 0;
+}
+
+/* ---- perf-redis ---------------------------------------------------------------- */
+
+/* requests/s of redis-benchmark with one connection at pipeline depth
+ * `depth` running EVALSHA sha `args` (e.g. "0" for a script without keys). */
+static double perf_ceiling(int port, const char *sha, const char *args, int depth, long n)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "redis-benchmark -h 127.0.0.1 -p %d -c 1 -P %d -n %ld --csv EVALSHA %s %s 2>/dev/null",
+             port, depth, n, sha, args);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    char line[512];
+    double rps = -1;
+    while (fgets(line, sizeof line, p))
+        if (strncmp(line, "\"EVALSHA", 8) == 0) {
+            char *comma = strstr(line, "\",\"");
+            if (comma) rps = strtod(comma + 3, NULL);
+        }
+    pclose(p);
+    return rps;
+}
+
+/* SCRIPT LOAD into sha (41 bytes); empty on failure. */
+static void perf_script_load(redisContext *c, const char *source, char *sha)
+{
+    sha[0] = '\0';
+    redisReply *rep = c && !c->err ? redisCommand(c, "SCRIPT LOAD %s", source) : NULL;
+    if (rep && rep->type == REDIS_REPLY_STRING) snprintf(sha, 41, "%s", rep->str);
+    freeReplyObject(rep);
+}
+
+static double perf_redis_pass(const scn_scenario *s, gen *g, const rurl *url, int depth, int *errors)
+{
+    run_backend red;
+    char err[512], run_id[32];
+    static unsigned serial;
+    snprintf(run_id, sizeof run_id, "perf%u", serial++);
+    bred_options ro = { run_id, (size_t)depth, 0, 5000, 3600000 };
+    bred *r = bred_create(url, &ro, &red, err, sizeof err);
+    if (!r) { fprintf(stderr, "ratelab perf-redis: %s\n", err); return -1; }
+    run_result res;
+    run_options opt = { NULL, NULL, NULL };
+    double rate = -1;
+    if (run_limiter(s, g, &s->limiters[0], &red, &opt, &res, err, sizeof err) == 0) {
+        rate = (double)res.summary.offered / res.summary.wall_s;
+        *errors += (int)res.summary.errors;
+        run_result_free(&res);
+    } else {
+        fprintf(stderr, "ratelab perf-redis: %s\n", err);
+    }
+    bred_destroy(r);
+    return rate;
+}
+
+int perf_redis_main(int argc, char **argv)
+{
+    int quick = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) quick = 1;
+        else { fprintf(stderr, "ratelab perf-redis: unknown option %s (try --quick)\n", argv[i]); return 2; }
+    }
+    rsrv server;
+    char err[512];
+    if (rsrv_start(&server, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "ratelab perf-redis: %s\n", err);
+        return 3;
+    }
+    rurl url = { .port = server.port };
+    snprintf(url.host, sizeof url.host, "127.0.0.1");
+    redisContext *c = redisConnect("127.0.0.1", server.port);
+    char sha[41] = "";
+    perf_script_load(c, "return 1", sha);
+    const int reps = quick ? 1 : 3;
+    const long n64 = quick ? 50000 : 300000, n1 = quick ? 5000 : 30000;
+    printf("ratelab perf-redis: one connection to a fresh redis-server on 127.0.0.1:%d, median of %d runs,\n"
+           "each beside redis-benchmark -c 1 at the same depth running EVALSHA of 'return 1' (the ceiling)\n"
+           "and of the algorithm's own script with the same arguments (what the server allows that script)\n",
+           server.port, reps);
+    printf("%-24s %6s %12s %12s %8s %14s %8s\n", "algorithm", "depth", "decisions/s", "ceiling/s", "ratio",
+           "same script/s", "ratio");
+    int errors = 0, rc = 0;
+    for (size_t k = 0; k < sizeof perf_cases / sizeof perf_cases[0] + 1 && rc == 0; k++) {
+        const char *limiter = k < sizeof perf_cases / sizeof perf_cases[0]
+                                  ? perf_cases[k].many_keys
+                                  : "\"algorithm\":\"naive_token_bucket\",\"rate\":10,\"capacity\":20";
+        const char *label = k < sizeof perf_cases / sizeof perf_cases[0] ? perf_cases[k].label : "naive_token_bucket";
+        int depths[2] = { 1, 64 };
+        for (int d = 0; d < 2; d++) {
+            if (k == sizeof perf_cases / sizeof perf_cases[0] && depths[d] > 1) continue;  /* naive cannot pipeline */
+            long n = depths[d] == 1 ? n1 : n64;
+            scn_scenario s;
+            /* 1000 keys, so each request touches a key other requests touch */
+            if (perf_scenario(limiter, 1000, (double)n, &s) != 0) { rc = 1; break; }
+            gen *g = gen_create(&s);
+            /* the same command ratelab sends, for redis-benchmark: key, now, cost, ttl, config */
+            const char *source = rscript_find(s.limiters[0].ops->name);
+            char own_sha[41] = "", own_args[512];
+            int used = snprintf(own_args, sizeof own_args, "1 ratelab:bench%zu-%d:{key} 5000000 1 3600000", k, depths[d]);
+            int last = -1;
+            for (int i = 0; i < LIM_MAX_CONFIG; i++) if (s.limiters[0].cfg.v[i]) last = i;
+            for (int i = 0; i <= last; i++)
+                used += snprintf(own_args + used, sizeof own_args - (size_t)used, " %lld",
+                                 (long long)s.limiters[0].cfg.v[i]);
+            if (source) perf_script_load(c, source, own_sha);
+            double ours[3], ceiling[3], own[3];
+            for (int r = 0; r < reps; r++) {
+                ours[r] = perf_redis_pass(&s, g, &url, depths[d], &errors);
+                ceiling[r] = perf_ceiling(server.port, sha, "0", depths[d], n);
+                own[r] = own_sha[0] ? perf_ceiling(server.port, own_sha, own_args, depths[d], n) : -1;
+            }
+            double a = perf_median(ours, reps), b = perf_median(ceiling, reps), o = perf_median(own, reps);
+            if (o > 0)
+                printf("%-24s %6d %12.0f %12.0f %7.0f%% %14.0f %7.0f%%\n", label, depths[d], a, b, 100 * a / b, o,
+                       100 * a / o);
+            else
+                printf("%-24s %6d %12.0f %12.0f %7.0f%% %14s %8s\n", label, depths[d], a, b, b > 0 ? 100 * a / b : 0,
+                       "(no script)", "");
+            fflush(stdout);
+            gen_destroy(g);
+            scn_free(&s);
+        }
+    }
+    if (errors) printf("Redis errors during the runs: %d\n", errors);
+    if (c) redisFree(c);
+    rsrv_stop(&server);
+    return rc;
 }

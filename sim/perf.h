@@ -9,4 +9,10 @@
 /* Runs the benchmark; argv[0] is "perf". Prints a table; returns an exit status. */
 int perf_main(int argc, char **argv);
 
+/* `ratelab perf-redis`: decisions per second of every algorithm's Lua twin
+ * at pipeline depth 1 and 64 on one fresh private redis-server, beside
+ * redis-benchmark running a trivial EVALSHA at the same depth (the ceiling),
+ * and the naive client-side bucket. */
+int perf_redis_main(int argc, char **argv);
+
 #endif

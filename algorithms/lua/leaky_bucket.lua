@@ -1,7 +1,7 @@
 -- leaky_bucket -- the Redis twin of algorithms/leaky_bucket.c.
--- queue: u, r = the last departure, u + r / rate_m microseconds.
--- meter: e = excess (nano-requests), l = time of the last admitted request.
-local rate, limit, mode = v[1], v[2] * UNIT, v[3]
+-- queue: '<dd' = the last departure, u + r / rate_m microseconds.
+-- meter: '<dd' = excess (nano-requests), time of the last admitted request.
+local rate, limit, mode = cfg(0), cfg(1) * UNIT, cfg(2)
 
 local function count_fitting(first)
   if first > limit then return 0 end
@@ -9,40 +9,39 @@ local function count_fitting(first)
 end
 
 if mode == 1 then
-  local st = redis.call('HMGET', key, 'e', 'l')
+  local excess, last = load('<dd')
   if cost == 0 then
-    if not st[1] then return { 0 } end
-    return { fdiv(drain(tonumber(st[1]), rate, now - tonumber(st[2])), UNIT) }
+    if not excess then return { 0 } end
+    return { fdiv(drain(excess, rate, now - last), UNIT) }
   end
-  if not st[1] then
-    save('e', 0, 'l', now)
+  if not excess then
+    store('<dd', 0, now)
     return { 1, count_fitting(UNIT), 0, 0 }
   end
-  local excess, last = tonumber(st[1]), tonumber(st[2])
   local e2 = drain(excess + cost * UNIT, rate, now - last)
   if e2 <= limit then
     if now > last then last = now end
-    save('e', e2, 'l', last)
+    store('<dd', e2, last)
     return { 1, count_fitting(e2 + UNIT), 0, 0 }
   end
   return { 0, count_fitting(drain(excess + UNIT, rate, now - last)), cdiv(e2 - limit, rate), 0 }
 end
 
-local st = redis.call('HMGET', key, 'u', 'r')
+local lu, lr = load('<dd')
 if cost == 0 then
-  if not st[1] or tonumber(st[1]) < now then return { 0 } end
-  return { cdiv(ahead(tonumber(st[1]), tonumber(st[2]), now, rate), UNIT) }
+  if not lu or lu < now then return { 0 } end
+  return { cdiv(ahead(lu, lr, now, rate), UNIT) }
 end
 local function departure(c)
-  local du, dr = add_intervals(tonumber(st[1]), tonumber(st[2]), c, rate)
+  local du, dr = add_intervals(lu, lr, c, rate)
   if du < now then du, dr = now, 0 end
   return du, dr
 end
 local du, dr
-if not st[1] then du, dr = now, 0 else du, dr = departure(cost) end
+if not lu then du, dr = now, 0 else du, dr = departure(cost) end
 local wait = ahead(du, dr, now, rate)
 if wait <= limit then
-  save('u', du, 'r', dr)
+  store('<dd', du, dr)
   return { 1, count_fitting(wait + UNIT), 0, cdiv(wait, rate) }
 end
 local fu, fr = departure(1)

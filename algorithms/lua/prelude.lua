@@ -4,10 +4,12 @@
 -- next integer, so every division is corrected to a true floor.
 --
 -- Calling convention of every script:
---   KEYS[1]  the key's state (a hash)
+--   KEYS[1]  the key's state: a string of packed doubles (struct.pack,
+--            exact for integers below 2^53), or a hash for the log
 --   ARGV[1]  now (microseconds; negative: take the server's TIME)
 --   ARGV[2]  cost   ARGV[3] TTL (milliseconds)
---   ARGV[4..9]  the limiter's integer config, lim_config.v[0..5]
+--   ARGV[4..]  the limiter's integer config, lim_config.v[0..], trailing
+--            zeros left out (cfg(i) reads v[i], 0 when absent)
 -- Reply: { allowed, remaining, retry_after_us, delay_us, now }
 -- A cost of 0 is no request: the script only reports { level, now } at now,
 -- as the C algorithm's level() does, and changes nothing.
@@ -56,14 +58,25 @@ if now < 0 then
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 local cost = tonumber(ARGV[2])
-local ttl = tonumber(ARGV[3])
-local v = { tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]),
-            tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]) }
+local ttl = ARGV[3]
 local RETRY_NEVER = -1
 
-local function save(...)
-  redis.call('HSET', key, ...)
-  redis.call('PEXPIRE', key, ttl)
+-- v[i] of the C config (0-based, as in lim_config.v)
+local function cfg(i)
+  local a = ARGV[4 + i]
+  if a then return tonumber(a) end
+  return 0
+end
+
+-- The state as packed doubles: one GET, one SET with the TTL.
+local function load(fmt)
+  local s = redis.call('GET', key)
+  if not s then return nil end
+  return struct.unpack(fmt, s)
+end
+
+local function store(fmt, ...)
+  redis.call('SET', key, struct.pack(fmt, ...), 'PX', ttl)
 end
 
 local function decide()

@@ -2,7 +2,7 @@
 -- The log is the same ring as in C, kept in the key's hash: s = cost in the
 -- log, h = sequence number of the oldest entry, n = the next one; field
 -- "<seq>" holds "<time>,<cost>" of each entry still in the window.
-local limit, w = v[1], v[2]
+local limit, w = cfg(0), cfg(1)
 local st = redis.call('HMGET', key, 's', 'h', 'n')
 local sum, head, nxt = 0, 0, 0
 if st[1] then sum, head, nxt = tonumber(st[1]), tonumber(st[2]), tonumber(st[3]) end
@@ -31,12 +31,13 @@ while head < nxt do
 end
 
 if sum + cost <= limit then
-  redis.call('HSET', key, nxt, string.format('%d,%d', now, cost))
   sum = sum + cost
-  save('s', sum, 'h', head, 'n', nxt + 1)
+  redis.call('HSET', key, nxt, string.format('%d,%d', now, cost), 's', sum, 'h', head, 'n', nxt + 1)
+  redis.call('PEXPIRE', key, ttl)
   return { 1, limit - sum, 0, 0 }
 end
-save('s', sum, 'h', head, 'n', nxt)
+redis.call('HSET', key, 's', sum, 'h', head, 'n', nxt)
+redis.call('PEXPIRE', key, ttl)
 if cost > limit then return { 0, limit - sum, RETRY_NEVER, 0 } end
 local left = sum
 for seq = head, nxt - 1 do

@@ -1,13 +1,8 @@
 -- token_bucket -- the Redis twin of algorithms/token_bucket.c.
--- State: t = tokens (nano-tokens), l = time of the last refill.
-local rate, capacity = v[1], v[2]
-local st = redis.call('HMGET', key, 't', 'l')
-local tokens, last
-if not st[1] then
-  tokens, last = v[3], now
-else
-  tokens, last = tonumber(st[1]), tonumber(st[2])
-end
+-- State: '<dd' = tokens (nano-tokens), time of the last refill.
+local rate, capacity = cfg(0), cfg(1)
+local tokens, last = load('<dd')
+if not tokens then tokens, last = cfg(2), now end
 tokens = fill(tokens, capacity, rate, now - last)
 if cost == 0 then return { fdiv(tokens, UNIT) } end
 if now > last then last = now end
@@ -22,5 +17,5 @@ elseif need > capacity then
 else
   retry = cdiv(need - tokens, rate)
 end
-save('t', tokens, 'l', last)
+store('<dd', tokens, last)
 return { allowed, fdiv(tokens, UNIT), retry, 0 }
