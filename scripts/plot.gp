@@ -1,8 +1,9 @@
 # plot.gp -- ratelab's charts from one results directory.
-# Called by scripts/plot.sh with: dir, names (space-separated limiter names),
-# tick (seconds per row), fmt ("png" or "svg"), title.
-# Rows of timeseries.csv are grouped by limiter; a row of another limiter
-# becomes NaN, so each limiter draws one unbroken line.
+# Called by scripts/plot.sh with: dir, names (space-separated series
+# "limiter@backend"), levels (what each series' level is), tagged (1: show
+# the backend in labels), tick (seconds per row), fmt ("png" or "svg"), title.
+# Rows of timeseries.csv are grouped by limiter and backend; a row of
+# another series becomes NaN, so each series draws one unbroken line.
 
 set datafile separator ','
 set datafile columnheaders
@@ -21,30 +22,32 @@ set grid
 set key outside right top
 set xlabel 'time (s)'
 
-pick(name, col) = strcol('limiter') eq name ? column(col) : NaN
-per_s(name, col) = strcol('limiter') eq name ? column(col) / tick : NaN
+series(dummy) = strcol('limiter').'@'.strcol('backend')
+pick(name, col) = series(0) eq name ? column(col) : NaN
+per_s(name, col) = series(0) eq name ? column(col) / tick : NaN
+label(name) = tagged ? name : name[1:strstrt(name, '@') - 1]
 
 set output outdir.'/plots/offered_admitted.'.fmt
 set title title.': offered vs passed downstream (admitted, at release time)'
 set ylabel 'requests per second'
 plot ts using 't_s':(per_s(first, 'offered')) with lines lw 2 lc rgb 'gray60' title 'offered', \
-     for [i=1:n] ts using 't_s':(per_s(word(names, i), 'released')) with lines lw 1.5 title word(names, i)
+     for [i=1:n] ts using 't_s':(per_s(word(names, i), 'released')) with lines lw 1.5 title label(word(names, i))
 
 set output outdir.'/plots/dropped.'.fmt
 set title title.': dropped'
-plot for [i=1:n] ts using 't_s':(per_s(word(names, i), 'dropped')) with lines lw 1.5 title word(names, i)
+plot for [i=1:n] ts using 't_s':(per_s(word(names, i), 'dropped')) with lines lw 1.5 title label(word(names, i))
 
 set output outdir.'/plots/delay.'.fmt
 set title title.': delay of admitted requests (p99 solid, p50 dashed)'
 set ylabel 'delay (ms)'
-plot for [i=1:n] ts using 't_s':(pick(word(names, i), 'delay_p99_us') / 1000.0) with lines lw 1.5 lc i title word(names, i).' p99', \
+plot for [i=1:n] ts using 't_s':(pick(word(names, i), 'delay_p99_us') / 1000.0) with lines lw 1.5 lc i title label(word(names, i)).' p99', \
      for [i=1:n] ts using 't_s':(pick(word(names, i), 'delay_p50_us') / 1000.0) with lines dt 2 lc i notitle
 
 set output outdir.'/plots/latency.'.fmt
 set title title.': decision latency, sampled (p99 solid, p50 dashed)'
 set ylabel 'ns'
 set logscale y
-plot for [i=1:n] ts using 't_s':(pick(word(names, i), 'wall_latency_p99_ns') > 0 ? pick(word(names, i), 'wall_latency_p99_ns') : NaN) with lines lw 1.5 lc i title word(names, i).' p99', \
+plot for [i=1:n] ts using 't_s':(pick(word(names, i), 'wall_latency_p99_ns') > 0 ? pick(word(names, i), 'wall_latency_p99_ns') : NaN) with lines lw 1.5 lc i title label(word(names, i)).' p99', \
      for [i=1:n] ts using 't_s':(pick(word(names, i), 'wall_latency_p50_ns') > 0 ? pick(word(names, i), 'wall_latency_p50_ns') : NaN) with lines dt 2 lc i notitle
 unset logscale y
 
@@ -61,7 +64,7 @@ set ylabel 'req/s'
 set key inside right top
 do for [i=1:n] {
     name = word(names, i)
-    set title name
+    set title label(name)
     plot ts using 't_s':(per_s(name, 'offered')) with lines lc rgb 'gray60' title 'offered', \
          ts using 't_s':(per_s(name, 'admitted')) with lines lw 1.5 lc rgb '#1f77b4' title 'admitted', \
          ts using 't_s':(per_s(name, 'released')) with lines dt 2 lc rgb '#ff7f0e' title 'released', \
@@ -73,7 +76,7 @@ set output outdir.'/plots/level.'.fmt
 set multiplot layout n,1 title title.': limiter state of the busiest key at each tick end'
 do for [i=1:n] {
     name = word(names, i)
-    set title name.' ('.word(levels, i).')'
+    set title label(name).' ('.word(levels, i).')'
     set ylabel 'level'
     plot ts using 't_s':(pick(name, 'level')) with steps lw 1.5 lc rgb '#2ca02c' notitle
 }

@@ -13,9 +13,17 @@ if ! command -v "$gnuplot" >/dev/null 2>&1; then
 fi
 [ -f "$dir/timeseries.csv" ] || { echo "ratelab: $dir/timeseries.csv not found" >&2; exit 1; }
 
-# Limiter names in file order, and what each one's level measures (from run.json).
-names=$(awk -F, 'NR > 1 && !seen[$1]++ { printf "%s ", $1 }' "$dir/timeseries.csv")
-levels=$(sed -n 's/.*"level":[[:space:]]*"\(.*\)".*/\1/p' "$dir/run.json" | tr '\n' ' ')
+# One series per limiter and backend, in file order ("name@backend"); the
+# level each limiter's state is read as (from run.json); one backend: no tag.
+names=$(awk -F, 'NR > 1 && !seen[$1 "@" $3]++ { printf "%s@%s ", $1, $3 }' "$dir/timeseries.csv")
+backends=$(awk -F, 'NR > 1 && !seen[$3]++ { n++ } END { print n + 0 }' "$dir/timeseries.csv")
+levels=""
+for series in $names; do
+    limiter=${series%@*}
+    level=$(awk -v want="\"$limiter\"," '/"name":/ { found = index($0, want) > 0 } found && /"level":/ {
+              sub(/.*"level":[[:space:]]*"/, ""); sub(/".*/, ""); print; exit }' "$dir/run.json")
+    levels="$levels ${level:-level}"
+done
 tick=$(awk -F, 'NR == 2 { a = $4 } NR == 3 { print $4 - a; exit }' "$dir/timeseries.csv")
 [ -n "$tick" ] || tick=1
 title=$(sed -n 's/.*"name":[[:space:]]*"\(.*\)".*/\1/p' "$dir/run.json" | head -n 1)
@@ -26,7 +34,7 @@ mkdir -p "$tmp/plots"
 trap 'rm -rf "$tmp"' EXIT
 for fmt in png svg; do
     # gnuplot writes into $tmp/plots; the CSV is read from $dir
-    "$gnuplot" -e "dir='$dir'; names='$names'; levels='$levels'; tick=$tick; fmt='$fmt'; title='$title'" \
+    "$gnuplot" -e "dir='$dir'; names='$names'; levels='$levels'; tagged=$((backends > 1)); tick=$tick; fmt='$fmt'; title='$title'" \
         -e "set loadpath '$here'" -e "outdir='$tmp'" "$here/plot.gp" 2>"$tmp/gnuplot.log" || {
         echo "ratelab: gnuplot failed on $dir:" >&2
         cat "$tmp/gnuplot.log" >&2

@@ -443,6 +443,13 @@ Test(redis, cli_both_backends_agree_and_leave_no_key_behind, .timeout = 120)
     }
     cr_assert_eq(rows, 14);
     free(csv);
+    /* one plot series per limiter and backend */
+    const char *plot[] = { "/bin/sh", "scripts/plot.sh", out, NULL };
+    cr_assert_eq(tsup_exec(plot, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/plots/offered_admitted.svg", out);
+    char *svg = tsup_slurp(path);
+    cr_assert(svg && strstr(svg, "token_bucket@memory") && strstr(svg, "token_bucket@redis"), "series per backend");
+    free(svg);
     redisContext *c = redis_client(&t);
     cr_assert_eq(redis_int(c, "DBSIZE"), 0, "no key left behind");
     redisFree(c);
