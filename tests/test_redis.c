@@ -457,3 +457,32 @@ Test(redis, cli_both_backends_agree_and_leave_no_key_behind, .timeout = 120)
     free(dir);
     rsrv_stop(&t.server);
 }
+
+Test(redis, auth_and_select_from_the_url, .timeout = 60)
+{
+    rsrv server;
+    char err[4096];
+    cr_assert_eq(rsrv_start(&server, "--requirepass s3cret", err, sizeof err), 0, "%s", err);
+    char good[96], bad[96];
+    snprintf(good, sizeof good, "redis://:s3cret@127.0.0.1:%d/3", server.port);
+    snprintf(bad, sizeof bad, "redis://:wrong@127.0.0.1:%d/3", server.port);
+    char *dir = tsup_tempdir(), out[512];
+    snprintf(out, sizeof out, "%s/burst", dir);
+    const char *ok[] = { "run", "scenarios/burst.json", "--backend", "redis", "--only", "gcra", "--redis-url", good,
+                         "--run-id", "authtest", "--out", out, "--quiet", NULL };
+    cr_assert_eq(tsup_run(ok, err, sizeof err), 0, "%s", err);
+    const char *refused[] = { "run", "scenarios/burst.json", "--backend", "redis", "--redis-url", bad, "--out", out,
+                              "--quiet", NULL };
+    cr_assert_eq(tsup_run(refused, err, sizeof err), 3);
+    cr_assert(strstr(err, "AUTH failed") && !strstr(err, "wrong"), "the password is not repeated: %s", err);
+    /* the run used database 3 and left it empty; nothing went to database 0 */
+    redisContext *c = redisConnect("127.0.0.1", server.port);
+    freeReplyObject(redisCommand(c, "AUTH s3cret"));
+    cr_assert_eq(redis_int(c, "DBSIZE"), 0);
+    freeReplyObject(redisCommand(c, "SELECT 3"));
+    cr_assert_eq(redis_int(c, "DBSIZE"), 0);
+    redisFree(c);
+    tsup_rmtree(dir);
+    free(dir);
+    rsrv_stop(&server);
+}
