@@ -86,6 +86,7 @@ test-plain: ratelab build/test/ratelab_tests
 test-asan: build/asan/ratelab build/asan/ratelab_tests
 	@set -o pipefail 2>/dev/null; \
 	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0:malloc_context_size=2 \
 	RATELAB_BIN=build/asan/ratelab build/asan/ratelab_tests 2>&1 | tee build/asan/test.log; \
 	status=$$?; \
 	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' build/asan/test.log; then \
