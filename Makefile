@@ -31,7 +31,7 @@ REL_OBJ  := $(LIB_SRC:%.c=build/release/%.o)
 TST_OBJ  := $(LIB_SRC:%.c=build/test/%.o) $(TEST_SRC:%.c=build/test/%.o)
 ASN_OBJ  := $(LIB_SRC:%.c=build/asan/%.o) $(TEST_SRC:%.c=build/asan/%.o)
 
-.PHONY: all deps bench test test-plain test-asan perf perf-redis clean
+.PHONY: all deps bench test test-plain test-asan perf perf-redis regress clean
 .DEFAULT_GOAL := all
 
 all: ratelab
@@ -96,6 +96,11 @@ test-asan: build/asan/ratelab build/asan/ratelab_tests
 perf: deps
 	@$(MAKE) --no-print-directory ratelab
 	./ratelab perf $(if $(QUICK),--quick)
+
+# Every shipped scenario against tests/golden (UPDATE=1 rewrites them).
+regress: deps
+	@$(MAKE) --no-print-directory ratelab
+	@scripts/regress.sh $(if $(UPDATE),--update)
 
 perf-redis: deps
 	@$(MAKE) --no-print-directory ratelab

@@ -15,6 +15,7 @@
 #include "backend_memory.h"
 #include "backend_redis.h"
 #include "generator.h"
+#include "golden.h"
 #include "output.h"
 #include "perf.h"
 #include "realtime.h"
@@ -34,6 +35,7 @@ static void main_usage(FILE *f)
           "                   [--skew-ms S]\n"
           "                   [--latency-sample N] [--quiet]\n"
           "       ratelab list             algorithms and their parameters\n"
+          "       ratelab compare SUMMARY.csv GOLDEN.csv [--update]   a run against its accepted baseline\n"
           "       ratelab perf [--quick]   decision and simulation speed per algorithm\n"
           "       ratelab perf-redis [--quick]  the Lua twins' speed on Redis beside redis-benchmark\n"
           "\n"
@@ -350,6 +352,7 @@ static int main_run(int argc, char **argv)
         rc = 1;
         goto done;
     }
+    out_print_violations(stderr, &s, results, n_results);
     if (!a.quiet) {
         out_print_table(stdout, &s, results, n_results);
         if (a.use_redis) printf("redis: %s, %s mode%s, keys ratelab:%s-<limiter>:{key}, deleted\n", where,
@@ -365,6 +368,33 @@ done:
     gen_destroy(g);
     scn_free(&s);
     return rc;
+}
+
+/* ratelab compare SUMMARY.csv GOLDEN.csv [--update] */
+static int main_compare(int argc, char **argv)
+{
+    const char *files[2] = { NULL, NULL };
+    int update = 0, n = 0;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--update") == 0) update = 1;
+        else if (n < 2 && argv[i][0] != '-') files[n++] = argv[i];
+        else { fprintf(stderr, "usage: ratelab compare SUMMARY.csv GOLDEN.csv [--update]\n"); return 2; }
+    }
+    if (n != 2) { fprintf(stderr, "usage: ratelab compare SUMMARY.csv GOLDEN.csv [--update]\n"); return 2; }
+    char err[512];
+    if (update) {
+        if (gold_update(files[0], files[1], stdout, err, sizeof err) != 0) {
+            fprintf(stderr, "ratelab: %s\n", err);
+            return 2;
+        }
+        return 0;
+    }
+    int problems = gold_compare(files[0], files[1], stdout, err, sizeof err);
+    if (problems < 0) {
+        fprintf(stderr, "ratelab: %s\n", err);
+        return 2;
+    }
+    return problems ? 1 : 0;
 }
 
 static int main_list(void)
@@ -389,6 +419,7 @@ int main(int argc, char **argv)
     if (argc < 2) { main_usage(stderr); return 2; }
     if (strcmp(argv[1], "run") == 0) return main_run(argc, argv);
     if (strcmp(argv[1], "list") == 0) return main_list();
+    if (strcmp(argv[1], "compare") == 0) return main_compare(argc, argv);
     if (strcmp(argv[1], "perf") == 0) return perf_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "perf-redis") == 0) return perf_redis_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) { main_usage(stdout); return 0; }

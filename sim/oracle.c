@@ -5,46 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static double orc_param(const scn_limiter *l, const char *name);
+static int64_t orc_floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-int orc_tally_init(orc_tally *t, const scn_limiter *l, size_t n_keys)
-{
-    memset(t, 0, sizeof *t);
-    t->l = l;
-    t->fixed_window = strcmp(l->ops->name, "fixed_window") == 0;
-    if (t->fixed_window) {
-        t->window_us = (int64_t)llround(orc_param(l, "window_ms") * 1000.0);
-        t->limit = (uint64_t)orc_param(l, "limit");
-    }
-    t->n_keys = n_keys;
-    t->first_us = malloc(n_keys * sizeof *t->first_us);
-    t->last_us = malloc(n_keys * sizeof *t->last_us);
-    t->admitted_cost = calloc(n_keys, sizeof *t->admitted_cost);
-    t->window = malloc(n_keys * sizeof *t->window);
-    t->window_cost = calloc(n_keys, sizeof *t->window_cost);
-    if (!t->first_us || !t->last_us || !t->admitted_cost || !t->window || !t->window_cost) {
-        orc_tally_free(t);
-        return -1;
-    }
-    for (size_t k = 0; k < n_keys; k++) {
-        t->first_us[k] = INT64_MAX;
-        t->last_us[k] = INT64_MIN;
-        t->window[k] = INT64_MIN;
-    }
-    return 0;
-}
-
-void orc_tally_free(orc_tally *t)
-{
-    free(t->first_us);
-    free(t->last_us);
-    free(t->admitted_cost);
-    free(t->window);
-    free(t->window_cost);
-    memset(t, 0, sizeof *t);
-}
-
-/* A parameter of l by name (the oracle reads the parameters as given). */
+/* A parameter of l by name: the oracle reads the parameters as given, not
+ * the algorithm's integer config. */
 static double orc_param(const scn_limiter *l, const char *name)
 {
     for (size_t i = 0; i < l->ops->n_params; i++)
@@ -70,18 +34,267 @@ static double orc_bound(const scn_limiter *l, int64_t first_us, int64_t last_us)
     return NAN;
 }
 
-int64_t orc_over_admitted(const orc_tally *t)
+/* ---- the streaming check -------------------------------------------------------------- */
+
+typedef __int128 orc_i128;
+
+enum { ORC_BUCKET, ORC_METER, ORC_QUEUE, ORC_LOG, ORC_FIXED, ORC_COUNTER };
+
+typedef struct {
+    int64_t t_us, cost;
+} orc_entry;
+
+/* A ring of admitted (time, cost) per key, summing what is in (t - W, t]. */
+typedef struct {
+    orc_entry *e;
+    uint32_t cap, head, n;
+    int64_t sum;
+} orc_ring;
+
+typedef struct {
+    int seen;
+    int64_t t0;                 /* first time: times are taken relative to it */
+    int64_t last;               /* latest time, relative */
+    int64_t admitted;           /* cost admitted so far */
+    orc_i128 min;               /* bucket: min over admitted i of (C_before_i - rate*t_i), or meter's form */
+    int64_t min_t;
+    int64_t ref_admitted;       /* the greedy reference's cost so far */
+    orc_i128 ref_min;
+    int64_t last_departure;     /* queue */
+    int has_departure;
+    int64_t window, window_cost;    /* fixed_window's aligned window */
+} orc_key;
+
+struct orc_check {
+    const scn_limiter *l;
+    int kind;
+    int64_t rate_m;             /* milli-requests per second = nano-requests per us */
+    int64_t burst;              /* requests */
+    int64_t capacity;           /* queue slots */
+    int64_t limit, window_us;
+    size_t n_keys;
+    orc_key *keys;
+    orc_ring *admitted_ring;    /* the limiter's admitted, windows */
+    orc_ring *reference_ring;   /* the reference sliding log's admitted */
+    orc_entry *ring_memory;
+    orc_report r;
+};
+
+#define ORC_UNIT 1000000000LL
+#define ORC_RING_BUDGET (1ULL << 30)
+
+static int orc_ring_setup(orc_check *c, uint32_t cap_admitted, uint32_t cap_reference)
 {
-    const scn_limiter *l = t->l;
-    if (strcmp(l->ops->name, "sliding_window_counter") == 0) return -1;
-    double over = 0;
-    for (size_t k = 0; k < t->n_keys; k++) {
-        if (t->admitted_cost[k] == 0) continue;
-        double bound = orc_bound(l, t->first_us[k], t->last_us[k]);
-        /* the rate term is exact to about 1e-9 of a request: floor what may pass */
-        double allowed = floor(bound + 1e-6);
-        if ((double)t->admitted_cost[k] > allowed) over += (double)t->admitted_cost[k] - allowed;
+    size_t per_key = (size_t)cap_admitted + cap_reference;
+    if ((double)per_key * (double)c->n_keys * sizeof(orc_entry) > (double)ORC_RING_BUDGET) return 0;
+    c->ring_memory = malloc(per_key * c->n_keys * sizeof(orc_entry));
+    c->admitted_ring = calloc(c->n_keys, sizeof *c->admitted_ring);
+    c->reference_ring = calloc(c->n_keys, sizeof *c->reference_ring);
+    if (!c->ring_memory || !c->admitted_ring || !c->reference_ring) return -1;
+    for (size_t k = 0; k < c->n_keys; k++) {
+        c->admitted_ring[k] = (orc_ring){ c->ring_memory + k * per_key, cap_admitted, 0, 0, 0 };
+        c->reference_ring[k] = (orc_ring){ c->ring_memory + k * per_key + cap_admitted, cap_reference, 0, 0, 0 };
     }
-    if (t->fixed_window && (double)t->window_excess > over) over = (double)t->window_excess;
-    return (int64_t)over;
+    return 1;
+}
+
+orc_check *orc_check_create(const scn_limiter *l, size_t n_keys)
+{
+    orc_check *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->l = l;
+    c->n_keys = n_keys;
+    c->keys = calloc(n_keys, sizeof *c->keys);
+    if (!c->keys) { orc_check_destroy(c); return NULL; }
+    const char *a = l->ops->name;
+    c->r.wrongly_allowed = c->r.wrongly_blocked = -1;
+    c->r.max_window_cost = -1;
+    c->r.window_checked = 1;
+    double rate = orc_param(l, "rate");
+    if (!isnan(rate)) c->rate_m = (int64_t)llround(rate * 1000.0);
+    if (strcmp(a, "token_bucket") == 0 || strcmp(a, "naive_token_bucket") == 0) {
+        c->kind = ORC_BUCKET;
+        c->burst = (int64_t)orc_param(l, "capacity");
+    } else if (strcmp(a, "gcra") == 0) {
+        c->kind = ORC_BUCKET;
+        c->burst = (int64_t)orc_param(l, "burst");
+    } else if (strcmp(a, "leaky_bucket") == 0) {
+        c->capacity = (int64_t)orc_param(l, "capacity");
+        c->kind = orc_param(l, "mode") == 1 ? ORC_METER : ORC_QUEUE;
+        c->burst = c->capacity;
+    } else {
+        c->kind = strcmp(a, "sliding_window_log") == 0 ? ORC_LOG : strcmp(a, "fixed_window") == 0 ? ORC_FIXED : ORC_COUNTER;
+        c->limit = (int64_t)orc_param(l, "limit");
+        c->window_us = (int64_t)llround(orc_param(l, "window_ms") * 1000.0);
+        /* every cost is >= 1: an approximation may admit up to twice the
+         * limit in a window, the reference at most the limit */
+        int fits = orc_ring_setup(c, (uint32_t)(2 * c->limit + 2), (uint32_t)c->limit);
+        if (fits < 0) { orc_check_destroy(c); return NULL; }
+        if (fits == 0) c->r.window_checked = 0;
+        else c->r.wrongly_allowed = c->r.wrongly_blocked = c->r.max_window_cost = 0;
+    }
+    if (c->kind == ORC_BUCKET || c->kind == ORC_METER) c->r.wrongly_allowed = c->r.wrongly_blocked = 0;
+    return c;
+}
+
+void orc_check_destroy(orc_check *c)
+{
+    if (!c) return;
+    free(c->keys);
+    free(c->admitted_ring);
+    free(c->reference_ring);
+    free(c->ring_memory);
+    free(c);
+}
+
+static void orc_violation(orc_check *c, uint32_t key, double excess, int64_t from_us, int64_t to_us)
+{
+    c->r.violations++;
+    if (excess > c->r.worst_excess) {
+        c->r.worst_excess = excess;
+        c->r.worst_key = key;
+        c->r.worst_from_us = from_us;
+        c->r.worst_to_us = to_us;
+    }
+}
+
+/* Drops entries at or before t - W; returns the cost left in (t - W, t]. */
+static int64_t orc_ring_expire(orc_ring *g, int64_t t_us, int64_t w)
+{
+    while (g->n && g->e[g->head].t_us <= t_us - w) {
+        g->sum -= g->e[g->head].cost;
+        g->head = (g->head + 1) % g->cap;
+        g->n--;
+    }
+    return g->sum;
+}
+
+static void orc_ring_push(orc_ring *g, int64_t t_us, int64_t cost)
+{
+    if (g->n == g->cap) {  /* only when far beyond twice the limit: keep the newest */
+        g->sum -= g->e[g->head].cost;
+        g->head = (g->head + 1) % g->cap;
+        g->n--;
+    }
+    g->e[(g->head + g->n) % g->cap] = (orc_entry){ t_us, cost };
+    g->n++;
+    g->sum += cost;
+}
+
+/* Bucket family: the pairwise bound through a running minimum. `meter`
+ * makes the first request of a pair free (its cost joins the minimum). */
+static void orc_bucket(orc_check *c, orc_key *k, uint32_t key, int64_t t, int64_t cost, int allowed)
+{
+    int meter = c->kind == ORC_METER;
+    orc_i128 rt = (orc_i128)c->rate_m * t, limit = (orc_i128)c->burst * ORC_UNIT;
+    /* the greedy reference: admit whenever the bound still holds */
+    orc_i128 before = (orc_i128)k->ref_admitted * ORC_UNIT - rt;
+    orc_i128 after = before + (orc_i128)cost * ORC_UNIT;
+    orc_i128 term = meter ? after : before;
+    orc_i128 min = k->ref_admitted > 0 && k->ref_min < term ? k->ref_min : term;
+    int reference = after - min <= limit;
+    if (reference) {
+        k->ref_admitted += cost;
+        k->ref_min = min;
+        c->r.reference_admitted += (uint64_t)cost;
+    }
+    if (allowed && !reference) c->r.wrongly_allowed++;
+    if (!allowed && reference) c->r.wrongly_blocked++;
+    if (!allowed) return;
+    /* k->admitted already counts this request */
+    before = (orc_i128)(k->admitted - cost) * ORC_UNIT - rt;
+    after = before + (orc_i128)cost * ORC_UNIT;
+    term = meter ? after : before;
+    if (k->admitted == cost || term < k->min) { k->min = term; k->min_t = t; }
+    orc_i128 excess = after - k->min - limit;
+    if (excess > 0) orc_violation(c, key, (double)excess / ORC_UNIT, k->t0 + k->min_t, k->t0 + t);
+}
+
+static void orc_queue(orc_check *c, orc_key *k, uint32_t key, int64_t t, int64_t cost, const lim_decision *d)
+{
+    if (!d->allowed) return;
+    int64_t departure = t + d->delay_us;
+    /* the most a request may wait: capacity intervals, rounded up to the us */
+    int64_t max_wait = (c->capacity * ORC_UNIT + c->rate_m - 1) / c->rate_m;
+    if (d->delay_us > max_wait) orc_violation(c, key, (double)(d->delay_us - max_wait) * c->rate_m / ORC_UNIT, t, departure);
+    if (k->has_departure) {
+        int64_t gap = (cost * ORC_UNIT + c->rate_m - 1) / c->rate_m - 1;   /* ceil(cost/rate) less the rounding */
+        int64_t got = departure - k->last_departure;
+        if (got < gap) orc_violation(c, key, (double)(gap - got) * c->rate_m / ORC_UNIT, k->last_departure, departure);
+    }
+    k->last_departure = departure;
+    k->has_departure = 1;
+}
+
+static void orc_windows(orc_check *c, orc_key *k, uint32_t key, int64_t t, int64_t cost, int allowed)
+{
+    orc_ring *mine = &c->admitted_ring[key], *ref = &c->reference_ring[key];
+    int reference = orc_ring_expire(ref, t, c->window_us) + cost <= c->limit;
+    if (reference) {
+        orc_ring_push(ref, t, cost);
+        c->r.reference_admitted += (uint64_t)cost;
+    }
+    if (allowed && !reference) c->r.wrongly_allowed++;
+    if (!allowed && reference) c->r.wrongly_blocked++;
+    if (!allowed) return;
+    orc_ring_expire(mine, t, c->window_us);
+    orc_ring_push(mine, t, cost);
+    if (mine->sum > c->r.max_window_cost) c->r.max_window_cost = mine->sum;
+    if (c->kind == ORC_LOG && mine->sum > c->limit)
+        orc_violation(c, key, (double)(mine->sum - c->limit), k->t0 + mine->e[mine->head].t_us, k->t0 + t);
+    if (c->kind == ORC_FIXED) {
+        int64_t idx = orc_floor_div(k->t0 + t, c->window_us);
+        if (idx != k->window) { k->window = idx; k->window_cost = 0; }
+        k->window_cost += cost;
+        if (k->window_cost > c->limit)
+            orc_violation(c, key, (double)(k->window_cost - c->limit), idx * c->window_us, k->t0 + t);
+    }
+}
+
+void orc_check_add(orc_check *c, uint32_t key, int64_t t_us, uint32_t cost, const lim_decision *d)
+{
+    orc_key *k = &c->keys[key];
+    if (!k->seen) {
+        k->seen = 1;
+        k->t0 = t_us;
+        k->window = INT64_MIN;
+    }
+    c->r.offered++;
+    if (d->allowed) c->r.admitted++; else c->r.dropped++;
+    int64_t t = t_us - k->t0;
+    if (t > k->last) k->last = t;
+    if (d->allowed) k->admitted += cost;
+    switch (c->kind) {
+    case ORC_BUCKET:
+    case ORC_METER: orc_bucket(c, k, key, t, cost, d->allowed); break;
+    case ORC_QUEUE: orc_queue(c, k, key, t, cost, d); break;
+    default:
+        if (c->r.window_checked) orc_windows(c, k, key, t, cost, d->allowed);
+    }
+}
+
+static uint64_t orc_diff(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
+
+uint64_t orc_conservation(orc_report *r, uint64_t offered, uint64_t admitted, uint64_t dropped)
+{
+    uint64_t lost = orc_diff(r->offered, offered) + orc_diff(r->admitted, admitted) + orc_diff(r->dropped, dropped) +
+                    orc_diff(admitted + dropped, offered);
+    if (lost && r->violations != (uint64_t)-1) r->violations += lost;
+    return lost;
+}
+
+void orc_check_report(const orc_check *c, orc_report *r)
+{
+    *r = c->r;
+    r->over_admitted = 0;
+    if (c->kind == ORC_COUNTER) { r->over_admitted = -1; return; }
+    double over = 0;
+    for (size_t i = 0; i < c->n_keys; i++) {
+        const orc_key *k = &c->keys[i];
+        if (!k->seen || k->admitted == 0) continue;
+        /* the rate term is exact to about 1e-9 of a request: floor what may pass */
+        double allowed = floor(orc_bound(c->l, k->t0, k->t0 + k->last) + 1e-6);
+        if ((double)k->admitted > allowed) over += (double)k->admitted - allowed;
+    }
+    r->over_admitted = (int64_t)over;
 }

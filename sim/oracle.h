@@ -2,12 +2,6 @@
  * oracle.h -- what a limiter promises, computed from its parameters alone
  * (the rules of ../shared/DESIGN.md), never by calling the algorithm: the
  * independent side of every accuracy check.
- *
- * orc_tally counts, per key, the admitted cost and the span of the times
- * the limiter decided at; orc_over_admitted compares that with the most
- * the limiter may admit over the span. The whole-run bound stays exact
- * when concurrent clients' requests reach the server out of time order:
- * the limiter's own clock never leaves [first, last] of the times it saw.
  */
 #ifndef RATELAB_ORACLE_H
 #define RATELAB_ORACLE_H
@@ -17,47 +11,61 @@
 
 #include "scenario.h"
 
-/* Per-key totals of one limiter's run. */
+/* ---- the streaming check: every promise, request by request ---------------
+ *
+ * orc_check follows one limiter's decisions in time order and checks, per
+ * key, what DESIGN.md promises:
+ *   - token_bucket, gcra, naive_token_bucket: for admitted i <= j,
+ *     sum(cost i..j) <= burst + rate*(t_j - t_i), via a running minimum of
+ *     (admitted cost before i - rate*t_i), in exact 128-bit integers;
+ *   - leaky_bucket meter: the same with the first request's cost free
+ *     (nginx clamps the excess at 0), i.e. capacity + cost_i;
+ *   - leaky_bucket queue: departures (t + delay) in arrival order, spaced by
+ *     at least cost/rate (less the microsecond the reported delay is rounded
+ *     up), and no delay beyond capacity/rate;
+ *   - sliding_window_log: admitted cost in every (t - W, t] <= limit;
+ *     fixed_window: per aligned window <= limit.
+ * It also runs a reference limiter of its own on the same stream: the
+ * greedy admitter of the same bucket constraint, or an exact sliding log
+ * with the same limit and window for the window algorithms, and counts
+ * the requests the limiter decided otherwise (for the exact ones both
+ * should be 0; for fixed_window and sliding_window_counter it is their
+ * error, Cloudflare-style). Memory: allocated once, per key. */
+
 typedef struct {
-    const scn_limiter *l;
-    int fixed_window;                 /* count per window too */
-    int64_t window_us;
-    uint64_t limit;
-    size_t n_keys;
-    int64_t *first_us, *last_us;      /* times decided at, per key */
-    uint64_t *admitted_cost;
-    int64_t *window;                  /* fixed_window: the window the count below belongs to */
-    uint64_t *window_cost;            /* fixed_window: admitted cost in it */
-    uint64_t window_excess;           /* fixed_window: worst cost above limit in one window */
-} orc_tally;
+    uint64_t offered, admitted, dropped;   /* counted here, independently */
+    uint64_t violations;                   /* admitted requests that broke a promise */
+    double worst_excess;                   /* in requests (cost) */
+    uint32_t worst_key;
+    int64_t worst_from_us, worst_to_us;    /* the pair of requests, or the window */
+    int64_t wrongly_allowed, wrongly_blocked;   /* vs the reference; -1: none */
+    uint64_t reference_admitted;
+    int64_t max_window_cost;               /* windows: most admitted cost in any (t - W, t]; -1: n/a */
+    int window_checked;                    /* 0 when the rings would not fit the memory budget */
+    /* The whole-run bound: per key, admitted cost against the most the
+     * limiter may admit over [first, last] of the times it decided at. It
+     * stays exact when concurrent clients' requests reach the server out
+     * of time order (the limiter's own clock never leaves that span). Cost
+     * above it, summed over keys; -1 where there is no exact bound
+     * (sliding_window_counter). */
+    int64_t over_admitted;
+} orc_report;
 
-/* A tally of limiter l over n_keys keys; 0, or -1 when memory is short. */
-int orc_tally_init(orc_tally *t, const scn_limiter *l, size_t n_keys);
-void orc_tally_free(orc_tally *t);
+typedef struct orc_check orc_check;
 
-/* Counts one decided request of limiter l. Requests of one key must come
- * in the order of their times for the fixed-window count. */
-static inline void orc_tally_add(orc_tally *t, uint32_t key, int64_t at_us, uint32_t cost, int allowed);
+/* A check of limiter l over n_keys keys; NULL when memory is short. */
+orc_check *orc_check_create(const scn_limiter *l, size_t n_keys);
+void orc_check_destroy(orc_check *c);
 
-/* Admitted cost above the limiter's promise, summed over keys: 0 when it
- * kept it. -1 when the algorithm promises no exact bound
- * (sliding_window_counter is an estimate). */
-int64_t orc_over_admitted(const orc_tally *t);
+/* Follows one decided request (in time order per key). */
+void orc_check_add(orc_check *c, uint32_t key, int64_t t_us, uint32_t cost, const lim_decision *d);
 
-static inline int64_t orc_floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+/* What was found. */
+void orc_check_report(const orc_check *c, orc_report *r);
 
-static inline void orc_tally_add(orc_tally *t, uint32_t key, int64_t at_us, uint32_t cost, int allowed)
-{
-    if (at_us < t->first_us[key]) t->first_us[key] = at_us;
-    if (at_us > t->last_us[key]) t->last_us[key] = at_us;
-    if (!allowed) return;
-    t->admitted_cost[key] += cost;
-    if (!t->fixed_window) return;
-    int64_t idx = orc_floor_div(at_us, t->window_us);
-    if (idx != t->window[key]) { t->window[key] = idx; t->window_cost[key] = 0; }
-    t->window_cost[key] += cost;
-    if (t->window_cost[key] > t->limit && t->window_cost[key] - t->limit > t->window_excess)
-        t->window_excess = t->window_cost[key] - t->limit;
-}
+/* Compares what the oracle counted with what the metrics say (admitted +
+ * dropped = offered, each as counted): every request lost or counted twice
+ * is a violation. Returns the number added to r->violations. */
+uint64_t orc_conservation(orc_report *r, uint64_t offered, uint64_t admitted, uint64_t dropped);
 
 #endif

@@ -38,14 +38,17 @@ void out_summary_csv(FILE *f, const run_result *r, size_t n)
 {
     fputs("limiter,algorithm,backend,scope,params,offered,admitted,dropped,delayed,admit_ratio,"
           "offered_cost,admitted_cost,peak_offered_rps,peak_admitted_rps,delay_p50_us,delay_p99_us,delay_max_us,"
-          "keys,state_bytes,errors,over_admitted,wall_latency_p50_ns,wall_latency_p99_ns,wall_latency_p999_ns,wall_latency_max_ns,"
+          "keys,state_bytes,errors,over_admitted,violations,worst_excess,wrongly_allowed,wrongly_blocked,"
+          "max_window_cost,reference_admitted,wall_latency_p50_ns,wall_latency_p99_ns,wall_latency_p999_ns,wall_latency_max_ns,"
           "wall_decisions_per_s\n", f);
     for (size_t i = 0; i < n; i++) {
         const met_summary *m = &r[i].summary;
         const scn_limiter *l = r[i].limiter;
         char params[256];
         out_params(l, params, sizeof params);
+        const orc_report *o = &r[i].oracle;
         fprintf(f, "%s,%s,%s,%s,%s,%llu,%llu,%llu,%llu,%.6f,%llu,%llu,%llu,%llu,%lld,%lld,%lld,%zu,%zu,%llu,%lld,"
+                   "%lld,%.3f,%lld,%lld,%lld,%llu,"
                    "%lld,%lld,%lld,%lld,%.0f\n",
                 l->name, l->ops->name, r[i].backend, l->global ? "global" : "key", params,
                 (unsigned long long)m->offered, (unsigned long long)m->admitted, (unsigned long long)m->dropped,
@@ -54,7 +57,8 @@ void out_summary_csv(FILE *f, const run_result *r, size_t n)
                 (unsigned long long)m->peak_offered_rps, (unsigned long long)m->peak_admitted_rps,
                 (long long)m->delay_p50_us, (long long)m->delay_p99_us, (long long)m->delay_max_us,
                 m->keys_seen, m->state_bytes, (unsigned long long)m->errors, (long long)m->over_admitted,
-                (long long)m->latency_p50_ns, (long long)m->latency_p99_ns,
+                (long long)o->violations, o->worst_excess, (long long)o->wrongly_allowed, (long long)o->wrongly_blocked,
+                (long long)o->max_window_cost, (unsigned long long)o->reference_admitted, (long long)m->latency_p50_ns, (long long)m->latency_p99_ns,
                 (long long)m->latency_p999_ns, (long long)m->latency_max_ns,
                 m->wall_s > 0 ? (double)m->offered / m->wall_s : 0.0);
     }
@@ -93,6 +97,20 @@ static void out_duration_ns(char *buf, size_t len, int64_t ns)
     if (ns >= 1000000) snprintf(buf, len, "%.1fms", (double)ns / 1e6);
     else if (ns >= 10000) snprintf(buf, len, "%.1fus", (double)ns / 1e3);
     else snprintf(buf, len, "%lldns", (long long)ns);
+}
+
+void out_print_violations(FILE *f, const scn_scenario *s, const run_result *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const orc_report *o = &r[i].oracle;
+        if (o->violations == 0 || o->violations == (uint64_t)-1) continue;
+        const scn_limiter *l = r[i].limiter;
+        fprintf(f, "VIOLATION %s (%s, %s): %llu admitted request(s) broke its promise; worst: key %s, %.3f over "
+                   "between t=%.6f s and t=%.6f s\n",
+                l->name, l->ops->name, r[i].backend, (unsigned long long)o->violations,
+                l->global ? "global" : kspace_name(s->keys, o->worst_key), o->worst_excess,
+                (double)o->worst_from_us / 1e6, (double)o->worst_to_us / 1e6);
+    }
 }
 
 void out_print_table(FILE *f, const scn_scenario *s, const run_result *r, size_t n)

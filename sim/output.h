@@ -36,6 +36,10 @@ void out_summary_csv(FILE *f, const run_result *results, size_t n);
 /* Writes the per-tick CSV to f: rows grouped by limiter and backend, ticks in order. */
 void out_timeseries_csv(FILE *f, const run_result *results, size_t n);
 
+/* Prints one line per limiter whose oracle found violations: limiter, key,
+ * the two request times, the excess. */
+void out_print_violations(FILE *f, const scn_scenario *s, const run_result *results, size_t n);
+
 /* Prints the human summary table. */
 void out_print_table(FILE *f, const scn_scenario *s, const run_result *results, size_t n);
 

@@ -41,9 +41,11 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
         return -1;
     }
     met_series *m = &out->series;
-    orc_tally tally;
-    if (orc_tally_init(&tally, l, l->global ? 1 : kspace_count(s->keys)) != 0) {
-        snprintf(err, errlen, "%s: out of memory for the oracle's tally", l->name);
+    size_t n_keys = l->global ? 1 : kspace_count(s->keys);
+    orc_check *check = orc_check_create(l, n_keys);
+    if (!check) {
+        snprintf(err, errlen, "%s: out of memory for the oracle", l->name);
+        orc_check_destroy(check);
         met_free(&out->series);
         free(reqs);
         free(dec);
@@ -70,7 +72,7 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
             if (b->decide(b->ctx, reqs, n, dec, m, err, errlen) != 0) { rc = -1; break; }
             for (size_t i = 0; i < n; i++) {
                 met_record(m, tick, reqs[i].t_us, reqs[i].cost, &dec[i]);
-                orc_tally_add(&tally, l->global ? 0 : reqs[i].key, reqs[i].t_us, reqs[i].cost, dec[i].allowed);
+                orc_check_add(check, l->global ? 0 : reqs[i].key, reqs[i].t_us, reqs[i].cost, &dec[i]);
             }
             uint64_t before = decided;
             decided += n;
@@ -100,8 +102,10 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
     met_summarize(m, &out->summary);
     out->summary.wall_s = (double)(ended - started) / 1e9;
     b->end(b->ctx, &out->summary);
-    out->summary.over_admitted = orc_over_admitted(&tally);
-    orc_tally_free(&tally);
+    orc_check_report(check, &out->oracle);
+    orc_conservation(&out->oracle, out->summary.offered, out->summary.admitted, out->summary.dropped);
+    out->summary.over_admitted = out->oracle.over_admitted;
+    orc_check_destroy(check);
     free(reqs);
     free(dec);
     if (rc != 0) met_free(&out->series);

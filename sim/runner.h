@@ -16,6 +16,7 @@
 
 #include "generator.h"
 #include "metrics.h"
+#include "oracle.h"
 #include "scenario.h"
 
 typedef struct run_backend {
@@ -48,6 +49,7 @@ typedef struct {
     const char *backend;
     met_series series;
     met_summary summary;
+    orc_report oracle;           /* the independent check of every decision */
 } run_result;
 
 /* Runs every request of `g` (rewound first) through limiter `l` on backend

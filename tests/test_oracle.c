@@ -1,72 +1,174 @@
-/* The oracle's promises, on hand-made decision streams: one request too
- * many is caught, a legal stream passes. */
+/* The oracle on hand-made decision streams: each promise catches one
+ * request too many and passes a legal stream; on thousands of random
+ * streams the exact limiters break nothing and match the reference. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../sim/oracle.h"
+#include "../sim/rng.h"
+#include "support.h"
 
 #define S 1000000LL
 
-static scn_limiter limiter(const char *algo, const char *p1, double v1, const char *p2, double v2)
+static scn_limiter limiter(const char *algo, const char *params)
 {
     scn_limiter l;
     memset(&l, 0, sizeof l);
+    tsup_limiter t = tsup_make(algo, params);   /* checks the parameters */
+    tsup_free(&t);
     l.ops = lim_find(algo);
-    cr_assert(l.ops);
     lim_default_values(l.ops, l.values);
-    l.values[lim_param_index(l.ops, p1)] = v1;
-    l.values[lim_param_index(l.ops, p2)] = v2;
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", params);
+    for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(tok, '=');
+        *eq = '\0';
+        int i = lim_param_index(l.ops, tok);
+        if (l.ops->params[i].kind == LIM_PARAM_CHOICE) l.values[i] = strcmp(eq + 1, "meter") == 0;
+        else l.values[i] = strtod(eq + 1, NULL);
+    }
     snprintf(l.name, sizeof l.name, "%s", algo);
     return l;
 }
 
-static int64_t over(const scn_limiter *l, const int64_t *t, const uint32_t *key, size_t n)
+typedef struct {
+    int64_t t_us;
+    uint32_t key, cost;
+    int allowed;
+    int64_t delay_us;
+} event;
+
+static orc_report check(const char *algo, const char *params, const event *e, size_t n)
 {
-    orc_tally tally;
-    cr_assert_eq(orc_tally_init(&tally, l, 2), 0);
-    for (size_t i = 0; i < n; i++) orc_tally_add(&tally, key ? key[i] : 0, t[i], 1, 1);
-    int64_t o = orc_over_admitted(&tally);
-    orc_tally_free(&tally);
-    return o;
+    scn_limiter l = limiter(algo, params);
+    orc_check *c = orc_check_create(&l, 4);
+    cr_assert(c);
+    for (size_t i = 0; i < n; i++) {
+        lim_decision d = { e[i].allowed, 0, 0, e[i].delay_us };
+        orc_check_add(c, e[i].key, e[i].t_us, e[i].cost, &d);
+    }
+    orc_report r;
+    orc_check_report(c, &r);
+    orc_check_destroy(c);
+    return r;
 }
 
-Test(oracle, a_burst_one_over_the_bucket_is_caught)
+Test(oracle, a_burst_one_over_the_bucket_is_caught_and_named)
 {
-    scn_limiter tb = limiter("token_bucket", "rate", 1, "capacity", 5);
-    int64_t at_once[6] = { 0, 0, 0, 0, 0, 0 };
-    cr_assert_eq(over(&tb, at_once, NULL, 5), 0, "5 at once fit a bucket of 5");
-    cr_assert_eq(over(&tb, at_once, NULL, 6), 1, "the sixth is one too many");
-    int64_t later[6] = { 0, 0, 0, 0, 0, S };
-    cr_assert_eq(over(&tb, later, NULL, 6), 0, "one second later one more token has come");
-    uint32_t two_keys[6] = { 0, 0, 0, 1, 1, 1 };
-    cr_assert_eq(over(&tb, at_once, two_keys, 6), 0, "each key has its own bucket");
-    scn_limiter gcra = limiter("gcra", "rate", 1, "burst", 5);
-    cr_assert_eq(over(&gcra, at_once, NULL, 6), 1);
-    scn_limiter meter = limiter("leaky_bucket", "rate", 1, "capacity", 4);
-    cr_assert_eq(over(&meter, at_once, NULL, 5), 0, "a meter passes capacity + 1");
-    cr_assert_eq(over(&meter, at_once, NULL, 6), 1);
+    event five[6] = { { 0, 0, 1, 1, 0 }, { 0, 0, 1, 1, 0 }, { 0, 0, 1, 1, 0 }, { 0, 0, 1, 1, 0 }, { 0, 0, 1, 1, 0 },
+                      { 500000, 0, 1, 1, 0 } };
+    orc_report r = check("token_bucket", "rate=1 capacity=5", five, 5);
+    cr_assert_eq(r.violations, 0, "5 at once fit a bucket of 5");
+    cr_assert_eq(r.wrongly_allowed, 0);
+    r = check("token_bucket", "rate=1 capacity=5", five, 6);
+    cr_assert_eq(r.violations, 1, "the sixth, half a second later, is half a request too many");
+    cr_assert_float_eq(r.worst_excess, 0.5, 1e-9);
+    cr_assert(r.worst_from_us == 0 && r.worst_to_us == 500000, "the pair: %lld .. %lld", (long long)r.worst_from_us,
+              (long long)r.worst_to_us);
+    cr_assert_eq(r.wrongly_allowed, 1, "the greedy reference would have refused it");
+    cr_assert_eq(r.over_admitted, 1, "the whole-run bound, floor(5 + 0.5), catches it too");
+    five[5].t_us = S;
+    cr_assert_eq(check("gcra", "rate=1 burst=5", five, 6).violations, 0, "one second later one more fits");
+}
+
+Test(oracle, a_meter_passes_capacity_plus_one_and_not_one_more)
+{
+    event e[5] = { { 0, 0, 1, 1, 0 }, { 0, 0, 1, 1, 0 }, { 0, 0, 1, 1, 0 }, { 0, 0, 1, 1, 0 }, { 0, 0, 1, 1, 0 } };
+    cr_assert_eq(check("leaky_bucket", "rate=1 capacity=3 mode=meter", e, 4).violations, 0);
+    orc_report r = check("leaky_bucket", "rate=1 capacity=3 mode=meter", e, 5);
+    cr_assert_eq(r.violations, 1);
+    cr_assert_float_eq(r.worst_excess, 1.0, 1e-9);
 }
 
 Test(oracle, one_request_too_many_at_a_window_edge_is_caught)
 {
-    scn_limiter fw = limiter("fixed_window", "limit", 3, "window_ms", 1000);
-    int64_t edge[6] = { S - 3, S - 2, S - 1, S, S + 1, S + 2 };
-    cr_assert_eq(over(&fw, edge, NULL, 6), 0, "3 before the edge and 3 after: legal for fixed windows");
-    int64_t four[4] = { S - 4, S - 3, S - 2, S - 1 };
-    cr_assert_eq(over(&fw, four, NULL, 4), 1, "4 in one window");
-    scn_limiter swl = limiter("sliding_window_log", "limit", 3, "window_ms", 1000);
-    cr_assert_eq(over(&swl, edge, NULL, 3), 0);
-    int64_t spread[4] = { 0, S / 2, S - 1, 2 * S - 1 };
-    cr_assert_eq(over(&swl, spread, NULL, 4), 0, "two windows of 1 s cover 2 s: 6 may pass");
-    int64_t dense[7] = { 0, 1, 2, 3, 4, 5, 6 };
-    cr_assert_eq(over(&swl, dense, NULL, 7), 4, "7 within 7 us, where one window allows 3");
+    event edge[7] = { { S - 3, 0, 1, 1, 0 }, { S - 2, 0, 1, 1, 0 }, { S - 1, 0, 1, 1, 0 }, { S, 0, 1, 1, 0 },
+                      { S + 1, 0, 1, 1, 0 }, { S + 2, 0, 1, 1, 0 }, { S + 3, 0, 1, 1, 0 } };
+    orc_report r = check("fixed_window", "limit=3 window_ms=1000", edge, 6);
+    cr_assert_eq(r.violations, 0, "3 before the edge and 3 after: a fixed window's promise holds");
+    cr_assert_eq(r.max_window_cost, 6, "but 6 pass within 6 us: twice the limit in a sliding window");
+    cr_assert_eq(r.wrongly_allowed, 3, "the exact log would have refused the 3 after the edge");
+    r = check("fixed_window", "limit=3 window_ms=1000", edge, 7);
+    cr_assert_eq(r.violations, 1, "a fourth in the second window");
+    cr_assert(r.worst_from_us == S && r.worst_to_us == S + 3, "the window and the request");
+    cr_assert_eq(check("sliding_window_log", "limit=3 window_ms=1000", edge, 3).violations, 0);
+    r = check("sliding_window_log", "limit=3 window_ms=1000", edge, 4);
+    cr_assert_eq(r.violations, 1, "4 within (t - 1 s, t]");
+    cr_assert(r.worst_from_us == S - 3 && r.worst_to_us == S);
+    event later[4] = { { 0, 0, 1, 1, 0 }, { 1, 0, 1, 1, 0 }, { 2, 0, 1, 1, 0 }, { S, 0, 1, 1, 0 } };
+    cr_assert_eq(check("sliding_window_log", "limit=3 window_ms=1000", later, 4).violations, 0,
+                 "at t = 1 s the request at 0 has left the window");
 }
 
-Test(oracle, the_counter_estimate_has_no_exact_bound)
+Test(oracle, a_queue_departure_too_early_or_too_late_is_caught)
 {
-    scn_limiter swc = limiter("sliding_window_counter", "limit", 3, "window_ms", 1000);
-    int64_t t[1] = { 0 };
-    cr_assert_eq(over(&swc, t, NULL, 1), -1);
+    /* rate 10/s: departures 100 ms apart; capacity 5: at most 500 ms of waiting */
+    event ok[3] = { { 0, 0, 1, 1, 0 }, { 0, 0, 1, 1, 100000 }, { 0, 0, 1, 1, 200000 } };
+    cr_assert_eq(check("leaky_bucket", "rate=10 capacity=5", ok, 3).violations, 0);
+    event early[3] = { { 0, 0, 1, 1, 0 }, { 0, 0, 1, 1, 100000 }, { 0, 0, 1, 1, 150000 } };
+    orc_report r = check("leaky_bucket", "rate=10 capacity=5", early, 3);
+    cr_assert_eq(r.violations, 1, "released 50 ms after the one before");
+    cr_assert(r.worst_from_us == 100000 && r.worst_to_us == 150000);
+    event out_of_order[2] = { { 0, 0, 1, 1, 300000 }, { 10000, 0, 1, 1, 0 } };
+    cr_assert_eq(check("leaky_bucket", "rate=10 capacity=5", out_of_order, 2).violations, 1, "FIFO broken");
+    event too_long[1] = { { 0, 0, 1, 1, 600000 } };
+    cr_assert_eq(check("leaky_bucket", "rate=10 capacity=5", too_long, 1).violations, 1, "waited past capacity/rate");
+}
+
+Test(oracle, a_lost_request_is_a_violation)
+{
+    event e[3] = { { 0, 0, 1, 1, 0 }, { 1, 0, 1, 0, 0 }, { 2, 0, 1, 1, 0 } };
+    orc_report r = check("token_bucket", "rate=1 capacity=5", e, 3);
+    cr_assert_eq(orc_conservation(&r, 3, 2, 1), 0, "what the metrics counted is what was decided");
+    cr_assert_eq(orc_conservation(&r, 4, 2, 1), 2, "one request offered but never decided");
+    cr_assert_eq(r.violations, 2);
+}
+
+/* ---- property: exact limiters on random streams ---------------------------------- */
+
+Test(oracle, exact_limiters_break_nothing_on_thousands_of_random_streams, .timeout = 120)
+{
+    static const struct { const char *algo, *params; } cases[] = {
+        { "token_bucket", "rate=3 capacity=4" },          { "token_bucket", "rate=0.5 capacity=2" },
+        { "gcra", "rate=7 burst=3" },                     { "gcra", "rate=1000 burst=50" },
+        { "leaky_bucket", "rate=5 capacity=3 mode=meter" }, { "leaky_bucket", "rate=5 capacity=3" },
+        { "leaky_bucket", "rate=3 capacity=0" },          { "sliding_window_log", "limit=4 window_ms=250" },
+        { "fixed_window", "limit=4 window_ms=250" },
+    };
+    uint64_t streams = 0, decisions = 0;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        scn_limiter l = limiter(cases[c].algo, cases[c].params);
+        tsup_limiter alg[3];
+        for (uint64_t seed = 1; seed <= 300; seed++, streams++) {
+            for (int k = 0; k < 3; k++) alg[k] = tsup_make(cases[c].algo, cases[c].params);
+            orc_check *chk = orc_check_create(&l, 3);
+            rng r;
+            rng_seed(&r, seed, c);
+            int64_t t = (int64_t)rng_below(&r, 1000000);
+            for (int i = 0; i < 200; i++, decisions++) {
+                uint64_t gap = rng_below(&r, 100);
+                t += gap < 50 ? 0 : gap < 95 ? (int64_t)rng_below(&r, 200000) : (int64_t)rng_below(&r, 5000000000LL);
+                uint32_t key = (uint32_t)rng_below(&r, 3), cost = rng_below(&r, 5) == 0 ? 2 + (uint32_t)rng_below(&r, 3) : 1;
+                lim_decision d = tsup_at(&alg[key], t, cost);
+                orc_check_add(chk, key, t, cost, &d);
+            }
+            orc_report rep;
+            orc_check_report(chk, &rep);
+            cr_assert_eq(rep.violations, 0, "%s %s seed %llu: %llu violations, worst %.3f between %lld and %lld",
+                         cases[c].algo, cases[c].params, (unsigned long long)seed, (unsigned long long)rep.violations,
+                         rep.worst_excess, (long long)rep.worst_from_us, (long long)rep.worst_to_us);
+            cr_assert_eq(rep.over_admitted, 0);
+            if (strcmp(cases[c].algo, "fixed_window") != 0 && rep.wrongly_allowed >= 0)
+                cr_assert(rep.wrongly_allowed == 0 && rep.wrongly_blocked == 0,
+                          "%s %s seed %llu: decided otherwise than the reference (%lld allowed, %lld blocked)",
+                          cases[c].algo, cases[c].params, (unsigned long long)seed, (long long)rep.wrongly_allowed,
+                          (long long)rep.wrongly_blocked);
+            orc_check_destroy(chk);
+            for (int k = 0; k < 3; k++) tsup_free(&alg[k]);
+        }
+    }
+    cr_log_info("%llu random streams, %llu decisions", (unsigned long long)streams, (unsigned long long)decisions);
 }
