@@ -14,6 +14,7 @@
 
 #include "backend_memory.h"
 #include "backend_redis.h"
+#include "decisions.h"
 #include "generator.h"
 #include "golden.h"
 #include "output.h"
@@ -36,6 +37,7 @@ static void main_usage(FILE *f)
           "                   [--latency-sample N] [--quiet]\n"
           "       ratelab list             algorithms and their parameters\n"
           "       ratelab compare SUMMARY.csv GOLDEN.csv [--update]   a run against its accepted baseline\n"
+          "       ratelab check LOG.csv...   the oracle on saved decision logs (--log-decisions)\n"
           "       ratelab perf [--quick]   decision and simulation speed per algorithm\n"
           "       ratelab perf-redis [--quick]  the Lua twins' speed on Redis beside redis-benchmark\n"
           "\n"
@@ -56,6 +58,7 @@ static void main_usage(FILE *f)
           "  --clock C            realtime: decide at the client's clock (default) or the server's TIME\n"
           "  --skew-ms S          realtime: client clocks spread over [-S, +S] ms\n"
           "  --latency-sample N   memory: time one decision in N (a power of two; default 16)\n"
+          "  --log-decisions DIR  write every decision to DIR/<limiter>.<backend>.csv (ratelab check reads it)\n"
           "  --quiet              no table, no progress bar\n"
           "exit status: 0 done, 1 run-time failure, 2 bad input or usage, 3 Redis unreachable, 130 interrupted\n", f);
 }
@@ -114,7 +117,7 @@ static double main_clock_overhead(void)
 }
 
 typedef struct {
-    const char *scenario, *out, *only, *redis_url, *run_id;
+    const char *scenario, *out, *only, *redis_url, *run_id, *log_dir;
     const char *sets[MAIN_MAX_SETS];
     size_t n_sets;
     unsigned sample;
@@ -173,6 +176,7 @@ static int main_parse_run(int argc, char **argv, main_args *a)
                 return -1;
             }
         } else if (v && strcmp(o, "--redis-url") == 0) a->redis_url = argv[++i];
+        else if (v && strcmp(o, "--log-decisions") == 0) a->log_dir = argv[++i];
         else if (v && strcmp(o, "--mode") == 0) {
             i++;
             if (strcmp(v, "virtual") != 0 && strcmp(v, "realtime") != 0) {
@@ -319,16 +323,27 @@ static int main_run(int argc, char **argv)
     if (!results) { rc = 1; goto done; }
     main_progress progress = { .enabled = !a.quiet && isatty(STDERR_FILENO), .count = s.n_limiters * n_backends };
     progress.started_ns = run_now_ns();
-    run_options ropt = { main_progress_draw, main_stop_requested, &progress };
+    run_options ropt = { main_progress_draw, main_stop_requested, &progress, NULL };
     for (size_t i = 0; i < s.n_limiters; i++) {
         for (size_t b = 0; b < n_backends; b++) {
             progress.index = n_results;
             progress.name = s.limiters[i].name;
             rt_options rto = { (unsigned)a.clients, a.speed, a.server_clock, a.skew_ms, a.on_error_allow };
+            ropt.log = NULL;
+            if (a.log_dir && !(ropt.log = dlog_open(a.log_dir, &s.limiters[i], backends[b].name, err, sizeof err))) {
+                fprintf(stderr, "ratelab: %s\n", err);
+                rc = 1;
+                goto done;
+            }
             int failed = a.realtime ? rt_run(&s, g, &s.limiters[i], red, &backends[b], &rto, &ropt, &results[n_results],
                                              err, sizeof err)
                                     : run_limiter(&s, g, &s.limiters[i], &backends[b], &ropt, &results[n_results], err,
                                                   sizeof err);
+            if (ropt.log && dlog_close(ropt.log, a.log_dir, err, sizeof err) != 0 && !failed) {
+                fprintf(stderr, "ratelab: %s\n", err);
+                rc = 1;
+                goto done;
+            }
             if (failed) {
                 fprintf(stderr, "%sratelab: %s\n", progress.drawn ? "\n" : "", err);
                 rc = main_stop_requested(&progress) ? 130 : 1;
@@ -368,6 +383,32 @@ done:
     gen_destroy(g);
     scn_free(&s);
     return rc;
+}
+
+/* ratelab check LOG.csv... */
+static int main_check(int argc, char **argv)
+{
+    if (argc < 3) { fprintf(stderr, "usage: ratelab check LOG.csv...\n"); return 2; }
+    int broken = 0;
+    for (int i = 2; i < argc; i++) {
+        orc_report r;
+        char name[64], key[300], err[512];
+        if (dlog_check(argv[i], &r, name, key, err, sizeof err) != 0) {
+            fprintf(stderr, "ratelab: %s\n", err);
+            return 2;
+        }
+        printf("%s: %s: %llu decisions, %llu admitted, %llu violations", argv[i], name, (unsigned long long)r.offered,
+               (unsigned long long)r.admitted, (unsigned long long)r.violations);
+        if (r.violations)
+            printf(" (worst: key %s, %.3f over between t=%.6f s and t=%.6f s)", key, r.worst_excess,
+                   (double)r.worst_from_us / 1e6, (double)r.worst_to_us / 1e6);
+        if (r.wrongly_allowed >= 0)
+            printf(", vs the reference: %lld wrongly allowed, %lld wrongly blocked", (long long)r.wrongly_allowed,
+                   (long long)r.wrongly_blocked);
+        printf("\n");
+        broken += r.violations != 0;
+    }
+    return broken ? 1 : 0;
 }
 
 /* ratelab compare SUMMARY.csv GOLDEN.csv [--update] */
@@ -420,6 +461,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "run") == 0) return main_run(argc, argv);
     if (strcmp(argv[1], "list") == 0) return main_list();
     if (strcmp(argv[1], "compare") == 0) return main_compare(argc, argv);
+    if (strcmp(argv[1], "check") == 0) return main_check(argc, argv);
     if (strcmp(argv[1], "perf") == 0) return perf_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "perf-redis") == 0) return perf_redis_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) { main_usage(stdout); return 0; }

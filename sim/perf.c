@@ -122,7 +122,7 @@ int perf_main(int argc, char **argv)
                 decide[r] = perf_decide_ns(&s, reqs, n);
                 run_result res;
                 char err[256];
-                run_options opt = { NULL, NULL, NULL };
+                run_options opt = { NULL, NULL, NULL, NULL };
                 run_backend mem;
                 bmem *m = bmem_create(16, &mem);
                 if (!m || run_limiter(&s, g, &s.limiters[0], &mem, &opt, &res, err, sizeof err) != 0) {
@@ -186,7 +186,7 @@ static double perf_redis_pass(const scn_scenario *s, gen *g, const rurl *url, in
     bred *r = bred_create(url, &ro, &red, err, sizeof err);
     if (!r) { fprintf(stderr, "ratelab perf-redis: %s\n", err); return -1; }
     run_result res;
-    run_options opt = { NULL, NULL, NULL };
+    run_options opt = { NULL, NULL, NULL, NULL };
     double rate = -1;
     if (run_limiter(s, g, &s->limiters[0], &red, &opt, &res, err, sizeof err) == 0) {
         rate = (double)res.summary.offered / res.summary.wall_s;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "decisions.h"
 #include "oracle.h"
 
 typedef struct {
@@ -204,6 +205,9 @@ join:
         size_t k = order[j].i;
         if (sh.failed[k]) continue;
         orc_check_add(check, l->global ? 0 : reqs[k].key, sh.at_us[k], reqs[k].cost, &sh.dec[k]);
+        if (ropt->log)
+            dlog_write(ropt->log, sh.at_us[k], l->global ? "global" : kspace_name(s->keys, reqs[k].key), reqs[k].cost,
+                       &sh.dec[k]);
     }
     orc_check_report(check, &out->oracle);
     int64_t over = out->oracle.over_admitted;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "decisions.h"
 #include "oracle.h"
 
 #define RUN_MAX_BATCH 1024
@@ -73,6 +74,9 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
             for (size_t i = 0; i < n; i++) {
                 met_record(m, tick, reqs[i].t_us, reqs[i].cost, &dec[i]);
                 orc_check_add(check, l->global ? 0 : reqs[i].key, reqs[i].t_us, reqs[i].cost, &dec[i]);
+                if (opt->log)
+                    dlog_write(opt->log, reqs[i].t_us, l->global ? "global" : kspace_name(s->keys, reqs[i].key),
+                               reqs[i].cost, &dec[i]);
             }
             uint64_t before = decided;
             decided += n;

@@ -13,6 +13,7 @@
 #define RATELAB_RUNNER_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "generator.h"
 #include "metrics.h"
@@ -42,6 +43,7 @@ typedef struct {
     /* asked as often: nonzero ends the run early (Ctrl-C); may be NULL */
     int (*stop)(void *ctx);
     void *progress_ctx;
+    FILE *log;                   /* the decision log (decisions.h), or NULL */
 } run_options;
 
 typedef struct {

@@ -172,3 +172,51 @@ Test(oracle, exact_limiters_break_nothing_on_thousands_of_random_streams, .timeo
     }
     cr_log_info("%llu random streams, %llu decisions", (unsigned long long)streams, (unsigned long long)decisions);
 }
+
+/* ---- ratelab check on saved decision logs ---------------------------------------------- */
+
+static int check_log(const char *name, char *out, size_t len)
+{
+    char cmd[512];
+    const char *bin = getenv("RATELAB_BIN");
+    snprintf(cmd, sizeof cmd, "%s check tests/fixtures/logs/%s 2>&1 1>&2", bin ? bin : "./ratelab", name);
+    const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+    return tsup_exec(argv, out, len);
+}
+
+Test(oracle, check_catches_hand_made_violating_logs_and_passes_a_legal_one)
+{
+    char out[2048];
+    cr_assert_eq(check_log("bucket_legal.csv", out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "api: 6 decisions, 5 admitted, 0 violations"), "%s", out);
+    cr_assert_eq(check_log("bucket_one_over.csv", out, sizeof out), 1);
+    cr_assert(strstr(out, "1 violations (worst: key alice, 0.500 over between t=0.000000 s and t=0.500000 s)"), "%s", out);
+    cr_assert_eq(check_log("window_edge.csv", out, sizeof out), 1);
+    cr_assert(strstr(out, "worst: key k, 1.000 over between t=0.999999 s and t=1.000001 s"), "%s", out);
+    cr_assert_eq(check_log("queue_early.csv", out, sizeof out), 1);
+    cr_assert(strstr(out, "worst: key global, 0.500 over between t=0.100000 s and t=0.150000 s"), "%s", out);
+    cr_assert_eq(check_log("malformed.csv", out, sizeof out), 2);
+    cr_assert(strstr(out, "malformed.csv:6: expected t_us,key,cost (>= 1)"), "%s", out);
+}
+
+Test(oracle, a_run_logs_its_decisions_and_check_agrees_with_the_summary, .timeout = 120)
+{
+    char *dir = tsup_tempdir(), out[512], logs[512], err[4096];
+    snprintf(out, sizeof out, "%s/burst", dir);
+    snprintf(logs, sizeof logs, "%s/logs", dir);
+    const char *argv[] = { "run", "scenarios/burst.json", "--backend", "memory,redis", "--log-decisions", logs,
+                           "--out", out, "--quiet", NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s", err);
+    char cmd[1024];
+    const char *bin = getenv("RATELAB_BIN");
+    snprintf(cmd, sizeof cmd, "%s check %s/*.csv 1>&2", bin ? bin : "./ratelab", logs);
+    const char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+    char report[16384];
+    cr_assert_eq(tsup_exec(sh, report, sizeof report), 0, "%s", report);
+    cr_assert(strstr(report, "token_bucket.redis.csv: token_bucket: 13694 decisions, 7222 admitted, 0 violations"), "%s",
+              report);
+    cr_assert(strstr(report, "sliding_counter.memory.csv: sliding_counter: 13694 decisions, 6422 admitted, 0 violations, "
+                             "vs the reference: 511 wrongly allowed, 516 wrongly blocked"), "%s", report);
+    tsup_rmtree(dir);
+    free(dir);
+}

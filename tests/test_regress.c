@@ -38,7 +38,7 @@ static char *run_burst(scn_scenario *s, run_result *results, size_t *n, int brea
     gen *g = gen_create(s);
     run_backend mem;
     bmem *m = bmem_create(16, &mem);
-    run_options ro = { NULL, NULL, NULL };
+    run_options ro = { NULL, NULL, NULL, NULL };
     for (size_t i = 0; i < s->n_limiters; i++)
         cr_assert_eq(run_limiter(s, g, &s->limiters[i], &mem, &ro, &results[i], err, sizeof err), 0, "%s", err);
     *n = s->n_limiters;

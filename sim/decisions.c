@@ -1,0 +1,154 @@
+/* decisions.c -- see decisions.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "decisions.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "keyspace.h"
+#include "output.h"
+
+FILE *dlog_open(const char *dir, const scn_limiter *l, const char *backend, char *err, size_t errlen)
+{
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: cannot create: %s", dir, strerror(errno));
+        return NULL;
+    }
+    char path[4200], params[256];
+    snprintf(path, sizeof path, "%s/%s.%s.csv", dir, l->name, backend);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    out_params(l, params, sizeof params);
+    fprintf(f, "# ratelab decisions v1\n# limiter %s algorithm %s scope %s backend %s\n# params %s\n"
+               "t_us,key,cost,allowed,delay_us\n",
+            l->name, l->ops->name, l->global ? "global" : "key", backend, params);
+    return f;
+}
+
+int dlog_close(FILE *f, const char *dir, char *err, size_t errlen)
+{
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        snprintf(err, errlen, "%s: writing the decision log failed", dir);
+        return -1;
+    }
+    return 0;
+}
+
+/* Sets the limiter's parameters from "name=value;..." (as out_params writes them). */
+static int dlog_params(scn_limiter *l, char *text, const char *path, char *err, size_t errlen)
+{
+    lim_default_values(l->ops, l->values);
+    for (char *save = NULL, *tok = strtok_r(text, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
+        char *eq = strchr(tok, '=');
+        int i = eq ? (*eq = '\0', lim_param_index(l->ops, tok)) : -1;
+        if (i < 0) {
+            snprintf(err, errlen, "%s:3: params: '%s' is not a parameter of %s", path, tok, l->ops->name);
+            return -1;
+        }
+        const lim_param_spec *p = &l->ops->params[i];
+        if (p->kind == LIM_PARAM_CHOICE) {
+            l->values[i] = -1;
+            for (int c = 0; p->choices[c]; c++)
+                if (strcmp(p->choices[c], eq + 1) == 0) l->values[i] = c;
+            if (l->values[i] < 0) {
+                snprintf(err, errlen, "%s:3: params: %s '%s' is not a choice", path, tok, eq + 1);
+                return -1;
+            }
+        } else {
+            char *end;
+            l->values[i] = strtod(eq + 1, &end);
+            if (*end || !isfinite(l->values[i])) {
+                snprintf(err, errlen, "%s:3: params: %s '%s' is not a number", path, tok, eq + 1);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+int dlog_check(const char *path, orc_report *r, char *limiter_name, char *worst_key, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[1024], algo[64] = "", scope[16] = "", backend[16] = "";
+    scn_limiter l;
+    memset(&l, 0, sizeof l);
+    int rc = -1;
+    kspace *keys = kspace_create();
+    orc_check *c = NULL;
+    size_t n = 0;
+    if (!keys) { snprintf(err, errlen, "out of memory"); goto done; }
+    if (!fgets(line, sizeof line, f) || strcmp(line, "# ratelab decisions v1\n") != 0) {
+        snprintf(err, errlen, "%s:1: not a ratelab decision log (expected '# ratelab decisions v1')", path);
+        goto done;
+    }
+    if (!fgets(line, sizeof line, f) ||
+        sscanf(line, "# limiter %63s algorithm %63s scope %15s backend %15s", l.name, algo, scope, backend) != 4) {
+        snprintf(err, errlen, "%s:2: expected '# limiter NAME algorithm ALGO scope SCOPE backend BACKEND'", path);
+        goto done;
+    }
+    if (!(l.ops = lim_find(algo))) { snprintf(err, errlen, "%s:2: unknown algorithm '%s'", path, algo); goto done; }
+    l.global = strcmp(scope, "global") == 0;
+    if (!fgets(line, sizeof line, f) || strncmp(line, "# params ", 9) != 0) {
+        snprintf(err, errlen, "%s:3: expected '# params name=value;...'", path);
+        goto done;
+    }
+    line[strcspn(line, "\n")] = '\0';
+    if (dlog_params(&l, line + 9, path, err, errlen) != 0) goto done;
+    if (!fgets(line, sizeof line, f) || strcmp(line, "t_us,key,cost,allowed,delay_us\n") != 0) {
+        snprintf(err, errlen, "%s:4: expected the header t_us,key,cost,allowed,delay_us", path);
+        goto done;
+    }
+    /* keys first, so the check can be sized once */
+    long rows_at = ftell(f);
+    for (size_t no = 5; fgets(line, sizeof line, f); no++) {
+        char *a = strchr(line, ','), *b = a ? strchr(a + 1, ',') : NULL;
+        if (!b || kspace_intern(keys, a + 1, (size_t)(b - a - 1)) < 0) {
+            snprintf(err, errlen, "%s:%zu: expected t_us,key,cost,allowed,delay_us", path, no);
+            goto done;
+        }
+    }
+    if (!(c = orc_check_create(&l, kspace_count(keys) ? kspace_count(keys) : 1))) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    fseek(f, rows_at, SEEK_SET);
+    int64_t last = INT64_MIN;
+    for (size_t no = 5; fgets(line, sizeof line, f); no++, n++) {
+        char key[300];
+        long long t, delay;
+        unsigned cost;
+        int allowed;
+        if (sscanf(line, "%lld,%299[^,],%u,%d,%lld", &t, key, &cost, &allowed, &delay) != 5 || cost < 1 ||
+            (allowed != 0 && allowed != 1) || delay < 0) {
+            snprintf(err, errlen, "%s:%zu: expected t_us,key,cost (>= 1),allowed (0 or 1),delay_us (>= 0)", path, no);
+            goto done;
+        }
+        if (t < last) {
+            snprintf(err, errlen, "%s:%zu: t_us %lld is earlier than the line before: a log is in time order", path, no, t);
+            goto done;
+        }
+        last = t;
+        lim_decision d = { allowed, 0, 0, delay };
+        orc_check_add(c, (uint32_t)kspace_intern(keys, key, strlen(key)), t, cost, &d);
+    }
+    orc_check_report(c, r);
+    snprintf(limiter_name, 64, "%s", l.name);
+    snprintf(worst_key, 300, "%s", n && r->violations ? kspace_name(keys, r->worst_key) : "");
+    rc = 0;
+done:
+    orc_check_destroy(c);
+    kspace_destroy(keys);
+    fclose(f);
+    return rc;
+}

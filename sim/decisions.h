@@ -1,0 +1,42 @@
+/*
+ * decisions.h -- the decision log (`--log-decisions DIR`) and its re-check
+ * (`ratelab check`).
+ *
+ * One file per limiter and backend, DIR/<limiter>.<backend>.csv:
+ *   # ratelab decisions v1
+ *   # limiter <name> algorithm <algorithm> scope <key|global> backend <b>
+ *   # params <name>=<value>;...
+ *   t_us,key,cost,allowed,delay_us
+ *   <one line per decided request, in time order>
+ * The header holds what the oracle needs to know the promise; the rows,
+ * what the limiter did. Realtime runs log in the order of the times the
+ * limiter decided at.
+ */
+#ifndef RATELAB_DECISIONS_H
+#define RATELAB_DECISIONS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "oracle.h"
+#include "scenario.h"
+
+/* Opens DIR/<limiter>.<backend>.csv and writes the header; NULL with a
+ * message when the file cannot be created. */
+FILE *dlog_open(const char *dir, const scn_limiter *l, const char *backend, char *err, size_t errlen);
+
+/* One decided request. */
+static inline void dlog_write(FILE *f, int64_t t_us, const char *key, uint32_t cost, const lim_decision *d)
+{
+    fprintf(f, "%lld,%s,%u,%d,%lld\n", (long long)t_us, key, cost, d->allowed, (long long)d->delay_us);
+}
+
+/* Closes the log; 0, or -1 with a message when anything failed to write. */
+int dlog_close(FILE *f, const char *dir, char *err, size_t errlen);
+
+/* Re-checks one log with the oracle: fills *r, limiter_name (64 bytes) and
+ * worst_key (300 bytes: the key of the worst violation). Returns 0, or -1
+ * with "file:line: ..." in err for a malformed log. */
+int dlog_check(const char *path, orc_report *r, char *limiter_name, char *worst_key, char *err, size_t errlen);
+
+#endif
