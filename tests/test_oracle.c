@@ -179,7 +179,7 @@ static int check_log(const char *name, char *out, size_t len)
 {
     char cmd[512];
     const char *bin = getenv("RATELAB_BIN");
-    snprintf(cmd, sizeof cmd, "%s check tests/fixtures/logs/%s 2>&1 1>&2", bin ? bin : "./ratelab", name);
+    snprintf(cmd, sizeof cmd, "%s check tests/fixtures/logs/%s 1>&2", bin ? bin : "./ratelab", name);
     const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
     return tsup_exec(argv, out, len);
 }
