@@ -51,6 +51,30 @@ plot for [i=1:n] ts using 't_s':(pick(word(names, i), 'wall_latency_p99_ns') > 0
      for [i=1:n] ts using 't_s':(pick(word(names, i), 'wall_latency_p50_ns') > 0 ? pick(word(names, i), 'wall_latency_p50_ns') : NaN) with lines dt 2 lc i notitle
 unset logscale y
 
+# Accuracy of the approximations against the exact sliding log, and
+# Cloudflare's published figure for its counter (accuracy.csv).
+acc = dir.'/accuracy.csv'
+set output outdir.'/plots/accuracy.'.fmt
+set title title.': decisions unlike the exact sliding log (log scale; reference: Cloudflare 2017)'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set logscale y
+set yrange [0.001:100]
+set ylabel '% of requests'
+set xlabel ''
+set xtics rotate by -20
+set key inside right top
+plot acc using (column('wrongly_allowed_pct') > 0 ? column('wrongly_allowed_pct') : NaN):xtic(strcol('limiter').' ('.strcol('backend').')') title 'wrongly allowed', \
+     '' using (column('wrongly_blocked_pct') > 0 ? column('wrongly_blocked_pct') : NaN) title 'wrongly blocked', \
+     '' using (column('wrong_pct') > 0 ? column('wrong_pct') : NaN) title 'wrong, in all'
+unset logscale y
+set yrange [*:*]
+set xtics norotate
+set style data lines
+set xlabel 'time (s)'
+set key outside right top
+
 # One panel per limiter: what it was offered, admitted, released, dropped.
 panel_h = 260
 if (fmt eq 'png') {

@@ -63,6 +63,7 @@ typedef struct {
     int64_t last_departure;     /* queue */
     int has_departure;
     int64_t window, window_cost;    /* fixed_window's aligned window */
+    int64_t cmp_window, cmp_cost, cmp_reference;   /* this aligned window's admitted cost, and the reference's */
 } orc_key;
 
 struct orc_check {
@@ -77,6 +78,8 @@ struct orc_check {
     orc_ring *admitted_ring;    /* the limiter's admitted, windows */
     orc_ring *reference_ring;   /* the reference sliding log's admitted */
     orc_entry *ring_memory;
+    double diff_sum;            /* sum of |admitted - reference| over closed windows */
+    uint64_t windows;
     orc_report r;
 };
 
@@ -226,10 +229,25 @@ static void orc_queue(orc_check *c, orc_key *k, uint32_t key, int64_t t, int64_t
     k->has_departure = 1;
 }
 
+static void orc_close_window(orc_check *c, orc_key *k)
+{
+    if (k->cmp_window == INT64_MIN) return;
+    c->diff_sum += (double)llabs(k->cmp_cost - k->cmp_reference);
+    c->windows++;
+}
+
 static void orc_windows(orc_check *c, orc_key *k, uint32_t key, int64_t t, int64_t cost, int allowed)
 {
     orc_ring *mine = &c->admitted_ring[key], *ref = &c->reference_ring[key];
+    int64_t aligned = orc_floor_div(k->t0 + t, c->window_us);
+    if (aligned != k->cmp_window) {
+        orc_close_window(c, k);
+        k->cmp_window = aligned;
+        k->cmp_cost = k->cmp_reference = 0;
+    }
     int reference = orc_ring_expire(ref, t, c->window_us) + cost <= c->limit;
+    if (reference) k->cmp_reference += cost;
+    if (allowed) k->cmp_cost += cost;
     if (reference) {
         orc_ring_push(ref, t, cost);
         c->r.reference_admitted += (uint64_t)cost;
@@ -258,6 +276,7 @@ void orc_check_add(orc_check *c, uint32_t key, int64_t t_us, uint32_t cost, cons
         k->seen = 1;
         k->t0 = t_us;
         k->window = INT64_MIN;
+        k->cmp_window = INT64_MIN;
     }
     c->r.offered++;
     if (d->allowed) c->r.admitted++; else c->r.dropped++;
@@ -286,6 +305,16 @@ uint64_t orc_conservation(orc_report *r, uint64_t offered, uint64_t admitted, ui
 void orc_check_report(const orc_check *c, orc_report *r)
 {
     *r = c->r;
+    r->mean_window_diff = -1;
+    if (c->admitted_ring) {
+        double sum = c->diff_sum;
+        uint64_t windows = c->windows;
+        for (size_t i = 0; i < c->n_keys; i++) {   /* the windows still open */
+            const orc_key *k = &c->keys[i];
+            if (k->seen && k->cmp_window != INT64_MIN) { sum += (double)llabs(k->cmp_cost - k->cmp_reference); windows++; }
+        }
+        r->mean_window_diff = windows ? sum / (double)windows : 0;
+    }
     r->over_admitted = 0;
     if (c->kind == ORC_COUNTER) { r->over_admitted = -1; return; }
     double over = 0;

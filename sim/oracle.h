@@ -41,6 +41,7 @@ typedef struct {
     int64_t wrongly_allowed, wrongly_blocked;   /* vs the reference; -1: none */
     uint64_t reference_admitted;
     int64_t max_window_cost;               /* windows: most admitted cost in any (t - W, t]; -1: n/a */
+    double mean_window_diff;               /* windows: mean |admitted - reference| per aligned window; -1: n/a */
     int window_checked;                    /* 0 when the rings would not fit the memory budget */
     /* The whole-run bound: per key, admitted cost against the most the
      * limiter may admit over [first, last] of the times it decided at. It

@@ -99,6 +99,31 @@ static void out_duration_ns(char *buf, size_t len, int64_t ns)
     else snprintf(buf, len, "%lldns", (long long)ns);
 }
 
+void out_accuracy_csv(FILE *f, const run_result *r, size_t n)
+{
+    fputs("limiter,algorithm,backend,limit,window_ms,requests,wrongly_allowed,wrongly_allowed_pct,wrongly_blocked,"
+          "wrongly_blocked_pct,wrong_pct,max_window_cost,overshoot_pct,mean_window_diff,source\n", f);
+    for (size_t i = 0; i < n; i++) {
+        const scn_limiter *l = r[i].limiter;
+        const orc_report *o = &r[i].oracle;
+        const char *a = l->ops->name;
+        if ((strcmp(a, "fixed_window") != 0 && strcmp(a, "sliding_window_counter") != 0) || o->wrongly_allowed < 0)
+            continue;
+        double limit = l->values[lim_param_index(l->ops, "limit")], req = (double)(o->offered ? o->offered : 1);
+        fprintf(f, "%s,%s,%s,%.0f,%.15g,%llu,%lld,%.4f,%lld,%.4f,%.4f,%lld,%.2f,%.3f,ratelab oracle\n", l->name, a,
+                r[i].backend, limit, l->values[lim_param_index(l->ops, "window_ms")], (unsigned long long)o->offered,
+                (long long)o->wrongly_allowed, 100.0 * (double)o->wrongly_allowed / req, (long long)o->wrongly_blocked,
+                100.0 * (double)o->wrongly_blocked / req,
+                100.0 * (double)(o->wrongly_allowed + o->wrongly_blocked) / req, (long long)o->max_window_cost,
+                100.0 * ((double)o->max_window_cost / limit - 1), o->mean_window_diff);
+    }
+    /* Cloudflare, "How we built rate limiting capable of scaling to millions
+     * of domains" (blog, 2017): 0.003% of 400 million requests wrongly
+     * allowed or blocked by its sliding window counter, on its own traffic. */
+    fputs("cloudflare_2017,sliding_window_counter,published,,,400000000,,,,,0.003,,,,"
+          "\"Cloudflare blog 2017, How we built rate limiting capable of scaling to millions of domains\"\n", f);
+}
+
 void out_print_violations(FILE *f, const scn_scenario *s, const run_result *r, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -265,6 +290,13 @@ static int out_write_timeseries(FILE *f, const void *a)
     return 0;
 }
 
+static int out_write_accuracy(FILE *f, const void *a)
+{
+    const out_job *j = a;
+    out_accuracy_csv(f, j->r, j->n);
+    return 0;
+}
+
 static int out_write_json(FILE *f, const void *a)
 {
     const out_job *j = a;
@@ -301,6 +333,7 @@ int out_write_run(const char *dir, const scn_scenario *s, const run_result *resu
     out_job job = { s, results, n, ctx };
     if (out_file(tmp, "summary.csv", out_write_summary, &job, err, errlen) != 0 ||
         out_file(tmp, "timeseries.csv", out_write_timeseries, &job, err, errlen) != 0 ||
+        out_file(tmp, "accuracy.csv", out_write_accuracy, &job, err, errlen) != 0 ||
         out_file(tmp, "run.json", out_write_json, &job, err, errlen) != 0) {
         out_remove_tree(tmp);
         return -1;

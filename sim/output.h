@@ -36,6 +36,11 @@ void out_summary_csv(FILE *f, const run_result *results, size_t n);
 /* Writes the per-tick CSV to f: rows grouped by limiter and backend, ticks in order. */
 void out_timeseries_csv(FILE *f, const run_result *results, size_t n);
 
+/* Writes accuracy.csv to f: per approximate limiter (fixed_window,
+ * sliding_window_counter) and backend, its error against the exact sliding
+ * log on the same stream, and Cloudflare's published figure as a reference. */
+void out_accuracy_csv(FILE *f, const run_result *results, size_t n);
+
 /* Prints one line per limiter whose oracle found violations: limiter, key,
  * the two request times, the excess. */
 void out_print_violations(FILE *f, const scn_scenario *s, const run_result *results, size_t n);

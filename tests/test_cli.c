@@ -206,16 +206,34 @@ Test(cli, plots_are_drawn_as_png_and_svg)
     run_into("burst", &dir, out, sizeof out);
     const char *plot[] = { "/bin/sh", "scripts/plot.sh", out, NULL };
     cr_assert_eq(tsup_exec(plot, err, sizeof err), 0, "%s", err);
-    const char *charts[] = { "offered_admitted", "panels", "dropped", "level", "delay", "latency" };
+    const char *charts[] = { "offered_admitted", "panels", "dropped", "level", "delay", "latency", "accuracy" };
     for (size_t i = 0; i < sizeof charts / sizeof charts[0]; i++) {
         snprintf(path, sizeof path, "%s/plots/%s.png", out, charts[i]);
         cr_assert(png_magic(path), "%s is not a PNG", path);
         snprintf(path, sizeof path, "%s/plots/%s.svg", out, charts[i]);
         char *svg = tsup_slurp(path);
         cr_assert(svg && strstr(svg, "<svg"), "%s is not an SVG", path);
-        cr_assert(strstr(svg, "sliding_counter"), "%s: limiter names appear with their underscores", path);
+        cr_assert(strstr(svg, "sliding_counter") || strstr(svg, "sliding_counter (memory)"),
+                  "%s: limiter names appear with their underscores", path);
         free(svg);
     }
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+Test(cli, accuracy_csv_measures_the_approximations_beside_cloudflares_figure)
+{
+    char *dir, out[512], path[600];
+    run_into("burst", &dir, out, sizeof out);
+    snprintf(path, sizeof path, "%s/accuracy.csv", out);
+    char *csv = tsup_slurp(path);
+    cr_assert(csv, "no accuracy.csv");
+    cr_assert(strstr(csv, "\nfixed_window,fixed_window,memory,200,1000,13694,354,2.5851,354,2.5851,5.1701,290,45.00,"),
+              "fixed windows pass 290 in some second under a limit of 200:\n%s", csv);
+    cr_assert(strstr(csv, "\nsliding_counter,sliding_window_counter,memory,200,1000,13694,511,"), "%s", csv);
+    cr_assert(strstr(csv, "\ncloudflare_2017,sliding_window_counter,published,,,400000000,,,,,0.003,"), "%s", csv);
+    cr_assert_null(strstr(csv, "\ntoken_bucket,"), "exact limiters have no error to report there");
+    free(csv);
     tsup_rmtree(dir);
     free(dir);
 }
