@@ -31,7 +31,7 @@ REL_OBJ  := $(LIB_SRC:%.c=build/release/%.o)
 TST_OBJ  := $(LIB_SRC:%.c=build/test/%.o) $(TEST_SRC:%.c=build/test/%.o)
 ASN_OBJ  := $(LIB_SRC:%.c=build/asan/%.o) $(TEST_SRC:%.c=build/asan/%.o)
 
-.PHONY: all deps bench test test-plain test-asan perf perf-redis regress clean
+.PHONY: all deps bench sweep test test-plain test-asan perf perf-redis regress clean
 .DEFAULT_GOAL := all
 
 all: ratelab
@@ -72,6 +72,12 @@ bench: deps
 	@$(MAKE) --no-print-directory ratelab
 	./ratelab run scenarios/$(SCENARIO).json --out $(OUT) $(RUN_FLAGS)
 	@scripts/plot.sh $(OUT)
+
+# ALGO=<limiter or algorithm> PARAMS='rate=100:500:100 capacity=50,100'
+# (ALGO=all: every limiter on the "sweep" grid the scenario gives it); JOBS=N.
+sweep: deps
+	@$(MAKE) --no-print-directory ratelab
+	./ratelab sweep scenarios/$(SCENARIO).json --algo $(or $(ALGO),all) $(if $(PARAMS),--params "$(PARAMS)") $(if $(JOBS),--jobs $(JOBS))
 
 # The suite runs twice: as built for use, and under ASan+UBSan, where any
 # report aborts the test that caused it.

@@ -5,7 +5,9 @@
  * written), 3 Redis unreachable, 130 interrupted.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <math.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@
 #include "redis_url.h"
 #include "runner.h"
 #include "scenario.h"
+#include "sweep.h"
 
 #define MAIN_MAX_SETS 64
 
@@ -38,6 +41,7 @@ static void main_usage(FILE *f)
           "       ratelab list             algorithms and their parameters\n"
           "       ratelab compare SUMMARY.csv GOLDEN.csv [--update]   a run against its accepted baseline\n"
           "       ratelab check LOG.csv...   the oracle on saved decision logs (--log-decisions)\n"
+          "       ratelab sweep SCENARIO.json --algo NAME|all [--params 'p=from:to:step q=a,b'] [--jobs N]\n"
           "       ratelab perf [--quick]   decision and simulation speed per algorithm\n"
           "       ratelab perf-redis [--quick]  the Lua twins' speed on Redis beside redis-benchmark\n"
           "\n"
@@ -385,6 +389,112 @@ done:
     return rc;
 }
 
+static void main_sweep_progress(void *ctx, size_t done, size_t total)
+{
+    main_progress *p = ctx;
+    main_progress_draw(p, (double)done / (double)total);
+}
+
+/* mkdir -p */
+static int main_mkdirs(const char *dir)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* ratelab sweep SCENARIO.json --algo NAME|all [--params SPEC] [--jobs N] [--out DIR] [--quiet] */
+static int main_sweep(int argc, char **argv)
+{
+    const char *scenario = NULL, *algo = NULL, *params = NULL, *out = NULL;
+    long jobs = sysconf(_SC_NPROCESSORS_ONLN);
+    int quiet = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (v && strcmp(o, "--algo") == 0) algo = argv[++i];
+        else if (v && strcmp(o, "--params") == 0) params = argv[++i];
+        else if (v && strcmp(o, "--out") == 0) out = argv[++i];
+        else if (v && strcmp(o, "--jobs") == 0) { if (main_long(o, argv[++i], 1, 64, &jobs) != 0) return 2; }
+        else if (strcmp(o, "--quiet") == 0) quiet = 1;
+        else if (o[0] != '-' && !scenario) scenario = o;
+        else {
+            fprintf(stderr, "usage: ratelab sweep SCENARIO.json --algo NAME|all [--params 'p=from:to:step q=a,b'] "
+                            "[--jobs N] [--out DIR]\n");
+            return 2;
+        }
+    }
+    if (!scenario || !algo) {
+        fprintf(stderr, "ratelab sweep: SCENARIO.json and --algo are required\n");
+        return 2;
+    }
+    if (jobs < 1) jobs = 1;
+    char err[1024];
+    scn_scenario s;
+    if (scn_load(scenario, NULL, &s, err, sizeof err) != 0) {
+        fprintf(stderr, "ratelab: %s\n", err);
+        return 2;
+    }
+    int all = strcmp(algo, "all") == 0, rc = 0, swept = 0;
+    if (all && params) {
+        fprintf(stderr, "ratelab sweep: --algo all sweeps each limiter on its own \"sweep\" grid; --params is for one\n");
+        scn_free(&s);
+        return 2;
+    }
+    char dir[4096];
+    if (out) snprintf(dir, sizeof dir, "%s", out);
+    else snprintf(dir, sizeof dir, "results/%s/sweep", s.name);
+    for (size_t i = 0; i < s.n_limiters && rc == 0; i++) {
+        const scn_limiter *l = &s.limiters[i];
+        if (!all && strcmp(l->name, algo) != 0 && strcmp(l->ops->name, algo) != 0) continue;
+        if (!all && swept) break;   /* the first limiter that matches */
+        const char *spec = all ? l->sweep : params;
+        if (!spec || !*spec) {
+            if (all) continue;
+            fprintf(stderr, "ratelab sweep: --params is required (e.g. --params 'rate=100:500:100')\n");
+            rc = 2;
+            break;
+        }
+        swp_grid g;
+        if (swp_parse(spec, l, &g, err, sizeof err) != 0) {
+            fprintf(stderr, "ratelab: %s: limiters[%zu] (%s): %s\n", scenario, i, l->name, err);
+            rc = 2;
+            break;
+        }
+        char csv[4400];
+        snprintf(csv, sizeof csv, "%s/%s.csv", dir, l->name);
+        main_progress progress = { .enabled = !quiet && isatty(STDERR_FILENO), .count = 1, .name = l->name };
+        progress.started_ns = run_now_ns();
+        int64_t t0 = run_now_ns();
+        if (main_mkdirs(dir) != 0) {
+            fprintf(stderr, "ratelab: %s: cannot create: %s\n", dir, strerror(errno));
+            rc = 1;
+        } else if (swp_run(&s, l, &g, (unsigned)jobs, csv, main_sweep_progress, &progress, err, sizeof err) != 0) {
+            fprintf(stderr, "%sratelab: %s\n", progress.drawn ? "\n" : "", err);
+            rc = strncmp(err, "sweep point", 11) == 0 ? 2 : 1;
+        } else {
+            if (progress.drawn) fprintf(stderr, "\r%*s\r", 70, "");
+            if (!quiet)
+                printf("sweep %s (%s): %zu points on %ld worker(s) in %.2f s -> %s\n", l->name, l->ops->name,
+                       g.n_points, jobs, (double)(run_now_ns() - t0) / 1e9, csv);
+            swept++;
+        }
+        swp_free(&g);
+    }
+    if (rc == 0 && !swept) {
+        if (all) fprintf(stderr, "ratelab sweep: no limiter in %s has a \"sweep\" grid\n", scenario);
+        else fprintf(stderr, "ratelab sweep: no limiter or algorithm named '%s' in %s\n", algo, scenario);
+        rc = 2;
+    }
+    scn_free(&s);
+    return rc;
+}
+
 /* ratelab check LOG.csv... */
 static int main_check(int argc, char **argv)
 {
@@ -462,6 +572,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "list") == 0) return main_list();
     if (strcmp(argv[1], "compare") == 0) return main_compare(argc, argv);
     if (strcmp(argv[1], "check") == 0) return main_check(argc, argv);
+    if (strcmp(argv[1], "sweep") == 0) return main_sweep(argc, argv);
     if (strcmp(argv[1], "perf") == 0) return perf_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "perf-redis") == 0) return perf_redis_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) { main_usage(stdout); return 0; }

@@ -458,8 +458,8 @@ static int scn_limiter_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario
         scn_join(p, path, "algorithm");
         return scn_fail(c, p, "unknown algorithm '%.60s' (known: %s)", algo, list);
     }
-    const char *allowed[LIM_MAX_PARAMS + 4] = { "algorithm", "name", "scope" };
-    size_t n_allowed = 3;
+    const char *allowed[LIM_MAX_PARAMS + 5] = { "algorithm", "name", "scope", "sweep" };
+    size_t n_allowed = 4;
     for (size_t k = 0; k < l->ops->n_params; k++) allowed[n_allowed++] = l->ops->params[k].name;
     allowed[n_allowed] = NULL;
     if (scn_check_fields(c, obj, path, allowed, l->ops->name) != 0) return -1;
@@ -473,6 +473,11 @@ static int scn_limiter_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario
         if (strcmp(s->limiters[k].name, name) == 0)
             return scn_fail(c, p, "'%s' is already the name of limiters[%zu]; give each limiter its own name", name, k);
     snprintf(l->name, sizeof l->name, "%s", name);
+    const char *sweep;
+    if (scn_string(c, obj, path, "sweep", 0, "", &sweep) != 0) return -1;
+    scn_join(p, path, "sweep");
+    if (strlen(sweep) >= sizeof l->sweep) return scn_fail(c, p, "longer than %zu characters", sizeof l->sweep - 1);
+    snprintf(l->sweep, sizeof l->sweep, "%s", sweep);
     static const char *const scopes[] = { "key", "global", NULL };
     if (scn_choice(c, obj, path, "scope", scopes, 0, &l->global) != 0) return -1;
 

@@ -57,6 +57,7 @@ typedef struct {
     double values[LIM_MAX_PARAMS];   /* in ops->params order */
     int global;                      /* scope "global": one key for all requests */
     lim_config cfg;
+    char sweep[256];                 /* its grid for `ratelab sweep --algo all` (sweep.h), or "" */
 } scn_limiter;
 
 typedef struct {
