@@ -39,7 +39,7 @@ static const bad_case bad_cases[] = {
     { "unknown_algorithm", ": limiters[0].algorithm: unknown algorithm 'token-bucket' (known: token_bucket, gcra," },
     { "negative_rate", ": limiters[2].rate: must be > 0, got -1" },
     { "zero_capacity", ": limiters[0].capacity: must be > 0, got 0" },
-    { "unknown_param", ": limiters[0].capcity: unknown field (token_bucket takes: algorithm, name, scope, rate, capacity, initial)" },
+    { "unknown_param", ": limiters[0].capcity: unknown field (token_bucket takes: algorithm, name, scope, sweep, rate, capacity, initial)" },
     { "missing_param", ": limiters[1].rate: required" },
     { "duplicate_limiter_name", ": limiters[1].name: 'tb' is already the name of limiters[0]" },
     { "initial_above_capacity", ": limiters[0].initial: must be <= capacity (10), got 20" },
