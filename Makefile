@@ -78,6 +78,7 @@ bench: deps
 sweep: deps
 	@$(MAKE) --no-print-directory ratelab
 	./ratelab sweep scenarios/$(SCENARIO).json --algo $(or $(ALGO),all) $(if $(PARAMS),--params "$(PARAMS)") $(if $(JOBS),--jobs $(JOBS))
+	@scripts/sweep_plot.sh results/$(SCENARIO)/sweep/*.csv
 
 # The suite runs twice: as built for use, and under ASan+UBSan, where any
 # report aborts the test that caused it.

@@ -147,3 +147,40 @@ Test(sweep, all_uses_each_limiters_own_grid_and_bench_keeps_the_sweep, .timeout 
     tsup_rmtree(dir);
     free(dir);
 }
+
+static int png(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char head[8] = { 0 };
+    int ok = f && fread(head, 1, 8, f) == 8 && memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0;
+    if (f) fclose(f);
+    return ok;
+}
+
+Test(sweep, heatmaps_over_two_parameters_lines_over_one, .timeout = 120)
+{
+    char *dir = tsup_tempdir(), err[4096], path[800];
+    const char *two[] = { "sweep", "scenarios/burst.json", "--algo", "token_bucket", "--params",
+                          "rate=100:300:100 capacity=200,400", "--out", dir, "--quiet", NULL };
+    cr_assert_eq(tsup_run(two, err, sizeof err), 0, "%s", err);
+    const char *one[] = { "sweep", "scenarios/burst.json", "--algo", "gcra", "--params", "burst=100,200,400", "--out",
+                          dir, "--quiet", NULL };
+    cr_assert_eq(tsup_run(one, err, sizeof err), 0, "%s", err);
+    char a[800], b[800];
+    snprintf(a, sizeof a, "%s/token_bucket.csv", dir);
+    snprintf(b, sizeof b, "%s/gcra.csv", dir);
+    const char *plot[] = { "/bin/sh", "scripts/sweep_plot.sh", a, b, NULL };
+    cr_assert_eq(tsup_exec(plot, err, sizeof err), 0, "%s", err);
+    const char *names[] = { "token_bucket_drop_pct", "token_bucket_peak_admitted_rps", "token_bucket_delay_p99_us",
+                            "gcra_drop_pct", "gcra_peak_admitted_rps", "gcra_delay_p99_us" };
+    for (size_t i = 0; i < 6; i++) {
+        snprintf(path, sizeof path, "%s/plots/%s.png", dir, names[i]);
+        cr_assert(png(path), "%s is not a PNG", path);
+    }
+    snprintf(path, sizeof path, "%s/plots/token_bucket_drop_pct.svg", dir);
+    char *svg = tsup_slurp(path);
+    cr_assert(svg && strstr(svg, "capacity") && strstr(svg, "rate"), "a heatmap over rate and capacity");
+    free(svg);
+    tsup_rmtree(dir);
+    free(dir);
+}
