@@ -376,7 +376,7 @@ static int main_run(int argc, char **argv)
         out_print_table(stdout, &s, results, n_results);
         if (a.use_redis) printf("redis: %s, %s mode%s, keys ratelab:%s-<limiter>:{key}, deleted\n", where,
                                 a.realtime ? "realtime" : "virtual", a.realtime ? "" : " (pipelined)", run_id);
-        printf("results: %s/{summary.csv,timeseries.csv,run.json}\n", outdir);
+        printf("results: %s/{summary.csv,timeseries.csv,accuracy.csv,run.json}\n", outdir);
     }
 done:
     for (size_t i = 0; i < n_results; i++) run_result_free(&results[i]);
