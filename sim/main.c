@@ -395,20 +395,6 @@ static void main_sweep_progress(void *ctx, size_t done, size_t total)
     main_progress_draw(p, (double)done / (double)total);
 }
 
-/* mkdir -p */
-static int main_mkdirs(const char *dir)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* ratelab sweep SCENARIO.json --algo NAME|all [--params SPEC] [--jobs N] [--out DIR] [--quiet] */
 static int main_sweep(int argc, char **argv)
 {
@@ -471,7 +457,7 @@ static int main_sweep(int argc, char **argv)
         main_progress progress = { .enabled = !quiet && isatty(STDERR_FILENO), .count = 1, .name = l->name };
         progress.started_ns = run_now_ns();
         int64_t t0 = run_now_ns();
-        if (main_mkdirs(dir) != 0) {
+        if (out_mkdirs(dir) != 0) {
             fprintf(stderr, "ratelab: %s: cannot create: %s\n", dir, strerror(errno));
             rc = 1;
         } else if (swp_run(&s, l, &g, (unsigned)jobs, csv, main_sweep_progress, &progress, err, sizeof err) != 0) {

@@ -237,7 +237,7 @@ static void out_remove_tree(const char *path)
     nftw(path, out_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static int out_mkdirs(const char *dir)
+int out_mkdirs(const char *dir)
 {
     char buf[4096];
     snprintf(buf, sizeof buf, "%s", dir);

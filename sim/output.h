@@ -48,6 +48,9 @@ void out_print_violations(FILE *f, const scn_scenario *s, const run_result *resu
 /* Prints the human summary table. */
 void out_print_table(FILE *f, const scn_scenario *s, const run_result *results, size_t n);
 
+/* mkdir -p: dir and every missing parent; 0, or -1 with errno set. */
+int out_mkdirs(const char *dir);
+
 /* "rate=100;capacity=200": a limiter's parameters as given or defaulted. */
 void out_params(const scn_limiter *l, char *buf, size_t len);
 
