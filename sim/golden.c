@@ -15,7 +15,8 @@
 static const char *const gold_metrics[] = {
     "offered", "admitted", "dropped", "delayed", "offered_cost", "admitted_cost", "peak_offered_rps",
     "peak_admitted_rps", "delay_p50_us", "delay_p99_us", "delay_max_us", "keys", "errors", "over_admitted",
-    "violations", "wrongly_allowed", "wrongly_blocked", "max_window_cost", "reference_admitted", NULL,
+    "violations", "wrongly_allowed", "wrongly_blocked", "max_window_cost", "reference_admitted",
+    "downstream_overload_s", "downstream_wait_p99_us", "e2e_p99_us", "downstream_completed", NULL,
 };
 
 typedef struct {
@@ -214,7 +215,19 @@ int gold_update(const char *summary, const char *golden, FILE *out, char *err, s
     if (access(golden, R_OK) == 0) {
         char msg[256];
         int changes = gold_compare(summary, golden, out, msg, sizeof msg);
-        if (changes == 0) fprintf(out, "%s: unchanged\n", golden);
+        gold_csv *old = calloc(1, sizeof *old), *now = calloc(1, sizeof *now);
+        long added = 0;
+        if (old && now && gold_read(golden, old, msg, sizeof msg) == 0) {
+            if (gold_read(tmp, now, msg, sizeof msg) == 0) {
+                added = (long)now->n_rows - (long)old->n_rows;
+                free(now->text);
+            }
+            free(old->text);
+        }
+        free(old);
+        free(now);
+        if (added > 0) fprintf(out, "%s: %ld line(s) added (new metrics or limiters)\n", golden, added);
+        else if (changes == 0) fprintf(out, "%s: unchanged\n", golden);
     } else {
         fprintf(out, "%s: new\n", golden);
     }

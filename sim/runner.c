@@ -53,6 +53,16 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
         return -1;
     }
     uint32_t level_key = l->global ? 0 : s->level_key;
+    /* up to 1M queued releases pending at once; more are served a little early, and counted */
+    dsm *down = s->downstream.present ? dsm_create(&s->downstream, s->seed, s->duration_us, 1 << 20) : NULL;
+    if (s->downstream.present && !down) {
+        snprintf(err, errlen, "%s: out of memory for the downstream model", l->name);
+        orc_check_destroy(check);
+        met_free(&out->series);
+        free(reqs);
+        free(dec);
+        return -1;
+    }
 
     gen_rewind(g);
     size_t tick = 0;
@@ -74,6 +84,7 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
             for (size_t i = 0; i < n; i++) {
                 met_record(m, tick, reqs[i].t_us, reqs[i].cost, &dec[i]);
                 orc_check_add(check, l->global ? 0 : reqs[i].key, reqs[i].t_us, reqs[i].cost, &dec[i]);
+                if (down && dec[i].allowed) dsm_admit(down, reqs[i].t_us, dec[i].delay_us);
                 if (opt->log)
                     dlog_write(opt->log, reqs[i].t_us, l->global ? "global" : kspace_name(s->keys, reqs[i].key),
                                reqs[i].cost, &dec[i]);
@@ -106,6 +117,12 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
     met_summarize(m, &out->summary);
     out->summary.wall_s = (double)(ended - started) / 1e9;
     b->end(b->ctx, &out->summary);
+    if (down) {
+        dsm_finish(down, &out->downstream);
+        dsm_destroy(down);
+        out->has_downstream = 1;
+        out->overload_s = dsm_overload_seconds(&s->downstream, m->second_released, m->n_seconds);
+    }
     orc_check_report(check, &out->oracle);
     orc_conservation(&out->oracle, out->summary.offered, out->summary.admitted, out->summary.dropped);
     out->summary.over_admitted = out->oracle.over_admitted;

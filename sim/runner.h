@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "downstream.h"
 #include "generator.h"
 #include "metrics.h"
 #include "oracle.h"
@@ -52,6 +53,9 @@ typedef struct {
     met_series series;
     met_summary summary;
     orc_report oracle;           /* the independent check of every decision */
+    int has_downstream;          /* the scenario describes a downstream: */
+    dsm_report downstream;       /* what the service saw (downstream.h) */
+    uint64_t overload_s;         /* whole seconds released above its capacity_rps */
 } run_result;
 
 /* Runs every request of `g` (rewound first) through limiter `l` on backend

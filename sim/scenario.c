@@ -439,6 +439,48 @@ static int scn_cost_load(scn_ctx *c, const cJSON *root, scn_scenario *s)
     return 0;
 }
 
+/* ---- downstream --------------------------------------------------------- */
+
+static int scn_downstream_load(scn_ctx *c, const cJSON *root, scn_scenario *s)
+{
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "downstream");
+    scn_downstream *ds = &s->downstream;
+    if (!d) return 0;
+    if (!cJSON_IsObject(d)) return scn_fail(c, "downstream", "must be an object, got %s", scn_type_name(d));
+    static const char *const allowed[] = { "capacity_rps", "concurrency", "service_ms", NULL };
+    if (scn_check_fields(c, d, "downstream", allowed, "downstream") != 0) return -1;
+    double conc;
+    if (scn_number(c, d, "downstream", "capacity_rps", (scn_num){ 1, 0, 1e-3, LIM_RATE_MAX, 0 }, &ds->capacity_rps) != 0 ||
+        scn_number(c, d, "downstream", "concurrency", (scn_num){ 1, 0, 1, 100000, 1 }, &conc) != 0)
+        return -1;
+    ds->concurrency = (uint32_t)conc;
+    const cJSON *svc = cJSON_GetObjectItemCaseSensitive(d, "service_ms");
+    if (!svc) return scn_fail(c, "downstream.service_ms", "required");
+    if (!cJSON_IsObject(svc))
+        return scn_fail(c, "downstream.service_ms", "must be an object, got %s", scn_type_name(svc));
+    static const char *const svc_allowed[] = { "dist", "mean", "p99", NULL };
+    if (scn_check_fields(c, svc, "downstream.service_ms", svc_allowed, "service_ms") != 0) return -1;
+    static const char *const dists[] = { "fixed", "exponential", "lognormal", NULL };
+    int dist;
+    if (scn_choice(c, svc, "downstream.service_ms", "dist", dists, -1, &dist) != 0) return -1;
+    ds->dist = (scn_service_dist)dist;
+    if (scn_number(c, svc, "downstream.service_ms", "mean", (scn_num){ 1, 0, 1e-3, 3.6e6, 0 }, &ds->mean_ms) != 0)
+        return -1;
+    if (ds->dist == SCN_SERVICE_LOGNORMAL) {
+        if (scn_number(c, svc, "downstream.service_ms", "p99", (scn_num){ 1, 0, 1e-3, 3.6e7, 0 }, &ds->p99_ms) != 0)
+            return -1;
+        /* a lognormal with this mean reaches at most mean * e^(z99^2/2) at p99 */
+        double ratio = ds->p99_ms / ds->mean_ms;
+        if (ratio <= 1 || ratio >= 14.9)
+            return scn_fail(c, "downstream.service_ms.p99", "must lie between mean (%.15g) and 14.9 x mean for a "
+                            "lognormal, got %.15g", ds->mean_ms, ds->p99_ms);
+    } else if (cJSON_GetObjectItemCaseSensitive(svc, "p99")) {
+        return scn_fail(c, "downstream.service_ms.p99", "only for dist lognormal");
+    }
+    ds->present = 1;
+    return 0;
+}
+
 /* ---- limiters -------------------------------------------------------- */
 
 static int scn_limiter_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario *s, scn_limiter *l)
@@ -707,7 +749,7 @@ static int scn_top(scn_ctx *c, const cJSON *root, scn_scenario *s)
 {
     if (!cJSON_IsObject(root)) return scn_fail(c, "", "the top level must be an object, got %s", scn_type_name(root));
     static const char *const allowed[] = { "name", "description", "duration_s", "seed", "tick_ms", "arrival",
-                                           "phases", "keys", "cost", "limiters", NULL };
+                                           "phases", "keys", "cost", "limiters", "downstream", NULL };
     if (scn_check_fields(c, root, "", allowed, "a scenario") != 0) return -1;
     const char *name, *desc;
     if (scn_string(c, root, "", "name", 1, NULL, &name) != 0) return -1;
@@ -774,7 +816,7 @@ int scn_load(const char *path, const scn_options *opt, scn_scenario *s, char *er
     }
     if (cJSON_IsObject(root) && scn_apply_sets(&c, root, opt) != 0) goto out;
     if (scn_top(&c, root, s) != 0 || scn_keys(&c, root, s) != 0 || scn_cost_load(&c, root, s) != 0 ||
-        scn_phases(&c, root, s) != 0 || scn_limiters(&c, root, s) != 0)
+        scn_phases(&c, root, s) != 0 || scn_limiters(&c, root, s) != 0 || scn_downstream_load(&c, root, s) != 0)
         goto out;
     if (opt->only && scn_apply_only(&c, s, opt->only) != 0) goto out;
     scn_pick_level_key(s);

@@ -51,6 +51,17 @@ typedef struct {
     double weights[SCN_MAX_WEIGHTED];
 } scn_cost;
 
+typedef enum { SCN_SERVICE_FIXED, SCN_SERVICE_EXPONENTIAL, SCN_SERVICE_LOGNORMAL } scn_service_dist;
+
+/* What the limiter protects (optional): see downstream.h. */
+typedef struct {
+    int present;
+    double capacity_rps;             /* what it can take per second: more is overload */
+    uint32_t concurrency;            /* requests served at once */
+    scn_service_dist dist;
+    double mean_ms, p99_ms;          /* service time; p99 only for lognormal */
+} scn_downstream;
+
 typedef struct {
     char name[SCN_NAME_MAX];
     const lim_ops *ops;
@@ -84,6 +95,7 @@ typedef struct {
     scn_limiter *limiters;
     size_t n_limiters;
     uint32_t level_key;              /* the key whose state `level` reports */
+    scn_downstream downstream;
 } scn_scenario;
 
 typedef struct {

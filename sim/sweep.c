@@ -154,6 +154,9 @@ typedef struct {
     uint64_t index;
     met_summary summary;
     orc_report oracle;
+    int has_downstream;
+    dsm_report downstream;
+    uint64_t overload_s;
     char error[200];          /* empty: the point ran */
 } swp_record;
 
@@ -202,6 +205,9 @@ static void swp_worker(const scn_scenario *s, const scn_limiter *l, const swp_gr
             run_limiter(s, gn, &point, &mem, &ro, &res, rec.error, sizeof rec.error) == 0) {
             rec.summary = res.summary;
             rec.oracle = res.oracle;
+            rec.has_downstream = res.has_downstream;
+            rec.downstream = res.downstream;
+            rec.overload_s = res.overload_s;
             run_result_free(&res);
         }
         if (swp_write_all(fd, &rec, sizeof rec) != 0) status = 1;
@@ -221,7 +227,7 @@ static int swp_write_csv(const char *path, const scn_limiter *l, const swp_grid 
     for (size_t k = 0; k < g->n_params; k++) fprintf(f, ",%s", l->ops->params[g->param[k]].name);
     fputs(",offered,admitted,dropped,delayed,admit_ratio,drop_pct,offered_cost,admitted_cost,peak_offered_rps,"
           "peak_admitted_rps,delay_p50_us,delay_p99_us,delay_max_us,violations,over_admitted,wrongly_allowed,"
-          "wrongly_blocked,max_window_cost\n", f);
+          "wrongly_blocked,max_window_cost,overload_s,e2e_p99_us\n", f);
     for (size_t i = 0; i < g->n_points; i++) {
         const met_summary *m = &recs[i].summary;
         const orc_report *o = &recs[i].oracle;
@@ -230,14 +236,16 @@ static int swp_write_csv(const char *path, const scn_limiter *l, const swp_grid 
         fprintf(f, "%s,%s,%zu", l->name, l->ops->name, i + 1);
         for (size_t k = 0; k < g->n_params; k++) fprintf(f, ",%.15g", values[g->param[k]]);
         double offered = m->offered ? (double)m->offered : 1;
-        fprintf(f, ",%llu,%llu,%llu,%llu,%.6f,%.4f,%llu,%llu,%llu,%llu,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld\n",
+        fprintf(f, ",%llu,%llu,%llu,%llu,%.6f,%.4f,%llu,%llu,%llu,%llu,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld\n",
                 (unsigned long long)m->offered, (unsigned long long)m->admitted, (unsigned long long)m->dropped,
                 (unsigned long long)m->delayed, (double)m->admitted / offered, 100.0 * (double)m->dropped / offered,
                 (unsigned long long)m->offered_cost, (unsigned long long)m->admitted_cost,
                 (unsigned long long)m->peak_offered_rps, (unsigned long long)m->peak_admitted_rps,
                 (long long)m->delay_p50_us, (long long)m->delay_p99_us, (long long)m->delay_max_us,
                 (long long)o->violations, (long long)o->over_admitted, (long long)o->wrongly_allowed,
-                (long long)o->wrongly_blocked, (long long)o->max_window_cost);
+                (long long)o->wrongly_blocked, (long long)o->max_window_cost,
+                recs[i].has_downstream ? (long long)recs[i].overload_s : -1LL,
+                recs[i].has_downstream ? (long long)recs[i].downstream.e2e_p99_us : -1LL);
     }
     int bad = ferror(f);
     if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {

@@ -59,6 +59,9 @@ static const bad_case bad_cases[] = {
     { "trace_bad_header", "bad_header.csv:1: header must be t_s, t_s,key or t_s,key,cost; column 1 is 'time'" },
     { "trace_bad_cost", "bad_cost.csv:3: cost: '0' is not a whole number from 1 to 4000000" },
     { "trace_wrong_columns", "wrong_columns.csv:3: expected 2 columns, found 3" },
+    { "downstream_p99_for_fixed", ": downstream.service_ms.p99: only for dist lognormal" },
+    { "downstream_p99_too_wide", ": downstream.service_ms.p99: must lie between mean (5) and 14.9 x mean for a lognormal, got 500" },
+    { "downstream_no_service", ": downstream.service_ms: required" },
 };
 
 ParameterizedTestParameters(scenario, bad_fixture_is_refused_with_its_place)

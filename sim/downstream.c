@@ -1,0 +1,174 @@
+/* downstream.c -- see downstream.h. */
+#include "downstream.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rng.h"
+
+typedef struct {
+    int64_t release_us, delay_us;
+} dsm_pending;
+
+struct dsm {
+    scn_downstream d;
+    int64_t duration_us;
+    double mu, sigma;                 /* lognormal */
+    rng r;
+    int64_t *free_at;                 /* min-heap: when each server is next free */
+    dsm_pending *pending;             /* min-heap by release */
+    size_t n_pending, max_pending;
+    uint64_t served, completed, out_of_order;
+    hist *wait, *e2e;
+};
+
+dsm *dsm_create(const scn_downstream *d, uint64_t seed, int64_t duration_us, size_t max_pending)
+{
+    dsm *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->d = *d;
+    m->duration_us = duration_us;
+    m->max_pending = max_pending < 1 ? 1 : max_pending;
+    m->free_at = calloc(d->concurrency, sizeof *m->free_at);
+    m->pending = malloc(m->max_pending * sizeof *m->pending);
+    m->wait = malloc(sizeof(hist));
+    m->e2e = malloc(sizeof(hist));
+    if (!m->free_at || !m->pending || !m->wait || !m->e2e) { dsm_destroy(m); return NULL; }
+    hist_init(m->wait);
+    hist_init(m->e2e);
+    rng_seed(&m->r, seed, 4);
+    if (d->dist == SCN_SERVICE_LOGNORMAL) {
+        /* mean = e^(mu + s^2/2), p99 = e^(mu + z s): s is the smaller root of
+         * s^2/2 - z s + ln(p99/mean) = 0 */
+        const double z = 2.326347874040841;
+        m->sigma = z - sqrt(z * z - 2 * log(d->p99_ms / d->mean_ms));
+        m->mu = log(d->mean_ms) - m->sigma * m->sigma / 2;
+    }
+    return m;
+}
+
+void dsm_destroy(dsm *m)
+{
+    if (!m) return;
+    free(m->free_at);
+    free(m->pending);
+    free(m->wait);
+    free(m->e2e);
+    free(m);
+}
+
+static int64_t dsm_service_us(dsm *m)
+{
+    double ms;
+    switch (m->d.dist) {
+    case SCN_SERVICE_EXPONENTIAL: ms = m->d.mean_ms * rng_exp(&m->r); break;
+    case SCN_SERVICE_LOGNORMAL: {
+        double u1 = 1 - rng_uniform(&m->r), u2 = rng_uniform(&m->r);
+        double z = sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
+        ms = exp(m->mu + m->sigma * z);
+        break;
+    }
+    default: ms = m->d.mean_ms;
+    }
+    return (int64_t)llround(ms * 1000);
+}
+
+static void dsm_swap64(int64_t *a, int64_t *b) { int64_t t = *a; *a = *b; *b = t; }
+
+/* The earliest-free server takes the request (FIFO by release). */
+static void dsm_serve(dsm *m, int64_t release_us, int64_t delay_us)
+{
+    int64_t *h = m->free_at;
+    size_t n = m->d.concurrency;
+    int64_t start = h[0] > release_us ? h[0] : release_us;
+    int64_t service = dsm_service_us(m);
+    int64_t finish = start + service;
+    h[0] = finish;   /* that server is busy until then: sift it down */
+    for (size_t i = 0;;) {
+        size_t l = 2 * i + 1, r = l + 1, least = i;
+        if (l < n && h[l] < h[least]) least = l;
+        if (r < n && h[r] < h[least]) least = r;
+        if (least == i) break;
+        dsm_swap64(&h[i], &h[least]);
+        i = least;
+    }
+    hist_record(m->wait, start - release_us);
+    hist_record(m->e2e, delay_us + (start - release_us) + service);
+    m->served++;
+    if (finish <= m->duration_us) m->completed++;
+}
+
+static void dsm_push(dsm *m, dsm_pending p)
+{
+    size_t i = m->n_pending++;
+    m->pending[i] = p;
+    while (i > 0 && m->pending[(i - 1) / 2].release_us > m->pending[i].release_us) {
+        dsm_pending t = m->pending[i];
+        m->pending[i] = m->pending[(i - 1) / 2];
+        m->pending[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
+static dsm_pending dsm_pop(dsm *m)
+{
+    dsm_pending top = m->pending[0];
+    size_t n = --m->n_pending;
+    m->pending[0] = m->pending[n];
+    for (size_t i = 0;;) {
+        size_t l = 2 * i + 1, r = l + 1, least = i;
+        if (l < n && m->pending[l].release_us < m->pending[least].release_us) least = l;
+        if (r < n && m->pending[r].release_us < m->pending[least].release_us) least = r;
+        if (least == i) break;
+        dsm_pending t = m->pending[i];
+        m->pending[i] = m->pending[least];
+        m->pending[least] = t;
+        i = least;
+    }
+    return top;
+}
+
+void dsm_admit(dsm *m, int64_t t_us, int64_t delay_us)
+{
+    while (m->n_pending && m->pending[0].release_us <= t_us) {
+        dsm_pending p = dsm_pop(m);
+        dsm_serve(m, p.release_us, p.delay_us);
+    }
+    if (delay_us <= 0) {
+        dsm_serve(m, t_us, 0);
+        return;
+    }
+    if (m->n_pending == m->max_pending) {   /* full: serve the earliest now, a little out of order */
+        dsm_pending p = dsm_pop(m);
+        dsm_serve(m, p.release_us, p.delay_us);
+        m->out_of_order++;
+    }
+    dsm_push(m, (dsm_pending){ t_us + delay_us, delay_us });
+}
+
+void dsm_finish(dsm *m, dsm_report *r)
+{
+    while (m->n_pending) {
+        dsm_pending p = dsm_pop(m);
+        dsm_serve(m, p.release_us, p.delay_us);
+    }
+    memset(r, 0, sizeof *r);
+    r->served = m->served;
+    r->completed = m->completed;
+    r->out_of_order = m->out_of_order;
+    r->wait_p50_us = hist_quantile(m->wait, 0.5);
+    r->wait_p99_us = hist_quantile(m->wait, 0.99);
+    r->wait_max_us = m->wait->total ? m->wait->max : 0;
+    r->e2e_p50_us = hist_quantile(m->e2e, 0.5);
+    r->e2e_p99_us = hist_quantile(m->e2e, 0.99);
+    r->e2e_p999_us = hist_quantile(m->e2e, 0.999);
+    r->e2e_max_us = m->e2e->total ? m->e2e->max : 0;
+}
+
+uint64_t dsm_overload_seconds(const scn_downstream *d, const uint64_t *released_per_second, size_t seconds)
+{
+    uint64_t over = 0;
+    for (size_t i = 0; i < seconds; i++) over += (double)released_per_second[i] > d->capacity_rps;
+    return over;
+}

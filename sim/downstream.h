@@ -1,0 +1,48 @@
+/*
+ * downstream.h -- the service a limiter protects, in virtual time.
+ *
+ * Admitted requests reach it at their release (t + the limiter's delay), in
+ * release order, and are served first come first served by `concurrency`
+ * servers, each request taking a service time drawn from the scenario's
+ * distribution (a stream of the seed of its own). What it reports is what
+ * peak shaving means to the service: how long requests waited for a
+ * server, how long they took end to end (limiter delay + wait + service),
+ * how many completed within the run; overload seconds come from the
+ * metrics' per-second releases against capacity_rps.
+ *
+ * Memory is allocated once: the pending releases of queued requests (at
+ * most max_pending at a time) and one slot per server.
+ */
+#ifndef RATELAB_DOWNSTREAM_H
+#define RATELAB_DOWNSTREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hist.h"
+#include "scenario.h"
+
+typedef struct dsm dsm;
+
+typedef struct {
+    uint64_t served, completed;          /* completed: finished before the run's end */
+    uint64_t out_of_order;               /* releases served late because max_pending was full */
+    int64_t wait_p50_us, wait_p99_us, wait_max_us;
+    int64_t e2e_p50_us, e2e_p99_us, e2e_p999_us, e2e_max_us;
+} dsm_report;
+
+/* A model of `d` for a run of duration_us; NULL when memory is short. */
+dsm *dsm_create(const scn_downstream *d, uint64_t seed, int64_t duration_us, size_t max_pending);
+void dsm_destroy(dsm *m);
+
+/* An admitted request decided at t_us and released delay_us later. Calls
+ * come in decision-time order; the model serves them in release order. */
+void dsm_admit(dsm *m, int64_t t_us, int64_t delay_us);
+
+/* Serves what is still pending and reports. */
+void dsm_finish(dsm *m, dsm_report *r);
+
+/* Whole seconds in which more than capacity_rps requests were released. */
+uint64_t dsm_overload_seconds(const scn_downstream *d, const uint64_t *released_per_second, size_t seconds);
+
+#endif

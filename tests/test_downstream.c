@@ -1,0 +1,73 @@
+/* The downstream model on hand-computed cases. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../sim/backend_memory.h"
+#include "../sim/downstream.h"
+#include "support.h"
+
+static run_result run(const char *path, const char *const *sets, size_t n_sets)
+{
+    char err[512];
+    static scn_scenario s;
+    scn_options opt = { sets, n_sets, NULL };
+    cr_assert_eq(scn_load(path, &opt, &s, err, sizeof err), 0, "%s", err);
+    gen *g = gen_create(&s);
+    run_backend mem;
+    bmem *m = bmem_create(16, &mem);
+    run_options ro = { NULL, NULL, NULL, NULL };
+    run_result r;
+    cr_assert_eq(run_limiter(&s, g, &s.limiters[0], &mem, &ro, &r, err, sizeof err), 0, "%s", err);
+    bmem_destroy(m);
+    gen_destroy(g);
+    return r;
+}
+
+/* One server, 20 ms per request, a request every 10 ms: request k waits
+ * 10k ms; the last arrives at 999.999 ms (inside the phase) and waits
+ * 1990 - 999.999 ms. 99 of the 100 finish within the 2 s run. */
+Test(downstream, one_server_twice_too_slow_queues_linearly)
+{
+    run_result r = run("tests/fixtures/good/downstream.json", NULL, 0);
+    cr_assert(r.has_downstream);
+    cr_assert_eq(r.summary.admitted, 100);
+    cr_assert_eq(r.downstream.served, 100);
+    cr_assert_eq(r.downstream.completed, 99);
+    cr_assert_eq(r.downstream.wait_max_us, 990001);
+    cr_assert_eq(r.downstream.e2e_max_us, 1010001);
+    cr_assert_leq(fabs((double)r.downstream.wait_p50_us - 490000) / 490000, 1.0 / 128, "median wait %lld",
+                  (long long)r.downstream.wait_p50_us);
+    cr_assert_eq(r.overload_s, 1, "100 released in the first second, capacity 50");
+    run_result_free(&r);
+}
+
+/* 5 ms of service for a request every 10 ms: nobody waits. */
+Test(downstream, a_server_fast_enough_never_queues)
+{
+    run_result r = run("tests/fixtures/good/downstream_fast.json", NULL, 0);
+    cr_assert_eq(r.downstream.wait_max_us, 0);
+    cr_assert_eq(r.downstream.e2e_p99_us, 5000);
+    cr_assert_eq(r.downstream.completed, 100);
+    run_result_free(&r);
+}
+
+Test(downstream, a_lognormal_service_has_the_p99_it_was_given)
+{
+    scn_downstream d = { 1, 1e9, 100000, SCN_SERVICE_LOGNORMAL, 8, 40 };
+    dsm *m = dsm_create(&d, 7, INT64_MAX, 16);
+    for (int i = 0; i < 200000; i++) dsm_admit(m, (int64_t)i * 1000, 0);
+    dsm_report r;
+    dsm_finish(m, &r);
+    dsm_destroy(m);
+    cr_assert_eq(r.wait_max_us, 0, "enough servers: no waiting");
+    cr_assert_leq(fabs((double)r.e2e_p99_us - 40000) / 40000, 0.05, "p99 %lld us", (long long)r.e2e_p99_us);
+}
+
+Test(downstream, overload_seconds_count_whole_seconds_above_capacity)
+{
+    scn_downstream d = { 1, 100, 1, SCN_SERVICE_FIXED, 1, 0 };
+    uint64_t per_second[5] = { 50, 100, 101, 500, 0 };
+    cr_assert_eq(dsm_overload_seconds(&d, per_second, 5), 2);
+}
