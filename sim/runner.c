@@ -27,42 +27,23 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
     out->backend = b->name;
     size_t n_ticks = scn_tick_count(s);
     size_t batch = b->batch < 1 ? 1 : b->batch > RUN_MAX_BATCH ? RUN_MAX_BATCH : b->batch;
+    /* Everything that can fail comes before begin(), so that once a backend
+     * has begun, end() always runs (it deletes Redis keys, frees state). */
     gen_request *reqs = malloc(batch * sizeof *reqs);
     lim_decision *dec = malloc(batch * sizeof *dec);
-    if (!reqs || !dec || met_init(&out->series, n_ticks, s->tick_us, s->duration_us) != 0) {
-        snprintf(err, errlen, "%s: out of memory for %zu ticks of metrics", l->name, n_ticks);
-        free(reqs);
-        free(dec);
-        return -1;
-    }
-    if (b->begin(b->ctx, s, l, err, errlen) != 0) {
-        met_free(&out->series);
-        free(reqs);
-        free(dec);
-        return -1;
-    }
-    met_series *m = &out->series;
     size_t n_keys = l->global ? 1 : kspace_count(s->keys);
     orc_check *check = orc_check_create(l, n_keys);
-    if (!check) {
-        snprintf(err, errlen, "%s: out of memory for the oracle", l->name);
-        orc_check_destroy(check);
-        met_free(&out->series);
-        free(reqs);
-        free(dec);
-        return -1;
-    }
-    uint32_t level_key = l->global ? 0 : s->level_key;
     /* up to 1M queued releases pending at once; more are served a little early, and counted */
     dsm *down = s->downstream.present ? dsm_create(&s->downstream, s->seed, s->duration_us, 1 << 20) : NULL;
-    if (s->downstream.present && !down) {
-        snprintf(err, errlen, "%s: out of memory for the downstream model", l->name);
-        orc_check_destroy(check);
-        met_free(&out->series);
-        free(reqs);
-        free(dec);
-        return -1;
+    int series = met_init(&out->series, n_ticks, s->tick_us, s->duration_us) == 0;
+    if (!reqs || !dec || !check || (s->downstream.present && !down) || !series) {
+        snprintf(err, errlen, "%s: out of memory for %zu ticks of metrics, the oracle or the downstream model",
+                 l->name, n_ticks);
+        goto fail;
     }
+    if (b->begin(b->ctx, s, l, err, errlen) != 0) goto fail;
+    met_series *m = &out->series;
+    uint32_t level_key = l->global ? 0 : s->level_key;
 
     gen_rewind(g);
     size_t tick = 0;
@@ -131,6 +112,13 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
     free(dec);
     if (rc != 0) met_free(&out->series);
     return rc;
+fail:
+    dsm_destroy(down);
+    orc_check_destroy(check);
+    if (series) met_free(&out->series);
+    free(reqs);
+    free(dec);
+    return -1;
 }
 
 void run_result_free(run_result *r)

@@ -128,6 +128,15 @@ void tsup_rmtree(const char *path)
     nftw(path, tsup_rm, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+int tsup_is_png(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char head[8] = { 0 };
+    int ok = f && fread(head, 1, 8, f) == 8 && memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0;
+    if (f) fclose(f);
+    return ok;
+}
+
 char *tsup_slurp(const char *path)
 {
     FILE *f = fopen(path, "rb");

@@ -44,6 +44,9 @@ char *tsup_tempdir(void);
 /* Removes a directory tree. */
 void tsup_rmtree(const char *path);
 
+/* 1 when the file at path starts with the PNG signature. */
+int tsup_is_png(const char *path);
+
 /* The whole file, NUL-terminated, or NULL. Caller frees. */
 char *tsup_slurp(const char *path);
 

@@ -191,15 +191,6 @@ ParameterizedTest(shipped *s, cli, every_shipped_scenario_runs)
     free(dir);
 }
 
-static int png_magic(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char head[8] = { 0 };
-    int ok = f && fread(head, 1, 8, f) == 8 && memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0;
-    if (f) fclose(f);
-    return ok;
-}
-
 Test(cli, plots_are_drawn_as_png_and_svg)
 {
     char *dir, out[512], path[600], err[4096];
@@ -209,7 +200,7 @@ Test(cli, plots_are_drawn_as_png_and_svg)
     const char *charts[] = { "offered_admitted", "panels", "dropped", "level", "delay", "latency", "accuracy" };
     for (size_t i = 0; i < sizeof charts / sizeof charts[0]; i++) {
         snprintf(path, sizeof path, "%s/plots/%s.png", out, charts[i]);
-        cr_assert(png_magic(path), "%s is not a PNG", path);
+        cr_assert(tsup_is_png(path), "%s is not a PNG", path);
         snprintf(path, sizeof path, "%s/plots/%s.svg", out, charts[i]);
         char *svg = tsup_slurp(path);
         cr_assert(svg && strstr(svg, "<svg"), "%s is not an SVG", path);

@@ -148,15 +148,6 @@ Test(sweep, all_uses_each_limiters_own_grid_and_bench_keeps_the_sweep, .timeout 
     free(dir);
 }
 
-static int png(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char head[8] = { 0 };
-    int ok = f && fread(head, 1, 8, f) == 8 && memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0;
-    if (f) fclose(f);
-    return ok;
-}
-
 Test(sweep, heatmaps_over_two_parameters_lines_over_one, .timeout = 120)
 {
     char *dir = tsup_tempdir(), err[4096], path[800];
@@ -175,7 +166,7 @@ Test(sweep, heatmaps_over_two_parameters_lines_over_one, .timeout = 120)
                             "gcra_drop_pct", "gcra_peak_admitted_rps", "gcra_delay_p99_us" };
     for (size_t i = 0; i < 6; i++) {
         snprintf(path, sizeof path, "%s/plots/%s.png", dir, names[i]);
-        cr_assert(png(path), "%s is not a PNG", path);
+        cr_assert(tsup_is_png(path), "%s is not a PNG", path);
     }
     snprintf(path, sizeof path, "%s/plots/token_bucket_drop_pct.svg", dir);
     char *svg = tsup_slurp(path);
