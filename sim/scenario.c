@@ -4,6 +4,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "scenario.h"
+#include "recommend.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -745,11 +746,25 @@ static int scn_syntax_error(scn_ctx *c, const char *text, size_t len, const char
     return -1;
 }
 
+/* After the downstream: whether one exists decides what p99_ms means and
+ * whether overload_s can be a target. */
+static int scn_targets_load(scn_ctx *c, const cJSON *root, scn_scenario *s)
+{
+    const char *spec;
+    if (scn_string(c, root, "", "targets", 0, "", &spec) != 0) return -1;
+    if (strlen(spec) >= sizeof s->targets) return scn_fail(c, "targets", "longer than %zu characters", sizeof s->targets - 1);
+    rec_targets t;
+    char msg[256];
+    if (rec_parse(spec, s->downstream.present, &t, msg, sizeof msg) != 0) return scn_fail(c, "targets", "%s", msg);
+    snprintf(s->targets, sizeof s->targets, "%s", spec);
+    return 0;
+}
+
 static int scn_top(scn_ctx *c, const cJSON *root, scn_scenario *s)
 {
     if (!cJSON_IsObject(root)) return scn_fail(c, "", "the top level must be an object, got %s", scn_type_name(root));
     static const char *const allowed[] = { "name", "description", "duration_s", "seed", "tick_ms", "arrival",
-                                           "phases", "keys", "cost", "limiters", "downstream", NULL };
+                                           "phases", "keys", "cost", "limiters", "downstream", "targets", NULL };
     if (scn_check_fields(c, root, "", allowed, "a scenario") != 0) return -1;
     const char *name, *desc;
     if (scn_string(c, root, "", "name", 1, NULL, &name) != 0) return -1;
@@ -818,6 +833,7 @@ int scn_load(const char *path, const scn_options *opt, scn_scenario *s, char *er
     if (scn_top(&c, root, s) != 0 || scn_keys(&c, root, s) != 0 || scn_cost_load(&c, root, s) != 0 ||
         scn_phases(&c, root, s) != 0 || scn_limiters(&c, root, s) != 0 || scn_downstream_load(&c, root, s) != 0)
         goto out;
+    if (scn_targets_load(&c, root, s) != 0) goto out;
     if (opt->only && scn_apply_only(&c, s, opt->only) != 0) goto out;
     scn_pick_level_key(s);
     rc = 0;

@@ -96,6 +96,7 @@ typedef struct {
     size_t n_limiters;
     uint32_t level_key;              /* the key whose state `level` reports */
     scn_downstream downstream;
+    char targets[256];               /* what a sweep must meet (recommend.h), or "" */
 } scn_scenario;
 
 typedef struct {

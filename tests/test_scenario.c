@@ -62,6 +62,9 @@ static const bad_case bad_cases[] = {
     { "downstream_p99_for_fixed", ": downstream.service_ms.p99: only for dist lognormal" },
     { "downstream_p99_too_wide", ": downstream.service_ms.p99: must lie between mean (5) and 14.9 x mean for a lognormal, got 500" },
     { "downstream_no_service", ": downstream.service_ms: required" },
+    { "targets_bad_number", ": targets: target 'p99_ms<<200': '<200' is not a number" },
+    { "targets_overload_without_downstream", ": targets: target 'overload_s=0': overload_s needs a \"downstream\" in the scenario" },
+    { "targets_unknown_metric", ": targets: target 'drops<=5': unknown metric 'drops' (drop_pct, admit_pct, peak_rps, overload_s, delay_p99_ms, e2e_p99_ms, p99_ms)" },
 };
 
 ParameterizedTestParameters(scenario, bad_fixture_is_refused_with_its_place)

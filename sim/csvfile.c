@@ -1,0 +1,138 @@
+/* csvfile.c -- see csvfile.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "csvfile.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Splits one line at commas in place into at most max fields (field may
+ * be NULL to count); the count. A field in double quotes may hold commas
+ * and "" for a quote; it is unquoted in place. */
+static size_t csv_split(char *line, char **field, size_t max)
+{
+    size_t n = 0;
+    char *p = line;
+    for (;;) {
+        char *start = p, *end;
+        if (*p == '"') {
+            char *w = p;
+            for (p++; *p; p++) {
+                if (*p == '"' && p[1] == '"') p++;
+                else if (*p == '"') { p++; break; }
+                if (field) *w++ = *p;
+            }
+            end = w;
+        } else {
+            p += strcspn(p, ",");
+            end = p;
+        }
+        if (field && n < max) field[n] = start;
+        n++;
+        if (*p != ',') {
+            if (field) *end = '\0';
+            break;
+        }
+        p++;
+        if (field) *end = '\0';
+    }
+    return n;
+}
+
+static char *csv_read(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        len += fread(buf + len, 1, cap - len - 1, f);
+        if (len < cap - 1) break;
+        char *grown = realloc(buf, cap * 2);
+        if (!grown) { free(buf); buf = NULL; break; }
+        buf = grown;
+        cap *= 2;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf || bad) {
+        free(buf);
+        snprintf(err, errlen, "%s: %s", path, bad ? "read error" : "out of memory");
+        return NULL;
+    }
+    buf[len] = '\0';
+    if (strlen(buf) != len) {
+        free(buf);
+        snprintf(err, errlen, "%s: holds a NUL byte: not a CSV", path);
+        return NULL;
+    }
+    return buf;
+}
+
+int csv_load(const char *path, csv_table *t, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    if (!(t->text = csv_read(path, err, errlen))) return -1;
+    size_t lines = 0;
+    for (const char *p = t->text; *p; p++) lines += *p == '\n';
+    char *line = t->text, *next;
+    if (!*line) {
+        snprintf(err, errlen, "%s: empty", path);
+        goto bad;
+    }
+    next = line + strcspn(line, "\n");
+    if (*next) *next++ = '\0';
+    line[strcspn(line, "\r")] = '\0';
+    t->n_cols = csv_split(line, NULL, 0);
+    t->header = malloc(t->n_cols * sizeof *t->header);
+    t->rows = malloc((lines + 1) * sizeof *t->rows);
+    if (!t->header || !t->rows) goto oom;
+    csv_split(line, t->header, t->n_cols);
+    for (size_t lineno = 2; *next; lineno++) {
+        line = next;
+        next = line + strcspn(line, "\n");
+        if (*next) *next++ = '\0';
+        line[strcspn(line, "\r")] = '\0';
+        if (!*line) continue;
+        char **row = malloc(t->n_cols * sizeof *row);
+        if (!row) goto oom;
+        size_t n = csv_split(line, row, t->n_cols);
+        if (n != t->n_cols) {
+            free(row);
+            snprintf(err, errlen, "%s:%zu: %zu fields, the header has %zu", path, lineno, n, t->n_cols);
+            goto bad;
+        }
+        t->rows[t->n_rows++] = row;
+    }
+    return 0;
+oom:
+    snprintf(err, errlen, "%s: out of memory", path);
+bad:
+    csv_free(t);
+    return -1;
+}
+
+void csv_free(csv_table *t)
+{
+    for (size_t r = 0; r < t->n_rows; r++) free(t->rows[r]);
+    free(t->rows);
+    free(t->header);
+    free(t->text);
+    memset(t, 0, sizeof *t);
+}
+
+int csv_col(const csv_table *t, const char *name)
+{
+    for (size_t c = 0; c < t->n_cols; c++)
+        if (strcmp(t->header[c], name) == 0) return (int)c;
+    return -1;
+}
+
+const char *csv_get(const csv_table *t, size_t r, int c)
+{
+    return c < 0 || (size_t)c >= t->n_cols ? "" : t->rows[r][c];
+}

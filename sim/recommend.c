@@ -1,0 +1,359 @@
+/* recommend.c -- see recommend.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "recommend.h"
+
+#include "csvfile.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const rec_names[REC_N_METRICS] = {
+    [REC_DROP_PCT] = "drop_pct",         [REC_ADMIT_PCT] = "admit_pct",
+    [REC_PEAK_RPS] = "peak_rps",         [REC_OVERLOAD_S] = "overload_s",
+    [REC_DELAY_P99_MS] = "delay_p99_ms", [REC_E2E_P99_MS] = "e2e_p99_ms",
+};
+
+const char *rec_metric_name(rec_metric m) { return m < REC_N_METRICS ? rec_names[m] : "?"; }
+
+rec_metric rec_p99_metric(int has_downstream) { return has_downstream ? REC_E2E_P99_MS : REC_DELAY_P99_MS; }
+
+/* ---- targets ------------------------------------------------------------------------ */
+
+int rec_parse(const char *spec, int has_downstream, rec_targets *t, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    t->has_downstream = has_downstream;
+    const char *p = spec ? spec : "";
+    while (*p) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        size_t len = strcspn(p, " ");
+        char part[64];
+        if (len >= sizeof part) {
+            snprintf(err, errlen, "target '%.40s...': too long", p);
+            return -1;
+        }
+        memcpy(part, p, len);
+        part[len] = '\0';
+        p += len;
+        size_t name_len = strcspn(part, "=<>");
+        if (name_len == 0 || name_len == len) {
+            snprintf(err, errlen, "target '%s': expected metric op value, e.g. drop_pct<=5 (op: = <= < >= >)", part);
+            return -1;
+        }
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)name_len, part);
+        int metric = -1;
+        if (strcmp(name, "p99_ms") == 0) metric = (int)rec_p99_metric(has_downstream);
+        for (int m = 0; m < REC_N_METRICS && metric < 0; m++)
+            if (strcmp(name, rec_names[m]) == 0) metric = m;
+        if (metric < 0) {
+            snprintf(err, errlen, "target '%s': unknown metric '%s' (drop_pct, admit_pct, peak_rps, overload_s, "
+                                  "delay_p99_ms, e2e_p99_ms, p99_ms)", part, name);
+            return -1;
+        }
+        if ((metric == REC_OVERLOAD_S || metric == REC_E2E_P99_MS) && !has_downstream) {
+            snprintf(err, errlen, "target '%s': %s needs a \"downstream\" in the scenario", part, name);
+            return -1;
+        }
+        const char *o = part + name_len;
+        rec_op op;
+        if (strncmp(o, "<=", 2) == 0) op = REC_LE, o += 2;
+        else if (strncmp(o, ">=", 2) == 0) op = REC_GE, o += 2;
+        else if (*o == '<') op = REC_LT, o++;
+        else if (*o == '>') op = REC_GT, o++;
+        else op = REC_EQ, o += o[1] == '=' ? 2 : 1;   /* "=" or "==" */
+        char *end;
+        errno = 0;
+        double v = strtod(o, &end);
+        if (!*o || *end || errno || !isfinite(v)) {
+            snprintf(err, errlen, "target '%s': '%s' is not a number", part, o);
+            return -1;
+        }
+        if (t->n == REC_MAX_TERMS) {
+            snprintf(err, errlen, "target '%s': at most %d targets", part, REC_MAX_TERMS);
+            return -1;
+        }
+        rec_term *term = &t->term[t->n++];
+        term->metric = (rec_metric)metric;
+        term->op = op;
+        term->value = v;
+        snprintf(term->text, sizeof term->text, "%s", part);
+    }
+    return 0;
+}
+
+double rec_miss(const rec_term *t, double x)
+{
+    if (isnan(x)) return INFINITY;
+    switch (t->op) {
+    case REC_EQ: return fabs(x - t->value);
+    case REC_LE:
+    case REC_LT: return x > t->value ? x - t->value : 0;
+    case REC_GE:
+    case REC_GT: return x < t->value ? t->value - x : 0;
+    }
+    return INFINITY;
+}
+
+int rec_term_met(const rec_term *t, double x)
+{
+    if (isnan(x)) return 0;
+    switch (t->op) {
+    case REC_EQ: return x == t->value;
+    case REC_LE: return x <= t->value;
+    case REC_LT: return x < t->value;
+    case REC_GE: return x >= t->value;
+    case REC_GT: return x > t->value;
+    }
+    return 0;
+}
+
+/* ---- evaluation --------------------------------------------------------------------- */
+
+/* a beats b on the axes (x, y): no worse on both, better on one */
+static int rec_dominates(const rec_point *a, const rec_point *b, rec_metric x, rec_metric y)
+{
+    double ax = a->metric[x], ay = a->metric[y], bx = b->metric[x], by = b->metric[y];
+    return ax <= bx && ay <= by && (ax < bx || ay < by);
+}
+
+static int rec_is_option(const rec_point *p, rec_metric x, rec_metric y)
+{
+    return p->violations == 0 && !isnan(p->metric[x]) && !isnan(p->metric[y]);
+}
+
+static int rec_on_front(const rec_point *p, size_t n, size_t i, rec_metric x, rec_metric y)
+{
+    if (!rec_is_option(&p[i], x, y)) return 0;
+    for (size_t j = 0; j < n; j++)
+        if (j != i && rec_is_option(&p[j], x, y) && rec_dominates(&p[j], &p[i], x, y)) return 0;
+    return 1;
+}
+
+void rec_evaluate(const rec_targets *t, rec_point *p, size_t n)
+{
+    rec_metric p99 = rec_p99_metric(t->has_downstream);
+    for (size_t i = 0; i < n; i++) {
+        rec_point *q = &p[i];
+        q->missed = 0;
+        q->miss_score = 0;
+        for (size_t k = 0; k < t->n; k++) {
+            const rec_term *term = &t->term[k];
+            double x = q->metric[term->metric];
+            if (rec_term_met(term, x)) continue;
+            q->missed++;
+            double scale = term->value != 0 ? fabs(term->value) : 1;
+            q->miss_score += rec_miss(term, x) / scale;
+        }
+        q->meets = q->violations == 0 && q->missed == 0;
+    }
+    /* O(n^2): sweeps are hundreds of points, not millions */
+    for (size_t i = 0; i < n; i++) {
+        p[i].front_load = rec_on_front(p, n, i, REC_DROP_PCT, REC_PEAK_RPS);
+        p[i].front_delay = rec_on_front(p, n, i, REC_DROP_PCT, p99);
+    }
+}
+
+/* -1 when a is the better choice, 1 when b is, 0 when equal */
+static int rec_compare(const rec_point *a, const rec_point *b, rec_metric p99)
+{
+    if (a->meets != b->meets) return a->meets ? -1 : 1;
+    if (!a->meets) {
+        int ao = a->violations == 0, bo = b->violations == 0;
+        if (ao != bo) return ao ? -1 : 1;
+        if (a->missed != b->missed) return a->missed < b->missed ? -1 : 1;
+        if (a->miss_score != b->miss_score) return a->miss_score < b->miss_score ? -1 : 1;
+    }
+    const rec_metric order[] = { REC_DROP_PCT, p99, REC_PEAK_RPS };
+    for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
+        double x = a->metric[order[k]], y = b->metric[order[k]];
+        if (isnan(x) || isnan(y) || x == y) continue;
+        return x < y ? -1 : 1;
+    }
+    return 0;
+}
+
+size_t rec_best(const rec_targets *t, const rec_point *p, size_t n, const char *limiter)
+{
+    rec_metric p99 = rec_p99_metric(t->has_downstream);
+    size_t best = n;
+    for (size_t i = 0; i < n; i++) {
+        if (limiter && strcmp(p[i].limiter, limiter) != 0) continue;
+        if (best == n || rec_compare(&p[i], &p[best], p99) < 0) best = i;
+    }
+    return best;
+}
+
+/* ---- the recommendation ------------------------------------------------------------- */
+
+static void rec_print_metrics(FILE *f, const rec_targets *t, const rec_point *q)
+{
+    fprintf(f, "%.2f%% dropped, peak %.0f rps, p99 %.1f ms", q->metric[REC_DROP_PCT], q->metric[REC_PEAK_RPS],
+            q->metric[rec_p99_metric(t->has_downstream)]);
+    if (t->has_downstream) fprintf(f, ", overload %.0f s", q->metric[REC_OVERLOAD_S]);
+}
+
+static void rec_print_limiter(FILE *f, const rec_targets *t, const rec_point *p, size_t n, const char *limiter)
+{
+    size_t total = 0, meeting = 0, best = rec_best(t, p, n, limiter);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(p[i].limiter, limiter) == 0) {
+            total++;
+            meeting += (size_t)p[i].meets;
+        }
+    const rec_point *q = &p[best];
+    fprintf(f, "%s (%s): ", limiter, q->algorithm);
+    if (t->n == 0) {
+        size_t front = 0;
+        for (size_t i = 0; i < n; i++) front += strcmp(p[i].limiter, limiter) == 0 && p[i].front_load;
+        fprintf(f, "no targets; %zu of %zu points on the drops-vs-peak front; fewest drops at %s (", front, total,
+                q->params);
+        rec_print_metrics(f, t, q);
+        fputs(")\n", f);
+        return;
+    }
+    if (q->meets) {
+        fprintf(f, "%s -- meets all %zu targets with the fewest drops (", q->params, t->n);
+        rec_print_metrics(f, t, q);
+        fprintf(f, "); %zu of %zu points meet them\n", meeting, total);
+        return;
+    }
+    if (q->violations) {
+        fprintf(f, "every point broke the limiter's promise (oracle violations): none can be recommended\n");
+        return;
+    }
+    fprintf(f, "no point meets the targets; closest is %s, which misses ", q->params);
+    size_t said = 0;
+    for (size_t k = 0; k < t->n; k++) {
+        const rec_term *term = &t->term[k];
+        double x = q->metric[term->metric];
+        if (rec_term_met(term, x)) continue;
+        fprintf(f, "%s%s by %.4g (%s = %.4g)", said++ ? " and " : "", term->text, rec_miss(term, x),
+                rec_metric_name(term->metric), x);
+    }
+    fprintf(f, " [0 of %zu points meet them]\n", total);
+}
+
+void rec_print(FILE *f, const rec_targets *t, const rec_point *p, size_t n)
+{
+    if (t->n == 0) fputs("targets: none given (TARGET='drop_pct<=5 ...' or the scenario's \"targets\")\n", f);
+    else {
+        fputs("targets:", f);
+        for (size_t k = 0; k < t->n; k++) fprintf(f, " %s", t->term[k].text);
+        fprintf(f, " (p99 is %s)\n", t->has_downstream ? "end to end: limiter delay + downstream wait + service"
+                                                        : "the limiter's own delay");
+    }
+    for (size_t i = 0; i < n; i++) {
+        int first = 1;
+        for (size_t j = 0; j < i && first; j++) first = strcmp(p[j].limiter, p[i].limiter) != 0;
+        if (first) rec_print_limiter(f, t, p, n, p[i].limiter);
+    }
+    size_t best = rec_best(t, p, n, NULL);
+    if (best == n || t->n == 0) return;
+    if (p[best].meets) fprintf(f, "best overall: %s %s\n", p[best].limiter, p[best].params);
+    else fputs("best overall: none meets the targets\n", f);
+}
+
+/* ---- files -------------------------------------------------------------------------- */
+
+static double rec_number(const char *s, int *bad)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end) *bad = 1;
+    return v;
+}
+
+int rec_read_sweep(const char *path, rec_point **p, size_t *n, size_t *cap, char *err, size_t errlen)
+{
+    csv_table t;
+    if (csv_load(path, &t, err, errlen) != 0) return -1;
+    enum { LIM, ALG, POINT, OFFERED, DROP, ADMIT, PEAK, OVERLOAD, DELAY, E2E, VIOL, NCOL };
+    static const char *const want[NCOL] = { "limiter", "algorithm", "point", "offered", "drop_pct", "admit_ratio",
+                                            "peak_admitted_rps", "overload_s", "delay_p99_us", "e2e_p99_us",
+                                            "violations" };
+    int col[NCOL], rc = -1;
+    for (int k = 0; k < NCOL; k++)
+        if ((col[k] = csv_col(&t, want[k])) < 0) {
+            snprintf(err, errlen, "%s:1: no column '%s': not a ratelab sweep CSV (or one from an older ratelab)", path,
+                     want[k]);
+            goto done;
+        }
+    for (size_t r = 0; r < t.n_rows; r++) {
+        if (*n == *cap) {
+            size_t grown = *cap ? *cap * 2 : 64;
+            rec_point *np = realloc(*p, grown * sizeof *np);
+            if (!np) { snprintf(err, errlen, "out of memory"); goto done; }
+            *p = np;
+            *cap = grown;
+        }
+        rec_point *q = &(*p)[*n];
+        memset(q, 0, sizeof *q);
+        snprintf(q->limiter, sizeof q->limiter, "%s", csv_get(&t, r, col[LIM]));
+        snprintf(q->algorithm, sizeof q->algorithm, "%s", csv_get(&t, r, col[ALG]));
+        size_t used = 0;
+        for (int c = col[POINT] + 1; c < col[OFFERED]; c++)
+            used += (size_t)snprintf(q->params + used, used < sizeof q->params ? sizeof q->params - used : 0, "%s%s=%s",
+                                     used ? " " : "", t.header[c], csv_get(&t, r, c));
+        int bad = 0;
+        q->point = (size_t)rec_number(csv_get(&t, r, col[POINT]), &bad);
+        q->metric[REC_DROP_PCT] = rec_number(csv_get(&t, r, col[DROP]), &bad);
+        q->metric[REC_ADMIT_PCT] = 100 * rec_number(csv_get(&t, r, col[ADMIT]), &bad);
+        q->metric[REC_PEAK_RPS] = rec_number(csv_get(&t, r, col[PEAK]), &bad);
+        q->metric[REC_DELAY_P99_MS] = rec_number(csv_get(&t, r, col[DELAY]), &bad) / 1000;
+        double overload = rec_number(csv_get(&t, r, col[OVERLOAD]), &bad);
+        double e2e = rec_number(csv_get(&t, r, col[E2E]), &bad);
+        /* -1: the scenario has no downstream */
+        q->metric[REC_OVERLOAD_S] = overload < 0 ? NAN : overload;
+        q->metric[REC_E2E_P99_MS] = e2e < 0 ? NAN : e2e / 1000;
+        q->violations = (long long)rec_number(csv_get(&t, r, col[VIOL]), &bad);
+        if (bad) {
+            snprintf(err, errlen, "%s:%zu: a metric is not a number", path, r + 2);
+            goto done;
+        }
+        ++*n;
+    }
+    rc = 0;
+done:
+    csv_free(&t);
+    return rc;
+}
+
+static void rec_field(FILE *f, double x)
+{
+    if (isnan(x)) fputs(",", f);
+    else fprintf(f, ",%.10g", x);
+}
+
+int rec_write_points(const char *path, const rec_targets *t, const rec_point *p, size_t n, char *err, size_t errlen)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    fputs("limiter,algorithm,point,params", f);
+    for (int m = 0; m < REC_N_METRICS; m++) fprintf(f, ",%s", rec_names[m]);
+    fputs(",p99_ms,violations,meets,missed,front_load,front_delay,best\n", f);
+    for (size_t i = 0; i < n; i++) {
+        const rec_point *q = &p[i];
+        fprintf(f, "%s,%s,%zu,%s", q->limiter, q->algorithm, q->point, q->params);
+        for (int m = 0; m < REC_N_METRICS; m++) rec_field(f, q->metric[m]);
+        rec_field(f, q->metric[rec_p99_metric(t->has_downstream)]);
+        fprintf(f, ",%lld,%d,%zu,%d,%d,%d\n", q->violations, q->meets, q->missed, q->front_load, q->front_delay,
+                rec_best(t, p, n, q->limiter) == i);
+    }
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "%s: write failed", path);
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
