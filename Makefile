@@ -72,13 +72,15 @@ bench: deps
 	@$(MAKE) --no-print-directory ratelab
 	./ratelab run scenarios/$(SCENARIO).json --out $(OUT) $(RUN_FLAGS)
 	@scripts/plot.sh $(OUT)
+	@./ratelab report $(OUT)
 
 # ALGO=<limiter or algorithm> PARAMS='rate=100:500:100 capacity=50,100'
 # (ALGO=all: every limiter on the "sweep" grid the scenario gives it); JOBS=N.
 sweep: deps
 	@$(MAKE) --no-print-directory ratelab
-	./ratelab sweep scenarios/$(SCENARIO).json --algo $(or $(ALGO),all) $(if $(PARAMS),--params "$(PARAMS)") $(if $(JOBS),--jobs $(JOBS))
-	@scripts/sweep_plot.sh results/$(SCENARIO)/sweep/*.csv
+	./ratelab sweep scenarios/$(SCENARIO).json --algo $(or $(ALGO),all) $(if $(PARAMS),--params "$(PARAMS)") $(if $(TARGET),--target "$(TARGET)") $(if $(JOBS),--jobs $(JOBS))
+	@scripts/sweep_plot.sh results/$(SCENARIO)/sweep
+	@./ratelab report results/$(SCENARIO)
 
 # The suite runs twice: as built for use, and under ASan+UBSan, where any
 # report aborts the test that caused it.

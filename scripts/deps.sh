@@ -18,6 +18,8 @@ need_pkg libcriterion-dev 'pkg-config --exists criterion'
 need_pkg gnuplot-nox     'command -v gnuplot'
 need_pkg redis-server    'command -v redis-server'
 need_pkg redis-tools     'command -v redis-benchmark'
+# the report test loads index.html in a real browser, headless
+need_pkg chromium        'command -v chromium'
 
 [ -z "$missing" ] && exit 0
 

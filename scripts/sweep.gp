@@ -1,10 +1,12 @@
 # sweep.gp -- one sweep's charts (see sweep_plot.sh): tmp (the prepared
-# data), dir, name, n (parameters), p1, p2, fmt.
+# data), dir, name, n (parameters), p1, p2, fmt, metrics (which to draw).
 set termoption noenhanced
 if (fmt eq 'png') { set terminal pngcairo size 900,650 font 'sans,10' noenhanced } \
 else { set terminal svg size 900,650 font 'sans,10' noenhanced }
-do for [metric in "drop_pct peak_admitted_rps delay_p99_us"] {
-    t = metric eq 'drop_pct' ? 'requests dropped (%)' : metric eq 'peak_admitted_rps' ? 'peak passed downstream (req/s)' : 'p99 delay (ms)'
+do for [metric in metrics] {
+    t = metric eq 'drop_pct' ? 'requests dropped (%)' : \
+        metric eq 'peak_admitted_rps' ? 'peak passed downstream (req/s)' : \
+        metric eq 'overload_s' ? 'seconds the downstream was overloaded' : 'p99 delay (ms)'
     set output dir.'/'.name.'_'.metric.'.'.fmt
     set title name.': '.t
     load tmp.'/'.metric.'.tics'

@@ -1,26 +1,43 @@
 #!/bin/sh
-# sweep_plot.sh SWEEP.csv... -- charts of `ratelab sweep` results into
-# <dir of the CSV>/plots/: over two parameters a heatmap per metric (drop %,
-# peak admitted per second, p99 delay), over one a line per metric. The
-# parameters are the columns between `point` and `offered`; a grid of more
-# than two is drawn over its first two, at the first value of the others.
+# sweep_plot.sh DIR -- charts of the `ratelab sweep` results in DIR into
+# DIR/plots/:
+#  - per limiter CSV (<limiter>.csv): over two parameters a heatmap per
+#    metric (drop %, peak admitted per second, p99 delay, and overload
+#    seconds when the scenario has a downstream), over one a line per metric.
+#    The parameters are the columns between `point` and `offered`; a grid of
+#    more than two is drawn over its first two, at the first value of the
+#    others;
+#  - from _points.csv (every limiter's points, judged by `ratelab sweep`):
+#    the Pareto scatter of drops against peak admitted load and against p99,
+#    each limiter in its own colour, target-meeting points filled, the front
+#    drawn as a line and each limiter's best point ringed.
 # Without gnuplot: one line, exit 0.
 set -eu
-[ $# -ge 1 ] || { echo "usage: scripts/sweep_plot.sh SWEEP.csv..." >&2; exit 2; }
+[ $# -eq 1 ] && [ -d "$1" ] || { echo "usage: scripts/sweep_plot.sh SWEEP_DIR" >&2; exit 2; }
+sweep=$1
+here=$(dirname "$0")
 gnuplot=${RATELAB_GNUPLOT:-gnuplot}
 if ! command -v "$gnuplot" >/dev/null 2>&1; then
     echo "ratelab: gnuplot not found; sweep CSVs written, no plots drawn (apt-get install gnuplot-nox)" >&2
     exit 0
 fi
-for csv in "$@"; do
-    dir=$(dirname "$csv")/plots
+dir=$sweep/plots
+mkdir -p "$dir"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+for csv in "$sweep"/*.csv; do
     name=$(basename "$csv" .csv)
-    mkdir -p "$dir"
-    tmp=$(mktemp -d)
+    case $name in _*) continue ;; esac   # _points.csv, _traffic.csv: not a limiter's grid
     # params, and per metric a matrix of values over grid indices (x: first parameter, y: second)
     params=$(awk -F, 'NR == 1 { for (i = 4; i <= NF && $i != "offered"; i++) printf "%s ", $i; exit }' "$csv")
     n=$(echo "$params" | wc -w)
-    for metric in drop_pct peak_admitted_rps delay_p99_us; do
+    metrics="drop_pct peak_admitted_rps delay_p99_us"
+    # overload_s is -1 throughout when the scenario has no downstream
+    if awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "overload_s") c = i; next } $c >= 0 { found = 1; exit }
+                END { exit !found }' "$csv"; then
+        metrics="$metrics overload_s"
+    fi
+    for metric in $metrics; do
         awk -F, -v metric="$metric" -v n="$n" -v out="$tmp/$metric" '
             NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
             {
@@ -43,9 +60,23 @@ for csv in "$@"; do
     p1=$(echo "$params" | awk '{ print $1 }')
     p2=$(echo "$params" | awk '{ print $2 }')
     for fmt in png svg; do
-        "$gnuplot" -e "tmp='$tmp'; dir='$dir'; name='$name'; n=$n; p1='$p1'; p2='$p2'; fmt='$fmt'" \
-            "$(dirname "$0")/sweep.gp" 2>"$tmp/gnuplot.log" || { cat "$tmp/gnuplot.log" >&2; rm -rf "$tmp"; exit 1; }
+        "$gnuplot" -e "tmp='$tmp'; dir='$dir'; name='$name'; n=$n; p1='$p1'; p2='$p2'; fmt='$fmt'; metrics='$metrics'" \
+            "$here/sweep.gp" 2>"$tmp/gnuplot.log" || { cat "$tmp/gnuplot.log" >&2; exit 1; }
     done
-    rm -rf "$tmp"
     echo "sweep plots: $dir/${name}_*.{png,svg}"
 done
+
+points=$sweep/_points.csv
+[ -f "$points" ] || exit 0
+# The limiters in file order, and each front sorted along its x axis so it
+# draws as a line: load front (peak rps, drop %) and delay front (p99, drop %).
+limiters=$(awk -F, 'NR > 1 && !seen[$1]++ { printf "%s ", $1 }' "$points")
+awk -F, 'NR > 1 && $15 == 1 { print $7 "," $5 }' "$points" | sort -t, -g -k1,1 -k2,2 >"$tmp/front_load.dat"
+awk -F, 'NR > 1 && $16 == 1 { print $11 "," $5 }' "$points" | sort -t, -g -k1,1 -k2,2 >"$tmp/front_delay.dat"
+# what p99 means here: end to end with a downstream (e2e_p99_ms present), else the limiter's delay
+p99=$(awk -F, 'NR == 2 { print ($10 == "" ? "limiter delay" : "end-to-end latency"); exit }' "$points")
+for fmt in png svg; do
+    "$gnuplot" -e "points='$points'; tmp='$tmp'; dir='$dir'; limiters='$limiters'; p99label='$p99'; fmt='$fmt'" \
+        "$here/pareto.gp" 2>"$tmp/gnuplot.log" || { cat "$tmp/gnuplot.log" >&2; exit 1; }
+done
+echo "pareto plots: $dir/pareto_{load,delay}.{png,svg}"

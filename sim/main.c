@@ -22,7 +22,9 @@
 #include "output.h"
 #include "perf.h"
 #include "realtime.h"
+#include "recommend.h"
 #include "redis_server.h"
+#include "report.h"
 #include "redis_url.h"
 #include "runner.h"
 #include "scenario.h"
@@ -41,7 +43,8 @@ static void main_usage(FILE *f)
           "       ratelab list             algorithms and their parameters\n"
           "       ratelab compare SUMMARY.csv GOLDEN.csv [--update]   a run against its accepted baseline\n"
           "       ratelab check LOG.csv...   the oracle on saved decision logs (--log-decisions)\n"
-          "       ratelab sweep SCENARIO.json --algo NAME|all [--params 'p=from:to:step q=a,b'] [--jobs N]\n"
+          "       ratelab sweep SCENARIO.json --algo NAME|all [--params 'p=from:to:step q=a,b'] [--target SPEC] [--jobs N]\n"
+          "       ratelab report DIR       DIR/index.html from a results directory (run and sweep)\n"
           "       ratelab perf [--quick]   decision and simulation speed per algorithm\n"
           "       ratelab perf-redis [--quick]  the Lua twins' speed on Redis beside redis-benchmark\n"
           "\n"
@@ -104,7 +107,9 @@ static void main_command_line(int argc, char **argv, char *buf, size_t len)
     size_t used = 0;
     buf[0] = '\0';
     for (int i = 0; i < argc && used + 1 < len; i++) {
-        int w = snprintf(buf + used, len - used, "%s%s", i ? " " : "", argv[i]);
+        /* quoted when the shell would split it, so the line can be run again */
+        int plain = argv[i][0] && !argv[i][strcspn(argv[i], " \t\"'$*?<>|&;()\\")];
+        int w = snprintf(buf + used, len - used, plain ? "%s%s" : "%s'%s'", i ? " " : "", argv[i]);
         if (w < 0) break;
         used += (size_t)w;
     }
@@ -395,23 +400,66 @@ static void main_sweep_progress(void *ctx, size_t done, size_t total)
     main_progress_draw(p, (double)done / (double)total);
 }
 
-/* ratelab sweep SCENARIO.json --algo NAME|all [--params SPEC] [--jobs N] [--out DIR] [--quiet] */
+/* After the grids: every limiter of the scenario that has a sweep CSV in
+ * `dir` (this run's or an earlier one's), judged together against the
+ * targets: _points.csv, recommendation.txt and the recommendation printed. */
+static int main_recommend(const scn_scenario *s, const char *dir, const rec_targets *t, int quiet)
+{
+    rec_point *pts = NULL;
+    size_t n = 0, cap = 0;
+    char err[1024], path[4400];
+    int rc = 0;
+    for (size_t i = 0; i < s->n_limiters && rc == 0; i++) {
+        snprintf(path, sizeof path, "%s/%s.csv", dir, s->limiters[i].name);
+        if (access(path, F_OK) != 0) continue;
+        if (rec_read_sweep(path, &pts, &n, &cap, err, sizeof err) != 0) {
+            fprintf(stderr, "ratelab: %s\n", err);
+            rc = 1;
+        }
+    }
+    if (rc == 0 && n > 0) {
+        rec_evaluate(t, pts, n);
+        snprintf(path, sizeof path, "%s/_points.csv", dir);
+        if (rec_write_points(path, t, pts, n, err, sizeof err) != 0) {
+            fprintf(stderr, "ratelab: %s\n", err);
+            rc = 1;
+        }
+    }
+    if (rc == 0 && n > 0) {
+        snprintf(path, sizeof path, "%s/recommendation.txt", dir);
+        char tmp[4500];
+        snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+        FILE *f = fopen(tmp, "w");
+        if (f) rec_print(f, t, pts, n);
+        if (!f || ferror(f) | (fclose(f) != 0) || rename(tmp, path) != 0) {
+            fprintf(stderr, "ratelab: %s: write failed\n", path);
+            unlink(tmp);
+            rc = 1;
+        }
+    }
+    if (rc == 0 && n > 0 && !quiet) rec_print(stdout, t, pts, n);
+    free(pts);
+    return rc;
+}
+
+/* ratelab sweep SCENARIO.json --algo NAME|all [--params SPEC] [--target SPEC] [--jobs N] [--out DIR] [--quiet] */
 static int main_sweep(int argc, char **argv)
 {
-    const char *scenario = NULL, *algo = NULL, *params = NULL, *out = NULL;
+    const char *scenario = NULL, *algo = NULL, *params = NULL, *out = NULL, *target = NULL;
     long jobs = sysconf(_SC_NPROCESSORS_ONLN);
     int quiet = 0;
     for (int i = 2; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v && strcmp(o, "--algo") == 0) algo = argv[++i];
         else if (v && strcmp(o, "--params") == 0) params = argv[++i];
+        else if (v && strcmp(o, "--target") == 0) target = argv[++i];
         else if (v && strcmp(o, "--out") == 0) out = argv[++i];
         else if (v && strcmp(o, "--jobs") == 0) { if (main_long(o, argv[++i], 1, 64, &jobs) != 0) return 2; }
         else if (strcmp(o, "--quiet") == 0) quiet = 1;
         else if (o[0] != '-' && !scenario) scenario = o;
         else {
             fprintf(stderr, "usage: ratelab sweep SCENARIO.json --algo NAME|all [--params 'p=from:to:step q=a,b'] "
-                            "[--jobs N] [--out DIR]\n");
+                            "[--target 'drop_pct<=5 ...'] [--jobs N] [--out DIR]\n");
             return 2;
         }
     }
@@ -426,15 +474,29 @@ static int main_sweep(int argc, char **argv)
         fprintf(stderr, "ratelab: %s\n", err);
         return 2;
     }
-    int all = strcmp(algo, "all") == 0, rc = 0, swept = 0;
+    int all = strcmp(algo, "all") == 0, rc = 0;
+    size_t swept = 0;
     if (all && params) {
         fprintf(stderr, "ratelab sweep: --algo all sweeps each limiter on its own \"sweep\" grid; --params is for one\n");
+        scn_free(&s);
+        return 2;
+    }
+    rec_targets targets;
+    if (!target) target = s.targets;
+    if (rec_parse(target, s.downstream.present, &targets, err, sizeof err) != 0) {
+        fprintf(stderr, "ratelab: --target: %s\n", err);
         scn_free(&s);
         return 2;
     }
     char dir[4096];
     if (out) snprintf(dir, sizeof dir, "%s", out);
     else snprintf(dir, sizeof dir, "results/%s/sweep", s.name);
+    out_sweep *done = calloc(s.n_limiters, sizeof *done);
+    char (*grids)[256] = calloc(s.n_limiters, sizeof *grids);
+    if (!done || !grids) {
+        fprintf(stderr, "ratelab: out of memory\n");
+        rc = 1;
+    }
     for (size_t i = 0; i < s.n_limiters && rc == 0; i++) {
         const scn_limiter *l = &s.limiters[i];
         if (!all && strcmp(l->name, algo) != 0 && strcmp(l->ops->name, algo) != 0) continue;
@@ -464,10 +526,13 @@ static int main_sweep(int argc, char **argv)
             fprintf(stderr, "%sratelab: %s\n", progress.drawn ? "\n" : "", err);
             rc = strncmp(err, "sweep point", 11) == 0 ? 2 : 1;
         } else {
+            double seconds = (double)(run_now_ns() - t0) / 1e9;
             if (progress.drawn) fprintf(stderr, "\r%*s\r", 70, "");
             if (!quiet)
                 printf("sweep %s (%s): %zu points on %ld worker(s) in %.2f s -> %s\n", l->name, l->ops->name,
-                       g.n_points, jobs, (double)(run_now_ns() - t0) / 1e9, csv);
+                       g.n_points, jobs, seconds, csv);
+            snprintf(grids[swept], sizeof grids[swept], "%s", spec);
+            done[swept] = (out_sweep){ l->name, l->ops->name, grids[swept], g.n_points, seconds };
             swept++;
         }
         swp_free(&g);
@@ -477,8 +542,38 @@ static int main_sweep(int argc, char **argv)
         else fprintf(stderr, "ratelab sweep: no limiter or algorithm named '%s' in %s\n", algo, scenario);
         rc = 2;
     }
+    if (rc == 0) {
+        char path[4400], command[4096];
+        main_command_line(argc, argv, command, sizeof command);
+        snprintf(path, sizeof path, "%s/_traffic.csv", dir);
+        if (swp_write_traffic(&s, path, err, sizeof err) != 0 ||
+            (snprintf(path, sizeof path, "%s/run.json", dir),
+             out_write_sweep_run(path, &s, command, target, (unsigned)jobs, done, swept, err, sizeof err) != 0)) {
+            fprintf(stderr, "ratelab: %s\n", err);
+            rc = 1;
+        }
+    }
+    if (rc == 0) rc = main_recommend(&s, dir, &targets, quiet);
+    free(done);
+    free(grids);
     scn_free(&s);
     return rc;
+}
+
+/* ratelab report DIR */
+static int main_report(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: ratelab report RESULTS_DIR   (writes RESULTS_DIR/index.html)\n");
+        return 2;
+    }
+    char err[1024];
+    if (rep_write(argv[2], err, sizeof err) != 0) {
+        fprintf(stderr, "ratelab: %s\n", err);
+        return 1;
+    }
+    printf("report: %s/index.html\n", argv[2]);
+    return 0;
 }
 
 /* ratelab check LOG.csv... */
@@ -559,6 +654,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "compare") == 0) return main_compare(argc, argv);
     if (strcmp(argv[1], "check") == 0) return main_check(argc, argv);
     if (strcmp(argv[1], "sweep") == 0) return main_sweep(argc, argv);
+    if (strcmp(argv[1], "report") == 0) return main_report(argc, argv);
     if (strcmp(argv[1], "perf") == 0) return perf_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "perf-redis") == 0) return perf_redis_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) { main_usage(stdout); return 0; }

@@ -172,9 +172,9 @@ void out_print_table(FILE *f, const scn_scenario *s, const run_result *r, size_t
     }
 }
 
-static cJSON *out_run_json(const scn_scenario *s, const run_result *r, size_t n, const out_context *ctx)
+/* The "scenario" block of run.json: which file, which bytes. */
+static void out_scenario_json(cJSON *root, const scn_scenario *s)
 {
-    cJSON *root = cJSON_CreateObject();
     cJSON *scn = cJSON_AddObjectToObject(root, "scenario");
     char hash[24];
     cJSON_AddStringToObject(scn, "name", s->name);
@@ -194,6 +194,28 @@ static cJSON *out_run_json(const scn_scenario *s, const run_result *r, size_t n,
         cJSON_AddItemToArray(traces, t);
     }
     cJSON_AddNumberToObject(root, "seed", (double)s->seed);
+}
+
+/* command, version, host, started_at: how the results were made */
+static void out_provenance_json(cJSON *root, const char *command)
+{
+    cJSON_AddStringToObject(root, "command", command);
+    cJSON_AddStringToObject(root, "version", RATELAB_VERSION);
+    char host[256] = "unknown";
+    gethostname(host, sizeof host - 1);
+    cJSON_AddStringToObject(root, "host", host);
+    char when[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    cJSON_AddStringToObject(root, "started_at", when);
+}
+
+static cJSON *out_run_json(const scn_scenario *s, const run_result *r, size_t n, const out_context *ctx)
+{
+    cJSON *root = cJSON_CreateObject();
+    out_scenario_json(root, s);
     cJSON_AddNumberToObject(root, "keys", (double)kspace_count(s->keys));
     cJSON_AddStringToObject(root, "level_key", kspace_name(s->keys, s->level_key));
     cJSON_AddStringToObject(root, "backend", ctx->backend);
@@ -218,17 +240,7 @@ static cJSON *out_run_json(const scn_scenario *s, const run_result *r, size_t n,
         cJSON_AddStringToObject(o, "level", l->ops->level_name);
         cJSON_AddItemToArray(lims, o);
     }
-    cJSON_AddStringToObject(root, "command", ctx->command);
-    cJSON_AddStringToObject(root, "version", RATELAB_VERSION);
-    char host[256] = "unknown";
-    gethostname(host, sizeof host - 1);
-    cJSON_AddStringToObject(root, "host", host);
-    char when[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    cJSON_AddStringToObject(root, "started_at", when);
+    out_provenance_json(root, ctx->command);
     cJSON_AddNumberToObject(root, "latency_sample_every", ctx->latency_sample_every);
     cJSON_AddNumberToObject(root, "clock_overhead_ns", round(ctx->clock_overhead_ns));
     return root;
@@ -359,6 +371,44 @@ int out_write_run(const char *dir, const scn_scenario *s, const run_result *resu
     if (rename(tmp, dir) != 0) {
         snprintf(err, errlen, "%s: cannot move results into place: %s", dir, strerror(errno));
         out_remove_tree(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int out_write_sweep_run(const char *path, const scn_scenario *s, const char *command, const char *targets,
+                        unsigned jobs, const out_sweep *sweeps, size_t n, char *err, size_t errlen)
+{
+    cJSON *root = cJSON_CreateObject();
+    if (!root) { snprintf(err, errlen, "out of memory"); return -1; }
+    out_scenario_json(root, s);
+    cJSON_AddStringToObject(root, "backend", "memory");
+    cJSON_AddStringToObject(root, "mode", "virtual");
+    cJSON_AddStringToObject(root, "targets", targets);
+    cJSON_AddNumberToObject(root, "jobs", jobs);
+    cJSON *list = cJSON_AddArrayToObject(root, "sweeps");
+    for (size_t i = 0; i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "limiter", sweeps[i].limiter);
+        cJSON_AddStringToObject(o, "algorithm", sweeps[i].algorithm);
+        cJSON_AddStringToObject(o, "grid", sweeps[i].grid);
+        cJSON_AddNumberToObject(o, "points", (double)sweeps[i].points);
+        cJSON_AddNumberToObject(o, "seconds", round(sweeps[i].seconds * 1000) / 1000);
+        cJSON_AddItemToArray(list, o);
+    }
+    out_provenance_json(root, command);
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text) { snprintf(err, errlen, "out of memory"); return -1; }
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    int bad = !f || fputs(text, f) < 0 || fputc('\n', f) < 0;
+    free(text);
+    if (f && fclose(f) != 0) bad = 1;
+    if (bad || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "%s: write failed", path);
+        unlink(tmp);
         return -1;
     }
     return 0;

@@ -54,4 +54,16 @@ int out_mkdirs(const char *dir);
 /* "rate=100;capacity=200": a limiter's parameters as given or defaulted. */
 void out_params(const scn_limiter *l, char *buf, size_t len);
 
+typedef struct {
+    const char *limiter, *algorithm, *grid;
+    size_t points;
+    double seconds;
+} out_sweep;
+
+/* Writes a sweep's run.json to `path`, atomically: the scenario, the
+ * targets, every limiter's grid, and how it was produced. 0, or -1 with a
+ * message. */
+int out_write_sweep_run(const char *path, const scn_scenario *s, const char *command, const char *targets,
+                        unsigned jobs, const out_sweep *sweeps, size_t n, char *err, size_t errlen);
+
 #endif

@@ -356,3 +356,41 @@ done:
     free(have);
     return rc;
 }
+
+int swp_write_traffic(const scn_scenario *s, const char *csv, char *err, size_t errlen)
+{
+    size_t ticks = scn_tick_count(s);
+    uint64_t *count = calloc(ticks, sizeof *count);
+    gen *g = gen_create(s);
+    if (!count || !g) {
+        free(count);
+        gen_destroy(g);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    gen_request r;
+    while (gen_next(g, &r)) {
+        size_t tick = (size_t)(r.t_us / s->tick_us);
+        count[tick < ticks ? tick : ticks - 1]++;
+    }
+    gen_destroy(g);
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", csv, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        free(count);
+        return -1;
+    }
+    fputs("t_s,offered\n", f);
+    for (size_t i = 0; i < ticks; i++) fprintf(f, "%.3f,%llu\n", (double)((int64_t)i * s->tick_us) / 1e6,
+                                               (unsigned long long)count[i]);
+    free(count);
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad || rename(tmp, csv) != 0) {
+        snprintf(err, errlen, "%s: write failed", csv);
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}

@@ -42,4 +42,9 @@ void swp_point(const swp_grid *g, const scn_limiter *l, size_t i, double *values
 int swp_run(const scn_scenario *s, const scn_limiter *l, const swp_grid *g, unsigned jobs, const char *csv,
             void (*progress)(void *ctx, size_t done, size_t total), void *ctx, char *err, size_t errlen);
 
+/* Writes the scenario's offered requests per tick ("t_s,offered", the
+ * columns of timeseries.csv) to `csv`, atomically: the traffic a sweep ran
+ * on, for the report. Returns 0, or -1 with a message. */
+int swp_write_traffic(const scn_scenario *s, const char *csv, char *err, size_t errlen);
+
 #endif

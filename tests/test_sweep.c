@@ -157,10 +157,7 @@ Test(sweep, heatmaps_over_two_parameters_lines_over_one, .timeout = 120)
     const char *one[] = { "sweep", "scenarios/burst.json", "--algo", "gcra", "--params", "burst=100,200,400", "--out",
                           dir, "--quiet", NULL };
     cr_assert_eq(tsup_run(one, err, sizeof err), 0, "%s", err);
-    char a[800], b[800];
-    snprintf(a, sizeof a, "%s/token_bucket.csv", dir);
-    snprintf(b, sizeof b, "%s/gcra.csv", dir);
-    const char *plot[] = { "/bin/sh", "scripts/sweep_plot.sh", a, b, NULL };
+    const char *plot[] = { "/bin/sh", "scripts/sweep_plot.sh", dir, NULL };
     cr_assert_eq(tsup_exec(plot, err, sizeof err), 0, "%s", err);
     const char *names[] = { "token_bucket_drop_pct", "token_bucket_peak_admitted_rps", "token_bucket_delay_p99_us",
                             "gcra_drop_pct", "gcra_peak_admitted_rps", "gcra_delay_p99_us" };
@@ -172,6 +169,50 @@ Test(sweep, heatmaps_over_two_parameters_lines_over_one, .timeout = 120)
     char *svg = tsup_slurp(path);
     cr_assert(svg && strstr(svg, "capacity") && strstr(svg, "rate"), "a heatmap over rate and capacity");
     free(svg);
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+Test(sweep, judges_every_limiter_swept_into_the_directory, .timeout = 120)
+{
+    char *dir = tsup_tempdir(), err[4096], path[800];
+    const char *tb[] = { "sweep", "scenarios/burst.json", "--algo", "token_bucket", "--params", "rate=100,200",
+                         "--target", "drop_pct<=55", "--out", dir, "--quiet", NULL };
+    cr_assert_eq(tsup_run(tb, err, sizeof err), 0, "%s", err);
+    const char *gc[] = { "sweep", "scenarios/burst.json", "--algo", "gcra", "--params", "burst=100,400", "--target",
+                         "drop_pct<=55", "--out", dir, "--quiet", NULL };
+    cr_assert_eq(tsup_run(gc, err, sizeof err), 0, "%s", err);
+    /* _points.csv holds both limiters' points: the earlier sweep's too */
+    snprintf(path, sizeof path, "%s/_points.csv", dir);
+    char *points = tsup_slurp(path);
+    cr_assert(points);
+    cr_assert(strstr(points, "limiter,algorithm,point,params,drop_pct,admit_pct,peak_rps,overload_s,delay_p99_ms,"
+                             "e2e_p99_ms,p99_ms,violations,meets,missed,front_load,front_delay,best\n"), "%s", points);
+    cr_assert(strstr(points, "\ntoken_bucket,token_bucket,1,rate=100,") && strstr(points, "\ngcra,gcra,2,burst=400,"),
+              "%s", points);
+    free(points);
+    snprintf(path, sizeof path, "%s/recommendation.txt", dir);
+    char *rec = tsup_slurp(path);
+    cr_assert(rec && strstr(rec, "targets: drop_pct<=55 (p99 is the limiter's own delay)\n"), "%s", rec);
+    cr_assert(strstr(rec, "\ntoken_bucket (token_bucket): rate=200 -- meets all 1 targets"), "%s", rec);
+    cr_assert(strstr(rec, "\ngcra (gcra): burst=400 -- meets all 1 targets"), "%s", rec);
+    free(rec);
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    char *run = tsup_slurp(path);
+    cr_assert(run && strstr(run, "\"targets\":\t\"drop_pct<=55\"") && strstr(run, "\"grid\":\t\"burst=100,400\"") &&
+              strstr(run, "--target 'drop_pct<=55'") && strstr(run, "\"seed\":\t42"),
+              "the grid, and a command that can be pasted into a shell: %s", run);
+    free(run);
+    snprintf(path, sizeof path, "%s/_traffic.csv", dir);
+    char *traffic = tsup_slurp(path);
+    cr_assert(traffic && strncmp(traffic, "t_s,offered\n0.000,", 18) == 0, "%s", traffic);
+    free(traffic);
+    /* a bad target: nothing runs */
+    const char *bad[] = { "sweep", "scenarios/burst.json", "--algo", "gcra", "--params", "burst=100", "--target",
+                          "overload_s=0", "--out", dir, NULL };
+    cr_assert_eq(tsup_run(bad, err, sizeof err), 2);
+    cr_assert(strstr(err, "ratelab: --target: target 'overload_s=0': overload_s needs a \"downstream\" in the scenario"),
+              "%s", err);
     tsup_rmtree(dir);
     free(dir);
 }

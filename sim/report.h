@@ -1,0 +1,24 @@
+/*
+ * report.h -- results/<scenario>/index.html: one page a team opens in a
+ * browser after `make bench` or `make sweep`.
+ *
+ * It is built from the files of the results directory alone (run.json,
+ * summary.csv, accuracy.csv, timeseries.csv, plots/, and sweep/ with its
+ * run.json, recommendation.txt, _points.csv, _traffic.csv and plots/), so
+ * it can be written again at any time. Self-contained: one file with
+ * inline CSS, the traffic shape as inline SVG, plots by relative links, no
+ * network. A small inline script replaces a plot that fails to load with a
+ * note and records, on <body>, how many images there are and how many
+ * loaded (data-images, data-images-loaded), which the browser test reads.
+ */
+#ifndef RATELAB_REPORT_H
+#define RATELAB_REPORT_H
+
+#include <stddef.h>
+
+/* Writes DIR/index.html (atomically). Returns 0, or -1 with a message when
+ * DIR holds neither a run (run.json) nor a sweep (sweep/run.json), or a
+ * file in it cannot be read. */
+int rep_write(const char *dir, char *err, size_t errlen);
+
+#endif

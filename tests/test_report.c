@@ -1,0 +1,181 @@
+/* index.html in a real browser: Debian's chromium, headless, loads the page
+ * from disk with no network; its DOM after the load event says how many
+ * images loaded (the page's own script counts them) and holds the tables.
+ * chromium is installed by `make deps`: a missing one fails, never skips. */
+#define _XOPEN_SOURCE 700
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "support.h"
+
+/* The DOM of dir/index.html after load, as chromium serialises it (free it). */
+static char *rendered(const char *dir)
+{
+    const char *browser = getenv("RATELAB_CHROMIUM") ? getenv("RATELAB_CHROMIUM") : "chromium";
+    char cmd[4096], err[4096], abs[1024], out[1100];
+    cr_assert(realpath(dir, abs), "%s", dir);
+    snprintf(out, sizeof out, "%s/dom.html", abs);
+    /* a fresh profile per page: tests run in parallel; no network at all */
+    snprintf(cmd, sizeof cmd,
+             "command -v %s >/dev/null || { echo '%s not installed: make deps installs Debian chromium' >&2; exit 127; }; "
+             "timeout 120 %s --headless --no-sandbox --disable-gpu --disable-dev-shm-usage "
+             "--disable-background-networking --no-first-run --no-default-browser-check --disable-extensions "
+             "--user-data-dir=%s/profile --proxy-server=127.0.0.1:9 --dump-dom file://%s/index.html >%s",
+             browser, browser, browser, abs, abs, out);
+    const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+    int rc = tsup_exec(argv, err, sizeof err);
+    cr_assert_eq(rc, 0, "chromium failed (%d): %s", rc, err);
+    char *dom = tsup_slurp(out);
+    cr_assert(dom && strstr(dom, "</html>"), "no DOM from chromium: %s", err);
+    return dom;
+}
+
+static int attr(const char *dom, const char *name)
+{
+    char key[64];
+    snprintf(key, sizeof key, "%s=\"", name);
+    const char *p = strstr(dom, key);
+    cr_assert(p, "no %s on <body>: the page's script did not run", name);
+    return atoi(p + strlen(key));
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+static size_t pngs(const char *dir)
+{
+    DIR *d = opendir(dir);
+    cr_assert(d, "%s", dir);
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        n += len > 4 && strcmp(e->d_name + len - 4, ".png") == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+static void bench_into(const char *dir)
+{
+    char err[4096];
+    const char *run[] = { "run", "scenarios/burst.json", "--out", dir, NULL };
+    cr_assert_eq(tsup_run(run, err, sizeof err), 0, "%s", err);
+    const char *plot[] = { "/bin/sh", "scripts/plot.sh", dir, NULL };
+    cr_assert_eq(tsup_exec(plot, err, sizeof err), 0, "%s", err);
+    const char *report[] = { "report", dir, NULL };
+    cr_assert_eq(tsup_run(report, err, sizeof err), 0, "%s", err);
+}
+
+Test(report, bench_page_loads_every_plot_and_lists_every_limiter, .timeout = 240)
+{
+    char *dir = tsup_tempdir(), path[800];
+    bench_into(dir);
+    snprintf(path, sizeof path, "%s/plots", dir);
+    size_t plots = pngs(path);
+    cr_assert_geq(plots, 6, "plot.sh drew %zu PNGs", plots);
+    char *dom = rendered(dir);
+    cr_assert_eq(attr(dom, "data-images"), (int)plots, "every PNG of plots/ is on the page");
+    cr_assert_eq(attr(dom, "data-images-loaded"), (int)plots, "and every one loads");
+    cr_assert(strstr(dom, "<svg id=\"traffic\""), "the traffic shape is drawn");
+    /* a row per limiter of the scenario (one backend: exactly one each) */
+    const char *limiters[] = { "token_bucket", "gcra", "leaky_queue", "leaky_meter", "fixed_window", "sliding_log",
+                               "sliding_counter" };
+    char *summary = strstr(dom, "<table id=\"summary\"");
+    cr_assert(summary, "a summary table");
+    char *end = strstr(summary, "</table>");
+    cr_assert(end);
+    *end = '\0';
+    cr_assert_eq(count(summary, "<tr class=\"row\""), 7, "one row per limiter");
+    for (size_t i = 0; i < 7; i++) {
+        char row[120];
+        snprintf(row, sizeof row, "data-limiter=\"%s\"", limiters[i]);
+        cr_assert_eq(count(summary, row), 1, "%s has its row", limiters[i]);
+    }
+    cr_assert(strstr(summary, "oracle violations"), "the accuracy columns are in the table");
+    *end = '<';
+    cr_assert(strstr(dom, "<table id=\"accuracy\""), "the approximate limiters' accuracy table");
+    cr_assert(strstr(dom, "ratelab run scenarios/burst.json --out"), "how it was produced: the command");
+    cr_assert(strstr(dom, "<dt>seed</dt><dd>42</dd>"), "and the seed");
+    cr_assert(!strstr(dom, "http://") && !strstr(dom, "https://"), "no link leaves the directory");
+    free(dom);
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+/* The check above is not vacuous: a plot that cannot load is counted and
+ * shown as missing. */
+Test(report, a_missing_plot_is_caught, .timeout = 240)
+{
+    char *dir = tsup_tempdir(), path[800];
+    bench_into(dir);
+    snprintf(path, sizeof path, "%s/plots/delay.png", dir);
+    cr_assert_eq(unlink(path), 0);
+    char *dom = rendered(dir);
+    cr_assert_eq(attr(dom, "data-images-loaded"), attr(dom, "data-images") - 1);
+    cr_assert(strstr(dom, "plot missing: plots/delay.png"), "the page says which");
+    free(dom);
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+Test(report, sweep_page_has_the_recommendation_and_pareto_plots, .timeout = 240)
+{
+    char *dir = tsup_tempdir(), sweep[800], err[4096];
+    snprintf(sweep, sizeof sweep, "%s/sweep", dir);
+    const char *run[] = { "sweep", "scenarios/burst.json", "--algo", "token_bucket", "--params",
+                          "rate=100:300:100 capacity=200,400", "--target", "drop_pct<=55 peak_rps<=500",
+                          "--out", sweep, "--quiet", NULL };
+    cr_assert_eq(tsup_run(run, err, sizeof err), 0, "%s", err);
+    const char *run2[] = { "sweep", "scenarios/burst.json", "--algo", "gcra", "--params", "rate=200 burst=100,400",
+                           "--target", "drop_pct<=55 peak_rps<=500", "--out", sweep, "--quiet", NULL };
+    cr_assert_eq(tsup_run(run2, err, sizeof err), 0, "%s", err);
+    const char *plot[] = { "/bin/sh", "scripts/sweep_plot.sh", sweep, NULL };
+    cr_assert_eq(tsup_exec(plot, err, sizeof err), 0, "%s", err);
+    const char *report[] = { "report", dir, NULL };
+    cr_assert_eq(tsup_run(report, err, sizeof err), 0, "%s", err);
+    char path[900];
+    snprintf(path, sizeof path, "%s/plots", sweep);
+    size_t plots = pngs(path);
+    cr_assert_geq(plots, 8, "heatmaps, lines and the two Pareto plots: %zu", plots);
+    char *dom = rendered(dir);
+    cr_assert_eq(attr(dom, "data-images"), (int)plots);
+    cr_assert_eq(attr(dom, "data-images-loaded"), (int)plots);
+    cr_assert(strstr(dom, "src=\"sweep/plots/pareto_load.png\"") && strstr(dom, "src=\"sweep/plots/pareto_delay.png\""));
+    cr_assert(strstr(dom, "<ul class=\"rec\" id=\"recommendation\">"), "the recommendation");
+    cr_assert(strstr(dom, "targets: drop_pct&lt;=55 peak_rps&lt;=500"), "with its targets");
+    cr_assert(strstr(dom, "best overall:"), "and a best point");
+    char *best = strstr(dom, "<table id=\"best\"");
+    cr_assert(best);
+    cr_assert(strstr(best, "token_bucket") && strstr(best, "gcra"), "a best point per limiter");
+    cr_assert(strstr(dom, "<svg id=\"traffic\""), "the traffic shape, from sweep/_traffic.csv");
+    free(dom);
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+Test(report, a_directory_without_results_is_refused)
+{
+    char *dir = tsup_tempdir(), err[1024], path[800];
+    const char *report[] = { "report", dir, NULL };
+    cr_assert_eq(tsup_run(report, err, sizeof err), 1);
+    cr_assert(strstr(err, "no results to report (neither run.json nor sweep/run.json)"), "%s", err);
+    snprintf(path, sizeof path, "%s/index.html", dir);
+    cr_assert_neq(access(path, F_OK), 0, "no partial page");
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    FILE *f = fopen(path, "w");
+    fputs("{ not json", f);
+    fclose(f);
+    cr_assert_eq(tsup_run(report, err, sizeof err), 1);
+    cr_assert(strstr(err, "run.json: not valid JSON"), "%s", err);
+    tsup_rmtree(dir);
+    free(dir);
+}
