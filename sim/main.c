@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "backend_memory.h"
 #include "backend_redis.h"
 #include "decisions.h"
@@ -427,13 +428,10 @@ static int main_recommend(const scn_scenario *s, const char *dir, const rec_targ
     }
     if (rc == 0 && n > 0) {
         snprintf(path, sizeof path, "%s/recommendation.txt", dir);
-        char tmp[4500];
-        snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-        FILE *f = fopen(tmp, "w");
-        if (f) rec_print(f, t, pts, n);
-        if (!f || ferror(f) | (fclose(f) != 0) || rename(tmp, path) != 0) {
-            fprintf(stderr, "ratelab: %s: write failed\n", path);
-            unlink(tmp);
+        af_file out;
+        if (af_open(&out, path, err, sizeof err) == 0) rec_print(out.f, t, pts, n);
+        if (!out.f || af_commit(&out, err, sizeof err) != 0) {
+            fprintf(stderr, "ratelab: %s\n", err);
             rc = 1;
         }
     }

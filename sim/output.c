@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "output.h"
 
+#include "atomicfile.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -400,16 +402,13 @@ int out_write_sweep_run(const char *path, const scn_scenario *s, const char *com
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     if (!text) { snprintf(err, errlen, "out of memory"); return -1; }
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    int bad = !f || fputs(text, f) < 0 || fputc('\n', f) < 0;
-    free(text);
-    if (f && fclose(f) != 0) bad = 1;
-    if (bad || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: write failed", path);
-        unlink(tmp);
+    af_file out;
+    if (af_open(&out, path, err, errlen) != 0) {
+        free(text);
         return -1;
     }
-    return 0;
+    fputs(text, out.f);
+    fputc('\n', out.f);
+    free(text);
+    return af_commit(&out, err, errlen);
 }

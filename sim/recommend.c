@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "recommend.h"
 
+#include "atomicfile.h"
 #include "csvfile.h"
 
 #include <errno.h>
@@ -331,13 +332,9 @@ static void rec_field(FILE *f, double x)
 
 int rec_write_points(const char *path, const rec_targets *t, const rec_point *p, size_t n, char *err, size_t errlen)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        return -1;
-    }
+    af_file out;
+    if (af_open(&out, path, err, errlen) != 0) return -1;
+    FILE *f = out.f;
     fputs("limiter,algorithm,point,params", f);
     for (int m = 0; m < REC_N_METRICS; m++) fprintf(f, ",%s", rec_names[m]);
     fputs(",p99_ms,violations,meets,missed,front_load,front_delay,best\n", f);
@@ -349,11 +346,5 @@ int rec_write_points(const char *path, const rec_targets *t, const rec_point *p,
         fprintf(f, ",%lld,%d,%zu,%d,%d,%d\n", q->violations, q->meets, q->missed, q->front_load, q->front_delay,
                 rec_best(t, p, n, q->limiter) == i);
     }
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: write failed", path);
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    return af_commit(&out, err, errlen);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "csvfile.h"
 
 /* ---- small helpers -------------------------------------------------------------------- */
@@ -417,10 +418,9 @@ int rep_write(const char *dir, char *err, size_t errlen)
     cJSON *sweep = bad ? NULL : rep_json(dir, "sweep/run.json", &bad, err, errlen);
     csv_table summary, accuracy, series, points, traffic;
     int have_summary = 0, have_accuracy = 0, have_series = 0, have_points = 0, have_traffic = 0;
-    FILE *f = NULL;
-    char tmp[4500], path[4400];
+    af_file out = { .f = NULL };
+    char path[4400];
     snprintf(path, sizeof path, "%s/index.html", dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     if (bad) goto done;
     if (!run && !sweep) {
         snprintf(err, errlen, "%s: no results to report (neither run.json nor sweep/run.json)", dir);
@@ -432,10 +432,8 @@ int rep_write(const char *dir, char *err, size_t errlen)
         (sweep && (rep_load_optional(dir, "sweep/_points.csv", &points, &have_points, err, errlen) != 0 ||
                    rep_load_optional(dir, "sweep/_traffic.csv", &traffic, &have_traffic, err, errlen) != 0)))
         goto done;
-    if (!(f = fopen(tmp, "w"))) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-        goto done;
-    }
+    if (af_open(&out, path, err, errlen) != 0) goto done;
+    FILE *f = out.f;
     const cJSON *scn = cJSON_GetObjectItemCaseSensitive(run ? run : sweep, "scenario");
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
           "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>ratelab: ", f);
@@ -495,20 +493,9 @@ int rep_write(const char *dir, char *err, size_t errlen)
         rep_provenance(f, sweep, "sweep/run.json");
     }
     fprintf(f, "<script>%s</script>\n</body></html>\n", rep_script);
-    int failed = ferror(f);
-    failed |= fclose(f) != 0;
-    f = NULL;
-    if (failed || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: write failed", path);
-        unlink(tmp);
-        goto done;
-    }
-    rc = 0;
+    rc = af_commit(&out, err, errlen);
 done:
-    if (f) {
-        fclose(f);
-        unlink(tmp);
-    }
+    if (out.f) af_abandon(&out);
     if (have_summary) csv_free(&summary);
     if (have_accuracy) csv_free(&accuracy);
     if (have_series) csv_free(&series);

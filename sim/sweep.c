@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "backend_memory.h"
 #include "generator.h"
 #include "runner.h"
@@ -219,10 +220,9 @@ static void swp_worker(const scn_scenario *s, const scn_limiter *l, const swp_gr
 static int swp_write_csv(const char *path, const scn_limiter *l, const swp_grid *g, const swp_record *recs,
                          char *err, size_t errlen)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) { snprintf(err, errlen, "%s: %s", tmp, strerror(errno)); return -1; }
+    af_file out;
+    if (af_open(&out, path, err, errlen) != 0) return -1;
+    FILE *f = out.f;
     fputs("limiter,algorithm,point", f);
     for (size_t k = 0; k < g->n_params; k++) fprintf(f, ",%s", l->ops->params[g->param[k]].name);
     fputs(",offered,admitted,dropped,delayed,admit_ratio,drop_pct,offered_cost,admitted_cost,peak_offered_rps,"
@@ -247,13 +247,7 @@ static int swp_write_csv(const char *path, const scn_limiter *l, const swp_grid 
                 recs[i].has_downstream ? (long long)recs[i].overload_s : -1LL,
                 recs[i].has_downstream ? (long long)recs[i].downstream.e2e_p99_us : -1LL);
     }
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: write failed", path);
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    return af_commit(&out, err, errlen);
 }
 
 int swp_run(const scn_scenario *s, const scn_limiter *l, const swp_grid *g, unsigned jobs, const char *csv,
@@ -374,23 +368,14 @@ int swp_write_traffic(const scn_scenario *s, const char *csv, char *err, size_t 
         count[tick < ticks ? tick : ticks - 1]++;
     }
     gen_destroy(g);
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", csv, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+    af_file out;
+    if (af_open(&out, csv, err, errlen) != 0) {
         free(count);
         return -1;
     }
-    fputs("t_s,offered\n", f);
-    for (size_t i = 0; i < ticks; i++) fprintf(f, "%.3f,%llu\n", (double)((int64_t)i * s->tick_us) / 1e6,
-                                               (unsigned long long)count[i]);
+    fputs("t_s,offered\n", out.f);
+    for (size_t i = 0; i < ticks; i++)
+        fprintf(out.f, "%.3f,%llu\n", (double)((int64_t)i * s->tick_us) / 1e6, (unsigned long long)count[i]);
     free(count);
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad || rename(tmp, csv) != 0) {
-        snprintf(err, errlen, "%s: write failed", csv);
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    return af_commit(&out, err, errlen);
 }
