@@ -14,8 +14,7 @@ typedef struct {
 struct dsm {
     scn_downstream d;
     int64_t duration_us;
-    double mu, sigma;                 /* lognormal */
-    rng r;
+    dsm_service service;
     int64_t *free_at;                 /* min-heap: when each server is next free */
     dsm_pending *pending;             /* min-heap by release */
     size_t n_pending, max_pending;
@@ -37,15 +36,23 @@ dsm *dsm_create(const scn_downstream *d, uint64_t seed, int64_t duration_us, siz
     if (!m->free_at || !m->pending || !m->wait || !m->e2e) { dsm_destroy(m); return NULL; }
     hist_init(m->wait);
     hist_init(m->e2e);
-    rng_seed(&m->r, seed, 4);
+    dsm_service_init(&m->service, d, seed, 4);
+    return m;
+}
+
+void dsm_service_init(dsm_service *s, const scn_downstream *d, uint64_t seed, uint64_t stream)
+{
+    memset(s, 0, sizeof *s);
+    s->dist = d->dist;
+    s->mean_ms = d->mean_ms;
+    rng_seed(&s->r, seed, stream);
     if (d->dist == SCN_SERVICE_LOGNORMAL) {
         /* mean = e^(mu + s^2/2), p99 = e^(mu + z s): s is the smaller root of
          * s^2/2 - z s + ln(p99/mean) = 0 */
         const double z = 2.326347874040841;
-        m->sigma = z - sqrt(z * z - 2 * log(d->p99_ms / d->mean_ms));
-        m->mu = log(d->mean_ms) - m->sigma * m->sigma / 2;
+        s->sigma = z - sqrt(z * z - 2 * log(d->p99_ms / d->mean_ms));
+        s->mu = log(d->mean_ms) - s->sigma * s->sigma / 2;
     }
-    return m;
 }
 
 void dsm_destroy(dsm *m)
@@ -58,18 +65,18 @@ void dsm_destroy(dsm *m)
     free(m);
 }
 
-static int64_t dsm_service_us(dsm *m)
+int64_t dsm_service_draw(dsm_service *s)
 {
     double ms;
-    switch (m->d.dist) {
-    case SCN_SERVICE_EXPONENTIAL: ms = m->d.mean_ms * rng_exp(&m->r); break;
+    switch (s->dist) {
+    case SCN_SERVICE_EXPONENTIAL: ms = s->mean_ms * rng_exp(&s->r); break;
     case SCN_SERVICE_LOGNORMAL: {
-        double u1 = 1 - rng_uniform(&m->r), u2 = rng_uniform(&m->r);
+        double u1 = 1 - rng_uniform(&s->r), u2 = rng_uniform(&s->r);
         double z = sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
-        ms = exp(m->mu + m->sigma * z);
+        ms = exp(s->mu + s->sigma * z);
         break;
     }
-    default: ms = m->d.mean_ms;
+    default: ms = s->mean_ms;
     }
     return (int64_t)llround(ms * 1000);
 }
@@ -82,7 +89,7 @@ static void dsm_serve(dsm *m, int64_t release_us, int64_t delay_us)
     int64_t *h = m->free_at;
     size_t n = m->d.concurrency;
     int64_t start = h[0] > release_us ? h[0] : release_us;
-    int64_t service = dsm_service_us(m);
+    int64_t service = dsm_service_draw(&m->service);
     int64_t finish = start + service;
     h[0] = finish;   /* that server is busy until then: sift it down */
     for (size_t i = 0;;) {
