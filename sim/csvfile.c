@@ -77,36 +77,35 @@ int csv_load(const char *path, csv_table *t, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
     if (!(t->text = csv_read(path, err, errlen))) return -1;
-    size_t lines = 0;
+    size_t lines = 1;
     for (const char *p = t->text; *p; p++) lines += *p == '\n';
-    char *line = t->text, *next;
-    if (!*line) {
-        snprintf(err, errlen, "%s: empty", path);
-        goto bad;
-    }
-    next = line + strcspn(line, "\n");
-    if (*next) *next++ = '\0';
-    line[strcspn(line, "\r")] = '\0';
-    t->n_cols = csv_split(line, NULL, 0);
-    t->header = malloc(t->n_cols * sizeof *t->header);
-    t->rows = malloc((lines + 1) * sizeof *t->rows);
-    if (!t->header || !t->rows) goto oom;
-    csv_split(line, t->header, t->n_cols);
-    for (size_t lineno = 2; *next; lineno++) {
-        line = next;
+    if (!(t->rows = malloc(lines * sizeof *t->rows))) goto oom;
+    char *next = t->text;
+    for (size_t lineno = 1; *next; lineno++) {
+        char *line = next;
         next = line + strcspn(line, "\n");
         if (*next) *next++ = '\0';
         line[strcspn(line, "\r")] = '\0';
-        if (!*line) continue;
+        if (!*line || *line == '#') continue;
+        if (!t->header) {
+            t->n_cols = csv_split(line, NULL, 0);
+            if (!(t->header = malloc(t->n_cols * sizeof *t->header))) goto oom;
+            csv_split(line, t->header, t->n_cols);
+            continue;
+        }
         char **row = malloc(t->n_cols * sizeof *row);
         if (!row) goto oom;
         size_t n = csv_split(line, row, t->n_cols);
         if (n != t->n_cols) {
             free(row);
-            snprintf(err, errlen, "%s:%zu: %zu fields, the header has %zu", path, lineno, n, t->n_cols);
+            snprintf(err, errlen, "%s:%zu: %zu columns where the header has %zu", path, lineno, n, t->n_cols);
             goto bad;
         }
         t->rows[t->n_rows++] = row;
+    }
+    if (!t->header) {
+        snprintf(err, errlen, "%s: no header line", path);
+        goto bad;
     }
     return 0;
 oom:

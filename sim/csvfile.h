@@ -1,7 +1,8 @@
 /*
  * csvfile.h -- reading back the CSVs ratelab writes: a header line and
  * rows of comma-separated fields, a field in double quotes when it holds a
- * comma (only accuracy.csv's published sources do).
+ * comma (only accuracy.csv's published sources do). Empty lines and lines
+ * starting with '#' (the goldens' explanations) are skipped.
  */
 #ifndef RATELAB_CSVFILE_H
 #define RATELAB_CSVFILE_H
