@@ -31,8 +31,8 @@
 #define LIM_RATE_MAX   1e9
 #define LIM_RETRY_NEVER (-1)              /* retry_after_us: cost can never pass */
 
-#define LIM_MAX_PARAMS 4
-#define LIM_MAX_CONFIG 6
+#define LIM_MAX_PARAMS 10
+#define LIM_MAX_CONFIG 8
 
 typedef enum { LIM_PARAM_NUMBER, LIM_PARAM_INTEGER, LIM_PARAM_CHOICE } lim_param_kind;
 
@@ -64,8 +64,13 @@ typedef struct {
     int64_t delay_us;            /* admitted: wait before release (shapers); 0 for policers */
 } lim_decision;
 
+/* A rate limiter decides each request when it arrives; a queue accepts
+ * it and delivers it later (sim/queue_run.h runs it, not decide()). */
+typedef enum { LIM_KIND_LIMITER = 0, LIM_KIND_QUEUE } lim_kind;
+
 typedef struct lim_ops {
     const char *name;
+    lim_kind kind;               /* LIM_KIND_QUEUE: decide and level are NULL */
     const char *summary;
     const char *level_name;      /* what level() measures, one word (for plots) */
     const lim_param_spec *params;

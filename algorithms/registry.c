@@ -16,7 +16,8 @@
     X(fixed_window)       \
     X(sliding_window_log) \
     X(sliding_window_counter) \
-    X(naive_token_bucket)
+    X(naive_token_bucket) \
+    X(queue)
 
 #define LIM_DECLARE(name) extern const lim_ops name##_ops;
 #define LIM_ENTRY(name) &name##_ops,

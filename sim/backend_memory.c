@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "../algorithms/keystore.h"
+#include "queue_run.h"
 
 struct bmem {
     unsigned sample_mask;
@@ -73,12 +74,19 @@ static void bmem_end(void *ctx, met_summary *sum)
     m->store = NULL;
 }
 
+static int bmem_queue(void *ctx, const scn_scenario *s, gen *g, const scn_limiter *l, run_result *out, char *err,
+                      size_t errlen)
+{
+    (void)ctx;
+    return qrun_memory(s, g, l, out, err, errlen);
+}
+
 bmem *bmem_create(unsigned sample_every, run_backend *out)
 {
     bmem *m = calloc(1, sizeof *m);
     if (!m) return NULL;
     m->sample_mask = sample_every ? sample_every - 1 : 15;
-    *out = (run_backend){ "memory", 64, m, bmem_begin, bmem_decide, bmem_level, bmem_end };
+    *out = (run_backend){ "memory", 64, m, bmem_begin, bmem_decide, bmem_level, bmem_end, bmem_queue };
     return m;
 }
 

@@ -3,6 +3,7 @@
 #include "output.h"
 
 #include "atomicfile.h"
+#include "queue_output.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -43,7 +44,9 @@ void out_summary_csv(FILE *f, const run_result *r, size_t n)
           "keys,state_bytes,errors,over_admitted,violations,worst_excess,wrongly_allowed,wrongly_blocked,"
           "max_window_cost,reference_admitted,downstream_overload_s,downstream_wait_p50_us,downstream_wait_p99_us,"
           "e2e_p50_us,e2e_p99_us,e2e_p999_us,downstream_completed,wall_latency_p50_ns,wall_latency_p99_ns,wall_latency_p999_ns,wall_latency_max_ns,"
-          "wall_decisions_per_s\n", f);
+          "wall_decisions_per_s", f);
+    qout_summary_header(f);
+    fputc('\n', f);
     for (size_t i = 0; i < n; i++) {
         const met_summary *m = &r[i].summary;
         const scn_limiter *l = r[i].limiter;
@@ -52,7 +55,7 @@ void out_summary_csv(FILE *f, const run_result *r, size_t n)
         const orc_report *o = &r[i].oracle;
         fprintf(f, "%s,%s,%s,%s,%s,%llu,%llu,%llu,%llu,%.6f,%llu,%llu,%llu,%llu,%lld,%lld,%lld,%zu,%zu,%llu,%lld,"
                    "%lld,%.3f,%lld,%lld,%lld,%llu,%lld,%lld,%lld,%lld,%lld,%lld,%lld,"
-                   "%lld,%lld,%lld,%lld,%.0f\n",
+                   "%lld,%lld,%lld,%lld,%.0f",
                 l->name, l->ops->name, r[i].backend, l->global ? "global" : "key", params,
                 (unsigned long long)m->offered, (unsigned long long)m->admitted, (unsigned long long)m->dropped,
                 (unsigned long long)m->delayed, m->offered ? (double)m->admitted / (double)m->offered : 0.0,
@@ -71,6 +74,8 @@ void out_summary_csv(FILE *f, const run_result *r, size_t n)
                 r[i].has_downstream ? (long long)r[i].downstream.completed : -1LL, (long long)m->latency_p50_ns, (long long)m->latency_p99_ns,
                 (long long)m->latency_p999_ns, (long long)m->latency_max_ns,
                 m->wall_s > 0 ? (double)m->offered / m->wall_s : 0.0);
+        qout_summary_fields(f, &r[i]);
+        fputc('\n', f);
     }
 }
 
@@ -140,6 +145,12 @@ void out_print_violations(FILE *f, const scn_scenario *s, const run_result *r, s
         const orc_report *o = &r[i].oracle;
         if (o->violations == 0 || o->violations == (uint64_t)-1) continue;
         const scn_limiter *l = r[i].limiter;
+        if (r[i].is_queue) {
+            fprintf(f, "VIOLATION %s (queue, %s): %lld message(s) lost (produced %llu, accounted for %llu)\n", l->name,
+                    r[i].backend, (long long)r[i].queue.report.lost, (unsigned long long)r[i].queue.report.produced,
+                    (unsigned long long)(r[i].queue.report.produced - (uint64_t)r[i].queue.report.lost));
+            continue;
+        }
         fprintf(f, "VIOLATION %s (%s, %s): %llu admitted request(s) broke its promise; worst: key %s, %.3f over "
                    "between t=%.6f s and t=%.6f s\n",
                 l->name, l->ops->name, r[i].backend, (unsigned long long)o->violations,
@@ -312,6 +323,13 @@ static int out_write_timeseries(FILE *f, const void *a)
     return 0;
 }
 
+static int out_write_queue(FILE *f, const void *a)
+{
+    const out_job *j = a;
+    qout_series_csv(f, j->r, j->n);
+    return 0;
+}
+
 static int out_write_accuracy(FILE *f, const void *a)
 {
     const out_job *j = a;
@@ -356,7 +374,8 @@ int out_write_run(const char *dir, const scn_scenario *s, const run_result *resu
     if (out_file(tmp, "summary.csv", out_write_summary, &job, err, errlen) != 0 ||
         out_file(tmp, "timeseries.csv", out_write_timeseries, &job, err, errlen) != 0 ||
         out_file(tmp, "accuracy.csv", out_write_accuracy, &job, err, errlen) != 0 ||
-        out_file(tmp, "run.json", out_write_json, &job, err, errlen) != 0) {
+        out_file(tmp, "run.json", out_write_json, &job, err, errlen) != 0 ||
+        (qout_any(results, n) && out_file(tmp, "queue.csv", out_write_queue, &job, err, errlen) != 0)) {
         out_remove_tree(tmp);
         return -1;
     }

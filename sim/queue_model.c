@@ -37,7 +37,9 @@ struct qm {
     qm_flight *flight;               /* min-heap by done_us, then delivery order */
     size_t n_flight;
     int64_t next_run_us;
-    hist *e2e;
+    hist *e2e, *e2e_tick;
+    uint64_t *second_delivered;      /* per whole second of the series */
+    size_t n_seconds;
     qm_tick *series, after_the_end;
     size_t ticks;
     int64_t tick_us, next_tick_end_us;
@@ -83,13 +85,17 @@ qm *qm_create(const qm_config *c, const scn_downstream *d, double failure_prob, 
     m->msg = malloc((max_messages ? max_messages : 1) * sizeof *m->msg);
     m->flight = malloc((max_messages ? max_messages : 1) * sizeof *m->flight);
     m->e2e = malloc(sizeof *m->e2e);
+    m->e2e_tick = malloc(sizeof *m->e2e_tick);
     m->series = calloc(ticks ? ticks : 1, sizeof *m->series);
-    if (!m->msg || !m->flight || !m->e2e || !m->series || qm_ring_init(&m->queue, max_messages) != 0 ||
+    m->n_seconds = (size_t)((int64_t)ticks * tick_us / 1000000) + 1;
+    m->second_delivered = calloc(m->n_seconds, sizeof *m->second_delivered);
+    if (!m->msg || !m->flight || !m->e2e || !m->e2e_tick || !m->series || !m->second_delivered || qm_ring_init(&m->queue, max_messages) != 0 ||
         qm_ring_init(&m->blocked, max_messages) != 0) {
         qm_destroy(m);
         return NULL;
     }
     hist_init(m->e2e);
+    hist_init(m->e2e_tick);
     m->ticks = ticks;
     m->tick_us = tick_us;
     m->next_tick_end_us = tick_us;
@@ -103,6 +109,8 @@ void qm_destroy(qm *m)
     free(m->msg);
     free(m->flight);
     free(m->e2e);
+    free(m->e2e_tick);
+    free(m->second_delivered);
     free(m->series);
     free(m->queue.id);
     free(m->blocked.id);
@@ -160,6 +168,10 @@ static void qm_sample_to(qm *m, int64_t t_us)
         k->queued = m->queue.len;
         k->processing = m->n_flight;
         k->blocked = m->blocked.len;
+        k->e2e_p50_us = hist_quantile(m->e2e_tick, 0.50);
+        k->e2e_p99_us = hist_quantile(m->e2e_tick, 0.99);
+        k->e2e_max_us = m->e2e_tick->total ? m->e2e_tick->max : 0;
+        hist_reset(m->e2e_tick);
         m->tick++;
         m->next_tick_end_us += m->tick_us;
     }
@@ -190,6 +202,7 @@ static void qm_complete(qm *m, qm_flight f)
         m->r.succeeded++;
         k->succeeded++;
         hist_record(m->e2e, f.done_us - msg->arrival_us);
+        hist_record(m->e2e_tick, f.done_us - msg->arrival_us);
     } else if (msg->attempts >= m->c.max_attempts) {
         m->r.dead_lettered++;
         k->dead_lettered++;
@@ -209,6 +222,7 @@ static void qm_run(qm *m, int64_t t_us)
         m->r.deliveries++;
         k->delivered++;
         qm_per_second(t_us, &m->delivered_second, &m->delivered_in_second, &m->r.peak_delivered_rps);
+        if ((size_t)(t_us / 1000000) < m->n_seconds) m->second_delivered[t_us / 1000000]++;
         int64_t service = dsm_service_draw(&m->service);
         int failed = m->failure_prob > 0 && rng_uniform(&m->fail) < m->failure_prob;
         qm_flight_push(m, (qm_flight){ t_us + service, id, (uint32_t)failed });
@@ -255,6 +269,7 @@ int qm_arrive(qm *m, int64_t t_us)
         } else {
             m->r.rejected++;
             k->rejected++;
+            return 1;
         }
         return 0;
     }
@@ -276,8 +291,15 @@ void qm_finish(qm *m, qm_report *r)
                 (int64_t)m->r.still_queued;
     m->r.e2e_p50_us = hist_quantile(m->e2e, 0.50);
     m->r.e2e_p99_us = hist_quantile(m->e2e, 0.99);
+    m->r.e2e_p999_us = hist_quantile(m->e2e, 0.999);
     m->r.e2e_max_us = hist_quantile(m->e2e, 1.0);
     *r = m->r;
 }
 
 const qm_tick *qm_series(const qm *m) { return m->series; }
+
+const uint64_t *qm_second_delivered(const qm *m, size_t *n_seconds)
+{
+    *n_seconds = m->n_seconds;
+    return m->second_delivered;
+}

@@ -46,7 +46,7 @@ typedef struct {
     uint64_t produced, rejected, succeeded, dead_lettered, still_queued;
     uint64_t deliveries, retries, duplicates;
     int64_t lost;                  /* produced - rejected - succeeded - dead_lettered - still_queued */
-    int64_t e2e_p50_us, e2e_p99_us, e2e_max_us;   /* arrival -> success */
+    int64_t e2e_p50_us, e2e_p99_us, e2e_p999_us, e2e_max_us;   /* arrival -> success */
     int64_t block_max_us;          /* longest a producer waited for room */
     uint64_t peak_offered_rps, peak_delivered_rps;  /* busiest whole second */
     uint64_t max_queue_len, max_processing;
@@ -54,10 +54,11 @@ typedef struct {
 } qm_report;
 
 /* One tick's end: what was waiting and in processing, and what happened
- * in the tick. */
+ * in the tick (e2e: of the messages that succeeded in it; 0 if none). */
 typedef struct {
     uint64_t queued, processing, blocked;
     uint64_t arrived, delivered, succeeded, dead_lettered, rejected;
+    int64_t e2e_p50_us, e2e_p99_us, e2e_max_us;
 } qm_tick;
 
 typedef struct qm qm;
@@ -69,8 +70,9 @@ qm *qm_create(const qm_config *c, const scn_downstream *d, double failure_prob, 
               size_t max_messages, int64_t tick_us, size_t ticks);
 void qm_destroy(qm *m);
 
-/* A message arrives at t_us (calls in time order). 0, or -1 when more than
- * max_messages arrived. */
+/* A message arrives at t_us (calls in time order). 0 when it is queued (or
+ * its producer waits for room), 1 when the full queue rejected it, -1 when
+ * more than max_messages arrived. */
 int qm_arrive(qm *m, int64_t t_us);
 
 /* Runs until every message has ended and reports. */
@@ -78,5 +80,9 @@ void qm_finish(qm *m, qm_report *r);
 
 /* The per-tick series (valid after qm_finish; `ticks` entries). */
 const qm_tick *qm_series(const qm *m);
+
+/* Deliveries per whole second, over the seconds the series covers (valid
+ * after qm_finish); *n_seconds entries. */
+const uint64_t *qm_second_delivered(const qm *m, size_t *n_seconds);
 
 #endif

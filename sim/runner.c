@@ -22,6 +22,13 @@ int64_t run_now_ns(void)
 int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_backend *b,
                 const run_options *opt, run_result *out, char *err, size_t errlen)
 {
+    if (l->ops->kind == LIM_KIND_QUEUE) {
+        if (!b->queue) {
+            snprintf(err, errlen, "%s: the %s backend cannot run a queue", l->name, b->name);
+            return -1;
+        }
+        return b->queue(b->ctx, s, g, l, out, err, errlen);
+    }
     memset(out, 0, sizeof *out);
     out->limiter = l;
     out->backend = b->name;
@@ -124,4 +131,6 @@ fail:
 void run_result_free(run_result *r)
 {
     met_free(&r->series);
+    free(r->queue.series);
+    r->queue.series = NULL;
 }

@@ -19,7 +19,10 @@
 #include "generator.h"
 #include "metrics.h"
 #include "oracle.h"
+#include "queue_model.h"
 #include "scenario.h"
+
+struct run_result;
 
 typedef struct run_backend {
     const char *name;            /* "memory", "redis": the backend column */
@@ -36,6 +39,11 @@ typedef struct run_backend {
     int64_t (*level)(void *ctx, uint32_t key, int64_t now_us);
     /* Ends the limiter's pass: fills keys_seen, state_bytes and errors. */
     void (*end)(void *ctx, met_summary *sum);
+    /* Runs a queue entry (lim_ops kind LIM_KIND_QUEUE) whole: every request
+     * of g (rewound) offered to the queue until it has drained. 0, or -1
+     * with a message. */
+    int (*queue)(void *ctx, const scn_scenario *s, gen *g, const scn_limiter *l, struct run_result *out,
+                 char *err, size_t errlen);
 } run_backend;
 
 typedef struct {
@@ -47,7 +55,17 @@ typedef struct {
     FILE *log;                   /* the decision log (decisions.h), or NULL */
 } run_options;
 
+/* What a queue entry adds to its result. */
 typedef struct {
+    qm_report report;            /* counts, e2e, peaks, lost (queue_model.h) */
+    qm_tick *series;             /* per tick, series.n_ticks entries (owned) */
+    const char *durability;      /* "n/a" in memory; on Redis none, everysec or always */
+    double msgs_per_s_durable;   /* Redis: produce+take+ack per second with that durability, */
+    double msgs_per_s_volatile;  /* and without AOF, measured side by side (0: not measured) */
+    uint64_t consumer_kills, server_restarts, reaped;   /* faults survived (chaos), deliveries reaped */
+} run_queue_result;
+
+typedef struct run_result {
     const scn_limiter *limiter;
     const char *backend;
     met_series series;
@@ -56,10 +74,12 @@ typedef struct {
     int has_downstream;          /* the scenario describes a downstream: */
     dsm_report downstream;       /* what the service saw (downstream.h) */
     uint64_t overload_s;         /* whole seconds released above its capacity_rps */
+    int is_queue;                /* a queue entry: */
+    run_queue_result queue;
 } run_result;
 
 /* Runs every request of `g` (rewound first) through limiter `l` on backend
- * `b`. Returns 0, or -1 with a message. */
+ * `b` (a queue entry: through b->queue). Returns 0, or -1 with a message. */
 int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_backend *b,
                 const run_options *opt, run_result *out, char *err, size_t errlen);
 

@@ -448,11 +448,12 @@ static int scn_downstream_load(scn_ctx *c, const cJSON *root, scn_scenario *s)
     scn_downstream *ds = &s->downstream;
     if (!d) return 0;
     if (!cJSON_IsObject(d)) return scn_fail(c, "downstream", "must be an object, got %s", scn_type_name(d));
-    static const char *const allowed[] = { "capacity_rps", "concurrency", "service_ms", NULL };
+    static const char *const allowed[] = { "capacity_rps", "concurrency", "service_ms", "failure_prob", NULL };
     if (scn_check_fields(c, d, "downstream", allowed, "downstream") != 0) return -1;
     double conc;
     if (scn_number(c, d, "downstream", "capacity_rps", (scn_num){ 1, 0, 1e-3, LIM_RATE_MAX, 0 }, &ds->capacity_rps) != 0 ||
-        scn_number(c, d, "downstream", "concurrency", (scn_num){ 1, 0, 1, 100000, 1 }, &conc) != 0)
+        scn_number(c, d, "downstream", "concurrency", (scn_num){ 1, 0, 1, 100000, 1 }, &conc) != 0 ||
+        scn_number(c, d, "downstream", "failure_prob", (scn_num){ 0, 0, 0, 1, 0 }, &ds->failure_prob) != 0)
         return -1;
     ds->concurrency = (uint32_t)conc;
     const cJSON *svc = cJSON_GetObjectItemCaseSensitive(d, "service_ms");

@@ -60,6 +60,7 @@ typedef struct {
     uint32_t concurrency;            /* requests served at once */
     scn_service_dist dist;
     double mean_ms, p99_ms;          /* service time; p99 only for lognormal */
+    double failure_prob;             /* a delivery fails (a queue retries it); limiters ignore it */
 } scn_downstream;
 
 typedef struct {

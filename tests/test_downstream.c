@@ -55,7 +55,7 @@ Test(downstream, a_server_fast_enough_never_queues)
 
 Test(downstream, a_lognormal_service_has_the_p99_it_was_given)
 {
-    scn_downstream d = { 1, 1e9, 100000, SCN_SERVICE_LOGNORMAL, 8, 40 };
+    scn_downstream d = { 1, 1e9, 100000, SCN_SERVICE_LOGNORMAL, 8, 40, 0 };
     dsm *m = dsm_create(&d, 7, INT64_MAX, 16);
     for (int i = 0; i < 200000; i++) dsm_admit(m, (int64_t)i * 1000, 0);
     dsm_report r;
@@ -67,7 +67,7 @@ Test(downstream, a_lognormal_service_has_the_p99_it_was_given)
 
 Test(downstream, overload_seconds_count_whole_seconds_above_capacity)
 {
-    scn_downstream d = { 1, 100, 1, SCN_SERVICE_FIXED, 1, 0 };
+    scn_downstream d = { 1, 100, 1, SCN_SERVICE_FIXED, 1, 0, 0 };
     uint64_t per_second[5] = { 50, 100, 101, 500, 0 };
     cr_assert_eq(dsm_overload_seconds(&d, per_second, 5), 2);
 }
