@@ -40,7 +40,7 @@ deps:
 	@scripts/deps.sh
 
 # The Lua twins, embedded as C strings (a new .lua is picked up by itself).
-$(GEN_SRC): $(wildcard algorithms/lua/*.lua) scripts/embed_lua.sh
+$(GEN_SRC): $(wildcard algorithms/lua/*.lua sim/lua/*.lua) scripts/embed_lua.sh
 	@mkdir -p $(dir $@)
 	scripts/embed_lua.sh $@
 

@@ -9,9 +9,10 @@
 #include <time.h>
 
 #include "redis_conn.h"
+#include "redis_queue_run.h"
 #include "redis_scripts.h"
 
-#define BRED_ARGS 9          /* now, cost, ttl, v[0..5] */
+#define BRED_ARGS (3 + LIM_MAX_CONFIG)
 #define BRED_BACKOFF_MAX_MS 1000
 #define BRED_KEY_MAX (KSPACE_MAX_NAME + 200)
 
@@ -416,6 +417,15 @@ static void bred_end(void *ctx, met_summary *sum)
 
 /* ---- lifetime ------------------------------------------------------------------------------ */
 
+static int bred_queue(void *ctx, const scn_scenario *s, gen *g, const scn_limiter *l, run_result *out, char *err,
+                      size_t errlen)
+{
+    bred *r = ctx;
+    rqr_options o = { .url = r->url, .timeout_ms = r->opt.timeout_ms, .run_id = r->opt.run_id,
+                      .server = r->opt.server, .measure_durability = r->opt.server != NULL };
+    return rqr_run(&o, s, g, l, out, err, errlen);
+}
+
 bred *bred_create(const rurl *url, const bred_options *opt, run_backend *out, char *err, size_t errlen)
 {
     bred *r = calloc(1, sizeof *r);
@@ -427,7 +437,7 @@ bred *bred_create(const rurl *url, const bred_options *opt, run_backend *out, ch
     r->main.conn = rconn_open(url, opt->timeout_ms, err, errlen);
     if (!r->main.conn) { free(r); return NULL; }
     size_t batch = r->opt.pipeline < 64 ? 64 : r->opt.pipeline;
-    *out = (run_backend){ "redis", batch, r, bred_begin, bred_decide, bred_level, bred_end };
+    *out = (run_backend){ "redis", batch, r, bred_begin, bred_decide, bred_level, bred_end, bred_queue };
     return r;
 }
 

@@ -20,7 +20,9 @@
 #include "decisions.h"
 #include "generator.h"
 #include "golden.h"
+#include "chaos.h"
 #include "output.h"
+#include "queue_output.h"
 #include "perf.h"
 #include "realtime.h"
 #include "recommend.h"
@@ -46,6 +48,7 @@ static void main_usage(FILE *f)
           "       ratelab check LOG.csv...   the oracle on saved decision logs (--log-decisions)\n"
           "       ratelab sweep SCENARIO.json --algo NAME|all [--params 'p=from:to:step q=a,b'] [--target SPEC] [--jobs N]\n"
           "       ratelab report DIR       DIR/index.html from a results directory (run and sweep)\n"
+          "       ratelab chaos SCENARIO.json [--kills N] [--restarts M]   its queues under faults\n"
           "       ratelab perf [--quick]   decision and simulation speed per algorithm\n"
           "       ratelab perf-redis [--quick]  the Lua twins' speed on Redis beside redis-benchmark\n"
           "\n"
@@ -322,7 +325,8 @@ static int main_run(int argc, char **argv)
         } else {
             rurl_describe(&url, where, sizeof where);
         }
-        bred_options ro = { run_id, (size_t)a.pipeline, a.on_error_allow, (int)a.timeout_ms, 86400000 };
+        bred_options ro = { run_id, (size_t)a.pipeline, a.on_error_allow, (int)a.timeout_ms, 86400000,
+                            a.redis_url ? NULL : &server };
         if (!(red = bred_create(&url, &ro, &backends[n_backends++], err, sizeof err))) {
             fprintf(stderr, "ratelab: %s\n", err);
             rc = 3;
@@ -340,12 +344,13 @@ static int main_run(int argc, char **argv)
             progress.name = s.limiters[i].name;
             rt_options rto = { (unsigned)a.clients, a.speed, a.server_clock, a.skew_ms, a.on_error_allow };
             ropt.log = NULL;
-            if (a.log_dir && !(ropt.log = dlog_open(a.log_dir, &s.limiters[i], backends[b].name, err, sizeof err))) {
+            int is_queue = s.limiters[i].ops->kind == LIM_KIND_QUEUE;   /* no per-request decisions to log */
+            if (a.log_dir && !is_queue && !(ropt.log = dlog_open(a.log_dir, &s.limiters[i], backends[b].name, err, sizeof err))) {
                 fprintf(stderr, "ratelab: %s\n", err);
                 rc = 1;
                 goto done;
             }
-            int failed = a.realtime ? rt_run(&s, g, &s.limiters[i], red, &backends[b], &rto, &ropt, &results[n_results],
+            int failed = a.realtime && !is_queue ? rt_run(&s, g, &s.limiters[i], red, &backends[b], &rto, &ropt, &results[n_results],
                                              err, sizeof err)
                                     : run_limiter(&s, g, &s.limiters[i], &backends[b], &ropt, &results[n_results], err,
                                                   sizeof err);
@@ -380,9 +385,11 @@ static int main_run(int argc, char **argv)
     out_print_violations(stderr, &s, results, n_results);
     if (!a.quiet) {
         out_print_table(stdout, &s, results, n_results);
+        qout_print(stdout, results, n_results);
         if (a.use_redis) printf("redis: %s, %s mode%s, keys ratelab:%s-<limiter>:{key}, deleted\n", where,
                                 a.realtime ? "realtime" : "virtual", a.realtime ? "" : " (pipelined)", run_id);
-        printf("results: %s/{summary.csv,timeseries.csv,accuracy.csv,run.json}\n", outdir);
+        printf("results: %s/{summary.csv,timeseries.csv,accuracy.csv,run.json%s}\n", outdir,
+               qout_any(results, n_results) ? ",queue.csv" : "");
     }
 done:
     for (size_t i = 0; i < n_results; i++) run_result_free(&results[i]);
@@ -653,6 +660,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "check") == 0) return main_check(argc, argv);
     if (strcmp(argv[1], "sweep") == 0) return main_sweep(argc, argv);
     if (strcmp(argv[1], "report") == 0) return main_report(argc, argv);
+    if (strcmp(argv[1], "chaos") == 0) return chaos_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "perf") == 0) return perf_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "perf-redis") == 0) return perf_redis_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) { main_usage(stdout); return 0; }

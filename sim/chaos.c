@@ -1,0 +1,145 @@
+/* chaos.c -- see chaos.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "chaos.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../algorithms/queue.h"
+#include "generator.h"
+#include "output.h"
+#include "queue_output.h"
+#include "redis_queue_run.h"
+#include "redis_server.h"
+#include "scenario.h"
+
+static void chaos_usage(FILE *f)
+{
+    fputs("usage: ratelab chaos SCENARIO.json [--kills N] [--restarts M] [--seed S] [--only NAMES]\n"
+          "                     [--set L.P=V]... [--out DIR] [--drain-limit-s S]\n"
+          "  runs the scenario's queue entries on a private redis-server on 127.0.0.1 with the\n"
+          "  queue's durability, kills N consumers (kill -9, default 20) and kills and restarts the\n"
+          "  server M times (default 3) at random times, then reconciles every message id.\n"
+          "  Results go to DIR (default results/<scenario>/chaos).\n", f);
+}
+
+static int chaos_number(const char *opt, const char *text, long max, long *out)
+{
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || v < 0 || v > max) {
+        fprintf(stderr, "ratelab chaos: %s: '%s' is not a whole number from 0 to %ld\n", opt, text, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int chaos_main(int argc, char **argv)
+{
+    const char *path = NULL, *out = NULL, *only = NULL;
+    const char *sets[64];
+    size_t n_sets = 0;
+    long kills = 20, restarts = 3, seed = 1, drain = 60;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        int has = i + 1 < argc;
+        if (strcmp(o, "--kills") == 0 && has) { if (chaos_number(o, argv[++i], 100000, &kills) != 0) return 2; }
+        else if (strcmp(o, "--restarts") == 0 && has) { if (chaos_number(o, argv[++i], 1000, &restarts) != 0) return 2; }
+        else if (strcmp(o, "--seed") == 0 && has) { if (chaos_number(o, argv[++i], 1L << 40, &seed) != 0) return 2; }
+        else if (strcmp(o, "--drain-limit-s") == 0 && has) { if (chaos_number(o, argv[++i], 86400, &drain) != 0) return 2; }
+        else if (strcmp(o, "--only") == 0 && has) only = argv[++i];
+        else if (strcmp(o, "--out") == 0 && has) out = argv[++i];
+        else if (strcmp(o, "--set") == 0 && has && n_sets < 64) sets[n_sets++] = argv[++i];
+        else if (strcmp(o, "--help") == 0) { chaos_usage(stdout); return 0; }
+        else if (o[0] != '-' && !path) path = o;
+        else { fprintf(stderr, "ratelab chaos: unknown option or missing value: %s\n", o); chaos_usage(stderr); return 2; }
+    }
+    if (!path) { chaos_usage(stderr); return 2; }
+    char err[1024];
+    scn_scenario s;
+    scn_options so = { sets, n_sets, only };
+    if (scn_load(path, &so, &s, err, sizeof err) != 0) {
+        fprintf(stderr, "ratelab chaos: %s\n", err);
+        return 2;
+    }
+    size_t queues = 0;
+    for (size_t i = 0; i < s.n_limiters; i++) queues += s.limiters[i].ops->kind == LIM_KIND_QUEUE;
+    if (queues == 0) {
+        fprintf(stderr, "ratelab chaos: %s: no queue entry among its limiters (algorithm \"queue\")\n", path);
+        scn_free(&s);
+        return 2;
+    }
+    char dir[4096];
+    if (out) snprintf(dir, sizeof dir, "%s", out);
+    else snprintf(dir, sizeof dir, "results/%s/chaos", s.name);
+    run_result *results = calloc(queues, sizeof *results);
+    gen *g = gen_create(&s);
+    size_t n = 0;
+    int rc = 0;
+    if (!results || !g) { fprintf(stderr, "ratelab chaos: out of memory\n"); rc = 1; goto done; }
+    for (size_t i = 0; i < s.n_limiters && rc == 0; i++) {
+        const scn_limiter *l = &s.limiters[i];
+        if (l->ops->kind != LIM_KIND_QUEUE) continue;
+        int durability = (int)l->cfg.v[QUEUE_V_DURABILITY];
+        rsrv server = { 0 };
+        if (rsrv_start(&server, rqr_server_args(durability), err, sizeof err) != 0) {
+            fprintf(stderr, "ratelab chaos: %s\n", err);
+            rc = 3;
+            break;
+        }
+        char run_id[32];
+        snprintf(run_id, sizeof run_id, "chaos%ld", (long)getpid());
+        rqr_options o = { .timeout_ms = 2000, .run_id = run_id, .server = &server,
+                          .consumer_kills = (uint32_t)kills, .server_restarts = (uint32_t)restarts,
+                          .fault_seed = (uint64_t)seed, .drain_limit_s = (double)drain, .events = stderr };
+        o.url.port = server.port;
+        snprintf(o.url.host, sizeof o.url.host, "127.0.0.1");
+        printf("chaos %s: %s on a private redis-server on 127.0.0.1:%d (durability %s), %ld consumer kill(s), "
+               "%ld server restart(s), seed %ld\n", l->name, s.name, server.port, queue_durability_name(durability),
+               kills, restarts, seed);
+        fflush(stdout);
+        if (rqr_run(&o, &s, g, l, &results[n], err, sizeof err) != 0) {
+            fprintf(stderr, "ratelab chaos: %s\n", err);
+            rc = 1;
+        } else {
+            n++;
+        }
+        rsrv_stop(&server);
+    }
+    if (n > 0) {
+        char command[2048] = "";
+        for (int i = 0; i < argc; i++) {
+            size_t used = strlen(command);
+            snprintf(command + used, sizeof command - used, "%s%s", i ? " " : "ratelab ", argv[i]);
+        }
+        out_context ctx = { "redis", "private redis-server on 127.0.0.1", NULL, "realtime, with faults", command, 0, 0 };
+        if (out_write_run(dir, &s, results, n, &ctx, err, sizeof err) != 0) {
+            fprintf(stderr, "ratelab chaos: %s\n", err);
+            rc = 1;
+        }
+        qout_print(stdout, results, n);
+        for (size_t i = 0; i < n; i++) {
+            const qm_report *p = &results[i].queue.report;
+            int durable = strcmp(results[i].queue.durability, "none") != 0;
+            printf("chaos %s: produced %llu / succeeded %llu / dead-lettered %llu / still queued %llu / rejected %llu "
+                   "/ duplicates %llu / lost %lld -- %llu consumer kills, %llu server restarts, durability %s%s\n",
+                   results[i].limiter->name, (unsigned long long)p->produced, (unsigned long long)p->succeeded,
+                   (unsigned long long)p->dead_lettered, (unsigned long long)p->still_queued,
+                   (unsigned long long)p->rejected, (unsigned long long)p->duplicates, (long long)p->lost,
+                   (unsigned long long)results[i].queue.consumer_kills,
+                   (unsigned long long)results[i].queue.server_restarts, results[i].queue.durability,
+                   p->lost && !durable ? " (no persistence: a restart empties the server; the loss is the price)" : "");
+            if (p->lost != 0 && durable) rc = 1;
+        }
+        printf("results: %s/{summary.csv,queue.csv,run.json}\n", dir);
+    }
+done:
+    for (size_t i = 0; i < n; i++) run_result_free(&results[i]);
+    free(results);
+    gen_destroy(g);
+    scn_free(&s);
+    return rc;
+}
