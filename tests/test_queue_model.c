@@ -144,3 +144,51 @@ Test(queue_model, more_arrivals_than_planned_are_refused)
     qm_config bad = { 0, 1000, 1, 0, 0 };
     cr_assert_null(qm_create(&bad, &fixed_10ms, 0, 1, 2, 1000, 1), "a batch of 0 never drains");
 }
+
+/* ---- the queue as a scenario entry (queue_run.h) --------------------------------------- */
+
+#include "../sim/backend_memory.h"
+#include "../sim/generator.h"
+#include "../sim/runner.h"
+
+/* chaos_small in virtual time: the burst of 1200/s is accepted whole and
+ * delivered at the drain rate (60 per 100 ms), with the delay paid by the
+ * messages that waited; every message is accounted for. */
+Test(queue_run, a_queue_entry_shaves_the_peak_and_pays_in_delay)
+{
+    scn_scenario s;
+    char err[512];
+    cr_assert_eq(scn_load("tests/fixtures/chaos_small.json", &(scn_options){ 0 }, &s, err, sizeof err), 0, "%s", err);
+    gen *g = gen_create(&s);
+    run_backend b;
+    bmem *m = bmem_create(16, &b);
+    run_result r;
+    run_options o = { 0 };
+    cr_assert_eq(run_limiter(&s, g, &s.limiters[0], &b, &o, &r, err, sizeof err), 0, "%s", err);
+    const qm_report *q = &r.queue.report;
+    cr_assert(r.is_queue);
+    cr_assert_eq(r.summary.offered, q->produced);
+    cr_assert_eq(r.summary.admitted, r.summary.offered);   /* no max_queue: nothing refused */
+    cr_assert_eq(r.summary.dropped, 0);
+    cr_assert_gt(r.summary.peak_offered_rps, 1000);
+    cr_assert_leq(r.summary.peak_admitted_rps, 600, "delivered %llu/s, above 60 per 100 ms",
+                  (unsigned long long)r.summary.peak_admitted_rps);
+    cr_assert_gt(r.summary.delay_p99_us, 500000, "the burst's backlog must wait");
+    cr_assert_eq(q->lost, 0);
+    cr_assert_eq(q->succeeded + q->dead_lettered, q->produced);
+    cr_assert_eq(q->deliveries, q->succeeded + q->dead_lettered + q->retries);
+    cr_assert_gt(q->retries, 0, "5%% of deliveries fail");
+    cr_assert_eq(r.oracle.violations, 0);
+    /* the level series is the queue's length: it rises in the burst and
+     * is nearly drained by the end (60 per tick go, 20 per tick come) */
+    uint64_t peak = 0;
+    for (size_t t = 0; t < r.series.n_ticks; t++)
+        if ((uint64_t)r.series.level[t] > peak) peak = (uint64_t)r.series.level[t];
+    cr_assert_gt(peak, 300);
+    cr_assert_lt((uint64_t)r.series.level[r.series.n_ticks - 1], peak / 10);
+    for (size_t t = 0; t < r.series.n_ticks; t++) cr_assert_leq(r.series.released[t], 60);
+    run_result_free(&r);
+    bmem_destroy(m);
+    gen_destroy(g);
+    scn_free(&s);
+}

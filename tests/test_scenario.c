@@ -64,6 +64,10 @@ static const bad_case bad_cases[] = {
     { "downstream_no_service", ": downstream.service_ms: required" },
     { "targets_bad_number", ": targets: target 'p99_ms<<200': '<200' is not a number" },
     { "targets_overload_without_downstream", ": targets: target 'overload_s=0': overload_s needs a \"downstream\" in the scenario" },
+    { "queue_drain_and_batch", ": limiters[0].drain_rps: give drain_rps or batch, not both" },
+    { "queue_drain_not_whole", ": limiters[0].drain_rps: 333/s is 33.3 messages per 100 ms run; the consumers take whole messages" },
+    { "queue_consumers_exceed_batch", ": limiters[0].consumers: 4 consumers cannot share a batch of 2" },
+    { "downstream_failure_prob_above_1", ": downstream.failure_prob: must be <= 1, got 1.5" },
     { "targets_unknown_metric", ": targets: target 'drops<=5': unknown metric 'drops' (drop_pct, admit_pct, peak_rps, overload_s, delay_p99_ms, e2e_p99_ms, p99_ms)" },
 };
 

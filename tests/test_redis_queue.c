@@ -1,0 +1,271 @@
+/* The reliable queue on a redis-server each test starts for itself: a
+ * consumer killed between LMOVE and LREM, a restart with and without the
+ * AOF, poison and malformed messages, and a short chaos run that must
+ * lose nothing. Every wait is a bounded poll. */
+#define _POSIX_C_SOURCE 200809L
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <hiredis/hiredis.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../algorithms/queue.h"
+#include "../sim/redis_queue.h"
+#include "../sim/redis_queue_run.h"
+#include "../sim/redis_server.h"
+#include "support.h"
+
+typedef struct {
+    rsrv server;
+    rq_setup setup;
+    rq *q;
+    int stop[2];
+} tq;
+
+static void tq_sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+    nanosleep(&ts, NULL);
+}
+
+/* A server (with `args`), and a queue whose consumers take `batch` every
+ * 20 ms and serve each message in `service_ms`. */
+static void tq_up(tq *t, const char *args, double service_ms, double failure_prob, uint32_t max_attempts,
+                  int64_t visibility_ms, uint32_t batch)
+{
+    char err[512];
+    memset(t, 0, sizeof *t);
+    cr_assert_eq(rsrv_start(&t->server, args, err, sizeof err), 0, "%s", err);
+    rq_setup *s = &t->setup;
+    snprintf(s->prefix, sizeof s->prefix, "ratelab:test-%d:{q}:", (int)getpid());
+    snprintf(s->url.host, sizeof s->url.host, "127.0.0.1");
+    s->url.port = t->server.port;
+    s->timeout_ms = 2000;
+    s->q = (qm_config){ batch, 20000, max_attempts, 0, 0 };
+    s->visibility_us = visibility_ms * 1000;
+    s->down = (scn_downstream){ .present = 1, .capacity_rps = 1e6, .concurrency = 1, .dist = SCN_SERVICE_FIXED,
+                                .mean_ms = service_ms };
+    s->failure_prob = failure_prob;
+    s->seed = 1;
+    s->t0_us = rq_now_us();
+    t->q = rq_open(s, err, sizeof err);
+    cr_assert(t->q, "%s", err);
+    cr_assert_eq(pipe(t->stop), 0);
+}
+
+static void tq_down(tq *t)
+{
+    rq_close(t->q);
+    close(t->stop[0]);
+    close(t->stop[1]);
+    rsrv_stop(&t->server);
+}
+
+/* Tells every consumer to stop after its batch, and waits (bounded). */
+static void tq_stop(tq *t, pid_t pid)
+{
+    cr_assert_eq(write(t->stop[1], "x", 1), 1);
+    for (int i = 0; i < 500 && waitpid(pid, NULL, WNOHANG) == 0; i++) tq_sleep_ms(10);
+    if (waitpid(pid, NULL, WNOHANG) == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        cr_assert_fail("the consumer did not stop within 5 s");
+    }
+}
+
+typedef int (*tq_until)(const rq_levels *v);
+
+/* Polls the levels until `done` holds, at most `seconds`. */
+static rq_levels tq_wait(tq *t, tq_until done, int seconds, const char *what)
+{
+    rq_levels v = { 0 };
+    for (int i = 0; i < seconds * 50; i++) {
+        if (rq_levels_get(t->q, &v) == 0 && done(&v)) return v;
+        tq_sleep_ms(20);
+    }
+    cr_assert_fail("%s did not happen within %d s (queued %llu, processing %llu, dead %llu, succeeded %llu)", what,
+                   seconds, (unsigned long long)v.queued, (unsigned long long)v.processing,
+                   (unsigned long long)v.dead, (unsigned long long)v.succeeded);
+    return v;
+}
+
+static int one_in_processing(const rq_levels *v) { return v->processing == 1; }
+static int one_succeeded(const rq_levels *v) { return v->succeeded == 1 && v->processing == 0; }
+static int one_dead(const rq_levels *v) { return v->dead == 1 && v->processing == 0; }
+static int one_dead_one_succeeded(const rq_levels *v) { return v->dead == 1 && v->succeeded == 1 && v->processing == 0; }
+static int all_500_succeeded(const rq_levels *v) { return v->succeeded == 500 && v->processing == 0; }
+
+/* The one dead letter, parsed. */
+static cJSON *tq_dead_letter(tq *t)
+{
+    redisContext *c = redisConnect("127.0.0.1", t->server.port);
+    cr_assert(c && !c->err);
+    redisReply *r = redisCommand(c, "LRANGE %sdead 0 -1", t->setup.prefix);
+    cr_assert(r && r->type == REDIS_REPLY_ARRAY && r->elements == 1);
+    cJSON *m = cJSON_Parse(r->element[0]->str);
+    cr_assert(m, "dead letter is not JSON: %s", r->element[0]->str);
+    freeReplyObject(r);
+    redisFree(c);
+    return m;
+}
+
+Test(redis_queue, message_survives_a_consumer_killed_between_lmove_and_lrem, .timeout = 60)
+{
+    tq t;
+    tq_up(&t, NULL, 3000, 0, 3, 300, 1);   /* a 3 s call: the kill lands while it is out */
+    cr_assert_eq(rq_produce(t.q, 0, "k", 1, 0), 1);
+    pid_t first = rq_consumer_spawn(&t.setup, 0, 0, 1, t.stop[0]);
+    cr_assert_gt(first, 0);
+    tq_wait(&t, one_in_processing, 10, "the take");
+    kill(first, SIGKILL);
+    waitpid(first, NULL, 0);
+    tq_sleep_ms(350);   /* past the 300 ms visibility timeout */
+    uint64_t back = 0, dead = 0;
+    cr_assert_eq(rq_reap(t.q, &back, &dead), 0);
+    cr_assert_eq(back, 1);
+    cr_assert_eq(dead, 0);
+    t.setup.down.mean_ms = 1;   /* the next consumer's downstream answers at once */
+    pid_t second = rq_consumer_spawn(&t.setup, 0, 1, 1, t.stop[0]);
+    rq_levels v = tq_wait(&t, one_succeeded, 10, "the redelivery");
+    tq_stop(&t, second);
+    cr_assert_eq(v.deliveries, 2);
+    rq_tally tally;
+    char err[256];
+    cr_assert_eq(rq_reconcile(t.q, 1, NULL, &tally, NULL, NULL, 0, 100000, NULL, 0, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(tally.succeeded, 1);
+    cr_assert_eq(tally.lost, 0);
+    cr_assert_eq(tally.duplicates, 0);
+    tq_down(&t);
+}
+
+static void produce_then_restart(tq *t, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) cr_assert_eq(rq_produce(t->q, i, "k", 1, 0), 1);
+    char err[512];
+    rsrv_kill(&t->server);
+    cr_assert_eq(rsrv_restart(&t->server, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(rq_recover(t->q), 0);
+}
+
+Test(redis_queue, restart_with_appendfsync_always_loses_nothing, .timeout = 60)
+{
+    tq t;
+    tq_up(&t, rqr_server_args(QUEUE_DURABLE_ALWAYS), 1, 0, 3, 1000, 100);
+    cr_assert_eq(rq_durability_get(t.q), QUEUE_DURABLE_ALWAYS);
+    produce_then_restart(&t, 500);
+    rq_tally tally;
+    char err[256];
+    cr_assert_eq(rq_reconcile(t.q, 500, NULL, &tally, NULL, NULL, 0, 100000, NULL, 0, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(tally.still_queued, 500);
+    cr_assert_eq(tally.lost, 0);
+    /* and they are all still deliverable */
+    pid_t c = rq_consumer_spawn(&t.setup, 0, 0, 100, t.stop[0]);
+    tq_wait(&t, all_500_succeeded, 20, "draining 500 messages");
+    tq_stop(&t, c);
+    cr_assert_eq(rq_reconcile(t.q, 500, NULL, &tally, NULL, NULL, 0, 100000, NULL, 0, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(tally.succeeded, 500);
+    cr_assert_eq(tally.lost, 0);
+    tq_down(&t);
+}
+
+Test(redis_queue, restart_without_persistence_reports_the_loss, .timeout = 60)
+{
+    tq t;
+    tq_up(&t, NULL, 1, 0, 3, 1000, 100);
+    cr_assert_eq(rq_durability_get(t.q), QUEUE_DURABLE_NONE);
+    produce_then_restart(&t, 200);
+    rq_tally tally;
+    char err[256];
+    cr_assert_eq(rq_reconcile(t.q, 200, NULL, &tally, NULL, NULL, 0, 100000, NULL, 0, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(tally.lost, 200);
+    cr_assert_eq(tally.first_lost_id, 0);
+    cr_assert_eq(tally.still_queued + tally.succeeded + tally.dead_lettered, 0);
+    tq_down(&t);
+}
+
+Test(redis_queue, poison_message_is_dead_lettered_after_exactly_max_attempts, .timeout = 60)
+{
+    tq t;
+    tq_up(&t, NULL, 1, 1.0, 3, 5000, 1);   /* every delivery fails */
+    cr_assert_eq(rq_produce(t.q, 0, "poison", 1, 0), 1);
+    pid_t c = rq_consumer_spawn(&t.setup, 0, 0, 1, t.stop[0]);
+    rq_levels v = tq_wait(&t, one_dead, 10, "the dead letter");
+    tq_sleep_ms(100);   /* a fourth delivery, if there were one, would show by now */
+    cr_assert_eq(rq_levels_get(t.q, &v), 0);
+    tq_stop(&t, c);
+    cr_assert_eq(v.deliveries, 3);
+    cr_assert_eq(v.retries, 2);
+    cr_assert_eq(v.queued, 0);
+    cJSON *m = tq_dead_letter(&t);
+    cr_assert_eq(cJSON_GetObjectItem(m, "id")->valuedouble, 0);
+    cr_assert_eq(cJSON_GetObjectItem(m, "attempts")->valuedouble, 3);
+    const char *why = cJSON_GetStringValue(cJSON_GetObjectItem(m, "last_error"));
+    cr_assert(why && strstr(why, "attempt 3"), "last_error: %s", why ? why : "(none)");
+    cJSON_Delete(m);
+    tq_down(&t);
+}
+
+Test(redis_queue, malformed_json_is_dead_lettered_with_a_reason, .timeout = 60)
+{
+    tq t;
+    tq_up(&t, NULL, 1, 0, 3, 5000, 10);
+    const char *broken = "{\"id\": 1, \"attempts\": oops";
+    cr_assert_eq(rq_push_raw(t.q, broken), 0);
+    cr_assert_eq(rq_produce(t.q, 0, "k", 1, 0), 1);
+    pid_t c = rq_consumer_spawn(&t.setup, 0, 0, 10, t.stop[0]);
+    tq_wait(&t, one_dead_one_succeeded, 10, "the dead letter and the good message's success");
+    cr_assert_eq(waitpid(c, NULL, WNOHANG), 0, "the consumer died on the malformed message");
+    tq_stop(&t, c);
+    cJSON *m = tq_dead_letter(&t);
+    const char *reason = cJSON_GetStringValue(cJSON_GetObjectItem(m, "reason"));
+    cr_assert(reason && strncmp(reason, "malformed JSON", 14) == 0, "reason: %s", reason ? reason : "(none)");
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(m, "raw")), broken);
+    cJSON_Delete(m);
+    rq_tally tally;
+    char err[256];
+    cr_assert_eq(rq_reconcile(t.q, 1, NULL, &tally, NULL, NULL, 0, 100000, NULL, 0, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(tally.succeeded, 1);
+    cr_assert_eq(tally.dead_unreadable, 1);
+    tq_down(&t);
+}
+
+/* The chaos run, short: consumers killed and the server restarted while a
+ * durable queue takes a burst; every id must be accounted for. */
+Test(redis_queue, short_chaos_run_loses_nothing_with_appendfsync_always, .timeout = 120)
+{
+    char *dir = tsup_tempdir();
+    char out[512], err[4096];
+    snprintf(out, sizeof out, "%s/chaos", dir);
+    const char *argv[] = { "chaos", "tests/fixtures/chaos_small.json", "--kills", "6", "--restarts", "1",
+                           "--out", out, NULL };
+    int rc = tsup_run(argv, err, sizeof err);
+    cr_assert_eq(rc, 0, "ratelab chaos exited %d:\n%s", rc, err);
+    cr_assert(strstr(err, "kill -9 redis-server"), "no server restart in:\n%s", err);
+    char path[600];
+    snprintf(path, sizeof path, "%s/summary.csv", out);
+    char *csv = tsup_slurp(path);
+    cr_assert(csv);
+    /* the row's queue columns: produced, succeeded, dead, still queued, lost ... kills, restarts */
+    char *row = strchr(csv, '\n') + 1;
+    char *fields[80];
+    size_t n = 0;
+    for (char *save = NULL, *f = strtok_r(row, ",\n", &save); f && n < 80; f = strtok_r(NULL, ",\n", &save))
+        fields[n++] = f;
+    cr_assert_geq(n, 18);
+    long long produced = atoll(fields[n - 18]), succeeded = atoll(fields[n - 17]), dead = atoll(fields[n - 16]);
+    long long queued = atoll(fields[n - 15]), lost = atoll(fields[n - 14]);
+    cr_assert_gt(produced, 1000);
+    cr_assert_eq(lost, 0, "lost %lld of %lld", lost, produced);
+    cr_assert_eq(succeeded + dead + queued, produced);
+    cr_assert_str_eq(fields[n - 5], "always");
+    cr_assert_eq(atoll(fields[n - 2]), 6);
+    cr_assert_eq(atoll(fields[n - 1]), 1);
+    free(csv);
+    tsup_rmtree(dir);
+    free(dir);
+}
