@@ -43,13 +43,17 @@ set ylabel 'delay (ms)'
 plot for [i=1:n] ts using 't_s':(pick(word(names, i), 'delay_p99_us') / 1000.0) with lines lw 1.5 lc i title label(word(names, i)).' p99', \
      for [i=1:n] ts using 't_s':(pick(word(names, i), 'delay_p50_us') / 1000.0) with lines dt 2 lc i notitle
 
-set output outdir.'/plots/latency.'.fmt
-set title title.': decision latency, sampled (p99 solid, p50 dashed)'
-set ylabel 'ns'
-set logscale y
-plot for [i=1:n] ts using 't_s':(pick(word(names, i), 'wall_latency_p99_ns') > 0 ? pick(word(names, i), 'wall_latency_p99_ns') : NaN) with lines lw 1.5 lc i title label(word(names, i)).' p99', \
-     for [i=1:n] ts using 't_s':(pick(word(names, i), 'wall_latency_p50_ns') > 0 ? pick(word(names, i), 'wall_latency_p50_ns') : NaN) with lines dt 2 lc i notitle
-unset logscale y
+# A queue decides nothing per request: only the limiters ("deciders") have a latency.
+nd = words(deciders)
+if (nd > 0) {
+    set output outdir.'/plots/latency.'.fmt
+    set title title.': decision latency, sampled (p99 solid, p50 dashed)'
+    set ylabel 'ns'
+    set logscale y
+    plot for [i=1:nd] ts using 't_s':(pick(word(deciders, i), 'wall_latency_p99_ns') > 0 ? pick(word(deciders, i), 'wall_latency_p99_ns') : NaN) with lines lw 1.5 lc i title label(word(deciders, i)).' p99', \
+         for [i=1:nd] ts using 't_s':(pick(word(deciders, i), 'wall_latency_p50_ns') > 0 ? pick(word(deciders, i), 'wall_latency_p50_ns') : NaN) with lines dt 2 lc i notitle
+    unset logscale y
+}
 
 # Accuracy of the approximations against the exact sliding log, and
 # Cloudflare's published figure for its counter (accuracy.csv).

@@ -16,6 +16,7 @@ fi
 # One series per limiter and backend, in file order ("name@backend"); the
 # level each limiter's state is read as (from run.json); one backend: no tag.
 names=$(awk -F, 'NR > 1 && !seen[$1 "@" $3]++ { printf "%s@%s ", $1, $3 }' "$dir/timeseries.csv")
+deciders=$(awk -F, 'NR > 1 && $2 != "queue" && !seen[$1 "@" $3]++ { printf "%s@%s ", $1, $3 }' "$dir/timeseries.csv")
 backends=$(awk -F, 'NR > 1 && !seen[$3]++ { n++ } END { print n + 0 }' "$dir/timeseries.csv")
 levels=""
 for series in $names; do
@@ -34,12 +35,21 @@ mkdir -p "$tmp/plots"
 trap 'rm -rf "$tmp"' EXIT
 for fmt in png svg; do
     # gnuplot writes into $tmp/plots; the CSV is read from $dir
-    "$gnuplot" -e "dir='$dir'; names='$names'; levels='$levels'; tagged=$((backends > 1)); tick=$tick; fmt='$fmt'; title='$title'" \
+    "$gnuplot" -e "dir='$dir'; names='$names'; deciders='$deciders'; levels='$levels'; tagged=$((backends > 1)); tick=$tick; fmt='$fmt'; title='$title'" \
         -e "set loadpath '$here'" -e "outdir='$tmp'" "$here/plot.gp" 2>"$tmp/gnuplot.log" || {
         echo "ratelab: gnuplot failed on $dir:" >&2
         cat "$tmp/gnuplot.log" >&2
         exit 1
     }
+    if [ -f "$dir/queue.csv" ]; then
+        queues=$(awk -F, 'NR > 1 && !seen[$1 "@" $2]++ { printf "%s@%s ", $1, $2 }' "$dir/queue.csv")
+        "$gnuplot" -e "dir='$dir'; queues='$queues'; tick=$tick; fmt='$fmt'; title='$title'; outdir='$tmp'" \
+            "$here/queue.gp" 2>"$tmp/gnuplot.log" || {
+            echo "ratelab: gnuplot failed on $dir/queue.csv:" >&2
+            cat "$tmp/gnuplot.log" >&2
+            exit 1
+        }
+    fi
 done
 rm -rf "$dir/plots"
 mv "$tmp/plots" "$dir/plots"

@@ -223,8 +223,9 @@ static int rep_used(const csv_table *t, int c)
     return 0;
 }
 
+/* A table of t's columns `cols`; with only_algorithm, just its rows. */
 static void rep_table(FILE *f, const csv_table *t, const rep_column *cols, size_t n_cols, const char *id,
-                      const char *row_class_column)
+                      const char *row_class_column, const char *only_algorithm)
 {
     int idx[64];
     fprintf(f, "<div class=\"scroll\"><table id=\"%s\"><thead><tr>", id);
@@ -236,8 +237,9 @@ static void rep_table(FILE *f, const csv_table *t, const rep_column *cols, size_
     }
     fputs("</tr></thead><tbody>\n", f);
     int key = csv_col(t, row_class_column);
-    int viol = csv_col(t, "violations");
+    int viol = csv_col(t, "violations"), algo = csv_col(t, "algorithm");
     for (size_t r = 0; r < t->n_rows; r++) {
+        if (only_algorithm && (algo < 0 || strcmp(csv_get(t, r, algo), only_algorithm) != 0)) continue;
         int bad = viol >= 0 && atof(csv_get(t, r, viol)) > 0;
         fputs("<tr class=\"row", f);
         fputs(bad ? " bad\"" : "\"", f);
@@ -384,6 +386,41 @@ static const rep_column rep_summary_cols[] = {
     { "downstream_completed", "completed", REP_INT },
 };
 
+static const rep_column rep_queue_cols[] = {
+    { "limiter", "queue", REP_TEXT },
+    { "backend", "backend", REP_TEXT },
+    { "queue_produced", "produced", REP_INT },
+    { "queue_succeeded", "succeeded", REP_INT },
+    { "queue_dead_lettered", "dead-lettered", REP_INT },
+    { "queue_still_queued", "still queued", REP_INT },
+    { "dropped", "rejected", REP_INT },
+    { "queue_lost", "lost", REP_INT },
+    { "queue_deliveries", "deliveries", REP_INT },
+    { "queue_retries", "retries", REP_INT },
+    { "queue_duplicates", "duplicates", REP_INT },
+    { "queue_reaped", "reaped", REP_INT },
+    { "queue_max_len", "most waiting", REP_INT },
+    { "peak_offered_rps", "peak in/s", REP_INT },
+    { "peak_admitted_rps", "peak delivered/s", REP_INT },
+    { "delay_p50_us", "e2e p50 ms", REP_US_MS },
+    { "delay_p99_us", "e2e p99 ms", REP_US_MS },
+    { "queue_drained_s", "drained at s", REP_FIXED2 },
+    { "queue_durability", "durability", REP_TEXT },
+    { "queue_msgs_per_s_durable", "msg/s with it", REP_INT },
+    { "queue_msgs_per_s_no_aof", "msg/s without AOF", REP_INT },
+    { "queue_consumer_kills", "consumer kills", REP_INT },
+    { "queue_server_restarts", "server restarts", REP_INT },
+};
+
+/* Whether the summary has a queue row. */
+static int rep_has_queue(const csv_table *t, int have)
+{
+    int algo = have ? csv_col(t, "algorithm") : -1;
+    for (size_t r = 0; algo >= 0 && r < t->n_rows; r++)
+        if (strcmp(csv_get(t, r, algo), "queue") == 0) return 1;
+    return 0;
+}
+
 static const rep_column rep_accuracy_cols[] = {
     { "limiter", "limiter", REP_TEXT },
     { "algorithm", "algorithm", REP_TEXT },
@@ -474,11 +511,18 @@ int rep_write(const char *dir, char *err, size_t errlen)
         fputs("<h2>Run: summary</h2>\n", f);
         if (have_summary)
             rep_table(f, &summary, rep_summary_cols, sizeof rep_summary_cols / sizeof rep_summary_cols[0], "summary",
-                      "limiter");
+                      "limiter", NULL);
+        if (rep_has_queue(&summary, have_summary)) {
+            fputs("<h3>Reliable queue: where every message went</h3>\n<p>lost = produced &minus; (succeeded + "
+                  "dead-lettered + still queued + rejected); durability is the redis-server's AOF, with what it "
+                  "costs in produce+take+ack per second measured beside the same server without it.</p>\n", f);
+            rep_table(f, &summary, rep_queue_cols, sizeof rep_queue_cols / sizeof rep_queue_cols[0], "queue",
+                      "limiter", "queue");
+        }
         if (have_accuracy && accuracy.n_rows > 0) {
             fputs("<h3>Accuracy of the approximate limiters against the exact sliding log</h3>\n", f);
             rep_table(f, &accuracy, rep_accuracy_cols, sizeof rep_accuracy_cols / sizeof rep_accuracy_cols[0],
-                      "accuracy", "limiter");
+                      "accuracy", "limiter", NULL);
         }
         fputs("<h2>Run: plots</h2>\n", f);
         rep_plots(f, dir, "plots", "panels");
