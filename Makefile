@@ -31,7 +31,7 @@ REL_OBJ  := $(LIB_SRC:%.c=build/release/%.o)
 TST_OBJ  := $(LIB_SRC:%.c=build/test/%.o) $(TEST_SRC:%.c=build/test/%.o)
 ASN_OBJ  := $(LIB_SRC:%.c=build/asan/%.o) $(TEST_SRC:%.c=build/asan/%.o)
 
-.PHONY: all deps bench sweep test test-plain test-asan perf perf-redis regress clean
+.PHONY: all deps bench sweep test test-plain test-asan perf perf-redis regress chaos clean
 .DEFAULT_GOAL := all
 
 all: ratelab
@@ -110,6 +110,14 @@ perf: deps
 regress: deps
 	@$(MAKE) --no-print-directory ratelab
 	@scripts/regress.sh $(if $(UPDATE),--update)
+
+# The reliable queue under faults: SCENARIO (default burst_queue) on a
+# private redis-server, KILLS consumer kill -9s and RESTARTS server restarts.
+CHAOS_SCENARIO = $(if $(filter command line environment,$(origin SCENARIO)),$(SCENARIO),burst_queue)
+chaos: deps
+	@$(MAKE) --no-print-directory ratelab
+	./ratelab chaos scenarios/$(CHAOS_SCENARIO).json --kills $(or $(KILLS),20) --restarts $(or $(RESTARTS),3) $(if $(SEED),--seed $(SEED))
+	@scripts/plot.sh results/$(CHAOS_SCENARIO)/chaos
 
 perf-redis: deps
 	@$(MAKE) --no-print-directory ratelab
