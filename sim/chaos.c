@@ -73,8 +73,7 @@ int chaos_main(int argc, char **argv)
         return 2;
     }
     char dir[4096];
-    if (out) snprintf(dir, sizeof dir, "%s", out);
-    else snprintf(dir, sizeof dir, "results/%s/chaos", s.name);
+    out_results_dir(dir, sizeof dir, out, s.name, "chaos");
     run_result *results = calloc(queues, sizeof *results);
     gen *g = gen_create(&s);
     size_t n = 0;

@@ -293,8 +293,7 @@ static int main_run(int argc, char **argv)
         return 2;
     }
     char outdir[4096];
-    snprintf(outdir, sizeof outdir, "%s", a.out ? a.out : "results/");
-    if (!a.out) snprintf(outdir, sizeof outdir, "results/%s", s.name);
+    out_results_dir(outdir, sizeof outdir, a.out, s.name, NULL);
 
     int rc = 0;
     run_backend backends[2];
@@ -494,8 +493,7 @@ static int main_sweep(int argc, char **argv)
         return 2;
     }
     char dir[4096];
-    if (out) snprintf(dir, sizeof dir, "%s", out);
-    else snprintf(dir, sizeof dir, "results/%s/sweep", s.name);
+    out_results_dir(dir, sizeof dir, out, s.name, "sweep");
     out_sweep *done = calloc(s.n_limiters, sizeof *done);
     char (*grids)[256] = calloc(s.n_limiters, sizeof *grids);
     if (!done || !grids) {

@@ -37,6 +37,12 @@ void out_params(const scn_limiter *l, char *buf, size_t len)
     }
 }
 
+void out_results_dir(char *buf, size_t len, const char *given, const char *scenario, const char *sub)
+{
+    if (given) snprintf(buf, len, "%s", given);
+    else snprintf(buf, len, "results/%s%s%s", scenario, sub ? "/" : "", sub ? sub : "");
+}
+
 void out_summary_csv(FILE *f, const run_result *r, size_t n)
 {
     fputs("limiter,algorithm,backend,scope,params,offered,admitted,dropped,delayed,admit_ratio,"

@@ -30,6 +30,9 @@ typedef struct {
 int out_write_run(const char *dir, const scn_scenario *s, const run_result *results, size_t n,
                   const out_context *ctx, char *err, size_t errlen);
 
+/* The results directory: `given`, or results/<scenario>[/<sub>]. */
+void out_results_dir(char *buf, size_t len, const char *given, const char *scenario, const char *sub);
+
 /* Writes the summary rows' CSV to f. */
 void out_summary_csv(FILE *f, const run_result *results, size_t n);
 

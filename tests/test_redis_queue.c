@@ -114,6 +114,16 @@ static cJSON *tq_dead_letter(tq *t)
     return m;
 }
 
+/* Every id 0..produced-1 accounted for. */
+static rq_tally tq_tally(tq *t, uint64_t produced)
+{
+    rq_tally tally;
+    char err[256];
+    cr_assert_eq(rq_reconcile(t->q, produced, NULL, &tally, NULL, NULL, 0, 100000, NULL, 0, err, sizeof err), 0, "%s",
+                 err);
+    return tally;
+}
+
 Test(redis_queue, message_survives_a_consumer_killed_between_lmove_and_lrem, .timeout = 60)
 {
     tq t;
@@ -134,9 +144,7 @@ Test(redis_queue, message_survives_a_consumer_killed_between_lmove_and_lrem, .ti
     rq_levels v = tq_wait(&t, one_succeeded, 10, "the redelivery");
     tq_stop(&t, second);
     cr_assert_eq(v.deliveries, 2);
-    rq_tally tally;
-    char err[256];
-    cr_assert_eq(rq_reconcile(t.q, 1, NULL, &tally, NULL, NULL, 0, 100000, NULL, 0, err, sizeof err), 0, "%s", err);
+    rq_tally tally = tq_tally(&t, 1);
     cr_assert_eq(tally.succeeded, 1);
     cr_assert_eq(tally.lost, 0);
     cr_assert_eq(tally.duplicates, 0);
@@ -158,16 +166,14 @@ Test(redis_queue, restart_with_appendfsync_always_loses_nothing, .timeout = 60)
     tq_up(&t, rqr_server_args(QUEUE_DURABLE_ALWAYS), 1, 0, 3, 1000, 100);
     cr_assert_eq(rq_durability_get(t.q), QUEUE_DURABLE_ALWAYS);
     produce_then_restart(&t, 500);
-    rq_tally tally;
-    char err[256];
-    cr_assert_eq(rq_reconcile(t.q, 500, NULL, &tally, NULL, NULL, 0, 100000, NULL, 0, err, sizeof err), 0, "%s", err);
+    rq_tally tally = tq_tally(&t, 500);
     cr_assert_eq(tally.still_queued, 500);
     cr_assert_eq(tally.lost, 0);
     /* and they are all still deliverable */
     pid_t c = rq_consumer_spawn(&t.setup, 0, 0, 100, t.stop[0]);
     tq_wait(&t, all_500_succeeded, 20, "draining 500 messages");
     tq_stop(&t, c);
-    cr_assert_eq(rq_reconcile(t.q, 500, NULL, &tally, NULL, NULL, 0, 100000, NULL, 0, err, sizeof err), 0, "%s", err);
+    tally = tq_tally(&t, 500);
     cr_assert_eq(tally.succeeded, 500);
     cr_assert_eq(tally.lost, 0);
     tq_down(&t);
@@ -179,9 +185,7 @@ Test(redis_queue, restart_without_persistence_reports_the_loss, .timeout = 60)
     tq_up(&t, NULL, 1, 0, 3, 1000, 100);
     cr_assert_eq(rq_durability_get(t.q), QUEUE_DURABLE_NONE);
     produce_then_restart(&t, 200);
-    rq_tally tally;
-    char err[256];
-    cr_assert_eq(rq_reconcile(t.q, 200, NULL, &tally, NULL, NULL, 0, 100000, NULL, 0, err, sizeof err), 0, "%s", err);
+    rq_tally tally = tq_tally(&t, 200);
     cr_assert_eq(tally.lost, 200);
     cr_assert_eq(tally.first_lost_id, 0);
     cr_assert_eq(tally.still_queued + tally.succeeded + tally.dead_lettered, 0);
@@ -226,9 +230,7 @@ Test(redis_queue, malformed_json_is_dead_lettered_with_a_reason, .timeout = 60)
     cr_assert(reason && strncmp(reason, "malformed JSON", 14) == 0, "reason: %s", reason ? reason : "(none)");
     cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(m, "raw")), broken);
     cJSON_Delete(m);
-    rq_tally tally;
-    char err[256];
-    cr_assert_eq(rq_reconcile(t.q, 1, NULL, &tally, NULL, NULL, 0, 100000, NULL, 0, err, sizeof err), 0, "%s", err);
+    rq_tally tally = tq_tally(&t, 1);
     cr_assert_eq(tally.succeeded, 1);
     cr_assert_eq(tally.dead_unreadable, 1);
     tq_down(&t);
