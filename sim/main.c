@@ -385,8 +385,9 @@ static int main_run(int argc, char **argv)
     if (!a.quiet) {
         out_print_table(stdout, &s, results, n_results);
         qout_print(stdout, results, n_results);
-        if (a.use_redis) printf("redis: %s, %s mode%s, keys ratelab:%s-<limiter>:{key}, deleted\n", where,
-                                a.realtime ? "realtime" : "virtual", a.realtime ? "" : " (pipelined)", run_id);
+        if (a.use_redis) printf("redis: %s, %s mode%s%s, keys ratelab:%s-<limiter>:{key}, deleted\n", where,
+                                a.realtime ? "realtime" : "virtual", a.realtime ? "" : " (pipelined)",
+                                qout_any(results, n_results) ? "; queues on the wall clock" : "", run_id);
         printf("results: %s/{summary.csv,timeseries.csv,accuracy.csv,run.json%s}\n", outdir,
                qout_any(results, n_results) ? ",queue.csv" : "");
     }

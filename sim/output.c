@@ -385,11 +385,15 @@ int out_write_run(const char *dir, const scn_scenario *s, const run_result *resu
         out_remove_tree(tmp);
         return -1;
     }
-    /* Sweeps made on this scenario stay with it (ratelab sweep writes them). */
-    char old_sweep[4200], new_sweep[8400];
-    snprintf(old_sweep, sizeof old_sweep, "%s/sweep", dir);
-    snprintf(new_sweep, sizeof new_sweep, "%s/sweep", tmp);
-    rename(old_sweep, new_sweep);   /* absent is fine */
+    /* Sweeps and chaos runs made on this scenario stay with it (ratelab
+     * sweep and ratelab chaos write them). */
+    static const char *const kept[] = { "sweep", "chaos" };
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+        char old_sub[4200], new_sub[8400];
+        snprintf(old_sub, sizeof old_sub, "%s/%s", dir, kept[i]);
+        snprintf(new_sub, sizeof new_sub, "%s/%s", tmp, kept[i]);
+        rename(old_sub, new_sub);   /* absent is fine */
+    }
     /* Swap in one step when the target exists, so readers see old or new. */
     if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE) == 0) {
         out_remove_tree(tmp);  /* now holds the previous results */
