@@ -71,11 +71,12 @@ void qout_print(FILE *f, const run_result *r, size_t n)
                 (unsigned long long)p->peak_offered_rps, (unsigned long long)p->peak_delivered_rps,
                 (double)p->e2e_p50_us / 1e3, (double)p->e2e_p99_us / 1e3, (unsigned long long)p->max_queue_len,
                 (double)p->drained_at_us / 1e6);
-        if (q->consumer_kills || q->server_restarts || q->reaped)
-            fprintf(f, "queue %s (%s): faults survived: %llu consumer kill(s), %llu server restart(s); %llu "
-                       "delivery(ies) returned by the reaper\n",
+        if (q->consumer_kills || q->server_restarts || q->reaped || q->consumer_crashes)
+            fprintf(f, "queue %s (%s): faults survived: %llu consumer kill(s), %llu server restart(s), %llu consumer "
+                       "crash(es); %llu delivery(ies) returned by the reaper\n",
                     r[i].limiter->name, r[i].backend, (unsigned long long)q->consumer_kills,
-                    (unsigned long long)q->server_restarts, (unsigned long long)q->reaped);
+                    (unsigned long long)q->server_restarts, (unsigned long long)q->consumer_crashes,
+                    (unsigned long long)q->reaped);
         if (q->msgs_per_s_durable > 0 && q->msgs_per_s_volatile > 0)
             fprintf(f, "queue %s (%s): durability %s: %.0f msg/s produced+taken+acked vs %.0f msg/s without the "
                        "AOF (%+.0f%%), one client, medians of 3 rounds side by side\n",

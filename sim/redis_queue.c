@@ -221,7 +221,8 @@ int rq_levels_get(rq *q, rq_levels *out)
     return ok ? 0 : -1;
 }
 
-/* Every key under the prefix, one SCAN page at a time; `each` gets a page. */
+/* Counts every key under the prefix, one SCAN page at a time, and with
+ * `unlink` UNLINKs each page. The count, or -1. */
 static long rq_scan(rq *q, int unlink)
 {
     redisContext *c = rconn_ctx(q->conn);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -50,7 +51,7 @@ typedef struct {
     uint32_t incarnation[RQR_MAX_CONSUMERS], share[RQR_MAX_CONSUMERS];
     rng faults;
     int64_t *kill_at, *restart_at;         /* µs after t0, sorted */
-    uint32_t kills_done, restarts_done;
+    uint32_t kills_done, restarts_done, crashes;
     int64_t next_reap_us, reap_period_us;
     qm_tick *ticks;
     size_t n_ticks, tick;
@@ -59,13 +60,17 @@ typedef struct {
     int64_t down_since_us;                 /* 0: the server answers */
 } rqr;
 
-static void rqr_event(rqr *r, const char *fmt, const char *what, long a, long b)
+/* One line per fault, stamped with the run's time. */
+__attribute__((format(printf, 2, 3))) static void rqr_event(rqr *r, const char *fmt, ...)
 {
     if (!r->o->events) return;
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(r->o->events, "chaos %+8.3f s: ", (double)(rq_now_us() - r->setup.t0_us) / 1e6);
-    fprintf(r->o->events, fmt, what, a, b);
+    vfprintf(r->o->events, fmt, ap);
     fputc('\n', r->o->events);
     fflush(r->o->events);
+    va_end(ap);
 }
 
 /* Kill time i of n, uniform over the middle 80% of the scenario. */
@@ -118,15 +123,14 @@ static int rqr_housekeep(rqr *r, char *err, size_t errlen)
             waitpid(r->pid[k], NULL, 0);
         }
         r->kills_done++;
-        rqr_event(r, "kill -9 consumer %s%ld (kill %ld)", "c", (long)k, (long)r->kills_done);
+        rqr_event(r, "kill -9 consumer c%u (kill %u)", k, r->kills_done);
         rqr_respawn(r, k);
     }
     while (r->o->server && r->restarts_done < r->o->server_restarts && r->restart_at[r->restarts_done] <= rel) {
         char why[256];
         rsrv_kill(r->o->server);
         r->restarts_done++;
-        rqr_event(r, "kill -9 %s (restart %ld of %ld)", "redis-server", (long)r->restarts_done,
-                  (long)r->o->server_restarts);
+        rqr_event(r, "kill -9 redis-server (restart %u of %u)", r->restarts_done, r->o->server_restarts);
         rqr_sleep_until(rq_now_us() + 200000);
         if (rsrv_restart(r->o->server, why, sizeof why) != 0) {
             snprintf(err, errlen, "%s: restarting redis-server failed: %s", r->l->name, why);
@@ -137,7 +141,8 @@ static int rqr_housekeep(rqr *r, char *err, size_t errlen)
     for (uint32_t k = 0; k < r->n_consumers; k++) {
         int status;
         if (r->pid[k] > 0 && waitpid(r->pid[k], &status, WNOHANG) == r->pid[k]) {
-            rqr_event(r, "%s%ld died by itself (status %ld); started again", "consumer c", (long)k, (long)status);
+            r->crashes++;
+            rqr_event(r, "consumer c%u died by itself (status %d); started again", k, status);
             rqr_respawn(r, k);
         }
     }
@@ -432,6 +437,7 @@ int rqr_run(const rqr_options *o, const scn_scenario *s, gen *g, const scn_limit
     out->queue.msgs_per_s_volatile = volatile_;
     out->queue.consumer_kills = r.kills_done;
     out->queue.server_restarts = r.restarts_done;
+    out->queue.consumer_crashes = r.crashes;
     out->queue.reaped = final.reaped > r.reaped ? final.reaped : r.reaped;
     out->summary.errors = rq_errors(r.q);
     out->summary.wall_s = (double)(drained_at - t0) / 1e6;

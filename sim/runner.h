@@ -63,6 +63,7 @@ typedef struct {
     double msgs_per_s_durable;   /* Redis: produce+take+ack per second with that durability, */
     double msgs_per_s_volatile;  /* and without AOF, measured side by side (0: not measured) */
     uint64_t consumer_kills, server_restarts, reaped;   /* faults survived (chaos), deliveries reaped */
+    uint64_t consumer_crashes;   /* consumers that died unasked, and were started again */
 } run_queue_result;
 
 typedef struct run_result {
