@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../algorithms/queue.h"
+#include "fsutil.h"
 #include "generator.h"
 #include "output.h"
 #include "queue_output.h"
@@ -74,6 +75,11 @@ int chaos_main(int argc, char **argv)
     }
     char dir[4096];
     out_results_dir(dir, sizeof dir, out, s.name, "chaos");
+    if (fs_results_target(dir, dir, sizeof dir, err, sizeof err) != 0) {
+        fprintf(stderr, "ratelab chaos: %s\n", err);
+        scn_free(&s);
+        return 2;
+    }
     run_result *results = calloc(queues, sizeof *results);
     gen *g = gen_create(&s);
     size_t n = 0;

@@ -6,14 +6,14 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "fsutil.h"
 #include "keyspace.h"
 #include "output.h"
 
 FILE *dlog_open(const char *dir, const scn_limiter *l, const char *backend, char *err, size_t errlen)
 {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    if (fs_mkdirs(dir) != 0) {
         snprintf(err, errlen, "%s: cannot create: %s", dir, strerror(errno));
         return NULL;
     }

@@ -18,6 +18,7 @@
 #include "backend_memory.h"
 #include "backend_redis.h"
 #include "decisions.h"
+#include "fsutil.h"
 #include "generator.h"
 #include "golden.h"
 #include "chaos.h"
@@ -258,6 +259,26 @@ static int main_parse_run(int argc, char **argv, main_args *a)
     return 0;
 }
 
+/* Before anything runs: the results directory must be one ratelab may
+ * replace, and the decision logs must not lie inside it (the swap that
+ * puts the results in place would delete them). */
+static int main_check_outputs(char *outdir, size_t len, const char *log_dir, char *err, size_t errlen)
+{
+    if (fs_results_target(outdir, outdir, len, err, errlen) != 0) return -1;
+    if (!log_dir) return 0;
+    char out_abs[4096], log_abs[4096];
+    if (fs_absolute(outdir, out_abs, sizeof out_abs) != 0 || fs_absolute(log_dir, log_abs, sizeof log_abs) != 0) {
+        snprintf(err, errlen, "%s: path too long", log_dir);
+        return -1;
+    }
+    if (fs_within(log_abs, out_abs)) {
+        snprintf(err, errlen, "--log-decisions %.400s: lies inside the results directory %.400s, which a run replaces "
+                              "whole: choose a directory outside it", log_dir, out_abs);
+        return -1;
+    }
+    return 0;
+}
+
 /* 8 hex digits from the kernel's random source (time and pid if it fails). */
 static void main_run_id(char *buf, size_t len)
 {
@@ -294,6 +315,11 @@ static int main_run(int argc, char **argv)
     }
     char outdir[4096];
     out_results_dir(outdir, sizeof outdir, a.out, s.name, NULL);
+    if (main_check_outputs(outdir, sizeof outdir, a.log_dir, err, sizeof err) != 0) {
+        fprintf(stderr, "ratelab: %s\n", err);
+        scn_free(&s);
+        return 2;
+    }
 
     int rc = 0;
     run_backend backends[2];
@@ -523,7 +549,7 @@ static int main_sweep(int argc, char **argv)
         main_progress progress = { .enabled = !quiet && isatty(STDERR_FILENO), .count = 1, .name = l->name };
         progress.started_ns = run_now_ns();
         int64_t t0 = run_now_ns();
-        if (out_mkdirs(dir) != 0) {
+        if (fs_mkdirs(dir) != 0) {
             fprintf(stderr, "ratelab: %s: cannot create: %s\n", dir, strerror(errno));
             rc = 1;
         } else if (swp_run(&s, l, &g, (unsigned)jobs, csv, main_sweep_progress, &progress, err, sizeof err) != 0) {

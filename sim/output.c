@@ -3,12 +3,12 @@
 #include "output.h"
 
 #include "atomicfile.h"
+#include "fsutil.h"
 #include "queue_output.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,30 +265,6 @@ static cJSON *out_run_json(const scn_scenario *s, const run_result *r, size_t n,
     return root;
 }
 
-static int out_remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static void out_remove_tree(const char *path)
-{
-    nftw(path, out_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-int out_mkdirs(const char *dir)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 static int out_file(const char *dir, const char *name, int (*write)(FILE *, const void *), const void *arg,
                     char *err, size_t errlen)
 {
@@ -354,35 +330,45 @@ static int out_write_json(FILE *f, const void *a)
     return text ? 0 : -1;
 }
 
-int out_write_run(const char *dir, const scn_scenario *s, const run_result *results, size_t n,
+static int out_write_marker(FILE *f, const void *a)
+{
+    (void)a;
+    fputs("This directory was written by ratelab: a later run may replace it whole.\n", f);
+    return 0;
+}
+
+int out_write_run(const char *given, const scn_scenario *s, const run_result *results, size_t n,
                   const out_context *ctx, char *err, size_t errlen)
 {
-    char parent[4096], tmp[8300];
-    if (strlen(dir) >= 4000) {
-        snprintf(err, errlen, "%.60s...: output path too long", dir);
-        return -1;
-    }
+    char dir[4096], parent[4096], tmp[8300];
+    if (fs_results_target(given, dir, sizeof dir, err, errlen) != 0) return -1;
     snprintf(parent, sizeof parent, "%s", dir);
     char *slash = strrchr(parent, '/');
     const char *base = slash ? slash + 1 : parent;
     if (slash) *slash = '\0';
-    if (slash && *parent && out_mkdirs(parent) != 0) {
+    if (slash && *parent && fs_mkdirs(parent) != 0) {
         snprintf(err, errlen, "%s: cannot create: %s", parent, strerror(errno));
         return -1;
     }
     snprintf(tmp, sizeof tmp, "%s/.%s.tmp-%ld", slash ? (*parent ? parent : "/") : ".", base, (long)getpid());
-    out_remove_tree(tmp);
+    fs_remove_tree(tmp);
     if (mkdir(tmp, 0777) != 0) {
         snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
         return -1;
     }
     out_job job = { s, results, n, ctx };
-    if (out_file(tmp, "summary.csv", out_write_summary, &job, err, errlen) != 0 ||
+    if (out_file(tmp, FS_RESULTS_MARKER, out_write_marker, &job, err, errlen) != 0 ||
+        out_file(tmp, "summary.csv", out_write_summary, &job, err, errlen) != 0 ||
         out_file(tmp, "timeseries.csv", out_write_timeseries, &job, err, errlen) != 0 ||
         out_file(tmp, "accuracy.csv", out_write_accuracy, &job, err, errlen) != 0 ||
         out_file(tmp, "run.json", out_write_json, &job, err, errlen) != 0 ||
         (qout_any(results, n) && out_file(tmp, "queue.csv", out_write_queue, &job, err, errlen) != 0)) {
-        out_remove_tree(tmp);
+        fs_remove_tree(tmp);
+        return -1;
+    }
+    /* The run took a while: what is at `dir` now must still be ours. */
+    if (fs_results_target(dir, dir, sizeof dir, err, errlen) != 0) {
+        fs_remove_tree(tmp);
         return -1;
     }
     /* Sweeps and chaos runs made on this scenario stay with it (ratelab
@@ -396,12 +382,18 @@ int out_write_run(const char *dir, const scn_scenario *s, const run_result *resu
     }
     /* Swap in one step when the target exists, so readers see old or new. */
     if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE) == 0) {
-        out_remove_tree(tmp);  /* now holds the previous results */
+        fs_remove_tree(tmp);  /* now holds the previous results, checked above to be ratelab's */
         return 0;
     }
     if (rename(tmp, dir) != 0) {
         snprintf(err, errlen, "%s: cannot move results into place: %s", dir, strerror(errno));
-        out_remove_tree(tmp);
+        for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {   /* give the kept ones back */
+            char old_sub[4200], new_sub[8400];
+            snprintf(old_sub, sizeof old_sub, "%s/%s", dir, kept[i]);
+            snprintf(new_sub, sizeof new_sub, "%s/%s", tmp, kept[i]);
+            rename(new_sub, old_sub);
+        }
+        fs_remove_tree(tmp);
         return -1;
     }
     return 0;

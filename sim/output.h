@@ -26,7 +26,10 @@ typedef struct {
 } out_context;
 
 /* Writes every file for `results` into a temporary directory and moves it
- * to `dir`. Returns 0, or -1 with a message (nothing is left half-written). */
+ * to `dir` (with FS_RESULTS_MARKER in it). `dir` must pass
+ * fs_results_target: an existing directory that ratelab did not write is
+ * never replaced. Returns 0, or -1 with a message (nothing is left
+ * half-written, nothing of the user's removed). */
 int out_write_run(const char *dir, const scn_scenario *s, const run_result *results, size_t n,
                   const out_context *ctx, char *err, size_t errlen);
 
@@ -50,9 +53,6 @@ void out_print_violations(FILE *f, const scn_scenario *s, const run_result *resu
 
 /* Prints the human summary table. */
 void out_print_table(FILE *f, const scn_scenario *s, const run_result *results, size_t n);
-
-/* mkdir -p: dir and every missing parent; 0, or -1 with errno set. */
-int out_mkdirs(const char *dir);
 
 /* "rate=100;capacity=200": a limiter's parameters as given or defaulted. */
 void out_params(const scn_limiter *l, char *buf, size_t len);
