@@ -25,6 +25,9 @@ struct bred_client {
     int64_t args[BRED_ARGS];
     int argc;                 /* now, cost, ttl and the config up to its last nonzero value */
     int64_t backoff_ms, next_attempt_ns;
+    int64_t outage_started_ns;   /* 0: connected, or not yet noticed */
+    uint64_t outages;            /* connections lost, and reconnected or not */
+    int64_t outage_ns;           /* time without a connection, over the outages that ended */
 };
 
 struct bred {
@@ -74,16 +77,42 @@ static int bred_connected(bred_client *c)
 {
     if (rconn_ctx(c->conn)) return 1;
     int64_t now = bred_now_ns();
+    if (!c->outage_started_ns) {
+        c->outage_started_ns = now;
+        c->outages++;
+    }
     if (now < c->next_attempt_ns) return 0;
     char err[256];
     if (rconn_reconnect(c->conn, err, sizeof err) == 0 && bred_load_script(c, err, sizeof err) == 0) {
         c->backoff_ms = 0;
+        c->outage_ns += bred_now_ns() - c->outage_started_ns;
+        c->outage_started_ns = 0;
         return 1;
     }
     c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : 10;
     if (c->backoff_ms > BRED_BACKOFF_MAX_MS) c->backoff_ms = BRED_BACKOFF_MAX_MS;
     c->next_attempt_ns = bred_now_ns() + c->backoff_ms * 1000000;
     return 0;
+}
+
+/* A connection, waiting for one through the backoff for as long as the
+ * outage under way is within opt.outage_wait_ms: a restart or a CLIENT
+ * PAUSE that ends in time costs only the requests that were in flight.
+ * 1 connected; 0 the budget is spent (then it tries once per backoff step
+ * without waiting). */
+static int bred_await(bred_client *c)
+{
+    int64_t budget_ns = c->owner->opt.outage_wait_ms * 1000000;
+    for (;;) {
+        if (bred_connected(c)) return 1;
+        int64_t now = bred_now_ns(), give_up = c->outage_started_ns + budget_ns;
+        if (now >= give_up) return 0;
+        int64_t until = c->next_attempt_ns < give_up ? c->next_attempt_ns : give_up;
+        if (until > now) {
+            struct timespec ts = { (until - now) / 1000000000, (until - now) % 1000000000 };
+            nanosleep(&ts, NULL);
+        }
+    }
 }
 
 static void bred_client_setup(bred_client *c, bred *r)
@@ -254,21 +283,30 @@ static int bred_begin(void *ctx, const scn_scenario *s, const scn_limiter *l, ch
     }
     int n = snprintf(r->prefix, sizeof r->prefix, "ratelab:%s-%s:{", r->opt.run_id, l->name);
     r->plen = (size_t)n;
-    if (!bred_connected(&r->main)) {
-        snprintf(err, errlen, "%s: Redis unreachable: %s", l->name, rconn_error(r->main.conn));
-        return -1;
-    }
+    r->main.outages = 0;
+    r->main.outage_ns = 0;
     char pattern[200];
     snprintf(pattern, sizeof pattern, "%.*s*", (int)r->plen - 1, r->prefix);
-    long held = bred_scan(r, pattern, NULL, 1);
-    if (held != 0) {
-        snprintf(err, errlen, held < 0 ? "%s: cannot SCAN for %s: connection failed"
-                                       : "%s: keys matching %s already exist; refusing to touch them (another run "
-                                         "with this run id?)", l->name, pattern);
-        return -1;
+    /* A connection lost during setup is waited for like one lost mid-run. */
+    for (int attempt = 0;; attempt++) {
+        if (!bred_await(&r->main) || attempt == 100) {
+            snprintf(err, errlen, "%s: Redis unreachable for %lld ms: %s", l->name,
+                     (long long)r->opt.outage_wait_ms, rconn_error(r->main.conn));
+            return -1;
+        }
+        long held = bred_scan(r, pattern, NULL, 1);
+        if (held < 0 && !rconn_ctx(r->main.conn)) continue;
+        if (held != 0) {
+            snprintf(err, errlen, held < 0 ? "%s: cannot SCAN for %s: %s"
+                                           : "%s: keys matching %s already exist; refusing to touch them (another "
+                                             "run with this run id?)%s", l->name, pattern,
+                     held < 0 ? rconn_error(r->main.conn) : "");
+            return -1;
+        }
+        bred_client_setup(&r->main, r);
+        if (bred_load_script(&r->main, err, errlen) == 0) return 0;
+        if (rconn_ctx(r->main.conn)) return -1;   /* refused, not lost */
     }
-    bred_client_setup(&r->main, r);
-    return bred_load_script(&r->main, err, errlen);
 }
 
 static void bred_policy(bred *r, lim_decision *d)
@@ -284,7 +322,7 @@ static void bred_round_trip(bred *r, const gen_request *reqs, const size_t *idx,
 {
     bred_client *c = &r->main;
     *n_retry = 0;
-    if (!bred_connected(c)) {
+    if (!bred_await(c)) {
         for (size_t i = 0; i < n; i++) bred_policy(r, &out[idx[i]]);
         return;
     }
@@ -365,7 +403,7 @@ static int64_t bred_level(void *ctx, uint32_t key, int64_t now_us)
 {
     bred *r = ctx;
     bred_client *c = &r->main;
-    if (!bred_connected(c)) return 0;
+    if (!bred_await(c)) return 0;
     if (!r->source) {
         /* read the state and ask the C algorithm */
         size_t klen = bred_key(c, key);
@@ -393,26 +431,33 @@ static int64_t bred_level(void *ctx, uint32_t key, int64_t now_us)
 static void bred_end(void *ctx, met_summary *sum)
 {
     bred *r = ctx;
-    sum->errors = atomic_load(&r->errors);
     sum->keys_seen = 0;
     sum->state_bytes = 0;
-    if (!bred_connected(&r->main)) {
-        fprintf(stderr, "ratelab: %s: Redis unreachable at the end: its keys (%.*s*) expire after %lld ms\n",
-                r->l->name, (int)r->plen - 1, r->prefix, (long long)r->opt.ttl_ms);
-        return;
-    }
     char pattern[200];
     snprintf(pattern, sizeof pattern, "%.*s*", (int)r->plen - 1, r->prefix);
-    r->mem_bytes = r->mem_sampled = 0;
-    long keys = bred_scan(r, pattern, bred_memory_sample, 0);
-    if (keys > 0) {
+    int deleted = 0;
+    for (int attempt = 0; attempt < 100 && !deleted && bred_await(&r->main); attempt++) {
+        r->mem_bytes = r->mem_sampled = 0;
+        long keys = bred_scan(r, pattern, bred_memory_sample, 0);
+        if (keys < 0 && rconn_ctx(r->main.conn)) break;   /* refused, not lost */
+        if (keys < 0) continue;                           /* lost again: wait, within the budget */
         sum->keys_seen = (size_t)keys;
         sum->state_bytes =
             (size_t)((double)r->mem_bytes / (double)(r->mem_sampled ? r->mem_sampled : 1) * (double)keys);
+        deleted = bred_scan(r, pattern, bred_unlink, 0) >= 0;
     }
-    if (bred_scan(r, pattern, bred_unlink, 0) < 0)
-        fprintf(stderr, "ratelab: %s: could not delete its keys (%s); they expire after %lld ms\n", r->l->name,
-                pattern, (long long)r->opt.ttl_ms);
+    sum->errors = atomic_load(&r->errors);
+    bred_client *c = &r->main;
+    if (c->outages) {
+        int64_t away = c->outage_ns + (c->outage_started_ns ? bred_now_ns() - c->outage_started_ns : 0);
+        fprintf(stderr, "ratelab: %s: Redis connection lost %llu time(s), %.3f s without it in all; %llu request(s) "
+                        "got no answer and were decided by on-error %s\n", r->l->name,
+                (unsigned long long)c->outages, (double)away / 1e9, (unsigned long long)sum->errors,
+                r->opt.on_error_allow ? "allow" : "deny");
+    }
+    if (!deleted)
+        fprintf(stderr, "ratelab: %s: could not delete its keys (%s): %s; they expire after %lld ms\n", r->l->name,
+                pattern, rconn_error(c->conn), (long long)r->opt.ttl_ms);
 }
 
 /* ---- lifetime ------------------------------------------------------------------------------ */

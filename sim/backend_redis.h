@@ -17,7 +17,9 @@
  *
  * A lost connection is reconnected with exponential backoff (at most one
  * attempt per second while the server stays away); requests that got no
- * answer are counted as errors and decided by the on-error policy.
+ * answer are counted as errors and decided by the on-error policy. In
+ * virtual mode, and around every pass (the prefix check, the cleanup), an
+ * outage is waited out for up to outage_wait_ms before that.
  */
 #ifndef RATELAB_BACKEND_REDIS_H
 #define RATELAB_BACKEND_REDIS_H
@@ -36,6 +38,8 @@ typedef struct {
     int64_t ttl_ms;          /* TTL set on every key */
     rsrv *server;            /* the private server, or NULL: a queue entry sets its AOF on it
                               * and times what durability costs (redis_queue_run.h) */
+    int64_t outage_wait_ms;  /* virtual mode, setup and cleanup: how long one outage is waited
+                              * out before requests are decided by the policy unanswered (0: never) */
 } bred_options;
 
 typedef struct bred bred;

@@ -62,6 +62,8 @@ static void main_usage(FILE *f)
           "  --pipeline N         requests per Redis round trip (default 64)\n"
           "  --on-error P         when Redis fails a request: allow (fail open) or deny (default)\n"
           "  --redis-timeout-ms N connect and command timeout (default 2000)\n"
+          "  --redis-wait-s N     virtual mode: wait out a lost connection this long before deciding\n"
+          "                       by --on-error (default 30; 0: never wait)\n"
           "  --run-id ID          the run's key prefix ratelab:ID-<limiter>:{key} (default random)\n"
           "  --mode M             virtual (default: as fast as possible, on scenario time) or realtime\n"
           "                       (Redis only: paced on the wall clock by concurrent clients)\n"
@@ -136,7 +138,7 @@ typedef struct {
     size_t n_sets;
     unsigned sample;
     int quiet, use_memory, use_redis, on_error_allow, backend_given;
-    long pipeline, timeout_ms;
+    long pipeline, timeout_ms, outage_wait_s;
     int realtime, server_clock;
     long clients;
     double speed, skew_ms;
@@ -168,7 +170,7 @@ static int main_long(const char *opt, const char *text, long min, long max, long
 
 static int main_parse_run(int argc, char **argv, main_args *a)
 {
-    *a = (main_args){ .sample = 16, .use_memory = 1, .pipeline = 64, .timeout_ms = 2000, .clients = 1, .speed = 1 };
+    *a = (main_args){ .sample = 16, .use_memory = 1, .pipeline = 64, .timeout_ms = 2000, .outage_wait_s = 30, .clients = 1, .speed = 1 };
     a->redis_url = getenv("REDIS_URL");
     if (a->redis_url && !*a->redis_url) a->redis_url = NULL;
     for (int i = 2; i < argc; i++) {
@@ -223,6 +225,8 @@ static int main_parse_run(int argc, char **argv, main_args *a)
             if (main_long(o, argv[++i], 1, 1024, &a->pipeline) != 0) return -1;
         } else if (v && strcmp(o, "--redis-timeout-ms") == 0) {
             if (main_long(o, argv[++i], 10, 600000, &a->timeout_ms) != 0) return -1;
+        } else if (v && strcmp(o, "--redis-wait-s") == 0) {
+            if (main_long(o, argv[++i], 0, 3600, &a->outage_wait_s) != 0) return -1;
         } else if (v && strcmp(o, "--on-error") == 0) {
             i++;
             if (strcmp(v, "allow") != 0 && strcmp(v, "deny") != 0) {
@@ -351,7 +355,7 @@ static int main_run(int argc, char **argv)
             rurl_describe(&url, where, sizeof where);
         }
         bred_options ro = { run_id, (size_t)a.pipeline, a.on_error_allow, (int)a.timeout_ms, 86400000,
-                            a.redis_url ? NULL : &server };
+                            a.redis_url ? NULL : &server, (int64_t)a.outage_wait_s * 1000 };
         if (!(red = bred_create(&url, &ro, &backends[n_backends++], err, sizeof err))) {
             fprintf(stderr, "ratelab: %s\n", err);
             rc = 3;
@@ -678,6 +682,10 @@ static int main_list(void)
 
 int main(int argc, char **argv)
 {
+    /* hiredis's blocking API writes with write(): a server that went away
+     * must be an error the run counts and survives, not a SIGPIPE that
+     * kills it with nothing written and nothing cleaned up. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2) { main_usage(stderr); return 2; }
     if (strcmp(argv[1], "run") == 0) return main_run(argc, argv);
     if (strcmp(argv[1], "list") == 0) return main_list();

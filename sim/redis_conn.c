@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#define RCONN_MAX_REPLY (16 << 20)
 
 struct rconn {
     rurl url;
@@ -17,6 +20,7 @@ struct rconn {
     rconn_reply scratch;
     char *out;
     size_t out_len, out_cap;
+    size_t fed;                   /* bytes read since the last whole reply */
     char error[256];
 };
 
@@ -79,6 +83,32 @@ static int rconn_command_ok(rconn *c, redisReply *r, const char *what, char *err
     return 0;
 }
 
+static int rconn_recv_capped(rconn *c, rconn_reply *out);
+
+/* PING through ratelab's own reader, so that a peer which is no Redis
+ * (HTTP, garbage, silence, an endless reply) or one that wants a password
+ * is named as such at connect time rather than failing a later command. */
+static int rconn_ping(rconn *c, const char *where, char *err, size_t errlen)
+{
+    static const char ping[] = "*1\r\n$4\r\nPING\r\n";
+    rconn_reply rep;
+    if (send(c->ctx->fd, ping, sizeof ping - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof ping - 1) ||
+        rconn_recv_capped(c, &rep) != 0) {
+        snprintf(err, errlen, "%s does not answer PING like a Redis server: %s", where, c->error);
+        return -1;
+    }
+    if (rep.is_error && strncmp(rep.error, "NOAUTH", 6) == 0) {
+        snprintf(err, errlen, "%s wants a password (NOAUTH)%s", where,
+                 c->url.password[0] ? "" : ": give it in the URL, redis://[user]:PASSWORD@host:port");
+        return -1;
+    }
+    if (rep.is_error) {
+        snprintf(err, errlen, "%s answered PING with an error: %s", where, rep.error);
+        return -1;
+    }
+    return 0;
+}
+
 static int rconn_connect(rconn *c, char *err, size_t errlen)
 {
     struct timeval tv = { c->timeout_ms / 1000, (c->timeout_ms % 1000) * 1000 };
@@ -93,6 +123,12 @@ static int rconn_connect(rconn *c, char *err, size_t errlen)
         return -1;
     }
     redisSetTimeout(c->ctx, tv);
+    if (c->reader) redisReaderFree(c->reader);
+    c->reader = redisReaderCreateWithFunctions(&rconn_callbacks);
+    if (!c->reader) { snprintf(err, errlen, "out of memory"); goto fail; }
+    c->reader->privdata = &c->scratch;
+    memset(&c->scratch, 0, sizeof c->scratch);
+    c->fed = 0;
     if (c->url.password[0]) {
         redisReply *r = c->url.user[0] ? redisCommand(c->ctx, "AUTH %s %s", c->url.user, c->url.password)
                                        : redisCommand(c->ctx, "AUTH %s", c->url.password);
@@ -100,11 +136,7 @@ static int rconn_connect(rconn *c, char *err, size_t errlen)
     }
     if (c->url.db > 0 && rconn_command_ok(c, redisCommand(c->ctx, "SELECT %d", c->url.db), "SELECT", err, errlen) != 0)
         goto fail;
-    if (c->reader) redisReaderFree(c->reader);
-    c->reader = redisReaderCreateWithFunctions(&rconn_callbacks);
-    if (!c->reader) { snprintf(err, errlen, "out of memory"); goto fail; }
-    c->reader->privdata = &c->scratch;
-    memset(&c->scratch, 0, sizeof c->scratch);
+    if (rconn_ping(c, where, err, errlen) != 0) goto fail;
     return 0;
 fail:
     redisFree(c->ctx);
@@ -142,7 +174,18 @@ int rconn_reconnect(rconn *c, char *err, size_t errlen)
     return rconn_connect(c, err, errlen);
 }
 
-redisContext *rconn_ctx(rconn *c) { return c->ctx; }
+redisContext *rconn_ctx(rconn *c)
+{
+    /* A blocking command that failed (a timeout, a reset) leaves hiredis's
+     * context unusable: drop it, so the caller sees the loss and reconnects
+     * instead of sending into a broken context. */
+    if (c->ctx && c->ctx->err) {
+        snprintf(c->error, sizeof c->error, "%s", c->ctx->errstr[0] ? c->ctx->errstr : "connection failed");
+        redisFree(c->ctx);
+        c->ctx = NULL;
+    }
+    return c->ctx;
+}
 
 const char *rconn_error(const rconn *c) { return c->error; }
 
@@ -244,7 +287,9 @@ int rconn_send(rconn *c)
     if (!c->ctx) { snprintf(c->error, sizeof c->error, "not connected"); return -1; }
     size_t done = 0;
     while (done < c->out_len) {
-        ssize_t n = write(c->ctx->fd, c->out + done, c->out_len - done);
+        /* MSG_NOSIGNAL: a peer that went away is an error to count, not a
+         * SIGPIPE that kills the run */
+        ssize_t n = send(c->ctx->fd, c->out + done, c->out_len - done, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) { rconn_lost(c, "write to Redis"); return -1; }
         done += (size_t)n;
@@ -252,13 +297,15 @@ int rconn_send(rconn *c)
     return 0;
 }
 
-int rconn_recv(rconn *c, rconn_reply *out)
+int rconn_recv(rconn *c, rconn_reply *out) { return rconn_recv_capped(c, out); }
+
+static int rconn_recv_capped(rconn *c, rconn_reply *out)
 {
     if (!c->ctx) { snprintf(c->error, sizeof c->error, "not connected"); return -1; }
     for (;;) {
         void *reply = NULL;
         if (redisReaderGetReply(c->reader, &reply) != REDIS_OK) {
-            snprintf(c->error, sizeof c->error, "protocol error: %s", c->reader->errstr);
+            snprintf(c->error, sizeof c->error, "not the Redis protocol (%s)", c->reader->errstr);
             if (c->ctx) { redisFree(c->ctx); c->ctx = NULL; }
             return -1;
         }
@@ -270,14 +317,25 @@ int rconn_recv(rconn *c, rconn_reply *out)
             c->scratch.is_nil = 0;
             c->scratch.n = 0;
             c->scratch.len = 0;
+            c->fed = 0;
             return 0;
+        }
+        if (c->fed > RCONN_MAX_REPLY) {
+            /* hiredis keeps a reply whole until its last byte: a peer that
+             * streams one without end would take all memory */
+            snprintf(c->error, sizeof c->error, "a reply of more than %d MiB: not one ratelab asked for",
+                     RCONN_MAX_REPLY >> 20);
+            redisFree(c->ctx);
+            c->ctx = NULL;
+            return -1;
         }
         char buf[16384];
         ssize_t n;
         do n = read(c->ctx->fd, buf, sizeof buf); while (n < 0 && errno == EINTR);
         if (n <= 0) { errno = n == 0 ? 0 : errno; rconn_lost(c, "read from Redis"); return -1; }
+        c->fed += (size_t)n;
         if (redisReaderFeed(c->reader, buf, (size_t)n) != REDIS_OK) {
-            snprintf(c->error, sizeof c->error, "protocol error: %s", c->reader->errstr);
+            snprintf(c->error, sizeof c->error, "not the Redis protocol (%s)", c->reader->errstr);
             if (c->ctx) { redisFree(c->ctx); c->ctx = NULL; }
             return -1;
         }

@@ -45,7 +45,8 @@ void rconn_close(rconn *c);
 /* A fresh connection to the same server (AUTH, SELECT again); 0 or -1. */
 int rconn_reconnect(rconn *c, char *err, size_t errlen);
 
-/* The hiredis context, for setup commands; NULL while disconnected. */
+/* The hiredis context, for setup commands; NULL while disconnected (a
+ * context left in error by a failed command counts as disconnected). */
 redisContext *rconn_ctx(rconn *c);
 
 /* Empties the pipeline buffer. */

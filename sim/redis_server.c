@@ -2,10 +2,12 @@
 #define _GNU_SOURCE
 #include "redis_server.h"
 
+#include "fsutil.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <dirent.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,6 +64,9 @@ static int rsrv_spawn(rsrv *s)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);  /* ratelab blocks SIGINT/SIGTERM to poll them */
+        /* its own process group: a terminal's Ctrl-C goes to ratelab,
+         * which then stops the server itself after cleaning up its keys */
+        setpgid(0, 0);
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() != parent) _exit(1);  /* the parent died before prctl */
         int devnull = open("/dev/null", O_RDWR);
@@ -95,11 +101,35 @@ static int rsrv_wait_ready(rsrv *s)
     return -1;
 }
 
+#define RSRV_DIR_PREFIX "ratelab-redis-"
+
+/* Removes the directories of private servers whose ratelab died without
+ * cleaning up (SIGKILL): /tmp/ratelab-redis-<pid>-* of this user whose pid
+ * is gone. */
+static void rsrv_remove_orphans(void)
+{
+    DIR *d = opendir("/tmp");
+    if (!d) return;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (strncmp(e->d_name, RSRV_DIR_PREFIX, strlen(RSRV_DIR_PREFIX)) != 0) continue;
+        char *end;
+        long pid = strtol(e->d_name + strlen(RSRV_DIR_PREFIX), &end, 10);
+        if (pid <= 0 || *end != '-') continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char path[300];
+        struct stat st;
+        snprintf(path, sizeof path, "/tmp/%s", e->d_name);
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == getuid()) fs_remove_tree(path);
+    }
+    closedir(d);
+}
+
 int rsrv_start(rsrv *s, const char *extra, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
+    rsrv_remove_orphans();
     snprintf(s->extra, sizeof s->extra, "%s", extra ? extra : "");
-    snprintf(s->dir, sizeof s->dir, "/tmp/ratelab-redis-XXXXXX");
+    snprintf(s->dir, sizeof s->dir, "/tmp/" RSRV_DIR_PREFIX "%ld-XXXXXX", (long)getpid());
     if (!mkdtemp(s->dir)) {
         snprintf(err, errlen, "cannot create a directory for redis-server: %s", strerror(errno));
         return -1;
@@ -132,12 +162,6 @@ int rsrv_restart(rsrv *s, char *err, size_t errlen)
     return -1;
 }
 
-static int rsrv_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 void rsrv_stop(rsrv *s)
 {
     if (s->pid > 0) {
@@ -151,7 +175,7 @@ void rsrv_stop(rsrv *s)
         s->pid = 0;
     }
     if (s->dir[0]) {
-        nftw(s->dir, rsrv_rm, 16, FTW_DEPTH | FTW_PHYS);
+        fs_remove_tree(s->dir);
         s->dir[0] = '\0';
     }
 }

@@ -5,12 +5,14 @@
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <math.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -78,36 +80,74 @@ void tsup_free(tsup_limiter *l)
 
 int tsup_run(const char *const *argv, char *err, size_t errlen)
 {
+    tsup_child c;
+    tsup_start(&c, argv);
+    return tsup_finish(&c, 3600, err, errlen);
+}
+
+void tsup_start(tsup_child *c, const char *const *argv)
+{
     const char *bin = getenv("RATELAB_BIN");
     const char *args[64];
     size_t n = 0;
     args[n++] = bin ? bin : "./ratelab";
     for (size_t i = 0; argv[i] && n < 63; i++) args[n++] = argv[i];
     args[n] = NULL;
-    return tsup_exec(args, err, errlen);
+    tsup_start_exec(c, args);
 }
 
-int tsup_exec(const char *const *argv, char *err, size_t errlen)
+void tsup_start_exec(tsup_child *c, const char *const *argv)
 {
-    char errfile[] = "/tmp/ratelab-test-err-XXXXXX";
-    int fd = mkstemp(errfile);
+    snprintf(c->errfile, sizeof c->errfile, "/tmp/ratelab-test-err-XXXXXX");
+    int fd = mkstemp(c->errfile);
     cr_assert(fd >= 0);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, fd, STDERR_FILENO);
     posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+    int rc = posix_spawn(&c->pid, argv[0], &fa, NULL, (char *const *)argv, environ);
     posix_spawn_file_actions_destroy(&fa);
-    cr_assert_eq(rc, 0, "cannot run %s", argv[0]);
-    int status;
-    waitpid(pid, &status, 0);
     close(fd);
-    char *text = tsup_slurp(errfile);
-    unlink(errfile);
-    snprintf(err, errlen, "%s", text ? text : "");
+    cr_assert_eq(rc, 0, "cannot run %s", argv[0]);
+}
+
+int tsup_running(tsup_child *c)
+{
+    return waitpid(c->pid, &c->status, WNOHANG) == 0;
+}
+
+int tsup_finish(tsup_child *c, int timeout_s, char *err, size_t errlen)
+{
+    int status = 0, done = 0;
+    for (long waited_ms = 0; !done; waited_ms += 10) {
+        pid_t w = waitpid(c->pid, &status, WNOHANG);
+        if (w == c->pid) done = 1;
+        else if (w < 0) { status = c->status; done = 1; }   /* reaped by tsup_running */
+        else if (waited_ms >= (long)timeout_s * 1000) {
+            kill(c->pid, SIGKILL);
+            waitpid(c->pid, &status, 0);
+            unlink(c->errfile);
+            cr_assert_fail("%s did not finish within %d s", "the child", timeout_s);
+        } else {
+            struct timespec ts = { 0, 10000000 };
+            nanosleep(&ts, NULL);
+        }
+    }
+    char *text = tsup_slurp(c->errfile);
+    unlink(c->errfile);
+    if (WIFSIGNALED(status))
+        snprintf(err, errlen, "killed by signal %d; stderr: %s", WTERMSIG(status), text ? text : "");
+    else
+        snprintf(err, errlen, "%s", text ? text : "");
     free(text);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int tsup_exec(const char *const *argv, char *err, size_t errlen)
+{
+    tsup_child c;
+    tsup_start_exec(&c, argv);
+    return tsup_finish(&c, 3600, err, errlen);
 }
 
 char *tsup_tempdir(void)

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "../algorithms/limiter.h"
 
@@ -37,6 +38,27 @@ int tsup_run(const char *const *argv, char *err, size_t errlen);
 
 /* Runs argv[0] (a path) with argv, capturing stderr as tsup_run does. */
 int tsup_exec(const char *const *argv, char *err, size_t errlen);
+
+/* A program started in the background, its stderr kept in a file. */
+typedef struct {
+    pid_t pid;
+    int status;
+    char errfile[64];
+} tsup_child;
+
+/* Starts the ratelab binary with argv as tsup_run would, without waiting. */
+void tsup_start(tsup_child *c, const char *const *argv);
+
+/* Starts argv[0] (a path) with argv, without waiting. */
+void tsup_start_exec(tsup_child *c, const char *const *argv);
+
+/* 1 while the child runs. */
+int tsup_running(tsup_child *c);
+
+/* Waits for the child, polling, at most timeout_s (then kills it and
+ * fails the test); stderr goes to err ("killed by signal N; ..." when a
+ * signal ended it). Returns the exit status, or -1 after a signal. */
+int tsup_finish(tsup_child *c, int timeout_s, char *err, size_t errlen);
 
 /* A fresh empty directory under /tmp; caller frees the path. */
 char *tsup_tempdir(void);

@@ -9,6 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../sim/backend_memory.h"
 #include "../sim/backend_redis.h"
@@ -48,7 +54,7 @@ static long long redis_int(redisContext *c, const char *cmd)
 
 static bred *redis_backend(test_redis *t, const char *run_id, run_backend *b)
 {
-    bred_options o = { run_id, 64, 0, 500, 86400000, NULL };
+    bred_options o = { run_id, 64, 0, 500, 86400000, NULL, 0 };
     char err[512];
     bred *r = bred_create(&t->url, &o, b, err, sizeof err);
     cr_assert(r, "%s", err);
@@ -368,6 +374,136 @@ Test(redis, a_server_killed_and_restarted_mid_run_costs_counted_errors_only, .ti
     bred_destroy(br);
     scn_free(&s);
     rsrv_stop(&t.server);
+}
+
+/* Keys under `pattern` on the test's own connection (reconnecting when the
+ * server went away); -1 while it does not answer. */
+static long count_keys(test_redis *t, const char *pattern)
+{
+    struct timeval tv = { 1, 0 };
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", t->server.port, tv);
+    if (!c || c->err) { if (c) redisFree(c); return -1; }
+    redisSetTimeout(c, (struct timeval){ 10, 0 });
+    long n = 0;
+    char cursor[32] = "0";
+    do {
+        redisReply *r = redisCommand(c, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
+        if (!r || r->type != REDIS_REPLY_ARRAY) { freeReplyObject(r); redisFree(c); return -1; }
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        n += (long)r->element[1]->elements;
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    redisFree(c);
+    return n;
+}
+
+/* EVALSHA calls the server has run so far (INFO commandstats). */
+static long long evalsha_calls(test_redis *t)
+{
+    redisContext *c = redis_client(t);
+    redisReply *r = redisCommand(c, "INFO commandstats");
+    cr_assert(r && r->type == REDIS_REPLY_STRING);
+    const char *at = strstr(r->str, "cmdstat_evalsha:calls=");
+    long long calls = at ? atoll(at + strlen("cmdstat_evalsha:calls=")) : 0;
+    freeReplyObject(r);
+    redisFree(c);
+    return calls;
+}
+
+Test(redis, a_pause_and_a_restart_mid_run_are_waited_out_counted_and_cleaned_up, .timeout = 300)
+{
+    test_redis t;
+    redis_up(&t);
+    char url[64], err[4096];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", t.server.port);
+    char *dir = tsup_tempdir(), out[512];
+    snprintf(out, sizeof out, "%s/ramp", dir);
+    /* a long pass: 600k requests, 8 to a round trip */
+    const char *argv[] = { "run", "scenarios/promotion_ramp.json", "--only", "global_token_bucket", "--backend",
+                           "redis", "--redis-url", url, "--pipeline", "8", "--redis-timeout-ms", "300",
+                           "--run-id", "outage", "--out", out, "--quiet", NULL };
+    tsup_child run;
+    tsup_start(&run, argv);
+    long keys = 0;
+    for (int i = 0; i < 6000 && keys <= 0; i++) {   /* until the pass has begun: 60 s at most */
+        keys = count_keys(&t, "ratelab:outage-*");
+        if (keys <= 0) sleep_ms(10);
+    }
+    cr_assert_gt(keys, 0, "the run started");
+    redisContext *c = redis_client(&t);
+    redisReply *r = redisCommand(c, "CLIENT PAUSE 1500");
+    cr_assert(r && r->type == REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    redisFree(c);
+    /* the pause ends when a command of ours is answered again; the run
+     * has reconnected when its scripts run again */
+    for (int i = 0; i < 600 && count_keys(&t, "ratelab:outage-*") < 0; i++) sleep_ms(10);
+    long long before = evalsha_calls(&t), now = before;
+    for (int i = 0; i < 6000 && now < before + 100; i++) {
+        sleep_ms(10);
+        now = evalsha_calls(&t);
+    }
+    cr_assert_geq(now, before + 100, "decisions resumed after the pause");
+    cr_assert(tsup_running(&run), "the run outlasted the pause, so the restart lands inside it");
+    rsrv_kill(&t.server);
+    cr_assert_eq(rsrv_restart(&t.server, err, sizeof err), 0, "%s", err);
+    int rc = tsup_finish(&run, 240, err, sizeof err);
+    cr_assert_eq(rc, 0, "a pause and a restart are survived: %s", err);
+    cr_assert(strstr(err, "global_token_bucket: Redis connection lost 2 time(s)"), "%s", err);
+    cr_assert(strstr(err, "decided by on-error deny"), "%s", err);
+    cr_assert_null(strstr(err, "could not delete"), "%s", err);
+    cr_assert_eq(count_keys(&t, "ratelab:*"), 0, "the run deleted its keys after the restart");
+    char path[600];
+    snprintf(path, sizeof path, "%s/summary.csv", out);
+    char *csv = tsup_slurp(path);
+    cr_assert(csv, "results written");
+    free(csv);
+    tsup_rmtree(dir);
+    free(dir);
+    rsrv_stop(&t.server);
+}
+
+Test(redis, peers_that_are_not_redis_are_named_and_exit_3, .timeout = 60)
+{
+    /* a loopback listener that answers like an HTTP server, then one that
+     * wants a password */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(listen(fd, 4), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    pid_t http = fork();
+    cr_assert(http >= 0);
+    if (http == 0) {
+        for (int i = 0; i < 4; i++) {   /* bounded: a few connections, then gone */
+            int conn = accept(fd, NULL, NULL);
+            if (conn < 0) _exit(0);
+            char buf[256];
+            (void)!read(conn, buf, sizeof buf);
+            const char reply[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+            (void)!write(conn, reply, sizeof reply - 1);
+            close(conn);
+        }
+        _exit(0);
+    }
+    close(fd);
+    char url[64], err[4096];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", ntohs(a.sin_port));
+    const char *argv[] = { "run", "scenarios/burst.json", "--backend", "redis", "--redis-url", url, "--out",
+                           "/tmp/ratelab-not-redis-should-not-exist", "--quiet", NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 3, "%s", err);
+    cr_assert(strstr(err, "does not answer PING like a Redis server: not the Redis protocol"), "%s", err);
+    kill(http, SIGKILL);
+    waitpid(http, NULL, 0);
+
+    rsrv server;
+    cr_assert_eq(rsrv_start(&server, "--requirepass s3cret", err, sizeof err), 0, "%s", err);
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", server.port);
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 3, "%s", err);
+    cr_assert(strstr(err, "wants a password (NOAUTH): give it in the URL"), "%s", err);
+    rsrv_stop(&server);
 }
 
 /* ---- the command line ------------------------------------------------------------- */
