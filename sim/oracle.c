@@ -16,16 +16,21 @@ static double orc_param(const scn_limiter *l, const char *name)
     return NAN;
 }
 
-/* Most cost one key may have admitted over `span_us`. */
-static double orc_bound(const scn_limiter *l, int64_t first_us, int64_t last_us)
+/* Most cost one key may have admitted over [first_us, last_us];
+ * `free_cost` is what the leaky bucket lets through on top of its
+ * capacity: the cost of the first request the limiter saw of the key. */
+static double orc_bound(const scn_limiter *l, int64_t first_us, int64_t last_us, int64_t free_cost)
 {
     const char *a = l->ops->name;
     double span_s = (double)(last_us - first_us) / 1e6;
     if (strcmp(a, "token_bucket") == 0 || strcmp(a, "naive_token_bucket") == 0)
         return orc_param(l, "capacity") + orc_param(l, "rate") * span_s;
     if (strcmp(a, "gcra") == 0) return orc_param(l, "burst") + orc_param(l, "rate") * span_s;
-    if (strcmp(a, "leaky_bucket") == 0)   /* meter: capacity + 1 back-to-back; queue: 1 + capacity waiting */
-        return orc_param(l, "capacity") + 1 + orc_param(l, "rate") * span_s;
+    /* meter: a new key's first request passes whatever its cost, then
+     * capacity more back-to-back; queue: the first departs at once, then
+     * capacity waits */
+    if (strcmp(a, "leaky_bucket") == 0)
+        return orc_param(l, "capacity") + (double)free_cost + orc_param(l, "rate") * span_s;
     int64_t w = (int64_t)llround(orc_param(l, "window_ms") * 1000.0);
     if (strcmp(a, "fixed_window") == 0)   /* limit in every window the span touches */
         return orc_param(l, "limit") * (double)(orc_floor_div(last_us, w) - orc_floor_div(first_us, w) + 1);
@@ -56,6 +61,7 @@ typedef struct {
     int64_t t0;                 /* first time: times are taken relative to it */
     int64_t last;               /* latest time, relative */
     int64_t admitted;           /* cost admitted so far */
+    int64_t max_admitted_cost;  /* the largest cost admitted: the leaky bucket's free first request */
     orc_i128 min;               /* bucket: min over admitted i of (C_before_i - rate*t_i), or meter's form */
     int64_t min_t;
     int64_t ref_admitted;       /* the greedy reference's cost so far */
@@ -283,6 +289,7 @@ void orc_check_add(orc_check *c, uint32_t key, int64_t t_us, uint32_t cost, cons
     int64_t t = t_us - k->t0;
     if (t > k->last) k->last = t;
     if (d->allowed) k->admitted += cost;
+    if (d->allowed && cost > k->max_admitted_cost) k->max_admitted_cost = cost;
     switch (c->kind) {
     case ORC_BUCKET:
     case ORC_METER: orc_bucket(c, k, key, t, cost, d->allowed); break;
@@ -322,7 +329,10 @@ void orc_check_report(const orc_check *c, orc_report *r)
         const orc_key *k = &c->keys[i];
         if (!k->seen || k->admitted == 0) continue;
         /* the rate term is exact to about 1e-9 of a request: floor what may pass */
-        double allowed = floor(orc_bound(c->l, k->t0, k->t0 + k->last) + 1e-6);
+        /* The leaky bucket's free first request is the first the limiter
+         * saw, which under concurrent clients need not be the first in
+         * time: the largest admitted cost bounds it either way. */
+        double allowed = floor(orc_bound(c->l, k->t0, k->t0 + k->last, k->max_admitted_cost) + 1e-6);
         if ((double)k->admitted > allowed) over += (double)k->admitted - allowed;
     }
     r->over_admitted = (int64_t)over;

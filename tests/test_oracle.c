@@ -173,6 +173,66 @@ Test(oracle, exact_limiters_break_nothing_on_thousands_of_random_streams, .timeo
     cr_log_info("%llu random streams, %llu decisions", (unsigned long long)streams, (unsigned long long)decisions);
 }
 
+Test(oracle, a_leaky_bucket_whose_first_request_costs_more_than_one_is_not_over_admitted)
+{
+    /* the first request of a key passes whatever its cost (excess starts
+     * at 0), then capacity more back-to-back: 5 + 3 in all */
+    static const event meter[] = { { 0, 0, 5, 1, 0 }, { 0, 0, 1, 1, 0 }, { 0, 0, 1, 1, 0 }, { 0, 0, 1, 1, 0 } };
+    orc_report r = check("leaky_bucket", "rate=1 capacity=3 mode=meter", meter, 4);
+    cr_assert_eq(r.violations, 0);
+    cr_assert_eq(r.over_admitted, 0, "capacity + the first's cost, not capacity + 1: %lld", (long long)r.over_admitted);
+    /* and one more is over */
+    static const event over[] = { { 0, 0, 5, 1, 0 }, { 0, 0, 1, 1, 0 }, { 0, 0, 1, 1, 0 }, { 0, 0, 1, 1, 0 },
+                                  { 0, 0, 1, 1, 0 } };
+    r = check("leaky_bucket", "rate=1 capacity=3 mode=meter", over, 5);
+    cr_assert_eq(r.over_admitted, 1);
+}
+
+Test(oracle, exact_limiters_with_random_costs_raise_no_false_alarm, .timeout = 300)
+{
+    /* Streams that fill each limiter: back-to-back runs of random costs
+     * (the first request of a key among them), then gaps. Every exact
+     * limiter's own decisions must give no violation and no
+     * over-admission: anything else is the oracle's error. */
+    static const struct { const char *algo, *params; uint32_t max_cost; } cases[] = {
+        { "token_bucket", "rate=3 capacity=8", 8 },          { "token_bucket", "rate=0.5 capacity=5", 5 },
+        { "gcra", "rate=7 burst=6", 6 },                     { "gcra", "rate=1000 burst=40", 40 },
+        { "leaky_bucket", "rate=5 capacity=4 mode=meter", 9 }, { "leaky_bucket", "rate=0.5 capacity=2 mode=meter", 6 },
+        { "leaky_bucket", "rate=5 capacity=6", 4 },          { "leaky_bucket", "rate=3 capacity=0", 3 },
+        { "sliding_window_log", "limit=9 window_ms=250", 9 }, { "fixed_window", "limit=9 window_ms=250", 9 },
+    };   /* naive_token_bucket refills by whole seconds: it does break the bound, by design */
+    uint64_t decisions = 0;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        scn_limiter l = limiter(cases[c].algo, cases[c].params);
+        for (uint64_t seed = 1; seed <= 200; seed++) {
+            tsup_limiter alg[3];
+            for (int k = 0; k < 3; k++) alg[k] = tsup_make(cases[c].algo, cases[c].params);
+            orc_check *chk = orc_check_create(&l, 3);
+            rng r;
+            rng_seed(&r, seed, 100 + c);
+            int64_t t = (int64_t)rng_below(&r, 3000000);
+            for (int i = 0; i < 400; i++, decisions++) {
+                uint64_t gap = rng_below(&r, 100);
+                t += gap < 70 ? 0 : gap < 97 ? (int64_t)rng_below(&r, 300000) : (int64_t)rng_below(&r, 4000000);
+                uint32_t key = (uint32_t)rng_below(&r, 3);
+                uint32_t cost = 1 + (uint32_t)rng_below(&r, cases[c].max_cost);
+                lim_decision d = tsup_at(&alg[key], t, cost);
+                orc_check_add(chk, key, t, cost, &d);
+            }
+            orc_report rep;
+            orc_check_report(chk, &rep);
+            cr_assert_eq(rep.violations, 0, "%s %s seed %llu: %llu violations, worst %.3f between %lld and %lld",
+                         cases[c].algo, cases[c].params, (unsigned long long)seed, (unsigned long long)rep.violations,
+                         rep.worst_excess, (long long)rep.worst_from_us, (long long)rep.worst_to_us);
+            cr_assert_eq(rep.over_admitted, 0, "%s %s seed %llu: %lld over-admitted", cases[c].algo,
+                         cases[c].params, (unsigned long long)seed, (long long)rep.over_admitted);
+            orc_check_destroy(chk);
+            for (int k = 0; k < 3; k++) tsup_free(&alg[k]);
+        }
+    }
+    cr_log_info("%llu decisions with random costs", (unsigned long long)decisions);
+}
+
 /* ---- ratelab check on saved decision logs ---------------------------------------------- */
 
 static int check_log(const char *name, char *out, size_t len)
