@@ -103,4 +103,13 @@ int lim_param_index(const lim_ops *ops, const char *name);
 /* Fills values[] with each parameter's default (NAN where configure derives it). */
 void lim_default_values(const lim_ops *ops, double *values);
 
+/* 0 when v is finite, within [min, max] and (if integer) whole; else -1
+ * with the reason in msg ("must be > 0, got -1"): the wording every reader
+ * of parameters shares. */
+int lim_range_check(double v, double min, double max, int integer, char *msg, size_t len);
+
+/* Checks every value against its parameter's schema (required, range,
+ * choice), then configures cfg. 0, or -1 with "name: reason" in msg. */
+int lim_configure_checked(const lim_ops *ops, const double *values, lim_config *cfg, char *msg, size_t len);
+
 #endif

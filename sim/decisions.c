@@ -41,15 +41,18 @@ int dlog_close(FILE *f, const char *dir, char *err, size_t errlen)
     return 0;
 }
 
-/* Sets the limiter's parameters from "name=value;..." (as out_params writes them). */
+/* Sets the limiter's parameters from "name=value;..." (as out_params
+ * writes them) and configures it through the algorithm's schema, so a log
+ * is held to the same ranges as a scenario. */
 static int dlog_params(scn_limiter *l, char *text, const char *path, char *err, size_t errlen)
 {
     lim_default_values(l->ops, l->values);
+    unsigned given = 0;
     for (char *save = NULL, *tok = strtok_r(text, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
         char *eq = strchr(tok, '=');
         int i = eq ? (*eq = '\0', lim_param_index(l->ops, tok)) : -1;
         if (i < 0) {
-            snprintf(err, errlen, "%s:3: params: '%s' is not a parameter of %s", path, tok, l->ops->name);
+            snprintf(err, errlen, "%s:3: params: '%.60s' is not a parameter of %s", path, tok, l->ops->name);
             return -1;
         }
         const lim_param_spec *p = &l->ops->params[i];
@@ -58,17 +61,28 @@ static int dlog_params(scn_limiter *l, char *text, const char *path, char *err, 
             for (int c = 0; p->choices[c]; c++)
                 if (strcmp(p->choices[c], eq + 1) == 0) l->values[i] = c;
             if (l->values[i] < 0) {
-                snprintf(err, errlen, "%s:3: params: %s '%s' is not a choice", path, tok, eq + 1);
+                snprintf(err, errlen, "%s:3: params: %s '%.60s' is not a choice", path, tok, eq + 1);
                 return -1;
             }
         } else {
             char *end;
             l->values[i] = strtod(eq + 1, &end);
-            if (*end || !isfinite(l->values[i])) {
-                snprintf(err, errlen, "%s:3: params: %s '%s' is not a number", path, tok, eq + 1);
+            if (end == eq + 1 || *end || !isfinite(l->values[i])) {
+                snprintf(err, errlen, "%s:3: params: %s '%.60s' is not a finite number", path, tok, eq + 1);
                 return -1;
             }
         }
+        given |= 1u << i;
+    }
+    for (size_t i = 0; i < l->ops->n_params; i++)
+        if (l->ops->params[i].required && !(given & (1u << i))) {
+            snprintf(err, errlen, "%s:3: params: %s: required", path, l->ops->params[i].name);
+            return -1;
+        }
+    char msg[300];
+    if (lim_configure_checked(l->ops, l->values, &l->cfg, msg, sizeof msg) != 0) {
+        snprintf(err, errlen, "%s:3: params: %s", path, msg);
+        return -1;
     }
     return 0;
 }
@@ -98,6 +112,10 @@ int dlog_check(const char *path, orc_report *r, char *limiter_name, char *worst_
         goto done;
     }
     if (!(l.ops = lim_find(algo))) { snprintf(err, errlen, "%s:2: unknown algorithm '%s'", path, algo); goto done; }
+    if (l.ops->kind != LIM_KIND_LIMITER) {
+        snprintf(err, errlen, "%s:2: %s is not a rate limiter: the oracle has no promise of it to check", path, algo);
+        goto done;
+    }
     l.global = strcmp(scope, "global") == 0;
     if (!fgets(line, sizeof line, f) || strncmp(line, "# params ", 9) != 0) {
         snprintf(err, errlen, "%s:3: expected '# params name=value;...'", path);
@@ -109,9 +127,11 @@ int dlog_check(const char *path, orc_report *r, char *limiter_name, char *worst_
         snprintf(err, errlen, "%s:4: expected the header t_us,key,cost,allowed,delay_us", path);
         goto done;
     }
-    /* keys first, so the check can be sized once */
-    long rows_at = ftell(f);
-    for (size_t no = 5; fgets(line, sizeof line, f); no++) {
+    /* keys first, so the check can be sized once; the second pass reads
+     * no further than the first did, and every key must be one it saw (a
+     * log still being written may have grown in between) */
+    long rows_at = ftell(f), rows_end = rows_at;
+    for (size_t no = 5; fgets(line, sizeof line, f); no++, rows_end = ftell(f)) {
         char *a = strchr(line, ','), *b = a ? strchr(a + 1, ',') : NULL;
         if (!b || kspace_intern(keys, a + 1, (size_t)(b - a - 1)) < 0) {
             snprintf(err, errlen, "%s:%zu: expected t_us,key,cost,allowed,delay_us", path, no);
@@ -124,14 +144,22 @@ int dlog_check(const char *path, orc_report *r, char *limiter_name, char *worst_
     }
     fseek(f, rows_at, SEEK_SET);
     int64_t last = INT64_MIN;
-    for (size_t no = 5; fgets(line, sizeof line, f); no++, n++) {
+    size_t n_keys = kspace_count(keys);
+    for (size_t no = 5; ftell(f) < rows_end && fgets(line, sizeof line, f); no++, n++) {
         char key[300];
         long long t, delay;
         unsigned cost;
         int allowed;
         if (sscanf(line, "%lld,%299[^,],%u,%d,%lld", &t, key, &cost, &allowed, &delay) != 5 || cost < 1 ||
-            (allowed != 0 && allowed != 1) || delay < 0) {
-            snprintf(err, errlen, "%s:%zu: expected t_us,key,cost (>= 1),allowed (0 or 1),delay_us (>= 0)", path, no);
+            cost > LIM_COUNT_MAX || (allowed != 0 && allowed != 1) || delay < 0 || t <= -LIM_SAFE_MAX ||
+            t >= LIM_SAFE_MAX || delay >= LIM_SAFE_MAX) {
+            snprintf(err, errlen, "%s:%zu: expected t_us (|t| < 2^53),key,cost (1 to %.0f),allowed (0 or 1),"
+                                  "delay_us (0 to 2^53)", path, no, LIM_COUNT_MAX);
+            goto done;
+        }
+        int64_t id = kspace_intern(keys, key, strlen(key));
+        if (id < 0 || (size_t)id >= n_keys) {
+            snprintf(err, errlen, "%s:%zu: the log changed while it was read", path, no);
             goto done;
         }
         if (t < last) {
@@ -140,7 +168,7 @@ int dlog_check(const char *path, orc_report *r, char *limiter_name, char *worst_
         }
         last = t;
         lim_decision d = { allowed, 0, 0, delay };
-        orc_check_add(c, (uint32_t)kspace_intern(keys, key, strlen(key)), t, cost, &d);
+        orc_check_add(c, (uint32_t)id, t, cost, &d);
     }
     orc_check_report(c, r);
     snprintf(limiter_name, 64, "%s", l.name);

@@ -106,13 +106,8 @@ typedef struct {
 
 static int scn_range(scn_ctx *c, const char *p, double v, double min, double max, int integer)
 {
-    if (!isfinite(v)) return scn_fail(c, p, "must be a finite number");
-    if (integer && v != floor(v)) return scn_fail(c, p, "must be a whole number, got %.15g", v);
-    if (v < min) {
-        if (min > 0 && v <= 0) return scn_fail(c, p, "must be > 0, got %.15g", v);
-        return scn_fail(c, p, "must be >= %.15g, got %.15g", min, v);
-    }
-    if (v > max) return scn_fail(c, p, "must be <= %.15g, got %.15g", max, v);
+    char why[200];
+    if (lim_range_check(v, min, max, integer, why, sizeof why) != 0) return scn_fail(c, p, "%s", why);
     return 0;
 }
 

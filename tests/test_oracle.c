@@ -256,7 +256,26 @@ Test(oracle, check_catches_hand_made_violating_logs_and_passes_a_legal_one)
     cr_assert_eq(check_log("queue_early.csv", out, sizeof out), 1);
     cr_assert(strstr(out, "worst: key global, 0.500 over between t=0.100000 s and t=0.150000 s"), "%s", out);
     cr_assert_eq(check_log("malformed.csv", out, sizeof out), 2);
-    cr_assert(strstr(out, "malformed.csv:6: expected t_us,key,cost (>= 1)"), "%s", out);
+    cr_assert(strstr(out, "malformed.csv:6: expected t_us (|t| < 2^53),key,cost (1 to 4000000)"), "%s", out);
+}
+
+Test(oracle, check_holds_hostile_logs_to_the_schema_with_file_and_line)
+{
+    static const struct { const char *file, *message; } cases[] = {
+        { "hostile_window_zero.csv", "hostile_window_zero.csv:3: params: window_ms: must be > 0, got 0" },
+        { "hostile_rate_zero.csv", "hostile_rate_zero.csv:3: params: rate: must be > 0, got 0" },
+        { "hostile_capacity_huge.csv", "hostile_capacity_huge.csv:3: params: capacity: must be <= 4000000, got 1e+30" },
+        { "hostile_missing_rate.csv", "hostile_missing_rate.csv:3: params: rate: required" },
+        { "hostile_rate_nan.csv", "hostile_rate_nan.csv:3: params: rate 'nan' is not a finite number" },
+        { "hostile_delay_overflow.csv", "hostile_delay_overflow.csv:5: expected t_us (|t| < 2^53)" },
+        { "hostile_queue.csv", "hostile_queue.csv:2: queue is not a rate limiter" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[2048];
+        cr_assert_eq(check_log(cases[i].file, out, sizeof out), 2, "%s: %s", cases[i].file, out);
+        cr_assert(strstr(out, cases[i].message), "%s: %s", cases[i].file, out);
+        cr_assert_null(strstr(out, "violations"), "nothing judged: %s", out);
+    }
 }
 
 Test(oracle, a_run_logs_its_decisions_and_check_agrees_with_the_summary, .timeout = 120)
