@@ -467,7 +467,8 @@ static int bred_queue(void *ctx, const scn_scenario *s, gen *g, const scn_limite
 {
     bred *r = ctx;
     rqr_options o = { .url = r->url, .timeout_ms = r->opt.timeout_ms, .run_id = r->opt.run_id,
-                      .server = r->opt.server, .measure_durability = r->opt.server != NULL };
+                      .server = r->opt.server, .measure_durability = r->opt.server != NULL,
+                      .stop = r->opt.stop, .stop_ctx = r->opt.stop_ctx };
     return rqr_run(&o, s, g, l, out, err, errlen);
 }
 

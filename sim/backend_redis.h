@@ -40,6 +40,8 @@ typedef struct {
                               * and times what durability costs (redis_queue_run.h) */
     int64_t outage_wait_ms;  /* virtual mode, setup and cleanup: how long one outage is waited
                               * out before requests are decided by the policy unanswered (0: never) */
+    int (*stop)(void *);     /* a queue pass polls it: nonzero ends the pass as interrupted */
+    void *stop_ctx;
 } bred_options;
 
 typedef struct bred bred;

@@ -10,6 +10,7 @@
 #include "../algorithms/queue.h"
 #include "fsutil.h"
 #include "generator.h"
+#include "interrupt.h"
 #include "output.h"
 #include "queue_output.h"
 #include "redis_queue_run.h"
@@ -66,6 +67,7 @@ int chaos_main(int argc, char **argv)
         fprintf(stderr, "ratelab chaos: %s\n", err);
         return 2;
     }
+    intr_block();   /* from here on Ctrl-C stops the pass where it can clean up */
     size_t queues = 0;
     for (size_t i = 0; i < s.n_limiters; i++) queues += s.limiters[i].ops->kind == LIM_KIND_QUEUE;
     if (queues == 0) {
@@ -99,7 +101,8 @@ int chaos_main(int argc, char **argv)
         snprintf(run_id, sizeof run_id, "chaos%ld", (long)getpid());
         rqr_options o = { .timeout_ms = 2000, .run_id = run_id, .server = &server,
                           .consumer_kills = (uint32_t)kills, .server_restarts = (uint32_t)restarts,
-                          .fault_seed = (uint64_t)seed, .drain_limit_s = (double)drain, .events = stderr };
+                          .fault_seed = (uint64_t)seed, .drain_limit_s = (double)drain, .events = stderr,
+                          .stop = intr_requested };
         o.url.port = server.port;
         snprintf(o.url.host, sizeof o.url.host, "127.0.0.1");
         printf("chaos %s: %s on a private redis-server on 127.0.0.1:%d (durability %s), %ld consumer kill(s), "
@@ -108,7 +111,7 @@ int chaos_main(int argc, char **argv)
         fflush(stdout);
         if (rqr_run(&o, &s, g, l, &results[n], err, sizeof err) != 0) {
             fprintf(stderr, "ratelab chaos: %s\n", err);
-            rc = 1;
+            rc = intr_requested(NULL) ? 130 : 1;
         } else {
             n++;
         }

@@ -22,6 +22,10 @@ struct gen {
     double step_end_us;
     double step_rate;         /* arrivals per microsecond in the current step */
     size_t row;               /* trace: next row */
+    int (*stop)(void *);      /* polled while steps produce no request */
+    void *stop_ctx;
+    uint16_t empty_steps;       /* wraps: the hook is polled every 65536 empty steps */
+    int stopped;
 };
 
 static double gen_draw_exposure(gen *g)
@@ -93,6 +97,8 @@ void gen_rewind(gen *g)
     g->phase = 0;
     g->in_phase = 0;
     g->row = 0;
+    g->empty_steps = 0;
+    g->stopped = 0;
     g->exposure = gen_draw_exposure(g);
 }
 
@@ -210,6 +216,12 @@ static int gen_synthetic(gen *g, const scn_phase *ph, gen_request *out)
         }
         g->exposure -= room;
         if (g->step_end_us >= gen_us(ph->end_s)) return 0;
+        /* a long silence (tiny burst segments, a near-zero rate) is many
+         * steps without a request: let an interrupt end it */
+        if (++g->empty_steps == 0 && g->stop && g->stop(g->stop_ctx)) {
+            g->stopped = 1;
+            return 0;
+        }
         gen_set_step(g, ph, g->step_end_us);
     }
 }
@@ -233,9 +245,17 @@ static int gen_trace(gen *g, const scn_phase *ph, gen_request *out)
     return 1;
 }
 
+void gen_set_stop(gen *g, int (*stop)(void *), void *ctx)
+{
+    g->stop = stop;
+    g->stop_ctx = ctx;
+}
+
+int gen_stopped(const gen *g) { return g->stopped; }
+
 int gen_next(gen *g, gen_request *out)
 {
-    while (g->phase < g->s->n_phases) {
+    while (g->phase < g->s->n_phases && !g->stopped) {
         const scn_phase *ph = &g->s->phases[g->phase];
         int got = ph->shape == SCN_TRACE ? gen_trace(g, ph, out) : gen_synthetic(g, ph, out);
         if (got) return 1;

@@ -37,8 +37,15 @@ void gen_destroy(gen *g);
 /* Back to time 0: the same requests again. */
 void gen_rewind(gen *g);
 
-/* The next request into *out: 1, or 0 when the scenario has ended. */
+/* The next request into *out: 1, or 0 when the scenario has ended (or the
+ * stop hook said so: see gen_stopped). */
 int gen_next(gen *g, gen_request *out);
+
+/* A predicate polled every 65536 steps that produce no request; when it
+ * returns nonzero, gen_next ends the scenario early and gen_stopped says
+ * so (until gen_rewind). NULL: never. */
+void gen_set_stop(gen *g, int (*stop)(void *), void *ctx);
+int gen_stopped(const gen *g);
 
 /* Expected requests of synthetic phase `ph` between a_us and b_us (within
  * the phase; for a burst, within one on or off segment). */

@@ -20,6 +20,7 @@
 #include "decisions.h"
 #include "fsutil.h"
 #include "generator.h"
+#include "interrupt.h"
 #include "golden.h"
 #include "chaos.h"
 #include "output.h"
@@ -96,17 +97,6 @@ static void main_progress_draw(void *ctx, double done)
     fprintf(stderr, "\r[%.*s%*s] %3.0f%% %-24s (%zu/%zu)", filled, "##############################",
             30 - filled, "", overall * 100, p->name, p->index + 1, p->count);
     p->drawn = 1;
-}
-
-/* Ctrl-C and SIGTERM are blocked for the whole run and polled here, so a
- * run stops between batches, cleans up its keys and its server, and no
- * signal handler or global flag is needed. */
-static int main_stop_requested(void *ctx)
-{
-    (void)ctx;
-    sigset_t pending;
-    if (sigpending(&pending) != 0) return 0;
-    return sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM);
 }
 
 static void main_command_line(int argc, char **argv, char *buf, size_t len)
@@ -298,12 +288,10 @@ static int main_run(int argc, char **argv)
     main_args a;
     if (main_parse_run(argc, argv, &a) != 0) return 2;
 
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    sigprocmask(SIG_BLOCK, &stop_signals, NULL);
-
+    /* Reading the scenario (a trace may be a FIFO) changes nothing and
+     * starts nothing, so Ctrl-C may end it the ordinary way; from here on
+     * SIGINT and SIGTERM are blocked and polled, so a run stops between
+     * batches and cleans up. */
     char err[1024];
     scn_scenario s;
     scn_options opt = { a.sets, a.n_sets, a.only };
@@ -311,6 +299,7 @@ static int main_run(int argc, char **argv)
         fprintf(stderr, "ratelab: %s\n", err);
         return 2;
     }
+    intr_block();
     rurl url;
     if (a.use_redis && a.redis_url && rurl_parse(a.redis_url, &url, err, sizeof err) != 0) {
         fprintf(stderr, "ratelab: %s\n", err);
@@ -335,6 +324,7 @@ static int main_run(int argc, char **argv)
     snprintf(run_id, sizeof run_id, "%s", a.run_id ? a.run_id : "");
     if (!a.run_id) main_run_id(run_id, sizeof run_id);
     gen *g = gen_create(&s);
+    if (g) gen_set_stop(g, intr_requested, NULL);
     size_t n_results = 0;
     run_result *results = NULL;
     if (!g) { fprintf(stderr, "ratelab: out of memory for the generator\n"); rc = 1; goto done; }
@@ -354,8 +344,10 @@ static int main_run(int argc, char **argv)
         } else {
             rurl_describe(&url, where, sizeof where);
         }
-        bred_options ro = { run_id, (size_t)a.pipeline, a.on_error_allow, (int)a.timeout_ms, 86400000,
-                            a.redis_url ? NULL : &server, (int64_t)a.outage_wait_s * 1000 };
+        bred_options ro = { .run_id = run_id, .pipeline = (size_t)a.pipeline, .on_error_allow = a.on_error_allow,
+                            .timeout_ms = (int)a.timeout_ms, .ttl_ms = 86400000,
+                            .server = a.redis_url ? NULL : &server, .outage_wait_ms = (int64_t)a.outage_wait_s * 1000,
+                            .stop = intr_requested };
         if (!(red = bred_create(&url, &ro, &backends[n_backends++], err, sizeof err))) {
             fprintf(stderr, "ratelab: %s\n", err);
             rc = 3;
@@ -366,7 +358,7 @@ static int main_run(int argc, char **argv)
     if (!results) { rc = 1; goto done; }
     main_progress progress = { .enabled = !a.quiet && isatty(STDERR_FILENO), .count = s.n_limiters * n_backends };
     progress.started_ns = run_now_ns();
-    run_options ropt = { main_progress_draw, main_stop_requested, &progress, NULL };
+    run_options ropt = { main_progress_draw, intr_requested, &progress, NULL };
     for (size_t i = 0; i < s.n_limiters; i++) {
         for (size_t b = 0; b < n_backends; b++) {
             progress.index = n_results;
@@ -390,7 +382,7 @@ static int main_run(int argc, char **argv)
             }
             if (failed) {
                 fprintf(stderr, "%sratelab: %s\n", progress.drawn ? "\n" : "", err);
-                rc = main_stop_requested(&progress) ? 130 : 1;
+                rc = intr_requested(&progress) ? 130 : 1;
                 goto done;
             }
             n_results++;

@@ -182,7 +182,7 @@ static double perf_redis_pass(const scn_scenario *s, gen *g, const rurl *url, in
     char err[512], run_id[32];
     static unsigned serial;
     snprintf(run_id, sizeof run_id, "perf%u", serial++);
-    bred_options ro = { run_id, (size_t)depth, 0, 5000, 3600000, NULL, 0 };
+    bred_options ro = { .run_id = run_id, .pipeline = (size_t)depth, .timeout_ms = 5000, .ttl_ms = 3600000 };
     bred *r = bred_create(url, &ro, &red, err, sizeof err);
     if (!r) { fprintf(stderr, "ratelab perf-redis: %s\n", err); return -1; }
     run_result res;

@@ -54,6 +54,17 @@ static void rt_sleep_until(int64_t mono_ns)
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0) {}
 }
 
+/* Sleeps until mono_ns in slices of at most 100 ms; 0 when stop was set. */
+static int rt_sleep_unless_stopped(int64_t mono_ns, _Atomic int *stop)
+{
+    for (;;) {
+        if (atomic_load(stop)) return 0;
+        int64_t now = rt_mono_ns();
+        if (now >= mono_ns) return 1;
+        rt_sleep_until(mono_ns - now > 100000000 ? now + 100000000 : mono_ns);
+    }
+}
+
 /* Monotonic time at which virtual time t_us is due. */
 static int64_t rt_due(const rt_shared *sh, int64_t t_us)
 {
@@ -68,7 +79,7 @@ static void *rt_client_main(void *arg)
     for (size_t k = c->index; k < sh->n && !atomic_load(&sh->stop); k += stride) {
         const gen_request *q = &sh->reqs[k];
         int64_t due = rt_due(sh, q->t_us);
-        if (due > rt_mono_ns()) rt_sleep_until(due);
+        if (!rt_sleep_unless_stopped(due, &sh->stop)) break;
         int64_t now_us = sh->o->server_clock ? -1 : rt_wall_us() + c->skew_us;
         uint32_t key = sh->l->global ? 0 : q->key;
         if (bred_client_decide(c->client, key, now_us, q->cost, &sh->dec[k], &sh->at_us[k]) != 0) {
@@ -116,6 +127,11 @@ int rt_run(const scn_scenario *s, gen *g, const scn_limiter *l, bred *r, const r
         }
         reqs[sh.n++] = q;
     }
+    if (gen_stopped(g)) {
+        snprintf(err, errlen, "%s: interrupted", l->name);
+        free(reqs);
+        return -1;
+    }
     size_t n = sh.n, n_ticks = scn_tick_count(s);
     sh.reqs = reqs;
     sh.dec = calloc(n + 1, sizeof *sh.dec);
@@ -152,7 +168,9 @@ int rt_run(const scn_scenario *s, gen *g, const scn_limiter *l, bred *r, const r
     uint32_t level_key = l->global ? 0 : s->level_key;
     for (size_t t = 0; t < n_ticks; t++) {
         int64_t end_us = (int64_t)(t + 1) * s->tick_us < s->duration_us ? (int64_t)(t + 1) * s->tick_us : s->duration_us;
-        rt_sleep_until(rt_due(&sh, end_us));
+        int64_t due = rt_due(&sh, end_us);
+        while (rt_mono_ns() < due && !(ropt->stop && ropt->stop(ropt->progress_ctx)))
+            rt_sleep_until(due - rt_mono_ns() > 100000000 ? rt_mono_ns() + 100000000 : due);
         levels[t] = b->level(b->ctx, level_key, o->server_clock ? -1 : rt_wall_us());
         if (ropt->progress) ropt->progress(ropt->progress_ctx, (double)end_us / (double)s->duration_us);
         if (ropt->stop && ropt->stop(ropt->progress_ctx)) {

@@ -115,6 +115,10 @@ static void rqr_respawn(rqr *r, uint32_t k)
 /* Faults due, the reaper, the ticks that ended, consumers that died. */
 static int rqr_housekeep(rqr *r, char *err, size_t errlen)
 {
+    if (r->o->stop && r->o->stop(r->o->stop_ctx)) {
+        snprintf(err, errlen, "%s: interrupted", r->l ? r->l->name : "queue");
+        return -1;
+    }
     int64_t rel = rq_now_us() - r->setup.t0_us;
     while (r->kills_done < r->o->consumer_kills && r->kill_at[r->kills_done] <= rel) {
         uint32_t k = (uint32_t)rng_below(&r->faults, r->n_consumers);

@@ -33,6 +33,8 @@ typedef struct {
     double drain_limit_s;        /* after the scenario; 0: 60 s */
     int measure_durability;      /* also time produce+take+ack with and without the AOF */
     FILE *events;                /* a line per fault, or NULL */
+    int (*stop)(void *);         /* polled between steps: nonzero ends the pass as interrupted */
+    void *stop_ctx;
 } rqr_options;
 
 /* Runs queue entry `l` of `s` on Redis. 0, or -1 with a message (a fault

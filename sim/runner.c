@@ -79,7 +79,7 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
             }
             uint64_t before = decided;
             decided += n;
-            if (before >> 16 != decided >> 16) {
+            if (before >> 12 != decided >> 12) {
                 if (opt->progress) opt->progress(opt->progress_ctx, (double)reqs[n - 1].t_us / (double)s->duration_us);
                 if (opt->stop && opt->stop(opt->progress_ctx)) {
                     snprintf(err, errlen, "%s: interrupted", l->name);
@@ -95,6 +95,10 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
         } else {
             break;
         }
+    }
+    if (rc == 0 && gen_stopped(g)) {
+        snprintf(err, errlen, "%s: interrupted", l->name);
+        rc = -1;
     }
     for (; rc == 0 && tick < n_ticks; tick++) {
         met_close_tick(m, tick, b->level(b->ctx, level_key, tick_end));

@@ -54,7 +54,7 @@ static long long redis_int(redisContext *c, const char *cmd)
 
 static bred *redis_backend(test_redis *t, const char *run_id, run_backend *b)
 {
-    bred_options o = { run_id, 64, 0, 500, 86400000, NULL, 0 };
+    bred_options o = { .run_id = run_id, .pipeline = 64, .timeout_ms = 500, .ttl_ms = 86400000 };
     char err[512];
     bred *r = bred_create(&t->url, &o, b, err, sizeof err);
     cr_assert(r, "%s", err);
