@@ -43,6 +43,7 @@ struct bred {
     size_t *retry;            /* indices refused with NOSCRIPT, one batch */
     size_t retry_cap;
     int64_t mem_bytes, mem_sampled;   /* MEMORY USAGE over a sample of keys */
+    char last_error[200];     /* why the last request got no decision (virtual mode) */
 };
 
 static int64_t bred_now_ns(void)
@@ -275,6 +276,7 @@ static int bred_begin(void *ctx, const scn_scenario *s, const scn_limiter *l, ch
     r->s = s;
     r->l = l;
     atomic_store(&r->errors, 0);
+    r->last_error[0] = '\0';
     r->source = rscript_find(l->ops->name);
     if (!r->source && l->cfg.state_size > RCONN_MAX_BYTES) {
         snprintf(err, errlen, "%s: %s has no Lua twin and its state (%zu bytes) is too large to keep client-side",
@@ -315,6 +317,15 @@ static void bred_policy(bred *r, lim_decision *d)
     *d = (lim_decision){ r->opt.on_error_allow, 0, 0, 0 };
 }
 
+/* The policy for a request that got no decision, and why, for messages. */
+static void bred_unanswered(bred *r, lim_decision *d, const char *why)
+{
+    snprintf(r->last_error, sizeof r->last_error, "%s", why);
+    bred_policy(r, d);
+}
+
+const char *bred_last_error(const bred *r) { return r->last_error; }
+
 /* Sends reqs[idx[0..n-1]] as one pipeline and reads the answers into out.
  * Indices refused with NOSCRIPT go to r->retry (count in *n_retry). */
 static void bred_round_trip(bred *r, const gen_request *reqs, const size_t *idx, size_t n, lim_decision *out,
@@ -323,7 +334,7 @@ static void bred_round_trip(bred *r, const gen_request *reqs, const size_t *idx,
     bred_client *c = &r->main;
     *n_retry = 0;
     if (!bred_await(c)) {
-        for (size_t i = 0; i < n; i++) bred_policy(r, &out[idx[i]]);
+        for (size_t i = 0; i < n; i++) bred_unanswered(r, &out[idx[i]], rconn_error(c->conn));
         return;
     }
     rconn_reset(c->conn);
@@ -332,25 +343,26 @@ static void bred_round_trip(bred *r, const gen_request *reqs, const size_t *idx,
         c->args[0] = q->t_us;
         c->args[1] = q->cost;
         if (rconn_add_evalsha(c->conn, c->sha, c->key, bred_key(c, q->key), c->args, c->argc) != 0) {
-            for (size_t k = 0; k < n; k++) bred_policy(r, &out[idx[k]]);
+            for (size_t k = 0; k < n; k++) bred_unanswered(r, &out[idx[k]], rconn_error(c->conn));
             return;
         }
     }
     int64_t sent = bred_now_ns();
     if (rconn_send(c->conn) != 0) {
-        for (size_t i = 0; i < n; i++) bred_policy(r, &out[idx[i]]);
+        for (size_t i = 0; i < n; i++) bred_unanswered(r, &out[idx[i]], rconn_error(c->conn));
         return;
     }
     for (size_t i = 0; i < n; i++) {
         rconn_reply rep;
         lim_decision *d = &out[idx[i]];
         if (rconn_recv(c->conn, &rep) != 0) {
-            for (; i < n; i++) bred_policy(r, &out[idx[i]]);
+            for (; i < n; i++) bred_unanswered(r, &out[idx[i]], rconn_error(c->conn));
             return;
         }
         met_latency(m, bred_now_ns() - sent);
         if (rep.is_error && strncmp(rep.error, "NOSCRIPT", 8) == 0) r->retry[(*n_retry)++] = idx[i];
-        else if (bred_decision(&rep, d, NULL) != 0) bred_policy(r, d);
+        else if (bred_decision(&rep, d, NULL) != 0)
+            bred_unanswered(r, d, rep.is_error ? rep.error : "a reply that is not a decision");
     }
 }
 
@@ -392,7 +404,7 @@ static int bred_decide(void *ctx, const gen_request *reqs, size_t n, lim_decisio
             } else {
                 again = n_retry;
             }
-            for (size_t i = 0; i < again; i++) bred_policy(r, &out[r->retry[i]]);
+            for (size_t i = 0; i < again; i++) bred_unanswered(r, &out[r->retry[i]], "NOSCRIPT twice");
         }
         done += chunk;
     }

@@ -67,6 +67,10 @@ void bred_client_close(bred_client *c);
 int bred_client_decide(bred_client *c, uint32_t key, int64_t now_us, int64_t cost, lim_decision *out,
                        int64_t *at_us);
 
+/* Why the pass's last unanswered request got no decision ("read from
+ * Redis: timed out", an error reply...), "" when every one was answered. */
+const char *bred_last_error(const bred *r);
+
 /* Adds `n` errors to the pass under way (counted by concurrent clients). */
 void bred_add_errors(bred *r, uint64_t n);
 

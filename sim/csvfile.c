@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "csvfile.h"
 
+#include "fsutil.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,29 +44,13 @@ static size_t csv_split(char *line, char **field, size_t max)
 
 static char *csv_read(const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    size_t len;
+    char why[200];
+    char *buf = fs_read_file(path, CSV_MAX_BYTES, &len, NULL, why, sizeof why);
+    if (!buf) {
+        snprintf(err, errlen, "%s: %s", path, why);
         return NULL;
     }
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        len += fread(buf + len, 1, cap - len - 1, f);
-        if (len < cap - 1) break;
-        char *grown = realloc(buf, cap * 2);
-        if (!grown) { free(buf); buf = NULL; break; }
-        buf = grown;
-        cap *= 2;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) {
-        free(buf);
-        snprintf(err, errlen, "%s: %s", path, bad ? "read error" : "out of memory");
-        return NULL;
-    }
-    buf[len] = '\0';
     if (strlen(buf) != len) {
         free(buf);
         snprintf(err, errlen, "%s: holds a NUL byte: not a CSV", path);

@@ -9,6 +9,9 @@
 
 #include <stddef.h>
 
+/* The largest CSV read (goldens, summaries, sweep points): 256 MiB. */
+#define CSV_MAX_BYTES (256u << 20)
+
 typedef struct {
     size_t n_cols, n_rows;
     char **header;         /* n_cols names */

@@ -3,6 +3,7 @@
 #include "fsutil.h"
 
 #include <dirent.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -24,6 +25,47 @@ int fs_mkdirs(const char *dir)
         *p = '/';
     }
     return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+char *fs_read_file(const char *path, size_t max_bytes, size_t *len, int *missing, char *err, size_t errlen)
+{
+    if (missing) *missing = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (missing) *missing = errno == ENOENT;
+        snprintf(err, errlen, "%s", strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        snprintf(err, errlen, "is a directory");
+        return NULL;
+    }
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap);
+    int too_big = 0;
+    while (buf) {
+        n += fread(buf + n, 1, cap - n - 1, f);
+        if (n < cap - 1) break;
+        if (n > max_bytes) { too_big = 1; break; }
+        char *bigger = realloc(buf, cap * 2);
+        if (!bigger) { free(buf); buf = NULL; break; }
+        buf = bigger;
+        cap *= 2;
+    }
+    int read_errno = ferror(f) ? errno : 0;
+    fclose(f);
+    if (!buf || read_errno || too_big || n > max_bytes) {
+        if (!buf) snprintf(err, errlen, "out of memory");
+        else if (read_errno) snprintf(err, errlen, "read error: %s", strerror(read_errno));
+        else snprintf(err, errlen, "larger than %zu MiB, the most ratelab reads", max_bytes >> 20);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
 }
 
 static int fs_remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)

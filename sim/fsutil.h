@@ -15,6 +15,15 @@
 /* mkdir -p: dir and every missing parent; 0, or -1 with errno set. */
 int fs_mkdirs(const char *dir);
 
+/* Reads the whole file at `path` into a NUL-terminated buffer (caller
+ * frees) and its length into *len. Refuses, with the reason in err (the
+ * caller names the file and what it is):
+ * a directory, a file over max_bytes (read no further: /dev/zero and
+ * endless FIFOs end too), a read error (with errno's text). A FIFO or a
+ * device is read like a file. NULL on failure; *missing (if given) is set
+ * when the path does not exist. */
+char *fs_read_file(const char *path, size_t max_bytes, size_t *len, int *missing, char *err, size_t errlen);
+
 /* Removes path and everything below it, without following symbolic links;
  * an absent path is fine. */
 void fs_remove_tree(const char *path);

@@ -2,6 +2,8 @@
  * table (open addressing on the name hash) exists only to intern. */
 #include "keyspace.h"
 
+#include "utf8.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,3 +121,24 @@ size_t kspace_count(const kspace *k) { return k->n; }
 const char *kspace_name(const kspace *k, uint32_t id) { return k->arena + k->offset[id]; }
 uint64_t kspace_hash(const kspace *k, uint32_t id) { return k->hash[id]; }
 const uint64_t *kspace_hashes(const kspace *k) { return k->hash; }
+
+int kspace_check_name(const char *name, size_t n, char *why, size_t len)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c < 0x20 || c == 0x7F) {
+            snprintf(why, len, "holds a control character (byte 0x%02x at %zu)", c, i);
+            return -1;
+        }
+        if (c == ',') {
+            snprintf(why, len, "holds a comma (at %zu): keys are written to CSV unquoted", i);
+            return -1;
+        }
+    }
+    long bad = utf8_first_invalid(name, n);
+    if (bad >= 0) {
+        snprintf(why, len, "is not valid UTF-8 (byte 0x%02x at %ld)", (unsigned char)name[bad], bad);
+        return -1;
+    }
+    return 0;
+}

@@ -29,6 +29,11 @@ int64_t kspace_intern(kspace *k, const char *name, size_t n);
  * ids 0..count-1; returns 0, or -1 as kspace_intern (or if not empty). */
 int64_t kspace_add_numbered(kspace *k, const char *prefix, uint32_t count);
 
+/* Whether n bytes may name a key: valid UTF-8 without control characters
+ * (NUL, newline...) or commas, so that every key prints whole in decision
+ * logs, CSVs and JSON. 0, or -1 with the reason in why. */
+int kspace_check_name(const char *name, size_t n, char *why, size_t len);
+
 size_t kspace_count(const kspace *k);
 const char *kspace_name(const kspace *k, uint32_t id);
 uint64_t kspace_hash(const kspace *k, uint32_t id);

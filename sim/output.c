@@ -212,7 +212,11 @@ static void out_scenario_json(cJSON *root, const scn_scenario *s)
         cJSON_AddNumberToObject(t, "rows", (double)s->traces[i].n);
         cJSON_AddItemToArray(traces, t);
     }
-    cJSON_AddNumberToObject(root, "seed", (double)s->seed);
+    /* cJSON prints numbers with 15 significant digits when they compare
+     * equal within its epsilon: a seed is written as its exact integer */
+    char seed[24];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)s->seed);
+    cJSON_AddRawToObject(root, "seed", seed);
 }
 
 /* command, version, host, started_at: how the results were made */

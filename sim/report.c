@@ -13,6 +13,10 @@
 
 #include "atomicfile.h"
 #include "csvfile.h"
+#include "fsutil.h"
+
+/* run.json is a few KiB; anything far larger was not written by ratelab */
+#define REP_MAX_JSON_BYTES (16u << 20)
 
 /* ---- small helpers -------------------------------------------------------------------- */
 
@@ -41,24 +45,14 @@ static cJSON *rep_json(const char *dir, const char *name, int *bad, char *err, s
 {
     char path[4400];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno != ENOENT) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); *bad = 1; }
+    size_t len = 0;
+    int missing;
+    char why[200];
+    char *text = fs_read_file(path, REP_MAX_JSON_BYTES, &len, &missing, why, sizeof why);
+    if (!text) {
+        if (!missing) { snprintf(err, errlen, "%s: %s", path, why); *bad = 1; }
         return NULL;
     }
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 > cap) {
-            char *grown = realloc(text, cap = cap * 2 + 8192);
-            if (!grown) break;
-            text = grown;
-        }
-        size_t got = fread(text + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0) break;
-    }
-    fclose(f);
     cJSON *root = text ? cJSON_ParseWithLength(text, len) : NULL;
     free(text);
     if (!root) {

@@ -4,6 +4,9 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "scenario.h"
+
+#include "fsutil.h"
+#include "utf8.h"
 #include "recommend.h"
 
 #include <cjson/cJSON.h>
@@ -141,6 +144,9 @@ static int scn_string(scn_ctx *c, const cJSON *obj, const char *path, const char
         return 0;
     }
     if (!cJSON_IsString(v)) return scn_fail(c, p, "must be a string, got %s", scn_type_name(v));
+    long bad = utf8_first_invalid(v->valuestring, strlen(v->valuestring));
+    if (bad >= 0)   /* it would make run.json invalid JSON */
+        return scn_fail(c, p, "is not valid UTF-8 (byte 0x%02x at %ld)", (unsigned char)v->valuestring[bad], bad);
     *out = v->valuestring;
     return 0;
 }
@@ -361,6 +367,8 @@ static int scn_keys(scn_ctx *c, const cJSON *root, scn_scenario *s)
         const char *prefix;
         if (scn_string(c, k, "keys", "prefix", 0, "key:", &prefix) != 0) return -1;
         if (strlen(prefix) >= 48) return scn_fail(c, "keys.prefix", "longer than 47 bytes");
+        char why[120];
+        if (kspace_check_name(prefix, strlen(prefix), why, sizeof why) != 0) return scn_fail(c, "keys.prefix", "%s", why);
         snprintf(s->key_prefix, sizeof s->key_prefix, "%s", prefix);
     }
     if (kspace_add_numbered(s->keys, s->key_prefix, s->key_count) != 0)
@@ -692,31 +700,9 @@ static int scn_apply_only(scn_ctx *c, scn_scenario *s, const char *only)
 
 static char *scn_read_file(scn_ctx *c, const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(c->err, c->errlen, "%s: cannot read scenario: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 8192, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1 || cap > (64u << 20)) break;
-        char *bigger = realloc(buf, cap * 2);
-        if (!bigger) { free(buf); buf = NULL; break; }
-        buf = bigger;
-        cap *= 2;
-    }
-    int bad = ferror(f) || !buf || n >= cap - 1;
-    fclose(f);
-    if (bad) {
-        snprintf(c->err, c->errlen, "%s: cannot read scenario: %s", path,
-                 !buf ? "out of memory" : n >= cap - 1 ? "larger than 64 MiB" : "read error");
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
+    char why[200];
+    char *buf = fs_read_file(path, SCN_MAX_FILE_BYTES, len, NULL, why, sizeof why);
+    if (!buf) snprintf(c->err, c->errlen, "%s: cannot read scenario: %s", path, why);
     return buf;
 }
 
@@ -773,7 +759,12 @@ static int scn_top(scn_ctx *c, const cJSON *root, scn_scenario *s)
         return -1;
     s->duration_us = (int64_t)llround(s->duration_s * 1e6);
     double seed, tick;
-    if (scn_number(c, root, "", "seed", (scn_num){ 0, 1, 0, 9007199254740992.0, 1 }, &seed) != 0) return -1;
+    /* JSON numbers are doubles: above 2^53 - 1 a seed is not the one written */
+    const cJSON *given_seed = cJSON_GetObjectItemCaseSensitive(root, "seed");
+    if (cJSON_IsNumber(given_seed) && !(fabs(given_seed->valuedouble) <= 9007199254740991.0))
+        return scn_fail(c, "seed", "must be a whole number from 0 to 2^53 - 1 (9007199254740991), the largest a JSON "
+                                   "number holds exactly; got about %.17g", given_seed->valuedouble);
+    if (scn_number(c, root, "", "seed", (scn_num){ 0, 1, 0, 9007199254740991.0, 1 }, &seed) != 0) return -1;
     s->seed = (uint64_t)seed;
     if (scn_number(c, root, "", "tick_ms", (scn_num){ 0, 100, 1, SCN_MAX_DURATION_S * 1000, 1 }, &tick) != 0) return -1;
     s->tick_us = (int64_t)tick * 1000;

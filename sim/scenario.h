@@ -23,6 +23,7 @@
 #define SCN_MAX_TICKS 1000000.0
 #define SCN_MAX_REQUESTS 1e10            /* guard against a runaway file */
 #define SCN_STATE_BUDGET (4ULL << 30)    /* bytes of limiter state per limiter */
+#define SCN_MAX_FILE_BYTES (64u << 20)   /* the largest scenario file read */
 
 typedef enum { SCN_POISSON, SCN_UNIFORM } scn_arrival;
 typedef enum { SCN_CONSTANT, SCN_RAMP, SCN_BURST, SCN_SPIKE, SCN_SINE, SCN_TRACE } scn_shape;

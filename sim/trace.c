@@ -8,36 +8,7 @@
 #include <string.h>
 
 #include "../algorithms/keystore.h"
-
-/* The whole file in one NUL-terminated buffer. */
-static char *trace_slurp(const char *path, size_t *len, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot read trace: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 65536, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1) break;
-        char *bigger = realloc(buf, cap * 2);
-        if (!bigger) { free(buf); buf = NULL; break; }
-        buf = bigger;
-        cap *= 2;
-    }
-    int failed = ferror(f);
-    fclose(f);
-    if (!buf || failed) {
-        snprintf(err, errlen, "%s: cannot read trace: %s", path, buf ? "read error" : "out of memory");
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
+#include "fsutil.h"
 
 /* Splits line [p, end) at commas into at most 4 fields; returns the count. */
 static int trace_fields(char *p, char *end, char **field, size_t *flen)
@@ -79,8 +50,12 @@ int trace_load(const char *path, kspace *keys, double max_cost, trace *t, char *
 {
     memset(t, 0, sizeof *t);
     size_t len;
-    char *buf = trace_slurp(path, &len, err, errlen);
-    if (!buf) return -1;
+    char why[200];
+    char *buf = fs_read_file(path, TRACE_MAX_BYTES, &len, NULL, why, sizeof why);
+    if (!buf) {
+        snprintf(err, errlen, "%s: cannot read trace: %s", path, why);
+        return -1;
+    }
     t->file_hash = ks_hash(buf, len);
 
     int rc = -1;
@@ -100,6 +75,10 @@ int trace_load(const char *path, kspace *keys, double max_cost, trace *t, char *
             if (line == 1) { snprintf(err, errlen, "%s:1: empty header line (expected t_s[,key[,cost]])", path); goto out; }
             p = next;
             continue;  /* blank lines are allowed */
+        }
+        if (memchr(p, '\0', (size_t)(eol - p))) {
+            snprintf(err, errlen, "%s:%zu: a NUL byte in the line: not a text CSV", path, line);
+            goto out;
         }
         int nf = trace_fields(p, eol, field, flen);
         if (line == 1) {
@@ -145,6 +124,11 @@ int trace_load(const char *path, kspace *keys, double max_cost, trace *t, char *
 
         if (columns >= 2) {
             if (flen[1] == 0) { snprintf(err, errlen, "%s:%zu: key: empty", path, line); goto out; }
+            char why[120];
+            if (kspace_check_name(field[1], flen[1], why, sizeof why) != 0) {
+                snprintf(err, errlen, "%s:%zu: key: %s", path, line, why);
+                goto out;
+            }
             int64_t id = kspace_intern(keys, field[1], flen[1]);
             if (id < 0) {
                 snprintf(err, errlen, "%s:%zu: key: longer than %d bytes, or more than %u distinct keys",

@@ -13,6 +13,7 @@
 #include "keyspace.h"
 
 #define TRACE_MAX_ROWS 100000000u
+#define TRACE_MAX_BYTES (1u << 30)       /* the largest trace file read: 1 GiB */
 
 typedef struct {
     size_t n;

@@ -121,6 +121,20 @@ Test(cli, a_run_writes_summary_timeseries_and_run_json)
     free(dir);
 }
 
+Test(cli, run_json_gives_the_largest_seed_back_exactly)
+{
+    char *dir = tsup_tempdir(), out[512], path[600], err[2048];
+    snprintf(out, sizeof out, "%s/seed", dir);
+    const char *argv[] = { "run", "tests/fixtures/good/largest_seed.json", "--out", out, "--quiet", NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/run.json", out);
+    char *run = tsup_slurp(path);
+    cr_assert(run && strstr(run, "\"seed\":\t9007199254740991,"), "the seed digit for digit: %s", run);
+    free(run);
+    tsup_rmtree(dir);
+    free(dir);
+}
+
 Test(cli, same_seed_gives_identical_csv_but_for_wall_clock_columns)
 {
     char *dir = tsup_tempdir(), a[512], b[512], err[2048];

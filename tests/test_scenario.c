@@ -68,6 +68,13 @@ static const bad_case bad_cases[] = {
     { "queue_drain_not_whole", ": limiters[0].drain_rps: 333/s is 33.3 messages per 100 ms run; the consumers take whole messages" },
     { "queue_consumers_exceed_batch", ": limiters[0].consumers: 4 consumers cannot share a batch of 2" },
     { "downstream_failure_prob_above_1", ": downstream.failure_prob: must be <= 1, got 1.5" },
+    { "trace_nul_key", "traces/nul_key.csv:3: a NUL byte in the line" },
+    { "trace_bad_utf8_key", "traces/bad_utf8_key.csv:3: key: is not valid UTF-8 (byte 0xff at 1)" },
+    { "trace_is_directory", "traces/a_directory: cannot read trace: is a directory" },
+    { "seed_above_2_53", ": seed: must be a whole number from 0 to 2^53 - 1 (9007199254740991)" },
+    { "description_bad_utf8", ": description: is not valid UTF-8 (byte 0xff at 5)" },
+    { "key_prefix_comma", ": keys.prefix: holds a comma (at 4)" },
+    { "key_prefix_newline", ": keys.prefix: holds a control character (byte 0x0a at 4)" },
     { "targets_unknown_metric", ": targets: target 'drops<=5': unknown metric 'drops' (drop_pct, admit_pct, peak_rps, overload_s, delay_p99_ms, e2e_p99_ms, p99_ms)" },
 };
 
