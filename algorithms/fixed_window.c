@@ -17,8 +17,9 @@ typedef struct {
 
 static const lim_param_spec fw_params[] = { FX_WINDOW_PARAMS("window") };
 
-static int fw_configure(const double *values, lim_config *cfg, char *err, size_t errlen)
+static int fw_configure(const double *values, const lim_rate *rates, lim_config *cfg, char *err, size_t errlen)
 {
+    (void)rates;   /* no rate parameter */
     (void)err, (void)errlen;
     cfg->v[0] = (int64_t)values[0];
     cfg->v[1] = (int64_t)llround(values[1] * 1000.0);

@@ -2,16 +2,21 @@
  * fixedpoint.h -- the integer steps the algorithms share, kept tiny and
  * inline so the C and Lua versions can be compared line by line.
  *
+ * A rate of count per per_us microseconds is kept as two integers (see
+ * fx_rate_units): `unit` units make one request and `rate` units accrue
+ * per microsecond, rate/unit = count/per_us exactly.
+ *
  * Times that fall between microseconds (departures every 1/3 s...) are kept
  * exactly as a pair: whole microseconds plus a remainder in units of
- * 1/rate_m microsecond, so one request interval T = 1e6/rate s is exactly
- * LIM_UNIT such units.
+ * 1/rate microsecond, so one request interval T = unit/rate us is exactly
+ * `unit` such units.
  */
 #ifndef RATELAB_FIXEDPOINT_H
 #define RATELAB_FIXEDPOINT_H
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "limiter.h"
 
@@ -28,49 +33,73 @@ static inline int64_t fx_floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b
 /* ceil(a / b) for a >= 0, b > 0. */
 static inline int64_t fx_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-/* rate (requests/s) as rate_m (milli-requests/s = nano-requests/us), at least 1. */
-static inline int64_t fx_rate_m(double rate)
+/* The most a kept amount (unit times a count) may reach: two of them
+ * still sum below 2^53, Lua's exact range. */
+#define FX_AMOUNT_MAX (1LL << 52)
+
+static inline int64_t fx_gcd(int64_t a, int64_t b)
 {
-    int64_t r = (int64_t)llround(rate * 1000.0);
-    return r < 1 ? 1 : r;
+    while (b) { int64_t t = a % b; a = b; b = t; }
+    return a;
 }
 
-/* amount + rate_m * elapsed_us, capped at `cap`, without overflowing:
+/* The integer form of rate r: *rate units per microsecond, *unit units per
+ * request, the fraction count/per_us reduced. `largest` is the largest
+ * count the algorithm keeps in units (capacity, burst), named `what` in
+ * the refusal: unit * largest must stay within FX_AMOUNT_MAX. 0, or -1
+ * with "rate: ..." in err. */
+static inline int fx_rate_units(const lim_rate *r, int64_t largest, const char *what, int64_t *rate, int64_t *unit,
+                                char *err, size_t errlen)
+{
+    int64_t g = fx_gcd(r->count, r->per_us);
+    *rate = r->count / g;
+    *unit = r->per_us / g;
+    if (largest < 1) largest = 1;
+    if (*unit > FX_AMOUNT_MAX / largest) {
+        snprintf(err, errlen, "rate: kept exactly, one request is %lld units, so %s may be at most %lld (got %lld); "
+                              "state the rate with a larger count per period, or use a smaller %s",
+                 (long long)*unit, what, (long long)(FX_AMOUNT_MAX / *unit), (long long)largest, what);
+        return -1;
+    }
+    return 0;
+}
+
+/* amount + rate * elapsed_us, capped at `cap`, without overflowing:
  * the product is only formed when it is known to stay below cap. */
-static inline int64_t fx_fill(int64_t amount, int64_t cap, int64_t rate_m, int64_t elapsed_us)
+static inline int64_t fx_fill(int64_t amount, int64_t cap, int64_t rate, int64_t elapsed_us)
 {
     if (amount >= cap || elapsed_us <= 0) return amount;
-    if (elapsed_us >= fx_ceil_div(cap - amount, rate_m)) return cap;
-    return amount + elapsed_us * rate_m;
+    if (elapsed_us >= fx_ceil_div(cap - amount, rate)) return cap;
+    return amount + elapsed_us * rate;
 }
 
-/* max(0, amount - rate_m * elapsed_us), without overflowing. */
-static inline int64_t fx_drain(int64_t amount, int64_t rate_m, int64_t elapsed_us)
+/* max(0, amount - rate * elapsed_us), without overflowing. */
+static inline int64_t fx_drain(int64_t amount, int64_t rate, int64_t elapsed_us)
 {
     if (amount <= 0) return 0;
     if (elapsed_us <= 0) return amount;
-    if (elapsed_us >= fx_ceil_div(amount, rate_m)) return 0;
-    return amount - elapsed_us * rate_m;
+    if (elapsed_us >= fx_ceil_div(amount, rate)) return 0;
+    return amount - elapsed_us * rate;
 }
 
-/* A time between microseconds: us + rem / rate_m, 0 <= rem < rate_m. */
+/* A time between microseconds: us + rem / rate, 0 <= rem < rate. */
 typedef struct { int64_t us, rem; } fx_time;
 
-/* t + cost request intervals (cost * LIM_UNIT units of 1/rate_m us). */
-static inline fx_time fx_add_intervals(fx_time t, int64_t cost, int64_t rate_m)
+/* t + cost request intervals (cost * unit units of 1/rate us). */
+static inline fx_time fx_add_intervals(fx_time t, int64_t cost, int64_t rate, int64_t unit)
 {
-    int64_t units = cost * LIM_UNIT;
-    t.us += units / rate_m;
-    t.rem += units % rate_m;
-    if (t.rem >= rate_m) { t.rem -= rate_m; t.us += 1; }
+    int64_t units = cost * unit;
+    t.us += units / rate;
+    t.rem += units % rate;
+    if (t.rem >= rate) { t.rem -= rate; t.us += 1; }
     return t;
 }
 
-/* (t - now) in units of 1/rate_m us; negative when t is in the past. Only
+/* (t - now) in units of 1/rate us; negative when t is in the past. Only
  * called where t - now is bounded by a few bursts, so no overflow. */
-static inline int64_t fx_ahead(fx_time t, int64_t now_us, int64_t rate_m)
+static inline int64_t fx_ahead(fx_time t, int64_t now_us, int64_t rate)
 {
-    return (t.us - now_us) * rate_m + t.rem;
+    return (t.us - now_us) * rate + t.rem;
 }
 
 #endif

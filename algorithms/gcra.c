@@ -6,8 +6,9 @@
  * burst - 1).
  *
  * The theoretical arrival time is kept exactly: whole microseconds plus a
- * remainder in 1/rate_m us (fixedpoint.h), so T is never rounded.
- * v[0] = rate_m, v[1] = burst.
+ * remainder in 1/rate us (fixedpoint.h), so T = unit/rate us is never
+ * rounded, whatever count per period the rate was given as.
+ * v[0] = rate (units/us), v[1] = burst, v[2] = unit (units per request).
  */
 #include <stdio.h>
 
@@ -15,15 +16,17 @@
 #include "limiter.h"
 
 static const lim_param_spec gcra_params[] = {
-    { "rate", LIM_PARAM_NUMBER, 1, 0, LIM_RATE_MIN, LIM_RATE_MAX, NULL, "sustained requests per second" },
+    { "rate", LIM_PARAM_RATE, 1, 0, LIM_RATE_MIN, LIM_RATE_MAX, NULL, "sustained requests per second, or per period (\"20/min\")" },
     { "burst", LIM_PARAM_INTEGER, 1, 0, 1, LIM_COUNT_MAX, NULL, "requests that pass back-to-back from idle" },
 };
 
-static int gcra_configure(const double *values, lim_config *cfg, char *err, size_t errlen)
+static int gcra_configure(const double *values, const lim_rate *rates, lim_config *cfg, char *err, size_t errlen)
 {
-    (void)err, (void)errlen;
-    cfg->v[0] = fx_rate_m(values[0]);
+    int64_t rate, unit;
+    if (fx_rate_units(&rates[0], (int64_t)values[1], "burst", &rate, &unit, err, errlen) != 0) return -1;
+    cfg->v[0] = rate;
     cfg->v[1] = (int64_t)values[1];
+    cfg->v[2] = unit;
     cfg->state_size = sizeof(fx_time);
     return 0;
 }
@@ -40,24 +43,28 @@ static void gcra_decide(const lim_config *cfg, void *state, int is_new,
                         int64_t now_us, int64_t cost, lim_decision *out)
 {
     fx_time *tat = state;
-    int64_t rate_m = cfg->v[0], limit = cfg->v[1] * LIM_UNIT;
+    int64_t rate = cfg->v[0], unit = cfg->v[2], limit = cfg->v[1] * unit;
     if (is_new) *tat = (fx_time){ now_us, 0 };
 
     fx_time base = gcra_base(tat, now_us);
-    fx_time next = fx_add_intervals(base, cost, rate_m);
-    int64_t ahead = fx_ahead(next, now_us, rate_m);
-
     out->delay_us = 0;
+    if (cost > cfg->v[1]) {   /* never: more than burst intervals ahead even from idle */
+        out->allowed = 0;
+        out->retry_after_us = LIM_RETRY_NEVER;
+        out->remaining = (limit - fx_ahead(base, now_us, rate)) / unit;
+        return;
+    }
+    fx_time next = fx_add_intervals(base, cost, rate, unit);
+    int64_t ahead = fx_ahead(next, now_us, rate);
     if (ahead <= limit) {
         *tat = next;
         out->allowed = 1;
         out->retry_after_us = 0;
-        out->remaining = (limit - ahead) / LIM_UNIT;
+        out->remaining = (limit - ahead) / unit;
     } else {
         out->allowed = 0;
-        out->retry_after_us = cost > cfg->v[1] ? LIM_RETRY_NEVER
-                                               : fx_ceil_div(ahead - limit, rate_m);
-        out->remaining = (limit - fx_ahead(base, now_us, rate_m)) / LIM_UNIT;
+        out->retry_after_us = fx_ceil_div(ahead - limit, rate);
+        out->remaining = (limit - fx_ahead(base, now_us, rate)) / unit;
     }
 }
 
@@ -65,7 +72,7 @@ static int64_t gcra_level(const lim_config *cfg, const void *state, int64_t now_
 {
     if (!state) return cfg->v[1];
     fx_time base = gcra_base(state, now_us);
-    return (cfg->v[1] * LIM_UNIT - fx_ahead(base, now_us, cfg->v[0])) / LIM_UNIT;
+    return (cfg->v[1] * cfg->v[2] - fx_ahead(base, now_us, cfg->v[0])) / cfg->v[2];
 }
 
 const lim_ops gcra_ops = {

@@ -14,7 +14,10 @@
  *
  * Resolution: departures are exact (fixedpoint.h fx_time); the reported
  * delay is rounded up to the next whole microsecond. Excess is kept in
- * nano-requests. v[0] = rate_m, v[1] = capacity, v[2] = mode (0 queue, 1 meter).
+ * units of 1/unit request, exact for any count per period. A request of
+ * any cost may pass from idle, so unit * (capacity + the largest cost) must
+ * fit the exact range. v[0] = rate (units/us), v[1] = capacity, v[2] = mode
+ * (0 queue, 1 meter), v[3] = unit (units per request).
  */
 #include <stdio.h>
 
@@ -26,7 +29,7 @@ enum { LB_QUEUE = 0, LB_METER = 1 };
 static const char *const lb_modes[] = { "queue", "meter", NULL };
 
 static const lim_param_spec lb_params[] = {
-    { "rate", LIM_PARAM_NUMBER, 1, 0, LIM_RATE_MIN, LIM_RATE_MAX, NULL, "requests released (queue) or forgiven (meter) per second" },
+    { "rate", LIM_PARAM_RATE, 1, 0, LIM_RATE_MIN, LIM_RATE_MAX, NULL, "requests released (queue) or forgiven (meter) per second, or per period" },
     { "capacity", LIM_PARAM_INTEGER, 1, 0, 0, LIM_COUNT_MAX, NULL, "queue slots (queue) or excess allowed (meter)" },
     { "mode", LIM_PARAM_CHOICE, 0, LB_QUEUE, 0, 1, lb_modes, "queue (delays) or meter (drops only)" },
 };
@@ -36,12 +39,16 @@ typedef struct {
     int64_t last_us;    /* time of the last admitted request */
 } lb_meter_state;
 
-static int lb_configure(const double *values, lim_config *cfg, char *err, size_t errlen)
+static int lb_configure(const double *values, const lim_rate *rates, lim_config *cfg, char *err, size_t errlen)
 {
-    (void)err, (void)errlen;
-    cfg->v[0] = fx_rate_m(values[0]);
+    int64_t rate, unit;
+    if (fx_rate_units(&rates[0], (int64_t)values[1] + (int64_t)LIM_COUNT_MAX, "capacity + the largest cost",
+                      &rate, &unit, err, errlen) != 0)
+        return -1;
+    cfg->v[0] = rate;
     cfg->v[1] = (int64_t)values[1];
     cfg->v[2] = (int64_t)values[2];
+    cfg->v[3] = unit;
     cfg->state_size = sizeof(fx_time) > sizeof(lb_meter_state) ? sizeof(fx_time)
                                                                : sizeof(lb_meter_state);
     return 0;
@@ -49,18 +56,18 @@ static int lb_configure(const double *values, lim_config *cfg, char *err, size_t
 
 /* Whole cost-1 requests admissible when the first of them would wait (queue)
  * or bring the excess to (meter) `first` units and each further one adds
- * LIM_UNIT, against a ceiling of `limit` units. */
-static int64_t lb_count_fitting(int64_t first, int64_t limit)
+ * `unit`, against a ceiling of `limit` units. */
+static int64_t lb_count_fitting(int64_t first, int64_t limit, int64_t unit)
 {
     if (first > limit) return 0;
-    return 1 + (limit - first) / LIM_UNIT;
+    return 1 + (limit - first) / unit;
 }
 
 /* The departure a request of `cost` would get at now_us: never before now,
  * so fx_ahead() of it is bounded by the queue, however long the key idled. */
-static fx_time lb_departure(const fx_time *last, int64_t now_us, int64_t cost, int64_t rate_m)
+static fx_time lb_departure(const fx_time *last, int64_t now_us, int64_t cost, int64_t rate, int64_t unit)
 {
-    fx_time d = fx_add_intervals(*last, cost, rate_m);
+    fx_time d = fx_add_intervals(*last, cost, rate, unit);
     if (d.us < now_us) d = (fx_time){ now_us, 0 };
     return d;
 }
@@ -68,55 +75,56 @@ static fx_time lb_departure(const fx_time *last, int64_t now_us, int64_t cost, i
 static void lb_queue_decide(const lim_config *cfg, fx_time *last, int is_new,
                             int64_t now_us, int64_t cost, lim_decision *out)
 {
-    int64_t rate_m = cfg->v[0], limit = cfg->v[1] * LIM_UNIT;
-    fx_time d = is_new ? (fx_time){ now_us, 0 } : lb_departure(last, now_us, cost, rate_m);
-    int64_t wait = fx_ahead(d, now_us, rate_m);
+    int64_t rate = cfg->v[0], unit = cfg->v[3], limit = cfg->v[1] * unit;
+    fx_time d = is_new ? (fx_time){ now_us, 0 } : lb_departure(last, now_us, cost, rate, unit);
+    int64_t wait = fx_ahead(d, now_us, rate);
     if (wait <= limit) {
         *last = d;
         out->allowed = 1;
-        out->delay_us = fx_ceil_div(wait, rate_m);
+        out->delay_us = fx_ceil_div(wait, rate);
         out->retry_after_us = 0;
-        out->remaining = lb_count_fitting(wait + LIM_UNIT, limit);
+        out->remaining = lb_count_fitting(wait + unit, limit, unit);
     } else {
         out->allowed = 0;
         out->delay_us = 0;
-        out->retry_after_us = fx_ceil_div(wait - limit, rate_m);
-        out->remaining = lb_count_fitting(fx_ahead(lb_departure(last, now_us, 1, rate_m), now_us, rate_m), limit);
+        out->retry_after_us = fx_ceil_div(wait - limit, rate);
+        out->remaining =
+            lb_count_fitting(fx_ahead(lb_departure(last, now_us, 1, rate, unit), now_us, rate), limit, unit);
     }
 }
 
 /* Excess after a request of `cost` at now_us, before the capacity check. */
-static int64_t lb_meter_excess(const lb_meter_state *s, int64_t now_us, int64_t cost, int64_t rate_m)
+static int64_t lb_meter_excess(const lb_meter_state *s, int64_t now_us, int64_t cost, int64_t rate, int64_t unit)
 {
-    return fx_drain(s->excess + cost * LIM_UNIT, rate_m, now_us - s->last_us);
+    return fx_drain(s->excess + cost * unit, rate, now_us - s->last_us);
 }
 
 static void lb_meter_decide(const lim_config *cfg, lb_meter_state *s, int is_new,
                             int64_t now_us, int64_t cost, lim_decision *out)
 {
-    int64_t rate_m = cfg->v[0], limit = cfg->v[1] * LIM_UNIT;
+    int64_t rate = cfg->v[0], unit = cfg->v[3], limit = cfg->v[1] * unit;
     out->delay_us = 0;
     if (is_new) {
         s->excess = 0;
         s->last_us = now_us;
         out->allowed = 1;
         out->retry_after_us = 0;
-        out->remaining = lb_count_fitting(LIM_UNIT, limit);
+        out->remaining = lb_count_fitting(unit, limit, unit);
         return;
     }
-    int64_t excess = lb_meter_excess(s, now_us, cost, rate_m);
+    int64_t excess = lb_meter_excess(s, now_us, cost, rate, unit);
     if (excess <= limit) {
         s->excess = excess;
         if (now_us > s->last_us) s->last_us = now_us;
         out->allowed = 1;
         out->retry_after_us = 0;
-        out->remaining = lb_count_fitting(excess + LIM_UNIT, limit);
+        out->remaining = lb_count_fitting(excess + unit, limit, unit);
     } else {
         out->allowed = 0;
         /* excess > limit >= 0, so it was not clamped: every further microsecond
-         * forgives exactly rate_m units. */
-        out->retry_after_us = fx_ceil_div(excess - limit, rate_m);
-        out->remaining = lb_count_fitting(lb_meter_excess(s, now_us, 1, rate_m), limit);
+         * forgives exactly `rate` units. */
+        out->retry_after_us = fx_ceil_div(excess - limit, rate);
+        out->remaining = lb_count_fitting(lb_meter_excess(s, now_us, 1, rate, unit), limit, unit);
     }
 }
 
@@ -134,12 +142,12 @@ static int64_t lb_level(const lim_config *cfg, const void *state, int64_t now_us
     if (!state) return 0;
     if (cfg->v[2] == LB_METER) {
         const lb_meter_state *s = state;
-        return fx_drain(s->excess, cfg->v[0], now_us - s->last_us) / LIM_UNIT;
+        return fx_drain(s->excess, cfg->v[0], now_us - s->last_us) / cfg->v[3];
     }
     const fx_time *last = state;
     if (last->us < now_us) return 0;
     /* requests still waiting: the backlog in whole request intervals */
-    return fx_ceil_div(fx_ahead(*last, now_us, cfg->v[0]), LIM_UNIT);
+    return fx_ceil_div(fx_ahead(*last, now_us, cfg->v[0]), cfg->v[3]);
 }
 
 const lim_ops leaky_bucket_ops = {

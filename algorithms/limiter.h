@@ -8,15 +8,17 @@
  *
  * Numbers: every quantity an algorithm keeps is an int64 that stays below
  * 2^53, so the Redis Lua twin (doubles) can take exactly the same integer
- * steps. User parameters (doubles) are turned into integers once, by
- * configure(); the integers in lim_config.v are what the Lua script gets as
- * ARGV. Shared scales:
- *   - a rate is kept as rate_m = round(rate * 1000): milli-requests per
- *     second, which is also nano-requests per microsecond. Resolution
- *     0.001/s; range LIM_RATE_MIN..LIM_RATE_MAX.
- *   - token-like amounts are kept in nano-requests (LIM_UNIT per request).
- *   - counts (capacity, burst, limit, cost) are at most LIM_COUNT_MAX, so
- *     that two of them in nano-requests still sum below 2^53.
+ * steps. User parameters are turned into integers once, by configure();
+ * the integers in lim_config.v are what the Lua script gets as ARGV.
+ *   - a rate is what the user stated, a count per period (lim_rate: "20/min"
+ *     is 20 per 60,000,000 us; a plain number is requests per second with
+ *     at most 9 decimals), never rounded. With g = gcd(count, per_us), one
+ *     request is per_us/g units and count/g units accrue per microsecond
+ *     (fixedpoint.h fx_rate_units), so every refill is exact.
+ *   - token-like amounts are kept in those units; configure() refuses a
+ *     rate whose unit times the largest count (capacity, burst) would reach
+ *     2^52, so that two such amounts still sum below 2^53.
+ *   - counts (capacity, burst, limit, cost) are at most LIM_COUNT_MAX.
  */
 #ifndef RATELAB_LIMITER_H
 #define RATELAB_LIMITER_H
@@ -27,14 +29,24 @@
 #define LIM_UNIT       1000000000LL       /* nano-requests per request */
 #define LIM_SAFE_MAX   (1LL << 53)        /* exact integer range of a double */
 #define LIM_COUNT_MAX  4000000.0          /* capacity, burst, limit, cost */
-#define LIM_RATE_MIN   0.001              /* requests per second */
+#define LIM_RATE_MIN   1e-6               /* requests per second: about 1 per 11.6 days */
 #define LIM_RATE_MAX   1e9
 #define LIM_RETRY_NEVER (-1)              /* retry_after_us: cost can never pass */
 
 #define LIM_MAX_PARAMS 10
 #define LIM_MAX_CONFIG 8
 
-typedef enum { LIM_PARAM_NUMBER, LIM_PARAM_INTEGER, LIM_PARAM_CHOICE } lim_param_kind;
+/* RATE: a number of requests per second, or a count per period as text
+ * ("20/min"); min and max bound it in requests per second. */
+typedef enum { LIM_PARAM_NUMBER, LIM_PARAM_INTEGER, LIM_PARAM_CHOICE, LIM_PARAM_RATE } lim_param_kind;
+
+/* A rate, exactly: `count` requests every `per_us` microseconds (both >= 1,
+ * as given, not reduced). `plain`: given as a number per second, and
+ * printed as that number; else printed as count/period. */
+typedef struct {
+    int64_t count, per_us;
+    int plain;
+} lim_rate;
 
 /* One parameter of an algorithm, as a scenario names it. */
 typedef struct {
@@ -77,9 +89,10 @@ typedef struct lim_ops {
     size_t n_params;
 
     /* Turns parameter values (in params[] order, already range-checked) into
-     * cfg->v and cfg->state_size. Returns 0, or -1 with a message naming the
-     * parameter for checks that involve several parameters. */
-    int (*configure)(const double *values, lim_config *cfg, char *err, size_t errlen);
+     * cfg->v and cfg->state_size; rates[i] is the exact form of a RATE
+     * parameter i (values[i] is the same rate per second, for display).
+     * Returns 0, or -1 with a message naming the parameter first. */
+    int (*configure)(const double *values, const lim_rate *rates, lim_config *cfg, char *err, size_t errlen);
 
     /* Decides one request of `cost` at `now_us` and updates `state` (which the
      * caller zeroed when is_new). Never fails. */
@@ -110,6 +123,34 @@ int lim_range_check(double v, double min, double max, int integer, char *msg, si
 
 /* Checks every value against its parameter's schema (required, range,
  * choice), then configures cfg. 0, or -1 with "name: reason" in msg. */
-int lim_configure_checked(const lim_ops *ops, const double *values, lim_config *cfg, char *msg, size_t len);
+int lim_configure_checked(const lim_ops *ops, const double *values, const lim_rate *rates, lim_config *cfg,
+                          char *msg, size_t len);
+
+/* A rate as text: "20/min", "1/3s", "100/1500ms", "5/s" (a count, then a
+ * period with a unit: us, ms, s, min, h, d; the count defaults to 1 and
+ * must be whole, the period must come to whole microseconds), or a plain
+ * number of requests per second. 0, or -1 with the reason in why. */
+int lim_rate_parse(const char *text, lim_rate *r, char *why, size_t len);
+
+/* v as the exact fraction *num / *den with den = 10^k, k <= max_decimals
+ * the fewest decimals that read back as this very double (0.1 is 1/10).
+ * 0, or -1 when v is not positive and finite or needs more decimals. */
+int lim_exact_decimal(double v, int max_decimals, int64_t *num, int64_t *den);
+
+/* A plain number of requests per second as an exact rate: it must have at
+ * most 9 decimals (0.1, 2.5, 1e-3); else -1, and why names the nearest
+ * value that is kept exactly and the count-per-period way to write it. */
+int lim_rate_from_number(double per_s, lim_rate *r, char *why, size_t len);
+
+/* The rate in requests per second (for display and ranges). */
+double lim_rate_per_s(const lim_rate *r);
+
+/* The rate as it is used and was given: "0.5" (plain) or "20/min". */
+void lim_rate_format(const lim_rate *r, char *buf, size_t len);
+
+/* Parses the text of one value of parameter p (a choice by name, a rate as
+ * lim_rate_parse reads it, or a number) into *value (and *rate for a
+ * RATE). 0, or -1 with the reason in why. Ranges are not checked here. */
+int lim_param_parse(const lim_param_spec *p, const char *text, double *value, lim_rate *rate, char *why, size_t len);
 
 #endif

@@ -27,8 +27,9 @@ static const lim_param_spec ntb_params[] = {
     { "initial", LIM_PARAM_INTEGER, 0, NAN, 0, LIM_COUNT_MAX, NULL, "tokens in a new key's bucket (default: capacity)" },
 };
 
-static int ntb_configure(const double *values, lim_config *cfg, char *err, size_t errlen)
+static int ntb_configure(const double *values, const lim_rate *rates, lim_config *cfg, char *err, size_t errlen)
 {
+    (void)rates;   /* no rate parameter */
     double initial = isnan(values[2]) ? values[1] : values[2];
     if (initial > values[1]) {
         snprintf(err, errlen, "initial: must be <= capacity (%.0f), got %.0f", values[1], initial);

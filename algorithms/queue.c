@@ -32,8 +32,9 @@ const char *queue_durability_name(int d)
     return d >= 0 && d <= QUEUE_DURABLE_ALWAYS ? queue_durability_choices[d] : "?";
 }
 
-static int queue_configure(const double *values, lim_config *cfg, char *err, size_t errlen)
+static int queue_configure(const double *values, const lim_rate *rates, lim_config *cfg, char *err, size_t errlen)
 {
+    (void)rates;   /* no rate parameter */
     double drain = values[0], batch = values[1], interval_ms = values[2];
     if (!isnan(drain) && !isnan(batch)) {
         snprintf(err, errlen, "drain_rps: give drain_rps or batch, not both");

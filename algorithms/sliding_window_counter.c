@@ -22,8 +22,9 @@ typedef struct {
 
 static const lim_param_spec swc_params[] = { FX_WINDOW_PARAMS("sliding window") };
 
-static int swc_configure(const double *values, lim_config *cfg, char *err, size_t errlen)
+static int swc_configure(const double *values, const lim_rate *rates, lim_config *cfg, char *err, size_t errlen)
 {
+    (void)rates;   /* no rate parameter */
     cfg->v[0] = (int64_t)values[0];
     cfg->v[1] = (int64_t)llround(values[1] * 1000.0);
     if ((double)cfg->v[0] * (double)cfg->v[1] >= (double)LIM_SAFE_MAX) {

@@ -2,9 +2,11 @@
  * token_bucket -- tokens = min(capacity, tokens + rate*dt); a request of
  * `cost` is admitted iff tokens >= cost, and then takes them.
  *
- * Resolution: tokens are kept in nano-tokens (LIM_UNIT per token), the rate
- * in milli-tokens/s; refill per microsecond is therefore exact.
- * v[0] = rate_m, v[1] = capacity in nano-tokens, v[2] = initial in nano-tokens.
+ * Resolution: exact. Tokens are kept in units of 1/unit token, and `rate`
+ * units accrue per microsecond (fixedpoint.h fx_rate_units), so every
+ * refill is exact for any count per period.
+ * v[0] = rate (units/us), v[1] = capacity in units, v[2] = initial in units,
+ * v[3] = unit (units per token).
  */
 #include <math.h>
 #include <stdio.h>
@@ -18,21 +20,24 @@ typedef struct {
 } tb_state;
 
 static const lim_param_spec tb_params[] = {
-    { "rate", LIM_PARAM_NUMBER, 1, 0, LIM_RATE_MIN, LIM_RATE_MAX, NULL, "tokens added per second" },
+    { "rate", LIM_PARAM_RATE, 1, 0, LIM_RATE_MIN, LIM_RATE_MAX, NULL, "tokens added per second, or per period (\"20/min\")" },
     { "capacity", LIM_PARAM_INTEGER, 1, 0, 1, LIM_COUNT_MAX, NULL, "bucket size in tokens (largest burst)" },
     { "initial", LIM_PARAM_INTEGER, 0, NAN, 0, LIM_COUNT_MAX, NULL, "tokens in a new key's bucket (default: capacity)" },
 };
 
-static int tb_configure(const double *values, lim_config *cfg, char *err, size_t errlen)
+static int tb_configure(const double *values, const lim_rate *rates, lim_config *cfg, char *err, size_t errlen)
 {
     double initial = isnan(values[2]) ? values[1] : values[2];
     if (initial > values[1]) {
         snprintf(err, errlen, "initial: must be <= capacity (%.0f), got %.0f", values[1], initial);
         return -1;
     }
-    cfg->v[0] = fx_rate_m(values[0]);
-    cfg->v[1] = (int64_t)values[1] * LIM_UNIT;
-    cfg->v[2] = (int64_t)initial * LIM_UNIT;
+    int64_t rate, unit;
+    if (fx_rate_units(&rates[0], (int64_t)values[1], "capacity", &rate, &unit, err, errlen) != 0) return -1;
+    cfg->v[0] = rate;
+    cfg->v[1] = (int64_t)values[1] * unit;
+    cfg->v[2] = (int64_t)initial * unit;
+    cfg->v[3] = unit;
     cfg->state_size = sizeof(tb_state);
     return 0;
 }
@@ -46,7 +51,7 @@ static void tb_decide(const lim_config *cfg, void *state, int is_new,
                       int64_t now_us, int64_t cost, lim_decision *out)
 {
     tb_state *s = state;
-    int64_t rate_m = cfg->v[0], capacity = cfg->v[1];
+    int64_t rate = cfg->v[0], capacity = cfg->v[1], unit = cfg->v[3];
     if (is_new) {
         s->tokens = cfg->v[2];
         s->last_us = now_us;
@@ -56,24 +61,25 @@ static void tb_decide(const lim_config *cfg, void *state, int is_new,
      * refill and does not move the clock back. */
     if (now_us > s->last_us) s->last_us = now_us;
 
-    int64_t need = cost * LIM_UNIT;
     out->delay_us = 0;
-    if (s->tokens >= need) {
-        s->tokens -= need;
+    if (cost > capacity / unit) {   /* never: and cost * unit might not fit */
+        out->allowed = 0;
+        out->retry_after_us = LIM_RETRY_NEVER;
+    } else if (s->tokens >= cost * unit) {
+        s->tokens -= cost * unit;
         out->allowed = 1;
         out->retry_after_us = 0;
     } else {
         out->allowed = 0;
-        out->retry_after_us = need > capacity ? LIM_RETRY_NEVER
-                                              : fx_ceil_div(need - s->tokens, rate_m);
+        out->retry_after_us = fx_ceil_div(cost * unit - s->tokens, rate);
     }
-    out->remaining = s->tokens / LIM_UNIT;
+    out->remaining = s->tokens / unit;
 }
 
 static int64_t tb_level(const lim_config *cfg, const void *state, int64_t now_us)
 {
-    if (!state) return cfg->v[2] / LIM_UNIT;
-    return tb_refilled(cfg, state, now_us) / LIM_UNIT;
+    if (!state) return cfg->v[2] / cfg->v[3];
+    return tb_refilled(cfg, state, now_us) / cfg->v[3];
 }
 
 const lim_ops token_bucket_ops = {

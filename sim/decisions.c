@@ -55,22 +55,10 @@ static int dlog_params(scn_limiter *l, char *text, const char *path, char *err, 
             snprintf(err, errlen, "%s:3: params: '%.60s' is not a parameter of %s", path, tok, l->ops->name);
             return -1;
         }
-        const lim_param_spec *p = &l->ops->params[i];
-        if (p->kind == LIM_PARAM_CHOICE) {
-            l->values[i] = -1;
-            for (int c = 0; p->choices[c]; c++)
-                if (strcmp(p->choices[c], eq + 1) == 0) l->values[i] = c;
-            if (l->values[i] < 0) {
-                snprintf(err, errlen, "%s:3: params: %s '%.60s' is not a choice", path, tok, eq + 1);
-                return -1;
-            }
-        } else {
-            char *end;
-            l->values[i] = strtod(eq + 1, &end);
-            if (end == eq + 1 || *end || !isfinite(l->values[i])) {
-                snprintf(err, errlen, "%s:3: params: %s '%.60s' is not a finite number", path, tok, eq + 1);
-                return -1;
-            }
+        char why[300];
+        if (lim_param_parse(&l->ops->params[i], eq + 1, &l->values[i], &l->rates[i], why, sizeof why) != 0) {
+            snprintf(err, errlen, "%s:3: params: %s: %s", path, tok, why);
+            return -1;
         }
         given |= 1u << i;
     }
@@ -80,7 +68,7 @@ static int dlog_params(scn_limiter *l, char *text, const char *path, char *err, 
             return -1;
         }
     char msg[300];
-    if (lim_configure_checked(l->ops, l->values, &l->cfg, msg, sizeof msg) != 0) {
+    if (lim_configure_checked(l->ops, l->values, l->rates, &l->cfg, msg, sizeof msg) != 0) {
         snprintf(err, errlen, "%s:3: params: %s", path, msg);
         return -1;
     }

@@ -229,16 +229,19 @@ static int gen_synthetic(gen *g, const scn_phase *ph, gen_request *out)
 static int gen_trace(gen *g, const scn_phase *ph, gen_request *out)
 {
     const trace *t = &g->s->traces[ph->trace];
-    double skip = gen_us(ph->skip_s), start = gen_us(ph->start_s), end = gen_us(ph->end_s);
+    int64_t skip = llround(gen_us(ph->skip_s)), start = llround(gen_us(ph->start_s)), end = llround(gen_us(ph->end_s));
     if (!g->in_phase) {
         g->row = 0;
-        while (g->row < t->n && (double)t->t_us[g->row] < skip) g->row++;
+        while (g->row < t->n && t->t_us[g->row] < skip) g->row++;
         g->in_phase = 1;
     }
     if (g->row >= t->n) return 0;
-    double at = start + ((double)t->t_us[g->row] - skip) / ph->time_scale;
+    /* start + floor((t - skip) / time_scale), in integers: exact, and the
+     * one rounding every backend and the oracle see */
+    __int128 scaled = (__int128)(t->t_us[g->row] - skip) * ph->scale_den / ph->scale_num;
+    int64_t at = start + (int64_t)scaled;
     if (at >= end) return 0;
-    out->t_us = (int64_t)at;
+    out->t_us = at;
     out->key = t->key ? t->key[g->row] : gen_key(g);
     out->cost = t->cost ? t->cost[g->row] : gen_cost(g);
     g->row++;

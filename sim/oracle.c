@@ -75,7 +75,8 @@ typedef struct {
 struct orc_check {
     const scn_limiter *l;
     int kind;
-    int64_t rate_m;             /* milli-requests per second = nano-requests per us */
+    int64_t rate;               /* the rate is `rate` requests per `unit` us, exactly as given: */
+    int64_t unit;               /* amounts are kept in 1/unit request, `rate` of them accrue per us */
     int64_t burst;              /* requests */
     int64_t capacity;           /* queue slots */
     int64_t limit, window_us;
@@ -89,7 +90,6 @@ struct orc_check {
     orc_report r;
 };
 
-#define ORC_UNIT 1000000000LL
 #define ORC_RING_BUDGET (1ULL << 30)
 
 static int orc_ring_setup(orc_check *c, uint32_t cap_admitted, uint32_t cap_reference)
@@ -119,8 +119,16 @@ orc_check *orc_check_create(const scn_limiter *l, size_t n_keys)
     c->r.wrongly_allowed = c->r.wrongly_blocked = -1;
     c->r.max_window_cost = -1;
     c->r.window_checked = 1;
-    double rate = orc_param(l, "rate");
-    if (!isnan(rate)) c->rate_m = (int64_t)llround(rate * 1000.0);
+    /* the rate as the user stated it: a count per period, or (a whole
+     * number per second, naive_token_bucket) that over one second */
+    int ri = lim_param_index(l->ops, "rate");
+    if (ri >= 0 && l->ops->params[ri].kind == LIM_PARAM_RATE) {
+        c->rate = l->rates[ri].count;
+        c->unit = l->rates[ri].per_us;
+    } else if (ri >= 0) {
+        c->rate = (int64_t)l->values[ri];
+        c->unit = 1000000;
+    }
     if (strcmp(a, "token_bucket") == 0 || strcmp(a, "naive_token_bucket") == 0) {
         c->kind = ORC_BUCKET;
         c->burst = (int64_t)orc_param(l, "capacity");
@@ -195,10 +203,10 @@ static void orc_ring_push(orc_ring *g, int64_t t_us, int64_t cost)
 static void orc_bucket(orc_check *c, orc_key *k, uint32_t key, int64_t t, int64_t cost, int allowed)
 {
     int meter = c->kind == ORC_METER;
-    orc_i128 rt = (orc_i128)c->rate_m * t, limit = (orc_i128)c->burst * ORC_UNIT;
+    orc_i128 rt = (orc_i128)c->rate * t, limit = (orc_i128)c->burst * c->unit;
     /* the greedy reference: admit whenever the bound still holds */
-    orc_i128 before = (orc_i128)k->ref_admitted * ORC_UNIT - rt;
-    orc_i128 after = before + (orc_i128)cost * ORC_UNIT;
+    orc_i128 before = (orc_i128)k->ref_admitted * c->unit - rt;
+    orc_i128 after = before + (orc_i128)cost * c->unit;
     orc_i128 term = meter ? after : before;
     orc_i128 min = k->ref_admitted > 0 && k->ref_min < term ? k->ref_min : term;
     int reference = after - min <= limit;
@@ -211,12 +219,12 @@ static void orc_bucket(orc_check *c, orc_key *k, uint32_t key, int64_t t, int64_
     if (!allowed && reference) c->r.wrongly_blocked++;
     if (!allowed) return;
     /* k->admitted already counts this request */
-    before = (orc_i128)(k->admitted - cost) * ORC_UNIT - rt;
-    after = before + (orc_i128)cost * ORC_UNIT;
+    before = (orc_i128)(k->admitted - cost) * c->unit - rt;
+    after = before + (orc_i128)cost * c->unit;
     term = meter ? after : before;
     if (k->admitted == cost || term < k->min) { k->min = term; k->min_t = t; }
     orc_i128 excess = after - k->min - limit;
-    if (excess > 0) orc_violation(c, key, (double)excess / ORC_UNIT, k->t0 + k->min_t, k->t0 + t);
+    if (excess > 0) orc_violation(c, key, (double)excess / (double)c->unit, k->t0 + k->min_t, k->t0 + t);
 }
 
 static void orc_queue(orc_check *c, orc_key *k, uint32_t key, int64_t t, int64_t cost, const lim_decision *d)
@@ -224,12 +232,14 @@ static void orc_queue(orc_check *c, orc_key *k, uint32_t key, int64_t t, int64_t
     if (!d->allowed) return;
     int64_t departure = t + d->delay_us;
     /* the most a request may wait: capacity intervals, rounded up to the us */
-    int64_t max_wait = (c->capacity * ORC_UNIT + c->rate_m - 1) / c->rate_m;
-    if (d->delay_us > max_wait) orc_violation(c, key, (double)(d->delay_us - max_wait) * c->rate_m / ORC_UNIT, t, departure);
+    double per_us = (double)c->rate / (double)c->unit;   /* requests per us, for the size of an excess */
+    int64_t max_wait = (int64_t)(((orc_i128)c->capacity * c->unit + c->rate - 1) / c->rate);
+    if (d->delay_us > max_wait) orc_violation(c, key, (double)(d->delay_us - max_wait) * per_us, t, departure);
     if (k->has_departure) {
-        int64_t gap = (cost * ORC_UNIT + c->rate_m - 1) / c->rate_m - 1;   /* ceil(cost/rate) less the rounding */
+        /* ceil(cost/rate) less the rounding */
+        int64_t gap = (int64_t)(((orc_i128)cost * c->unit + c->rate - 1) / c->rate) - 1;
         int64_t got = departure - k->last_departure;
-        if (got < gap) orc_violation(c, key, (double)(gap - got) * c->rate_m / ORC_UNIT, k->last_departure, departure);
+        if (got < gap) orc_violation(c, key, (double)(gap - got) * per_us, k->last_departure, departure);
     }
     k->last_departure = departure;
     k->has_departure = 1;

@@ -29,9 +29,12 @@ void out_params(const scn_limiter *l, char *buf, size_t len)
         const lim_param_spec *p = &l->ops->params[i];
         double v = l->values[i];
         if (isnan(v)) continue;  /* derived (initial = capacity) */
+        char rate[64];
+        if (p->kind == LIM_PARAM_RATE) lim_rate_format(&l->rates[i], rate, sizeof rate);
         int w = p->kind == LIM_PARAM_CHOICE
                     ? snprintf(buf + used, len - used, "%s%s=%s", used ? ";" : "", p->name, p->choices[(int)v])
-                    : snprintf(buf + used, len - used, "%s%s=%.15g", used ? ";" : "", p->name, v);
+                : p->kind == LIM_PARAM_RATE ? snprintf(buf + used, len - used, "%s%s=%s", used ? ";" : "", p->name, rate)
+                                            : snprintf(buf + used, len - used, "%s%s=%.15g", used ? ";" : "", p->name, v);
         if (w < 0) break;
         used += (size_t)w;
     }
@@ -258,7 +261,11 @@ static cJSON *out_run_json(const scn_scenario *s, const run_result *r, size_t n,
             const lim_param_spec *ps = &l->ops->params[k];
             if (isnan(l->values[k])) continue;
             if (ps->kind == LIM_PARAM_CHOICE) cJSON_AddStringToObject(p, ps->name, ps->choices[(int)l->values[k]]);
-            else cJSON_AddNumberToObject(p, ps->name, l->values[k]);
+            else if (ps->kind == LIM_PARAM_RATE && !l->rates[k].plain) {
+                char rate[64];   /* as given and used: "20/min" */
+                lim_rate_format(&l->rates[k], rate, sizeof rate);
+                cJSON_AddStringToObject(p, ps->name, rate);
+            } else cJSON_AddNumberToObject(p, ps->name, l->values[k]);
         }
         cJSON_AddStringToObject(o, "level", l->ops->level_name);
         cJSON_AddItemToArray(lims, o);

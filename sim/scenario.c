@@ -151,6 +151,30 @@ static int scn_string(scn_ctx *c, const cJSON *obj, const char *path, const char
     return 0;
 }
 
+/* A rate parameter: a number of requests per second, or a count per period
+ * as text ("20/min"), kept exactly (limiter.h lim_rate). */
+static int scn_rate(scn_ctx *c, const cJSON *obj, const char *path, const lim_param_spec *ps, double *value,
+                    lim_rate *rate)
+{
+    char p[SCN_PATH], why[300];
+    scn_join(p, path, ps->name);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, ps->name);
+    if (!v) return scn_fail(c, p, "required");
+    int bad;
+    if (cJSON_IsNumber(v)) {
+        if (scn_range(c, p, v->valuedouble, ps->min, ps->max, 0) != 0) return -1;
+        bad = lim_rate_from_number(v->valuedouble, rate, why, sizeof why);
+    } else if (cJSON_IsString(v)) {
+        bad = lim_rate_parse(v->valuestring, rate, why, sizeof why);
+    } else {
+        return scn_fail(c, p, "must be a number of requests per second or a count per period such as \"20/min\", "
+                              "got %s", scn_type_name(v));
+    }
+    if (bad) return scn_fail(c, p, "%s", why);
+    *value = lim_rate_per_s(rate);
+    return scn_range(c, p, *value, ps->min, ps->max, 0);
+}
+
 /* A string field that must be one of `choices` (NULL-terminated); *out is its index. */
 static int scn_choice(scn_ctx *c, const cJSON *obj, const char *path, const char *name,
                       const char *const *choices, int def, int *out)
@@ -243,6 +267,14 @@ static char *scn_dirname_join(const char *scenario_path, const char *file)
 
 static int scn_trace_phase(scn_ctx *c, const cJSON *obj, const char *path, scn_scenario *s, scn_phase *ph)
 {
+    /* replayed times are start + floor((t - skip) / time_scale), exactly:
+     * the scale is kept as a fraction */
+    if (lim_exact_decimal(ph->time_scale, 9, &ph->scale_num, &ph->scale_den) != 0) {
+        char p[SCN_PATH];
+        scn_join(p, path, "time_scale");
+        return scn_fail(c, p, "%.17g has more than 9 decimals, so replayed times could not be computed exactly; "
+                              "round it (%.9f)", ph->time_scale, ph->time_scale);
+    }
     const char *file;
     if (scn_string(c, obj, path, "file", 1, NULL, &file) != 0) return -1;
     char *full = scn_dirname_join(c->file, file);
@@ -536,6 +568,8 @@ static int scn_limiter_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario
             if (scn_choice(c, obj, path, ps->name, ps->choices, ps->required ? -1 : (int)ps->default_value, &idx) != 0)
                 return -1;
             l->values[k] = idx;
+        } else if (ps->kind == LIM_PARAM_RATE) {
+            if (scn_rate(c, obj, path, ps, &l->values[k], &l->rates[k]) != 0) return -1;
         } else {
             scn_num spec = { ps->required, ps->default_value, ps->min, ps->max, ps->kind == LIM_PARAM_INTEGER };
             if (scn_number(c, obj, path, ps->name, spec, &l->values[k]) != 0) return -1;
@@ -543,7 +577,7 @@ static int scn_limiter_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario
     }
     char msg[300];
     l->cfg.ops = l->ops;
-    if (l->ops->configure(l->values, &l->cfg, msg, sizeof msg) != 0) {
+    if (l->ops->configure(l->values, l->rates, &l->cfg, msg, sizeof msg) != 0) {
         /* configure() names the parameter first: "initial: must be ..." */
         char *colon = strchr(msg, ':');
         if (colon) {

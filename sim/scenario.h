@@ -41,6 +41,7 @@ typedef struct {
     double mean, amplitude;      /* sine */
     size_t trace;                /* trace: index into scenario.traces */
     double time_scale, skip_s;   /* trace: speed-up; seconds of the trace skipped */
+    int64_t scale_num, scale_den;   /* trace: time_scale exactly, as num/den */
 } scn_phase;
 
 typedef struct {
@@ -67,7 +68,8 @@ typedef struct {
 typedef struct {
     char name[SCN_NAME_MAX];
     const lim_ops *ops;
-    double values[LIM_MAX_PARAMS];   /* in ops->params order */
+    double values[LIM_MAX_PARAMS];   /* in ops->params order (a rate: per second, for display) */
+    lim_rate rates[LIM_MAX_PARAMS];  /* a RATE parameter exactly, as given */
     int global;                      /* scope "global": one key for all requests */
     lim_config cfg;
     char sweep[256];                 /* its grid for `ratelab sweep --algo all` (sweep.h), or "" */

@@ -88,7 +88,13 @@ int swp_parse(const char *spec, const scn_limiter *l, swp_grid *g, char *err, si
             n = (size_t)count;
             vals = malloc(n * sizeof *vals);
             if (!vals) { snprintf(err, errlen, "out of memory"); goto bad; }
-            for (size_t i = 0; i < n; i++) vals[i] = from + (double)i * step;
+            /* from + i*step drifts in doubles (0.1 + 2*0.1 is 0.30000000000000004):
+             * each value is read back from 12 significant digits, the decimal meant */
+            for (size_t i = 0; i < n; i++) {
+                char text[32];
+                snprintf(text, sizeof text, "%.12g", from + (double)i * step);
+                vals[i] = strtod(text, NULL);
+            }
         } else {
             n = 1;
             for (const char *c = v; c < end; c++) n += *c == ',';
@@ -167,7 +173,15 @@ static int swp_limiter(const swp_grid *g, const scn_limiter *l, size_t i, scn_li
     *out = *l;
     swp_point(g, l, i, out->values);
     char msg[256];
-    if (l->ops->configure(out->values, &out->cfg, msg, sizeof msg) != 0) {
+    for (size_t k = 0; k < g->n_params; k++) {   /* a swept rate is a plain number per second */
+        size_t p = g->param[k];
+        if (l->ops->params[p].kind == LIM_PARAM_RATE &&
+            lim_rate_from_number(out->values[p], &out->rates[p], msg, sizeof msg) != 0) {
+            snprintf(err, errlen, "sweep point %zu: %s: %s", i + 1, l->ops->params[p].name, msg);
+            return -1;
+        }
+    }
+    if (l->ops->configure(out->values, out->rates, &out->cfg, msg, sizeof msg) != 0) {
         snprintf(err, errlen, "sweep point %zu: %s", i + 1, msg);
         return -1;
     }

@@ -23,6 +23,7 @@ tsup_limiter tsup_make(const char *algo, const char *params)
     const lim_ops *ops = lim_find(algo);
     cr_assert(ops, "no algorithm %s", algo);
     double values[LIM_MAX_PARAMS];
+    lim_rate rates[LIM_MAX_PARAMS] = { { 0, 0, 0 } };
     lim_default_values(ops, values);
     char buf[256];
     snprintf(buf, sizeof buf, "%s", params);
@@ -32,20 +33,15 @@ tsup_limiter tsup_make(const char *algo, const char *params)
         *eq = '\0';
         int i = lim_param_index(ops, tok);
         cr_assert(i >= 0, "%s has no parameter %s", algo, tok);
-        if (ops->params[i].kind == LIM_PARAM_CHOICE) {
-            values[i] = -1;
-            for (int c = 0; ops->params[i].choices[c]; c++)
-                if (strcmp(ops->params[i].choices[c], eq + 1) == 0) values[i] = c;
-            cr_assert(values[i] >= 0, "bad choice %s", eq + 1);
-        } else {
-            values[i] = strtod(eq + 1, NULL);
-        }
+        char why[300];
+        cr_assert_eq(lim_param_parse(&ops->params[i], eq + 1, &values[i], &rates[i], why, sizeof why), 0, "%s: %s", tok,
+                     why);
     }
     for (size_t i = 0; i < ops->n_params; i++)
         cr_assert(!(ops->params[i].required && isnan(values[i])), "%s needs %s", algo, ops->params[i].name);
     char err[256];
     l.cfg.ops = ops;
-    cr_assert_eq(ops->configure(values, &l.cfg, err, sizeof err), 0, "configure: %s", err);
+    cr_assert_eq(ops->configure(values, rates, &l.cfg, err, sizeof err), 0, "configure: %s", err);
     l.state = calloc(1, l.cfg.state_size);
     cr_assert(l.state);
     return l;

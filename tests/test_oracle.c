@@ -21,14 +21,14 @@ static scn_limiter limiter(const char *algo, const char *params)
     tsup_free(&t);
     l.ops = lim_find(algo);
     lim_default_values(l.ops, l.values);
-    char buf[128];
+    char buf[128], why[300];
     snprintf(buf, sizeof buf, "%s", params);
     for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
         char *eq = strchr(tok, '=');
         *eq = '\0';
         int i = lim_param_index(l.ops, tok);
-        if (l.ops->params[i].kind == LIM_PARAM_CHOICE) l.values[i] = strcmp(eq + 1, "meter") == 0;
-        else l.values[i] = strtod(eq + 1, NULL);
+        cr_assert_eq(lim_param_parse(&l.ops->params[i], eq + 1, &l.values[i], &l.rates[i], why, sizeof why), 0, "%s",
+                     why);
     }
     snprintf(l.name, sizeof l.name, "%s", algo);
     return l;
@@ -266,7 +266,7 @@ Test(oracle, check_holds_hostile_logs_to_the_schema_with_file_and_line)
         { "hostile_rate_zero.csv", "hostile_rate_zero.csv:3: params: rate: must be > 0, got 0" },
         { "hostile_capacity_huge.csv", "hostile_capacity_huge.csv:3: params: capacity: must be <= 4000000, got 1e+30" },
         { "hostile_missing_rate.csv", "hostile_missing_rate.csv:3: params: rate: required" },
-        { "hostile_rate_nan.csv", "hostile_rate_nan.csv:3: params: rate 'nan' is not a finite number" },
+        { "hostile_rate_nan.csv", "hostile_rate_nan.csv:3: params: rate: 'nan' is not a rate" },
         { "hostile_delay_overflow.csv", "hostile_delay_overflow.csv:5: expected t_us (|t| < 2^53)" },
         { "hostile_queue.csv", "hostile_queue.csv:2: queue is not a rate limiter" },
     };

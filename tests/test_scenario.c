@@ -45,7 +45,7 @@ static const bad_case bad_cases[] = {
     { "initial_above_capacity", ": limiters[0].initial: must be <= capacity (10), got 20" },
     { "bad_mode", ": limiters[2].mode: unknown value 'drip' (expected one of: queue, meter)" },
     { "huge_rate", ": limiters[0].rate: must be <= 1000000000, got 1000000000000" },
-    { "nan_like_rate", ": limiters[0].rate: must be a number, got a string" },
+    { "nan_like_rate", ": limiters[0].rate: 'NaN' is not a rate: write requests per second (5, 0.5) or a count per period" },
     { "no_limiters", ": limiters: must list at least one limiter" },
     { "exponent_without_zipf", ": keys.exponent: only for distribution zipf" },
     { "weighted_cost_mismatch", ": cost.weights: must hold one weight per value (2), got 1" },
@@ -189,7 +189,8 @@ Test(scenario, bad_set_is_refused_with_its_origin)
                        "scenarios/burst.json: limiters[0].capcity: unknown field (token_bucket takes:");
     expect_set_refused("token_bucket.rate=-3",
                        "limiters[0].rate: must be > 0, got -3 (from --set token_bucket.rate=-3)");
-    expect_set_refused("gcra.rate=fast", "limiters[1].rate: must be a number, got a string (from --set gcra.rate=fast)");
+    expect_set_refused("gcra.rate=fast", "limiters[1].rate: 'fast' is not a rate: write requests per second (5, 0.5) "
+                                         "or a count per period (\"20/min\", \"1/3s\", \"100/1500ms\") (from --set gcra.rate=fast)");
     expect_set_refused("nobody.rate=1", "--set 'nobody.rate=1': no limiter or algorithm named 'nobody' in "
                                         "scenarios/burst.json (limiters: token_bucket, gcra,");
     expect_set_refused("rate=1", "--set 'rate=1': expected <limiter or algorithm>.<parameter>=<value>");

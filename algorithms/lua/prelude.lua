@@ -16,8 +16,6 @@
 -- The algorithm's text is the body of decide(); epilogue.lua closes it and
 -- appends the time the decision was made at.
 
-local UNIT = 1000000000
-
 local function fdiv(a, b)
   local q = math.floor(a / b)
   if q * b > a then q = q - 1 elseif (q + 1) * b <= a then q = q + 1 end
@@ -39,9 +37,9 @@ local function drain(amount, rate, elapsed)
   return amount - elapsed * rate
 end
 
--- t + cost request intervals, t = us + rem / rate
-local function add_intervals(us, rem, cost, rate)
-  local units = cost * UNIT
+-- t + cost request intervals of `unit` units, t = us + rem / rate
+local function add_intervals(us, rem, cost, rate, unit)
+  local units = cost * unit
   local q = fdiv(units, rate)
   us = us + q
   rem = rem + (units - q * rate)
