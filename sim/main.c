@@ -246,6 +246,11 @@ static int main_parse_run(int argc, char **argv, main_args *a)
         }
         a->use_memory = 0;
         a->use_redis = 1;
+        if (a->server_clock && a->speed != 1) {
+            fprintf(stderr, "ratelab: --clock server runs at the wall's speed: use --speed 1, or the client clock "
+                            "(which runs at the scenario's time, wall time x speed)\n");
+            return -1;
+        }
     } else if (a->clients != 1 || a->speed != 1 || a->server_clock || a->skew_ms != 0) {
         fprintf(stderr, "ratelab: --clients, --speed, --clock and --skew-ms need --mode realtime\n");
         return -1;
@@ -394,8 +399,9 @@ static int main_run(int argc, char **argv)
     const char *backend_names = a.use_memory && a.use_redis ? "memory,redis" : a.use_redis ? "redis" : "memory";
     char mode[200] = "virtual";
     if (a.realtime)
-        snprintf(mode, sizeof mode, "realtime: %ld clients, speed %g, %s clock, skew +-%g ms", a.clients, a.speed,
-                 a.server_clock ? "server" : "client", a.skew_ms);
+        snprintf(mode, sizeof mode, "realtime: %ld clients, speed %g, %s clock, skew +-%g ms%s", a.clients, a.speed,
+                 a.server_clock ? "server" : "client", a.skew_ms,
+                 a.server_clock ? "" : "; limiters decide at the scenario's time (wall time since start x speed)");
     out_context ctx = { backend_names, a.use_redis ? where : NULL, a.use_redis ? run_id : NULL, mode, command,
                         a.sample, main_clock_overhead() };
     if (out_write_run(outdir, &s, results, n_results, &ctx, err, sizeof err) != 0) {
@@ -407,8 +413,8 @@ static int main_run(int argc, char **argv)
     if (!a.quiet) {
         out_print_table(stdout, &s, results, n_results);
         qout_print(stdout, results, n_results);
-        if (a.use_redis) printf("redis: %s, %s mode%s%s, keys ratelab:%s-<limiter>:{key}, deleted\n", where,
-                                a.realtime ? "realtime" : "virtual", a.realtime ? "" : " (pipelined)",
+        if (a.use_redis) printf("redis: %s, %s%s, keys ratelab:%s-<limiter>:{key}, deleted\n", where,
+                                a.realtime ? mode : "virtual mode (pipelined)",
                                 qout_any(results, n_results) ? "; queues on the wall clock" : "", run_id);
         printf("results: %s/{summary.csv,timeseries.csv,accuracy.csv,run.json%s}\n", outdir,
                qout_any(results, n_results) ? ",queue.csv" : "");

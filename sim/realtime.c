@@ -41,11 +41,11 @@ static int64_t rt_mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int64_t rt_wall_us(void)
+/* The scenario's time now, in microseconds: wall time since virtual 0,
+ * times the speed. */
+static int64_t rt_scenario_us(const rt_shared *sh)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return (int64_t)((double)(rt_mono_ns() - sh->start_ns) / 1000.0 * sh->o->speed);
 }
 
 static void rt_sleep_until(int64_t mono_ns)
@@ -80,7 +80,7 @@ static void *rt_client_main(void *arg)
         const gen_request *q = &sh->reqs[k];
         int64_t due = rt_due(sh, q->t_us);
         if (!rt_sleep_unless_stopped(due, &sh->stop)) break;
-        int64_t now_us = sh->o->server_clock ? -1 : rt_wall_us() + c->skew_us;
+        int64_t now_us = sh->o->server_clock ? -1 : rt_scenario_us(sh) + c->skew_us;
         uint32_t key = sh->l->global ? 0 : q->key;
         if (bred_client_decide(c->client, key, now_us, q->cost, &sh->dec[k], &sh->at_us[k]) != 0) {
             sh->dec[k] = (lim_decision){ sh->o->on_error_allow, 0, 0, 0 };
@@ -153,8 +153,9 @@ int rt_run(const scn_scenario *s, gen *g, const scn_limiter *l, bred *r, const r
     for (unsigned i = 0; i < o->clients; i++) {
         clients[i].sh = &sh;
         clients[i].index = i;
-        clients[i].skew_us = o->clients > 1 ? (int64_t)((-o->skew_ms + 2 * o->skew_ms * i / (o->clients - 1)) * 1000)
-                                            : (int64_t)(o->skew_ms * 1000);
+        /* a skew is a wall-clock offset: on the scenario's clock it scales with the speed */
+        double skew_ms = o->clients > 1 ? -o->skew_ms + 2 * o->skew_ms * i / (o->clients - 1) : o->skew_ms;
+        clients[i].skew_us = (int64_t)(skew_ms * 1000 * o->speed);
         if (!(clients[i].client = bred_client_open(r, err, errlen))) goto done;
     }
     sh.start_ns = rt_mono_ns() + 50000000;   /* every client connected; start together */
@@ -171,7 +172,7 @@ int rt_run(const scn_scenario *s, gen *g, const scn_limiter *l, bred *r, const r
         int64_t due = rt_due(&sh, end_us);
         while (rt_mono_ns() < due && !(ropt->stop && ropt->stop(ropt->progress_ctx)))
             rt_sleep_until(due - rt_mono_ns() > 100000000 ? rt_mono_ns() + 100000000 : due);
-        levels[t] = b->level(b->ctx, level_key, o->server_clock ? -1 : rt_wall_us());
+        levels[t] = b->level(b->ctx, level_key, o->server_clock ? -1 : rt_scenario_us(&sh));
         if (ropt->progress) ropt->progress(ropt->progress_ctx, (double)end_us / (double)s->duration_us);
         if (ropt->stop && ropt->stop(ropt->progress_ctx)) {
             atomic_store(&sh.stop, 1);

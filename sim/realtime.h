@@ -6,8 +6,12 @@
  * scheduled time, so a slow server cannot hide its queueing (no
  * coordinated omission).
  *
- * The limiter decides at the client's wall clock (each client offset by a
- * fixed skew spread over [-skew, +skew]) or at the server's TIME. The
+ * The limiter decides at the client's clock of the scenario's time: the
+ * wall time elapsed since the start times the speed (so at speed 10 a
+ * limiter of 100/s sees the scenario's seconds, not the wall's), each
+ * client offset by a fixed skew spread over [-skew, +skew] wall ms (times
+ * the speed on the scenario's clock); or at the server's TIME (speed 1 only: the server's clock is the
+ * wall's). The
  * main thread reads the busiest key's level at each tick's end. The
  * oracle then checks what was admitted against the times the limiter
  * decided at (oracle.h).

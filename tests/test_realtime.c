@@ -127,3 +127,51 @@ Test(realtime, runs_on_redis_only)
     cr_assert_eq(tsup_run(clients, err, sizeof err), 2);
     cr_assert(strstr(err, "need --mode realtime"), "%s", err);
 }
+
+Test(realtime, at_any_speed_the_limiters_decide_on_the_scenarios_time, .timeout = 180)
+{
+    /* Virtual time gives the exact counts; realtime runs at speed 1 and 10
+     * must match them within what send jitter explains (a request decided
+     * a few ms late, times the speed). Deciding on the wall clock at speed
+     * 10 would admit about a fifth of them. */
+    rsrv server;
+    char err[4096];
+    cr_assert_eq(rsrv_start(&server, NULL, err, sizeof err), 0, "%s", err);
+    char url[64], *dir = tsup_tempdir(), out[512];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", server.port);
+    snprintf(out, sizeof out, "%s/virtual", dir);
+    const char *virt[] = { "run", "tests/fixtures/good/realtime_speed.json", "--out", out, "--quiet", NULL };
+    cr_assert_eq(tsup_run(virt, err, sizeof err), 0, "%s", err);
+    row want[4];
+    size_t n = read_summary(out, want, 4);
+    cr_assert_eq(n, 2);
+    const char *speeds[] = { "1", "10" };
+    for (int s = 0; s < 2; s++) {
+        snprintf(out, sizeof out, "%s/speed%s", dir, speeds[s]);
+        const char *argv[] = { "run", "tests/fixtures/good/realtime_speed.json", "--mode", "realtime", "--speed",
+                               speeds[s], "--clients", "4", "--redis-url", url, "--out", out, "--quiet", NULL };
+        cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s", err);
+        row got[4];
+        cr_assert_eq(read_summary(out, got, 4), n);
+        for (size_t i = 0; i < n; i++) {
+            cr_assert_eq(got[i].offered, want[i].offered);
+            long long diff = (long long)got[i].admitted - (long long)want[i].admitted;
+            if (diff < 0) diff = -diff;
+            cr_assert_leq(diff, 5 + (long long)want[i].admitted / 50,
+                          "%s at speed %s: %llu admitted, virtual time %llu", got[i].name, speeds[s], got[i].admitted,
+                          want[i].admitted);
+        }
+        char path[600];
+        snprintf(path, sizeof path, "%s/run.json", out);
+        char *json = tsup_slurp(path);
+        cr_assert(json && strstr(json, "limiters decide at the scenario's time"), "the clock is named: %s", json);
+        free(json);
+    }
+    const char *server_fast[] = { "run", "tests/fixtures/good/realtime_speed.json", "--mode", "realtime", "--speed",
+                                  "10", "--clock", "server", "--redis-url", url, NULL };
+    cr_assert_eq(tsup_run(server_fast, err, sizeof err), 2, "the server's TIME cannot run 10x faster");
+    cr_assert(strstr(err, "--clock server runs at the wall's speed"), "%s", err);
+    tsup_rmtree(dir);
+    free(dir);
+    rsrv_stop(&server);
+}
