@@ -297,11 +297,20 @@ int rec_read_sweep(const char *path, rec_point **p, size_t *n, size_t *cap, char
         snprintf(q->limiter, sizeof q->limiter, "%s", csv_get(&t, r, col[LIM]));
         snprintf(q->algorithm, sizeof q->algorithm, "%s", csv_get(&t, r, col[ALG]));
         size_t used = 0;
-        for (int c = col[POINT] + 1; c < col[OFFERED]; c++)
-            used += (size_t)snprintf(q->params + used, used < sizeof q->params ? sizeof q->params - used : 0, "%s%s=%s",
-                                     used ? " " : "", t.header[c], csv_get(&t, r, c));
+        for (int c = col[POINT] + 1; c < col[OFFERED] && used < sizeof q->params; c++) {
+            int w = snprintf(q->params + used, sizeof q->params - used, "%s%s=%s", used ? " " : "", t.header[c],
+                             csv_get(&t, r, c));
+            used = w < 0 ? sizeof q->params : used + (size_t)w;
+        }
+        if (used >= sizeof q->params) {
+            snprintf(err, errlen, "%s:%zu: the parameters take more than %zu characters: not a ratelab sweep CSV", path,
+                     r + 2, sizeof q->params - 1);
+            goto done;
+        }
         int bad = 0;
-        q->point = (size_t)rec_number(csv_get(&t, r, col[POINT]), &bad);
+        double point = rec_number(csv_get(&t, r, col[POINT]), &bad);
+        if (!bad && !(point >= 1 && point <= 1e9 && point == floor(point))) bad = 1;
+        q->point = bad ? 0 : (size_t)point;
         q->metric[REC_DROP_PCT] = rec_number(csv_get(&t, r, col[DROP]), &bad);
         q->metric[REC_ADMIT_PCT] = 100 * rec_number(csv_get(&t, r, col[ADMIT]), &bad);
         q->metric[REC_PEAK_RPS] = rec_number(csv_get(&t, r, col[PEAK]), &bad);
@@ -311,7 +320,10 @@ int rec_read_sweep(const char *path, rec_point **p, size_t *n, size_t *cap, char
         /* -1: the scenario has no downstream */
         q->metric[REC_OVERLOAD_S] = overload < 0 ? NAN : overload;
         q->metric[REC_E2E_P99_MS] = e2e < 0 ? NAN : e2e / 1000;
-        q->violations = (long long)rec_number(csv_get(&t, r, col[VIOL]), &bad);
+        double violations = rec_number(csv_get(&t, r, col[VIOL]), &bad);
+        /* -1: not checked; otherwise a count */
+        if (!bad && !(violations >= -1 && violations <= 9e18 && violations == floor(violations))) bad = 1;
+        q->violations = bad ? 0 : (long long)violations;
         if (bad) {
             snprintf(err, errlen, "%s:%zu: a metric is not a number", path, r + 2);
             goto done;

@@ -53,7 +53,14 @@ int rurl_parse(const char *url, rurl *u, char *err, size_t errlen)
         return 0;
     }
     if (strncmp(url, "redis://", 8) != 0) {
-        snprintf(err, errlen, "REDIS_URL '%.80s': unknown scheme; %s", url, form);
+        /* name the scheme only: what follows it may hold a password */
+        const char *colon = strstr(url, "://");
+        int n = colon ? (int)(colon - url) : 0;
+        if (n > 0 && n <= 16)
+            snprintf(err, errlen, "REDIS_URL: unknown scheme '%.*s'%s; %s", n, url,
+                     n == 6 && strncmp(url, "rediss", 6) == 0 ? " (TLS: this hiredis is built without it)" : "", form);
+        else
+            snprintf(err, errlen, "REDIS_URL: unknown scheme; %s", form);
         return -1;
     }
     const char *p = url + 8;

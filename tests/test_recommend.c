@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../sim/recommend.h"
+#include "support.h"
 
 static rec_point point(const char *limiter, size_t i, double drop, double peak, double p99, double overload,
                        long long violations)
@@ -174,4 +175,37 @@ Test(recommend, pareto_fronts_over_all_limiters)
     cr_assert(strstr(text, "a (token_bucket): no targets; 2 of 3 points on the drops-vs-peak front"), "%s", text);
     cr_assert(!strstr(text, "best overall"), "no targets, no best: %s", text);
     free(text);
+}
+
+Test(recommend, crafted_sweep_csvs_are_refused_with_their_line)
+{
+    char *dir = tsup_tempdir(), path[600];
+    snprintf(path, sizeof path, "%s/x.csv", dir);
+    const char *head = "limiter,algorithm,point,rate,offered,drop_pct,admit_ratio,peak_admitted_rps,overload_s,"
+                       "delay_p99_us,e2e_p99_us,violations\n";
+    char longer[700];
+    memset(longer, '9', 600);
+    longer[600] = '\0';
+    struct { const char *row, *message; } cases[] = {
+        { "tb,token_bucket,-1,10,100,5,0.95,10,-1,0,-1,0\n", "x.csv:2: a metric is not a number" },
+        { "tb,token_bucket,1e300,10,100,5,0.95,10,-1,0,-1,0\n", "x.csv:2: a metric is not a number" },
+        { "tb,token_bucket,1,10,100,5,0.95,10,-1,0,-1,1e300\n", "x.csv:2: a metric is not a number" },
+        { NULL, "x.csv:2: the parameters take more than" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *f = fopen(path, "w");
+        cr_assert(f);
+        fputs(head, f);
+        if (cases[i].row) fputs(cases[i].row, f);
+        else fprintf(f, "tb,token_bucket,1,%s,100,5,0.95,10,-1,0,-1,0\n", longer);
+        fclose(f);
+        rec_point *p = NULL;
+        size_t n = 0, cap = 0;
+        char err[512] = "";
+        cr_assert_eq(rec_read_sweep(path, &p, &n, &cap, err, sizeof err), -1, "case %zu accepted", i);
+        cr_assert(strstr(err, cases[i].message), "case %zu: %s", i, err);
+        free(p);
+    }
+    tsup_rmtree(dir);
+    free(dir);
 }

@@ -541,7 +541,8 @@ Test(redis, peers_that_are_not_redis_are_named_and_exit_3, .timeout = 60)
 Test(redis, bad_redis_urls_are_refused_clearly)
 {
     struct { const char *url, *message; } cases[] = {
-        { "http://localhost:6379", "unknown scheme" },
+        { "http://localhost:6379", "unknown scheme 'http'" },
+        { "rediss://alice:s3cret@localhost:6380", "unknown scheme 'rediss' (TLS: this hiredis is built without it)" },
         { "redis://localhost", "missing port" },
         { "redis://:6379", "missing host" },
         { "redis://localhost:0", "port '0' is not a number from 1 to 65535" },
@@ -556,6 +557,7 @@ Test(redis, bad_redis_urls_are_refused_clearly)
         char err[512] = "";
         cr_assert_eq(rurl_parse(cases[i].url, &u, err, sizeof err), -1, "%s accepted", cases[i].url);
         cr_assert(strstr(err, cases[i].message), "%s: %s", cases[i].url, err);
+        cr_assert_null(strstr(err, "s3cret"), "a password is never echoed: %s", err);
     }
     rurl u;
     char err[256];
