@@ -141,6 +141,24 @@ int chaos_main(int argc, char **argv)
                    (unsigned long long)results[i].queue.server_restarts, results[i].queue.durability,
                    p->lost && !durable ? " (no persistence: a restart empties the server; the loss is the price)" : "");
             if (p->lost != 0 && durable) rc = 1;
+            /* a fault meant for the load must land inside it, or "lost 0" proves nothing */
+            const run_queue_result *q = &results[i].queue;
+            uint32_t outside = 0, busy = 0;
+            uint64_t returned = 0;
+            for (uint32_t k = 0; k < q->n_faults; k++) {
+                outside += q->faults[k].at_us > s.duration_us;
+                busy += q->faults[k].processing > 0;
+                returned += q->faults[k].reaped_after;
+            }
+            printf("chaos %s: %u of %u fault(s) struck while messages were in processing; the reaper returned %llu "
+                   "after them; producer lag p99 %.1f ms\n", results[i].limiter->name, busy, q->n_faults,
+                   (unsigned long long)returned, (double)q->lag_p99_us / 1e3);
+            if (outside) {
+                fprintf(stderr, "ratelab chaos: %s: %u fault(s) landed after the load had ended (%.3f s): the run "
+                                "did not test what it was asked to\n", results[i].limiter->name, outside,
+                        s.duration_s);
+                rc = 1;
+            }
         }
         printf("results: %s/{summary.csv,queue.csv,run.json}\n", dir);
     }

@@ -71,6 +71,21 @@ void qout_print(FILE *f, const run_result *r, size_t n)
                 (unsigned long long)p->peak_offered_rps, (unsigned long long)p->peak_delivered_rps,
                 (double)p->e2e_p50_us / 1e3, (double)p->e2e_p99_us / 1e3, (unsigned long long)p->max_queue_len,
                 (double)p->drained_at_us / 1e6);
+        if (strcmp(r[i].backend, "redis") == 0)
+            fprintf(f, "queue %s (%s): producer lag behind the schedule p99 %.1f ms, max %.1f ms%s%s%s\n",
+                    r[i].limiter->name, r[i].backend, (double)q->lag_p99_us / 1e3, (double)q->lag_max_us / 1e3,
+                    q->server_refused ? "; " : "", q->server_refused ? "messages refused by the server: " : "",
+                    q->server_refused ? "see above" : "");
+        for (uint32_t k = 0; k < q->n_faults; k++) {
+            const run_queue_fault *x = &q->faults[k];
+            char what[48];
+            if (x->is_restart) snprintf(what, sizeof what, "server restart");
+            else snprintf(what, sizeof what, "kill of c%u", x->consumer);
+            fprintf(f, "queue %s (%s): fault %u, %s: planned %+.3f s, landed %+.3f s; %ld in processing (%ld held by "
+                       "the victim); %llu returned by the reaper after it\n",
+                    r[i].limiter->name, r[i].backend, k + 1, what, (double)x->planned_us / 1e6, (double)x->at_us / 1e6,
+                    x->processing, x->held, (unsigned long long)x->reaped_after);
+        }
         if (q->consumer_kills || q->server_restarts || q->reaped || q->consumer_crashes)
             fprintf(f, "queue %s (%s): faults survived: %llu consumer kill(s), %llu server restart(s), %llu consumer "
                        "crash(es); %llu delivery(ies) returned by the reaper\n",

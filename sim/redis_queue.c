@@ -26,6 +26,7 @@ static const char *const rq_script_names[RQ_N_SCRIPTS] = { "queue_produce", "que
                                                           "queue_fail",    "queue_reap", "queue_levels" };
 
 #define RQ_KEY_MAX 260
+#define RQ_MSG_MAX 2048   /* a message's JSON: a key of 256 bytes escaped, and the numbers */
 
 struct rq {
     rq_setup s;
@@ -36,6 +37,7 @@ struct rq {
     char key_ready[RQ_KEY_MAX], key_consumers[RQ_KEY_MAX], key_dead[RQ_KEY_MAX], key_stats[RQ_KEY_MAX];
     char key_done[RQ_KEY_MAX], key_e2e[RQ_KEY_MAX];
     char proc[RQ_KEY_MAX], lease[RQ_KEY_MAX];   /* a consumer's own */
+    char refusal[160];                          /* the last error reply to a produce */
 };
 
 int64_t rq_now_us(void)
@@ -161,7 +163,8 @@ static redisReply *rq_call(rq *q, int which, int nkeys, const char *const *keys,
 
 int rq_produce(rq *q, uint64_t id, const char *key, uint32_t cost, int64_t enqueued_us)
 {
-    char msg[512], max[24];
+    /* a key is at most KSPACE_MAX_NAME bytes, each escaped to at most 6 */
+    char msg[RQ_MSG_MAX], max[24];
     cJSON *o = cJSON_CreateObject();
     if (!o) return -1;
     cJSON_AddNumberToObject(o, "id", (double)id);
@@ -176,9 +179,24 @@ int rq_produce(rq *q, uint64_t id, const char *key, uint32_t cost, int64_t enque
     const char *keys[] = { q->key_ready }, *args[] = { msg, max };
     redisReply *r = rq_call(q, RQ_PRODUCE, 1, keys, 2, args);
     if (!r) return -1;
-    int rc = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : -1;
+    int rc = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : -2;
+    if (rc == -2)   /* an answer, not a lost connection: OOM at maxmemory, a READONLY replica... */
+        snprintf(q->refusal, sizeof q->refusal, "%s", r->type == REDIS_REPLY_ERROR ? r->str : "a reply of another type");
     freeReplyObject(r);
     return rc;
+}
+
+const char *rq_refusal(const rq *q) { return q->refusal; }
+
+long rq_processing_len(rq *q, uint32_t index, uint32_t incarnation)
+{
+    char key[RQ_KEY_MAX + 32];
+    snprintf(key, sizeof key, "%sprocessing:c%u.%u", q->s.prefix, index, incarnation);
+    redisContext *c = rconn_ctx(q->conn);
+    redisReply *r = c ? redisCommand(c, "LLEN %s", key) : NULL;
+    long n = r && r->type == REDIS_REPLY_INTEGER ? (long)r->integer : -1;
+    if (r) freeReplyObject(r);
+    return n;
 }
 
 int rq_push_raw(rq *q, const char *raw)

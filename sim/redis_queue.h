@@ -67,9 +67,19 @@ int rq_recover(rq *q);
 /* Connection errors seen so far. */
 uint64_t rq_errors(const rq *q);
 
-/* LPUSHes message `id`. 1 queued, 0 refused (max_queue reached), -1 no
- * answer (the caller may send it again: at-least-once). */
+/* LPUSHes message `id`, stamped with `enqueued_us` (the arrival it was
+ * scheduled for, from t0: end to end counts from there). 1 queued, 0
+ * refused (max_queue reached), -2 the server answered with an error (OOM
+ * at maxmemory...: rq_refusal says which; not sent again), -1 no answer
+ * (the caller may send it again: at-least-once). */
 int rq_produce(rq *q, uint64_t id, const char *key, uint32_t cost, int64_t enqueued_us);
+
+/* The error reply of the last produce that got one. */
+const char *rq_refusal(const rq *q);
+
+/* Messages in the processing list of consumer `index`'s incarnation; -1
+ * when the server does not answer. */
+long rq_processing_len(rq *q, uint32_t index, uint32_t incarnation);
 
 /* LPUSHes `raw` as it is (tests: what a broken producer writes). 0 or -1. */
 int rq_push_raw(rq *q, const char *raw);

@@ -39,6 +39,18 @@ static void rqr_sleep_until(int64_t t_us)
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
 
+/* One fault as it happened: when it was meant and when it landed, what was
+ * in processing at that instant, and what the reaper returned after it. */
+typedef struct {
+    int is_restart;
+    uint32_t consumer;                     /* a kill's victim */
+    int64_t planned_us, at_us;             /* from t0 */
+    long processing, held;                 /* in processing in all, and by the victim; -1: unknown */
+    uint64_t reaped_at;                    /* the reaper's count at the fault */
+    uint64_t reaped_after;                 /* what it returned within the window after it */
+    int open;                              /* the window (visibility + 2 reaper periods) still runs */
+} rqr_fault;
+
 typedef struct {
     const rqr_options *o;
     const scn_scenario *s;
@@ -49,7 +61,7 @@ typedef struct {
     uint32_t n_consumers;
     pid_t pid[RQR_MAX_CONSUMERS];
     uint32_t incarnation[RQR_MAX_CONSUMERS], share[RQR_MAX_CONSUMERS];
-    rng faults;
+    rng rng_faults;
     int64_t *kill_at, *restart_at;         /* µs after t0, sorted */
     uint32_t kills_done, restarts_done, crashes;
     int64_t next_reap_us, reap_period_us;
@@ -58,7 +70,43 @@ typedef struct {
     rq_levels last;
     uint64_t max_queue_len, max_processing, reaped;
     int64_t down_since_us;                 /* 0: the server answers */
+    rqr_fault *faults;                     /* kills and restarts, in the order they landed */
+    uint32_t n_faults;
 } rqr;
+
+/* The reaper's count so far, as the server keeps it (-1: no answer). */
+static int64_t rqr_reaped_now(rqr *r)
+{
+    rq_levels v;
+    return rq_levels_get(r->q, &v) == 0 ? (int64_t)v.reaped : -1;
+}
+
+/* Records a fault about to happen at `planned`, with what is in processing. */
+static rqr_fault *rqr_fault_begin(rqr *r, int is_restart, uint32_t consumer, int64_t planned)
+{
+    rqr_fault *f = &r->faults[r->n_faults++];
+    rq_levels v;
+    int ok = rq_levels_get(r->q, &v) == 0;
+    *f = (rqr_fault){ is_restart, consumer, planned, rq_now_us() - r->setup.t0_us, ok ? (long)v.processing : -1,
+                      is_restart ? (ok ? (long)v.processing : -1)
+                                 : rq_processing_len(r->q, consumer, r->incarnation[consumer]),
+                      ok ? v.reaped : 0, 0, 1 };
+    return f;
+}
+
+/* Closes the windows of faults whose reaper window has passed. */
+static void rqr_fault_windows(rqr *r, int all)
+{
+    int64_t window = r->setup.visibility_us + 2 * r->reap_period_us, rel = rq_now_us() - r->setup.t0_us;
+    for (uint32_t i = 0; i < r->n_faults; i++) {
+        rqr_fault *f = &r->faults[i];
+        if (!f->open || (!all && rel < f->at_us + window)) continue;
+        int64_t now = rqr_reaped_now(r);
+        /* a restart without persistence starts the count again */
+        if (now >= 0) f->reaped_after = (uint64_t)now >= f->reaped_at ? (uint64_t)now - f->reaped_at : (uint64_t)now;
+        f->open = 0;
+    }
+}
 
 /* One line per fault, stamped with the run's time. */
 __attribute__((format(printf, 2, 3))) static void rqr_event(rqr *r, const char *fmt, ...)
@@ -121,20 +169,24 @@ static int rqr_housekeep(rqr *r, char *err, size_t errlen)
     }
     int64_t rel = rq_now_us() - r->setup.t0_us;
     while (r->kills_done < r->o->consumer_kills && r->kill_at[r->kills_done] <= rel) {
-        uint32_t k = (uint32_t)rng_below(&r->faults, r->n_consumers);
+        uint32_t k = (uint32_t)rng_below(&r->rng_faults, r->n_consumers);
+        rqr_fault *f = rqr_fault_begin(r, 0, k, r->kill_at[r->kills_done]);
         if (r->pid[k] > 0) {
             kill(r->pid[k], SIGKILL);
             waitpid(r->pid[k], NULL, 0);
         }
         r->kills_done++;
-        rqr_event(r, "kill -9 consumer c%u (kill %u)", k, r->kills_done);
+        rqr_event(r, "kill -9 consumer c%u (kill %u; planned at %+.3f s): %ld in processing, %ld of them its own", k,
+                  r->kills_done, (double)f->planned_us / 1e6, f->processing, f->held);
         rqr_respawn(r, k);
     }
     while (r->o->server && r->restarts_done < r->o->server_restarts && r->restart_at[r->restarts_done] <= rel) {
         char why[256];
+        rqr_fault *f = rqr_fault_begin(r, 1, 0, r->restart_at[r->restarts_done]);
         rsrv_kill(r->o->server);
         r->restarts_done++;
-        rqr_event(r, "kill -9 redis-server (restart %u of %u)", r->restarts_done, r->o->server_restarts);
+        rqr_event(r, "kill -9 redis-server (restart %u of %u; planned at %+.3f s): %ld in processing",
+                  r->restarts_done, r->o->server_restarts, (double)f->planned_us / 1e6, f->processing);
         rqr_sleep_until(rq_now_us() + 200000);
         if (rsrv_restart(r->o->server, why, sizeof why) != 0) {
             snprintf(err, errlen, "%s: restarting redis-server failed: %s", r->l->name, why);
@@ -176,6 +228,7 @@ static int rqr_housekeep(rqr *r, char *err, size_t errlen)
         r->tick++;
         rel = rq_now_us() - r->setup.t0_us;
     }
+    rqr_fault_windows(r, 0);
     return 0;
 }
 
@@ -280,7 +333,8 @@ int rqr_run(const rqr_options *o, const scn_scenario *s, gen *g, const scn_limit
     int rc = -1;
     uint8_t *rejected = NULL;
     uint64_t *second_delivered = NULL;
-    hist *e2e = NULL;
+    hist *e2e = NULL, *lag = NULL;   /* end to end; the producer's lag behind the schedule */
+    uint64_t server_refused = 0;
     qm_config c;
     qrun_config(l, &c);
     r.setup = (rq_setup){ .url = o->url, .timeout_ms = o->timeout_ms, .q = c, .visibility_us = v[QUEUE_V_VISIBILITY_US],
@@ -312,17 +366,20 @@ int rqr_run(const rqr_options *o, const scn_scenario *s, gen *g, const scn_limit
     gen_rewind(g);
     while (gen_next(g, &req)) n_arrivals++;
     r.n_ticks = scn_tick_count(s);
-    rng_seed(&r.faults, o->fault_seed, 77);
-    r.kill_at = rqr_schedule(&r.faults, o->consumer_kills, s->duration_us);
-    r.restart_at = rqr_schedule(&r.faults, o->server_restarts, s->duration_us);
+    rng_seed(&r.rng_faults, o->fault_seed, 77);
+    r.kill_at = rqr_schedule(&r.rng_faults, o->consumer_kills, s->duration_us);
+    r.restart_at = rqr_schedule(&r.rng_faults, o->server_restarts, s->duration_us);
+    r.faults = calloc((size_t)o->consumer_kills + o->server_restarts + 1, sizeof *r.faults);
     rejected = calloc(n_arrivals ? n_arrivals : 1, 1);
     r.ticks = calloc(r.n_ticks, sizeof *r.ticks);
     e2e = malloc(sizeof *e2e);
-    if (!r.kill_at || !r.restart_at || !rejected || !r.ticks || !e2e || pipe(r.stop) != 0) {
+    lag = malloc(sizeof *lag);
+    if (!r.kill_at || !r.restart_at || !r.faults || !rejected || !r.ticks || !e2e || !lag || pipe(r.stop) != 0) {
         snprintf(err, errlen, "%s: out of memory for %" PRIu64 " messages", l->name, n_arrivals);
         goto done;
     }
     hist_init(e2e);
+    hist_init(lag);
     r.setup.t0_us = rq_now_us() + RQR_START_DELAY_US;
     for (uint32_t k = 0; k < r.n_consumers; k++) {
         r.share[k] = c.batch / r.n_consumers + (k < c.batch % r.n_consumers);
@@ -345,11 +402,15 @@ int rqr_run(const rqr_options *o, const scn_scenario *s, gen *g, const scn_limit
     gen_rewind(g);
     while (gen_next(g, &req)) {
         int64_t due = t0 + req.t_us;
-        while (rq_now_us() < due) {
+        /* Faults, the reaper and tick sampling keep their own times: they
+         * run whenever one is due, also while the producer is behind. */
+        for (;;) {
+            if (rq_now_us() >= rqr_next_wake(&r) && rqr_housekeep(&r, err, errlen) != 0) goto done;
+            if (rq_now_us() >= due) break;
             int64_t wake = rqr_next_wake(&r);
             rqr_sleep_until(wake < due ? wake : due);
-            if (rqr_housekeep(&r, err, errlen) != 0) goto done;
         }
+        hist_record(lag, rq_now_us() - due);
         size_t tick = (size_t)(req.t_us / s->tick_us);
         if (tick >= r.n_ticks) tick = r.n_ticks - 1;
         uint64_t id = produced++;
@@ -359,10 +420,20 @@ int rqr_run(const rqr_options *o, const scn_scenario *s, gen *g, const scn_limit
         if (++in_second > peak_offered) peak_offered = in_second;
         const char *key = kspace_name(s->keys, req.key);
         for (;;) {
-            int got = rq_produce(r.q, id, key, req.cost, rq_now_us() - t0);
-            if (rqr_answered(&r, got >= 0, err, errlen) != 0) goto done;
+            /* stamped with its scheduled arrival: a producer that falls
+             * behind does not make the queue look faster */
+            int got = rq_produce(r.q, id, key, req.cost, req.t_us);
+            if (rqr_answered(&r, got >= 0 || got == -2, err, errlen) != 0) goto done;
             if (got == 1) {
                 admitted_cost += req.cost;
+                break;
+            }
+            if (got == -2) {   /* the server refused it (OOM...): an answer, so not sent again */
+                if (server_refused++ == 0)
+                    fprintf(stderr, "ratelab: %s: Redis refused message %" PRIu64 ": %s; counted as rejected\n",
+                            l->name, id, rq_refusal(r.q));
+                rejected[id] = 1;
+                r.ticks[tick].rejected++;
                 break;
             }
             if (got == 0 && !c.block) {
@@ -397,6 +468,7 @@ int rqr_run(const rqr_options *o, const scn_scenario *s, gen *g, const scn_limit
         }
         rqr_sleep_until(rq_now_us() + 20000);
     }
+    rqr_fault_windows(&r, 1);
     rqr_stop_consumers(&r);
     while (r.tick < r.n_ticks) {    /* a run that drained early: the ticks left show the empty queue */
         r.ticks[r.tick].queued = r.ticks[r.tick].processing = 0;
@@ -444,6 +516,21 @@ int rqr_run(const rqr_options *o, const scn_scenario *s, gen *g, const scn_limit
     out->queue.consumer_crashes = r.crashes;
     out->queue.reaped = final.reaped > r.reaped ? final.reaped : r.reaped;
     out->summary.errors = rq_errors(r.q);
+    out->queue.lag_p99_us = lag->total ? hist_quantile(lag, 0.99) : 0;
+    out->queue.lag_max_us = lag->total ? lag->max : 0;
+    out->queue.server_refused = server_refused;
+    out->queue.n_faults = r.n_faults;
+    out->queue.faults = r.n_faults ? malloc(r.n_faults * sizeof *out->queue.faults) : NULL;
+    for (uint32_t i = 0; i < r.n_faults && out->queue.faults; i++) {
+        const rqr_fault *f = &r.faults[i];
+        out->queue.faults[i] = (run_queue_fault){ f->is_restart, f->consumer, f->planned_us, f->at_us,
+                                                  f->processing, f->held, f->reaped_after };
+    }
+    if (out->queue.lag_p99_us > s->tick_us)
+        fprintf(stderr, "ratelab: %s: the producer fell behind its schedule (lag p99 %.1f ms, max %.1f ms, more "
+                        "than a tick of %.0f ms): this machine or the server could not keep up; end to end still "
+                        "counts from each message's scheduled arrival\n", l->name,
+                (double)out->queue.lag_p99_us / 1e3, (double)out->queue.lag_max_us / 1e3, (double)s->tick_us / 1e3);
     out->summary.wall_s = (double)(drained_at - t0) / 1e6;
     rc = 0;
 done:
@@ -456,5 +543,7 @@ done:
     free(rejected);
     free(second_delivered);
     free(e2e);
+    free(lag);
+    free(r.faults);
     return rc;
 }

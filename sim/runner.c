@@ -137,4 +137,6 @@ void run_result_free(run_result *r)
     met_free(&r->series);
     free(r->queue.series);
     r->queue.series = NULL;
+    free(r->queue.faults);
+    r->queue.faults = NULL;
 }

@@ -55,6 +55,15 @@ typedef struct {
     FILE *log;                   /* the decision log (decisions.h), or NULL */
 } run_options;
 
+/* One fault of a chaos run, as it landed (redis_queue_run.h). */
+typedef struct {
+    int is_restart;              /* a server restart; else a consumer kill */
+    uint32_t consumer;           /* a kill's victim */
+    int64_t planned_us, at_us;   /* when it was meant and when it landed, from the start */
+    long processing, held;       /* in processing at that instant, and held by the victim (-1: unknown) */
+    uint64_t reaped_after;       /* deliveries the reaper returned within visibility + 2 reaper periods */
+} run_queue_fault;
+
 /* What a queue entry adds to its result. */
 typedef struct {
     qm_report report;            /* counts, e2e, peaks, lost (queue_model.h) */
@@ -64,6 +73,10 @@ typedef struct {
     double msgs_per_s_volatile;  /* and without AOF, measured side by side (0: not measured) */
     uint64_t consumer_kills, server_restarts, reaped;   /* faults survived (chaos), deliveries reaped */
     uint64_t consumer_crashes;   /* consumers that died unasked, and were started again */
+    run_queue_fault *faults;     /* Redis: each fault as it landed (owned), n_faults of them */
+    uint32_t n_faults;
+    int64_t lag_p99_us, lag_max_us;   /* Redis: how far the producer fell behind the schedule */
+    uint64_t server_refused;     /* Redis: messages the server answered with an error (OOM...) */
 } run_queue_result;
 
 typedef struct run_result {

@@ -236,18 +236,65 @@ Test(redis_queue, malformed_json_is_dead_lettered_with_a_reason, .timeout = 60)
     tq_down(&t);
 }
 
-/* The chaos run, short: consumers killed and the server restarted while a
- * durable queue takes a burst; every id must be accounted for. */
-Test(redis_queue, short_chaos_run_loses_nothing_with_appendfsync_always, .timeout = 120)
+/* Two processes that keep both cores busy, each for at most `seconds`. */
+static void spin_up(pid_t pid[2], int seconds)
+{
+    for (int i = 0; i < 2; i++) {
+        pid[i] = fork();
+        cr_assert(pid[i] >= 0);
+        if (pid[i] == 0) {
+            time_t end = time(NULL) + seconds;
+            volatile unsigned long x = 0;
+            while (time(NULL) < end) x++;
+            _exit(0);
+        }
+    }
+}
+
+static void spin_down(pid_t pid[2])
+{
+    for (int i = 0; i < 2; i++) {
+        kill(pid[i], SIGKILL);
+        waitpid(pid[i], NULL, 0);
+    }
+}
+
+/* The chaos run, short, with both cores kept busy by other work:
+ * consumers killed and the server restarted while a durable queue takes a
+ * burst. Every fault must land inside the load and strike messages in
+ * processing, the reaper must return what dead consumers held, and every
+ * id must be accounted for. */
+Test(redis_queue, short_chaos_run_loses_nothing_with_appendfsync_always, .timeout = 240)
 {
     char *dir = tsup_tempdir();
-    char out[512], err[4096];
+    char out[512], err[16384];
     snprintf(out, sizeof out, "%s/chaos", dir);
     const char *argv[] = { "chaos", "tests/fixtures/chaos_small.json", "--kills", "6", "--restarts", "1",
                            "--out", out, NULL };
+    pid_t busy[2];
+    spin_up(busy, 200);
     int rc = tsup_run(argv, err, sizeof err);
+    spin_down(busy);
     cr_assert_eq(rc, 0, "ratelab chaos exited %d:\n%s", rc, err);
     cr_assert(strstr(err, "kill -9 redis-server"), "no server restart in:\n%s", err);
+    /* each kill's line: "... (kill K; planned at +P s): N in processing, M of them its own" */
+    int kills = 0, struck = 0;
+    for (const char *p = err; (p = strstr(p, "kill -9 consumer")); p++) {
+        double planned, landed;
+        long in_processing, held;
+        const char *line = p;
+        while (line > err && line[-1] != '\n') line--;
+        const char *at = strstr(p, "planned at ");
+        cr_assert(at && sscanf(line, "chaos %lf s:", &landed) == 1 &&
+                  sscanf(at, "planned at %lf s): %ld in processing, %ld of them its own", &planned, &in_processing,
+                         &held) == 3, "unreadable fault line in:\n%s", err);
+        cr_assert_leq(landed, 4.0, "a kill landed after the 4 s load:\n%s", err);
+        cr_assert_lt(landed - planned, 1.0, "a kill landed %.3f s late", landed - planned);
+        kills++;
+        struck += held > 0;
+    }
+    cr_assert_eq(kills, 6, "%s", err);
+    cr_assert_geq(struck, 1, "no kill struck a consumer holding messages:\n%s", err);
     char path[600];
     snprintf(path, sizeof path, "%s/summary.csv", out);
     char *csv = tsup_slurp(path);
@@ -267,7 +314,27 @@ Test(redis_queue, short_chaos_run_loses_nothing_with_appendfsync_always, .timeou
     cr_assert_str_eq(fields[n - 5], "always");
     cr_assert_eq(atoll(fields[n - 2]), 6);
     cr_assert_eq(atoll(fields[n - 1]), 1);
+    cr_assert_geq(atoll(fields[n - 10]), 1, "the reaper returned what the killed consumers held");
     free(csv);
     tsup_rmtree(dir);
     free(dir);
+}
+
+/* A server out of memory answers OOM at once: that is a refusal to count,
+ * not an outage to wait 30 s for; and a message with a long key fits. */
+Test(redis_queue, an_oom_reply_is_a_refusal_and_long_keys_fit, .timeout = 60)
+{
+    tq t;
+    tq_up(&t, "--maxmemory 1mb --maxmemory-policy noeviction", 1, 0, 3, 1000, 10);
+    char key[257];
+    memset(key, 'k', 256);
+    key[256] = '\0';
+    cr_assert_eq(rq_produce(t.q, 0, key, 1, 0), 1, "a 256-byte key fits a message");
+    int got = 1;
+    uint64_t id = 1;
+    for (; id < 100000 && got == 1; id++) got = rq_produce(t.q, id, key, 1, 0);
+    cr_assert_eq(got, -2, "at maxmemory the server refuses (got %d after %llu messages)", got,
+                 (unsigned long long)id);
+    cr_assert(strstr(rq_refusal(t.q), "OOM"), "the refusal says why: %s", rq_refusal(t.q));
+    tq_down(&t);
 }
