@@ -153,6 +153,16 @@ int chaos_main(int argc, char **argv)
             printf("chaos %s: %u of %u fault(s) struck while messages were in processing; the reaper returned %llu "
                    "after them; producer lag p99 %.1f ms\n", results[i].limiter->name, busy, q->n_faults,
                    (unsigned long long)returned, (double)q->lag_p99_us / 1e3);
+            if (q->effects_wrong && durable) {
+                fprintf(stderr, "ratelab chaos: %s: %llu balance(s) are not the sum of their succeeded messages' "
+                                "costs (first: %s)\n", results[i].limiter->name,
+                        (unsigned long long)q->effects_wrong, q->effects_first_wrong);
+                rc = 1;
+            }
+            printf("chaos %s: effects reconciled: %llu applied exactly once, %llu duplicate(s) suppressed, %llu "
+                   "balance(s) compensated, %llu wrong\n", results[i].limiter->name,
+                   (unsigned long long)q->effects_applied, (unsigned long long)q->effects_suppressed,
+                   (unsigned long long)q->effects_compensated, (unsigned long long)q->effects_wrong);
             if (outside) {
                 fprintf(stderr, "ratelab chaos: %s: %u fault(s) landed after the load had ended (%.3f s): the run "
                                 "did not test what it was asked to\n", results[i].limiter->name, outside,

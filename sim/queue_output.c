@@ -76,6 +76,13 @@ void qout_print(FILE *f, const run_result *r, size_t n)
                     r[i].limiter->name, r[i].backend, (double)q->lag_p99_us / 1e3, (double)q->lag_max_us / 1e3,
                     q->server_refused ? "; " : "", q->server_refused ? "messages refused by the server: " : "",
                     q->server_refused ? "see above" : "");
+        if (q->has_effects)
+            fprintf(f, "queue %s (%s): effects: %llu applied exactly once, %llu duplicate(s) suppressed, %llu "
+                       "balance(s) compensated to their log, %llu key(s) off the succeeded messages' costs%s%s\n",
+                    r[i].limiter->name, r[i].backend, (unsigned long long)q->effects_applied,
+                    (unsigned long long)q->effects_suppressed, (unsigned long long)q->effects_compensated,
+                    (unsigned long long)q->effects_wrong, q->effects_wrong ? "; first: " : "",
+                    q->effects_wrong ? q->effects_first_wrong : "");
         for (uint32_t k = 0; k < q->n_faults; k++) {
             const run_queue_fault *x = &q->faults[k];
             char what[48];

@@ -36,6 +36,7 @@ struct rq {
     uint64_t errors;
     char key_ready[RQ_KEY_MAX], key_consumers[RQ_KEY_MAX], key_dead[RQ_KEY_MAX], key_stats[RQ_KEY_MAX];
     char key_done[RQ_KEY_MAX], key_e2e[RQ_KEY_MAX];
+    char key_balances[RQ_KEY_MAX], key_effects[RQ_KEY_MAX];   /* the effect ledger */
     char proc[RQ_KEY_MAX], lease[RQ_KEY_MAX];   /* a consumer's own */
     char refusal[160];                          /* the last error reply to a produce */
 };
@@ -63,6 +64,8 @@ static void rq_keys(rq *q)
     snprintf(q->key_stats, RQ_KEY_MAX, "%sstats", p);
     snprintf(q->key_done, RQ_KEY_MAX, "%sdone", p);
     snprintf(q->key_e2e, RQ_KEY_MAX, "%se2e", p);
+    snprintf(q->key_balances, RQ_KEY_MAX, "%sbalances", p);
+    snprintf(q->key_effects, RQ_KEY_MAX, "%seffects", p);
 }
 
 /* SCRIPT LOAD of every script on the current connection (after a restart
@@ -409,9 +412,14 @@ static void rq_finish_item(rq *q, rq_item *it)
         int64_t done_rel = it->done_us - q->s.t0_us;
         snprintf(idbuf, sizeof idbuf, "%.0f", id);
         snprintf(e2e, sizeof e2e, "%" PRId64 ",%" PRId64, done_rel - (int64_t)enq, done_rel);
-        const char *keys[] = { q->proc, q->lease, q->key_done, q->key_e2e, q->key_stats };
-        const char *args[] = { it->raw, idbuf, e2e };
-        redisReply *r = rq_call_hard(q, RQ_ACK, 5, keys, 3, args);
+        const cJSON *key = cJSON_GetObjectItemCaseSensitive(it->msg, "key");
+        const cJSON *cost = cJSON_GetObjectItemCaseSensitive(it->msg, "cost");
+        char costbuf[32];
+        snprintf(costbuf, sizeof costbuf, "%.0f", cJSON_IsNumber(cost) ? cost->valuedouble : 0);
+        const char *keys[] = { q->proc, q->lease, q->key_done, q->key_e2e, q->key_stats, q->key_balances,
+                               q->key_effects };
+        const char *args[] = { it->raw, idbuf, e2e, cJSON_IsString(key) ? key->valuestring : "", costbuf };
+        redisReply *r = rq_call_hard(q, RQ_ACK, 7, keys, 5, args);
         if (r) freeReplyObject(r);
         return;
     }
@@ -579,6 +587,96 @@ static int rq_by_tick(const void *a, const void *b)
 {
     const rq_sample *x = a, *y = b;
     return (x->tick > y->tick) - (x->tick < y->tick);
+}
+
+int rq_succeeded_ids(rq *q, uint64_t produced, uint8_t *succeeded)
+{
+    memset(succeeded, 0, produced);
+    redisReply *done = rq_cmd_reply(q, "HGETALL %s", q->key_done);
+    if (!done || done->type != REDIS_REPLY_ARRAY) {
+        if (done) freeReplyObject(done);
+        return -1;
+    }
+    for (size_t i = 0; i + 1 < done->elements; i += 2) {
+        uint64_t id = strtoull(done->element[i]->str, NULL, 10);
+        if (id < produced) succeeded[id] = 1;
+    }
+    freeReplyObject(done);
+    return 0;
+}
+
+typedef struct {
+    const char *key;
+    uint64_t logged;
+} rq_logged;
+
+static int rq_by_key(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+int rq_effects_check(rq *q, const rq_expected *exp, size_t n, rq_effects *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    redisReply *log = rq_cmd_reply(q, "HGETALL %s", q->key_effects);
+    redisReply *bal = rq_cmd_reply(q, "HGETALL %s", q->key_balances);
+    redisReply *stats = rq_cmd_reply(q, "HGET %s effects_suppressed", q->key_stats);
+    rq_logged *sums = NULL;
+    int rc = -1;
+    if (!log || !bal || !stats || log->type != REDIS_REPLY_ARRAY || bal->type != REDIS_REPLY_ARRAY) {
+        snprintf(err, errlen, "reading the effect ledger back failed: the server did not answer");
+        goto out;
+    }
+    out->applied = log->elements / 2;
+    out->suppressed = stats->type == REDIS_REPLY_STRING ? strtoull(stats->str, NULL, 10) : 0;
+    /* the log's sum per key: entries are "cost,key" */
+    sums = calloc(log->elements / 2 + 1, sizeof *sums);
+    if (!sums) { snprintf(err, errlen, "out of memory"); goto out; }
+    size_t n_sums = 0;
+    for (size_t i = 1; i < log->elements; i += 2) {
+        const char *entry = log->element[i]->str, *comma = strchr(entry, ',');
+        if (!comma) continue;
+        sums[n_sums++] = (rq_logged){ comma + 1, strtoull(entry, NULL, 10) };
+    }
+    qsort(sums, n_sums, sizeof *sums, rq_by_key);
+    size_t m = 0;   /* merged: one entry per key */
+    for (size_t i = 0; i < n_sums; i++) {
+        if (m > 0 && strcmp(sums[m - 1].key, sums[i].key) == 0) sums[m - 1].logged += sums[i].logged;
+        else sums[m++] = sums[i];
+    }
+    /* every balance against its log: the log is the truth, so compensate */
+    for (size_t i = 0; i + 1 < bal->elements; i += 2) {
+        const char *key = bal->element[i]->str;
+        uint64_t balance = strtoull(bal->element[i + 1]->str, NULL, 10);
+        out->balance_total += balance;
+        const char *probe = key;
+        rq_logged *l = bsearch(&probe, sums, m, sizeof *sums, rq_by_key);
+        uint64_t logged = l ? l->logged : 0;
+        if (balance != logged) {
+            out->compensated++;
+            redisContext *c = rconn_ctx(q->conn);
+            redisReply *r = c ? redisCommand(c, "HSET %s %s %llu", q->key_balances, key, (unsigned long long)logged)
+                              : NULL;
+            if (r) freeReplyObject(r);
+        }
+    }
+    /* every key's logged effects against what the producer expects */
+    size_t i = 0, j = 0;
+    while (i < m || j < n) {
+        int c = i >= m ? 1 : j >= n ? -1 : strcmp(sums[i].key, exp[j].key);
+        uint64_t logged = c <= 0 ? sums[i].logged : 0, expected = c >= 0 ? exp[j].expected : 0;
+        const char *key = c <= 0 ? sums[i].key : exp[j].key;
+        if (logged != expected && out->wrong++ == 0)
+            snprintf(out->first_wrong, sizeof out->first_wrong, "%.100s: logged %llu, expected %llu", key,
+                     (unsigned long long)logged, (unsigned long long)expected);
+        out->expected_total += expected;
+        if (c <= 0) i++;
+        if (c >= 0) j++;
+    }
+    rc = 0;
+out:
+    free(sums);
+    if (log) freeReplyObject(log);
+    if (bal) freeReplyObject(bal);
+    if (stats) freeReplyObject(stats);
+    return rc;
 }
 
 int rq_reconcile(rq *q, uint64_t produced, const uint8_t *rejected, rq_tally *t, hist *e2e, qm_tick *ticks,

@@ -134,6 +134,33 @@ int rq_reconcile(rq *q, uint64_t produced, const uint8_t *rejected, rq_tally *t,
                  size_t n_ticks, int64_t tick_us, uint64_t *second_delivered, size_t n_seconds, char *err,
                  size_t errlen);
 
+/* What one key's balance should be: the costs of its messages that
+ * succeeded, as the producer knows them. */
+typedef struct {
+    const char *key;
+    uint64_t expected;
+} rq_expected;
+
+/* The effect ledger, reconciled (see queue_ack.lua). */
+typedef struct {
+    uint64_t applied;              /* effects logged: first successes */
+    uint64_t suppressed;           /* duplicate deliveries that applied nothing */
+    uint64_t compensated;          /* balances that disagreed with their log, set back to it */
+    uint64_t wrong;                /* keys whose logged effects are not their succeeded messages' costs */
+    uint64_t balance_total, expected_total;
+    char first_wrong[160];         /* "key: balance B, expected E" of the first wrong key */
+} rq_effects;
+
+/* Sets succeeded[id] to 1 for every id 0..produced-1 with a recorded
+ * success (others 0). 0, or -1 when the server does not answer. */
+int rq_succeeded_ids(rq *q, uint64_t produced, uint8_t *succeeded);
+
+/* The compensation pass: replays the effect log against the balances
+ * (a balance that disagrees is counted and set to its log's sum), then
+ * holds each key's logged sum to exp[] (sorted by key with strcmp; keys
+ * absent from it expect 0). 0, or -1 with a message. */
+int rq_effects_check(rq *q, const rq_expected *exp, size_t n, rq_effects *out, char *err, size_t errlen);
+
 /* Realtime clock, µs since the epoch. */
 int64_t rq_now_us(void);
 

@@ -325,6 +325,45 @@ static void rqr_stop_consumers(rqr *r)
     }
 }
 
+static int rqr_by_key(const void *a, const void *b)
+{
+    return strcmp(((const rq_expected *)a)->key, ((const rq_expected *)b)->key);
+}
+
+/* The effect ledger against the producer's own record: the messages
+ * (ids in generator order) that succeeded, their costs summed per key. */
+static int rqr_effects(rqr *r, gen *g, uint64_t produced, rq_effects *fx, char *err, size_t errlen)
+{
+    size_t n_keys = kspace_count(r->s->keys);
+    uint8_t *ok = malloc(produced ? produced : 1);
+    uint64_t *sum = calloc(n_keys ? n_keys : 1, sizeof *sum);
+    rq_expected *exp = calloc(n_keys ? n_keys : 1, sizeof *exp);
+    int rc = -1;
+    if (!ok || !sum || !exp) {
+        snprintf(err, errlen, "%s: out of memory for the effect ledger", r->l->name);
+        goto out;
+    }
+    if (rq_succeeded_ids(r->q, produced, ok) != 0) {
+        snprintf(err, errlen, "%s: reading the successes back failed", r->l->name);
+        goto out;
+    }
+    gen_rewind(g);
+    gen_request req;
+    for (uint64_t id = 0; id < produced && gen_next(g, &req); id++)
+        if (ok[id]) sum[req.key] += req.cost;
+    size_t n = 0;
+    for (size_t k = 0; k < n_keys; k++)
+        if (sum[k]) exp[n++] = (rq_expected){ kspace_name(r->s->keys, (uint32_t)k), sum[k] };
+    qsort(exp, n, sizeof *exp, rqr_by_key);
+    if (rq_effects_check(r->q, exp, n, fx, err, errlen) != 0) goto out;
+    rc = 0;
+out:
+    free(ok);
+    free(sum);
+    free(exp);
+    return rc;
+}
+
 int rqr_run(const rqr_options *o, const scn_scenario *s, gen *g, const scn_limiter *l, run_result *out, char *err,
             size_t errlen)
 {
@@ -486,6 +525,8 @@ int rqr_run(const rqr_options *o, const scn_scenario *s, gen *g, const scn_limit
         rq_reconcile(r.q, produced, rejected, &t, e2e, r.ticks, r.n_ticks, s->tick_us, second_delivered, n_seconds,
                      err, errlen) != 0)
         goto done;
+    rq_effects fx;
+    if (rqr_effects(&r, g, produced, &fx, err, errlen) != 0) goto done;
     qm_report rep = { .produced = produced, .rejected = t.rejected, .succeeded = t.succeeded,
                       .dead_lettered = t.dead_lettered, .still_queued = t.still_queued,
                       .deliveries = final.deliveries, .retries = final.retries, .duplicates = t.duplicates,
@@ -516,6 +557,12 @@ int rqr_run(const rqr_options *o, const scn_scenario *s, gen *g, const scn_limit
     out->queue.consumer_crashes = r.crashes;
     out->queue.reaped = final.reaped > r.reaped ? final.reaped : r.reaped;
     out->summary.errors = rq_errors(r.q);
+    out->queue.has_effects = 1;
+    out->queue.effects_applied = fx.applied;
+    out->queue.effects_suppressed = fx.suppressed;
+    out->queue.effects_compensated = fx.compensated;
+    out->queue.effects_wrong = fx.wrong;
+    snprintf(out->queue.effects_first_wrong, sizeof out->queue.effects_first_wrong, "%s", fx.first_wrong);
     out->queue.lag_p99_us = lag->total ? hist_quantile(lag, 0.99) : 0;
     out->queue.lag_max_us = lag->total ? lag->max : 0;
     out->queue.server_refused = server_refused;

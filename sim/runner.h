@@ -77,6 +77,10 @@ typedef struct {
     uint32_t n_faults;
     int64_t lag_p99_us, lag_max_us;   /* Redis: how far the producer fell behind the schedule */
     uint64_t server_refused;     /* Redis: messages the server answered with an error (OOM...) */
+    int has_effects;             /* Redis: the effect ledger was reconciled: */
+    uint64_t effects_applied, effects_suppressed;   /* first successes applied; duplicates that applied nothing */
+    uint64_t effects_compensated, effects_wrong;    /* balances set back to their log; keys off the producer's sums */
+    char effects_first_wrong[160];
 } run_queue_result;
 
 typedef struct run_result {

@@ -338,3 +338,45 @@ Test(redis_queue, an_oom_reply_is_a_refusal_and_long_keys_fit, .timeout = 60)
     cr_assert(strstr(rq_refusal(t.q), "OOM"), "the refusal says why: %s", rq_refusal(t.q));
     tq_down(&t);
 }
+
+/* The effect ledger: a message delivered twice applies its cost once; the
+ * compensation pass finds a balance tampered with and sets it back to the
+ * log; a key whose log is off the producer's record is named. */
+Test(redis_queue, effects_apply_once_and_the_compensation_pass_restores_the_log, .timeout = 60)
+{
+    tq t;
+    tq_up(&t, NULL, 1, 0, 3, 1000, 10);
+    cr_assert_eq(rq_produce(t.q, 0, "alice", 3, 0), 1);
+    cr_assert_eq(rq_produce(t.q, 1, "bob", 5, 0), 1);
+    cr_assert_eq(rq_take_ack(t.q, "t0", 10), 2, "both delivered and acknowledged");
+    /* a second delivery of message 0, as after a reaped lease */
+    cr_assert_eq(rq_push_raw(t.q, "{\"id\":0,\"key\":\"alice\",\"cost\":3,\"enqueued_us\":0,\"attempts\":1}"), 0);
+    cr_assert_eq(rq_take_ack(t.q, "t0", 10), 1);
+    rq_expected exp[] = { { "alice", 3 }, { "bob", 5 } };
+    rq_effects fx;
+    char err[256];
+    cr_assert_eq(rq_effects_check(t.q, exp, 2, &fx, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(fx.applied, 2);
+    cr_assert_eq(fx.suppressed, 1, "the duplicate applied nothing");
+    cr_assert_eq(fx.compensated, 0);
+    cr_assert_eq(fx.wrong, 0, "%s", fx.first_wrong);
+    cr_assert_eq(fx.balance_total, 8);
+    /* someone adds 4 to alice's balance behind the ledger's back */
+    redisContext *c = redisConnect("127.0.0.1", t.server.port);
+    char key[300];
+    snprintf(key, sizeof key, "%sbalances", t.setup.prefix);
+    redisReply *r = redisCommand(c, "HINCRBY %s alice 4", key);
+    freeReplyObject(r);
+    cr_assert_eq(rq_effects_check(t.q, exp, 2, &fx, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(fx.compensated, 1, "the balance disagreed with its log");
+    r = redisCommand(c, "HGET %s alice", key);
+    cr_assert(r && r->type == REDIS_REPLY_STRING && strcmp(r->str, "3") == 0, "set back to the log's 3");
+    freeReplyObject(r);
+    redisFree(c);
+    /* the producer expected more for bob than was ever applied */
+    rq_expected more[] = { { "alice", 3 }, { "bob", 6 } };
+    cr_assert_eq(rq_effects_check(t.q, more, 2, &fx, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(fx.wrong, 1);
+    cr_assert(strstr(fx.first_wrong, "bob: logged 5, expected 6"), "%s", fx.first_wrong);
+    tq_down(&t);
+}
