@@ -31,7 +31,16 @@ REL_OBJ  := $(LIB_SRC:%.c=build/release/%.o)
 TST_OBJ  := $(LIB_SRC:%.c=build/test/%.o) $(TEST_SRC:%.c=build/test/%.o)
 ASN_OBJ  := $(LIB_SRC:%.c=build/asan/%.o) $(TEST_SRC:%.c=build/asan/%.o)
 
-.PHONY: all deps bench sweep test test-plain test-asan perf perf-redis regress chaos clean
+# Fuzz harnesses over every reader (tests/fuzz): replayed on their corpus
+# in `make test`, run with libFuzzer by `make fuzz`.
+FUZZ_NAMES   := scenario trace decisions url rate sweep
+FUZZ_REPLAY  := $(FUZZ_NAMES:%=build/asan/fuzz_%)
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+.PHONY: all deps bench sweep test test-plain test-asan perf perf-redis regress chaos clean fuzz
+.PRECIOUS: build/fuzz/%.o build/asan/%.o
 .DEFAULT_GOAL := all
 
 all: ratelab
@@ -68,6 +77,16 @@ build/asan/ratelab_tests: $(ASN_OBJ)
 build/asan/ratelab: $(LIB_SRC:%.c=build/asan/%.o) build/asan/sim/main.o
 	$(CC) $(CFLAGS_COMMON) $(SANITIZE) -o $@ $^ $(LDLIBS_COMMON)
 
+build/asan/fuzz_%: $(LIB_SRC:%.c=build/asan/%.o) build/asan/tests/fuzz/fuzz_%.o build/asan/tests/fuzz/replay.o
+	$(CC) $(CFLAGS_COMMON) $(SANITIZE) -o $@ $^ $(LDLIBS_COMMON)
+
+build/fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS_COMMON) -O1 $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build/fuzz/fuzz_%: $(LIB_SRC:%.c=build/fuzz/%.o) build/fuzz/tests/fuzz/fuzz_%.o
+	$(FUZZ_CC) $(CFLAGS_COMMON) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_COMMON)
+
 bench: deps
 	@$(MAKE) --no-print-directory ratelab
 	./ratelab run scenarios/$(SCENARIO).json --out $(OUT) $(RUN_FLAGS)
@@ -92,15 +111,30 @@ test-plain: ratelab build/test/ratelab_tests
 
 # LeakSanitizer reports when a test's worker exits, after Criterion has
 # counted the test as passed, so any sanitizer report in the log fails too.
-test-asan: build/asan/ratelab build/asan/ratelab_tests
+test-asan: build/asan/ratelab build/asan/ratelab_tests $(FUZZ_REPLAY)
 	@set -o pipefail 2>/dev/null; \
-	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0:malloc_context_size=2 \
-	RATELAB_BIN=build/asan/ratelab build/asan/ratelab_tests 2>&1 | tee build/asan/test.log; \
+	export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0:malloc_context_size=2; \
+	{ RATELAB_BIN=build/asan/ratelab build/asan/ratelab_tests && \
+	  for h in $(FUZZ_NAMES); do build/asan/fuzz_$$h tests/fuzz/corpus/$$h || exit 1; done; } 2>&1 | tee build/asan/test.log; \
 	status=$$?; \
 	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' build/asan/test.log; then \
 		echo "sanitizer report above: failing" >&2; exit 1; fi; \
 	exit $$status
+
+# libFuzzer on every reader, FUZZ_SECONDS (60) each, from the committed
+# corpus; new inputs collect in build/fuzz/corpus (copy the ones worth
+# keeping into tests/fuzz/corpus). Needs clang (installed by the deps step).
+fuzz:
+	@scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
+	@for h in $(FUZZ_NAMES); do \
+		mkdir -p build/fuzz/corpus/$$h; \
+		echo "fuzz $$h: $(FUZZ_SECONDS) s"; \
+		build/fuzz/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 \
+			build/fuzz/corpus/$$h tests/fuzz/corpus/$$h 2>&1 | grep -E "^(stat::number_of_executed_units|==|SUMMARY|#[0-9]+ +DONE)" ; \
+		test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
 
 perf: deps
 	@$(MAKE) --no-print-directory ratelab

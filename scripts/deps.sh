@@ -20,6 +20,8 @@ need_pkg redis-server    'command -v redis-server'
 need_pkg redis-tools     'command -v redis-benchmark'
 # the report test loads index.html in a real browser, headless
 need_pkg chromium        'command -v chromium'
+# `make fuzz` (scripts/deps.sh fuzz): libFuzzer comes with clang
+[ "${1:-}" = fuzz ] && need_pkg clang 'command -v clang'
 
 [ -z "$missing" ] && exit 0
 

@@ -24,11 +24,15 @@ int af_open(af_file *a, const char *path, char *err, size_t errlen)
 
 int af_commit(af_file *a, char *err, size_t errlen)
 {
-    int bad = ferror(a->f);
-    bad |= fclose(a->f) != 0;
+    /* a failed write leaves ferror set but not errno: flushing again
+     * brings the reason (ENOSPC...) back */
+    int bad = ferror(a->f), why = 0;
+    if (fflush(a->f) != 0) { bad = 1; why = errno; }
+    if (fclose(a->f) != 0) { bad = 1; if (!why) why = errno; }
     a->f = NULL;
-    if (bad || rename(a->tmp, a->path) != 0) {
-        snprintf(err, errlen, "%s: write failed", a->path);
+    if (!bad && rename(a->tmp, a->path) != 0) { bad = 1; why = errno; }
+    if (bad) {
+        snprintf(err, errlen, "%s: write failed: %s", a->path, strerror(why ? why : EIO));
         unlink(a->tmp);
         return -1;
     }

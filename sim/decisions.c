@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomicfile.h"
 #include "fsutil.h"
 #include "keyspace.h"
 #include "output.h"
 
-FILE *dlog_open(const char *dir, const scn_limiter *l, const char *backend, char *err, size_t errlen)
+FILE *dlog_open(af_file *log, const char *dir, const scn_limiter *l, const char *backend, char *err,
+                size_t errlen)
 {
     if (fs_mkdirs(dir) != 0) {
         snprintf(err, errlen, "%s: cannot create: %s", dir, strerror(errno));
@@ -19,26 +21,21 @@ FILE *dlog_open(const char *dir, const scn_limiter *l, const char *backend, char
     }
     char path[4200], params[256];
     snprintf(path, sizeof path, "%s/%s.%s.csv", dir, l->name, backend);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
+    if (af_open(log, path, err, errlen) != 0) return NULL;
     out_params(l, params, sizeof params);
-    fprintf(f, "# ratelab decisions v1\n# limiter %s algorithm %s scope %s backend %s\n# params %s\n"
-               "t_us,key,cost,allowed,delay_us\n",
+    fprintf(log->f, "# ratelab decisions v1\n# limiter %s algorithm %s scope %s backend %s\n# params %s\n"
+                    "t_us,key,cost,allowed,delay_us\n",
             l->name, l->ops->name, l->global ? "global" : "key", backend, params);
-    return f;
+    return log->f;
 }
 
-int dlog_close(FILE *f, const char *dir, char *err, size_t errlen)
+int dlog_close(af_file *log, int keep, char *err, size_t errlen)
 {
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        snprintf(err, errlen, "%s: writing the decision log failed", dir);
-        return -1;
+    if (!keep) {
+        af_abandon(log);
+        return 0;
     }
-    return 0;
+    return af_commit(log, err, errlen);
 }
 
 /* Sets the limiter's parameters from "name=value;..." (as out_params

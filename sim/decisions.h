@@ -18,12 +18,15 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "atomicfile.h"
 #include "oracle.h"
 #include "scenario.h"
 
-/* Opens DIR/<limiter>.<backend>.csv and writes the header; NULL with a
- * message when the file cannot be created. */
-FILE *dlog_open(const char *dir, const scn_limiter *l, const char *backend, char *err, size_t errlen);
+/* Opens DIR/<limiter>.<backend>.csv (creating DIR and its parents) to be
+ * written beside it and renamed into place by dlog_close, and writes the
+ * header; the FILE to write rows to, or NULL with a message. */
+FILE *dlog_open(af_file *log, const char *dir, const scn_limiter *l, const char *backend, char *err,
+                size_t errlen);
 
 /* One decided request. */
 static inline void dlog_write(FILE *f, int64_t t_us, const char *key, uint32_t cost, const lim_decision *d)
@@ -31,8 +34,10 @@ static inline void dlog_write(FILE *f, int64_t t_us, const char *key, uint32_t c
     fprintf(f, "%lld,%s,%u,%d,%lld\n", (long long)t_us, key, cost, d->allowed, (long long)d->delay_us);
 }
 
-/* Closes the log; 0, or -1 with a message when anything failed to write. */
-int dlog_close(FILE *f, const char *dir, char *err, size_t errlen);
+/* Closes the log: with `keep`, puts it in place (0, or -1 with the path
+ * and errno's text when anything failed to write: disk full...); without,
+ * or on a failure, no log is left, never a truncated one. */
+int dlog_close(af_file *log, int keep, char *err, size_t errlen);
 
 /* Re-checks one log with the oracle: fills *r, limiter_name (64 bytes) and
  * worst_key (300 bytes: the key of the worst violation). Returns 0, or -1

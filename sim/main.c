@@ -36,6 +36,9 @@
 #include "sweep.h"
 
 #define MAIN_MAX_SETS 64
+#define MAIN_SERIES_BUDGET (8.0 * (1 << 30))   /* per-tick series kept until the results are written */
+#define MAIN_OUTPUT_BUDGET (4.0 * (1 << 30))   /* timeseries.csv */
+#define MAIN_BYTES_PER_ROW 90.0                /* a timeseries.csv row, about */
 
 static void main_usage(FILE *f)
 {
@@ -330,8 +333,9 @@ static int main_run(int argc, char **argv)
     if (!a.run_id) main_run_id(run_id, sizeof run_id);
     gen *g = gen_create(&s);
     if (g) gen_set_stop(g, intr_requested, NULL);
-    size_t n_results = 0;
+    size_t n_results = 0, n_logs = 0;
     run_result *results = NULL;
+    af_file *logs = NULL;     /* the decision logs, put in place with the results */
     if (!g) { fprintf(stderr, "ratelab: out of memory for the generator\n"); rc = 1; goto done; }
     if (a.use_memory) {
         if (!(mem = bmem_create(a.sample, &backends[n_backends++]))) { rc = 1; goto done; }
@@ -359,8 +363,21 @@ static int main_run(int argc, char **argv)
             goto done;
         }
     }
+    /* what the run will hold and write, before anything runs */
+    double held = (double)(s.n_limiters * n_backends) * met_bytes_for(scn_tick_count(&s), s.duration_us);
+    double written = (double)(s.n_limiters * n_backends) * (double)scn_tick_count(&s) * MAIN_BYTES_PER_ROW;
+    if (held > MAIN_SERIES_BUDGET || written > MAIN_OUTPUT_BUDGET) {
+        fprintf(stderr, "ratelab: %s: %zu limiter pass(es) x %zu ticks would hold %.1f GiB of series and write %.1f "
+                        "GiB of timeseries.csv, above the budgets of %.0f GiB and %.0f GiB: use a longer tick_ms, "
+                        "fewer limiters (--only) or a shorter duration\n", a.scenario, s.n_limiters * n_backends,
+                scn_tick_count(&s), held / (1 << 30), written / (1 << 30), MAIN_SERIES_BUDGET / (1 << 30),
+                MAIN_OUTPUT_BUDGET / (1 << 30));
+        rc = 2;
+        goto done;
+    }
     results = calloc(s.n_limiters * n_backends, sizeof *results);
-    if (!results) { rc = 1; goto done; }
+    logs = a.log_dir ? calloc(s.n_limiters * n_backends, sizeof *logs) : NULL;
+    if (!results || (a.log_dir && !logs)) { rc = 1; goto done; }
     main_progress progress = { .enabled = !a.quiet && isatty(STDERR_FILENO), .count = s.n_limiters * n_backends };
     progress.started_ns = run_now_ns();
     run_options ropt = { main_progress_draw, intr_requested, &progress, NULL };
@@ -371,20 +388,19 @@ static int main_run(int argc, char **argv)
             rt_options rto = { (unsigned)a.clients, a.speed, a.server_clock, a.skew_ms, a.on_error_allow };
             ropt.log = NULL;
             int is_queue = s.limiters[i].ops->kind == LIM_KIND_QUEUE;   /* no per-request decisions to log */
-            if (a.log_dir && !is_queue && !(ropt.log = dlog_open(a.log_dir, &s.limiters[i], backends[b].name, err, sizeof err))) {
-                fprintf(stderr, "ratelab: %s\n", err);
-                rc = 1;
-                goto done;
+            if (a.log_dir && !is_queue) {
+                if (!(ropt.log = dlog_open(&logs[n_logs], a.log_dir, &s.limiters[i], backends[b].name, err,
+                                           sizeof err))) {
+                    fprintf(stderr, "ratelab: %s\n", err);
+                    rc = 1;
+                    goto done;
+                }
+                n_logs++;
             }
             int failed = a.realtime && !is_queue ? rt_run(&s, g, &s.limiters[i], red, &backends[b], &rto, &ropt, &results[n_results],
                                              err, sizeof err)
                                     : run_limiter(&s, g, &s.limiters[i], &backends[b], &ropt, &results[n_results], err,
                                                   sizeof err);
-            if (ropt.log && dlog_close(ropt.log, a.log_dir, err, sizeof err) != 0 && !failed) {
-                fprintf(stderr, "ratelab: %s\n", err);
-                rc = 1;
-                goto done;
-            }
             if (failed) {
                 fprintf(stderr, "%sratelab: %s\n", progress.drawn ? "\n" : "", err);
                 rc = intr_requested(&progress) ? 130 : 1;
@@ -404,11 +420,21 @@ static int main_run(int argc, char **argv)
                  a.server_clock ? "" : "; limiters decide at the scenario's time (wall time since start x speed)");
     out_context ctx = { backend_names, a.use_redis ? where : NULL, a.use_redis ? run_id : NULL, mode, command,
                         a.sample, main_clock_overhead() };
-    if (out_write_run(outdir, &s, results, n_results, &ctx, err, sizeof err) != 0) {
+    /* The decision logs and the results go into place together: logs first
+     * (the larger, the likelier to meet a full disk), and a failure of
+     * either takes back what was put in place, so no partial output. */
+    size_t committed = 0;
+    for (; committed < n_logs; committed++)
+        if (dlog_close(&logs[committed], 1, err, sizeof err) != 0) break;
+    if (committed < n_logs || out_write_run(outdir, &s, results, n_results, &ctx, err, sizeof err) != 0) {
         fprintf(stderr, "ratelab: %s\n", err);
+        for (size_t i = 0; i < committed; i++) unlink(logs[i].path);
+        for (size_t i = committed + (committed < n_logs); i < n_logs; i++) dlog_close(&logs[i], 0, err, sizeof err);
+        n_logs = 0;
         rc = 1;
         goto done;
     }
+    n_logs = 0;
     out_print_violations(stderr, &s, results, n_results);
     if (!a.quiet) {
         out_print_table(stdout, &s, results, n_results);
@@ -420,6 +446,8 @@ static int main_run(int argc, char **argv)
                qout_any(results, n_results) ? ",queue.csv" : "");
     }
 done:
+    for (size_t i = 0; i < n_logs; i++) dlog_close(&logs[i], 0, err, sizeof err);
+    free(logs);
     for (size_t i = 0; i < n_results; i++) run_result_free(&results[i]);
     free(results);
     bred_destroy(red);

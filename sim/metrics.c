@@ -4,6 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+double met_bytes_for(size_t n_ticks, int64_t duration_us)
+{
+    /* 11 per-tick arrays, 2 per-second arrays, 4 histograms */
+    return 11.0 * 8 * (double)n_ticks + 2.0 * 8 * (double)(duration_us / 1000000 + 1) + 4.0 * sizeof(hist);
+}
+
 int met_init(met_series *m, size_t n_ticks, int64_t tick_us, int64_t duration_us)
 {
     memset(m, 0, sizeof *m);

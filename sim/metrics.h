@@ -39,6 +39,10 @@ typedef struct {
     hist *delay_all, *latency_all, *delay_tick, *latency_tick;
 } met_series;
 
+/* The bytes met_init allocates for n_ticks ticks over duration_us: what a
+ * finished pass keeps until its results are written. */
+double met_bytes_for(size_t n_ticks, int64_t duration_us);
+
 /* Allocates the series for n_ticks ticks of tick_us over duration_us.
  * Returns 0, or -1 when memory is short (nothing left allocated). */
 int met_init(met_series *m, size_t n_ticks, int64_t tick_us, int64_t duration_us);

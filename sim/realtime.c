@@ -101,7 +101,8 @@ static int rt_by_time(const void *a, const void *b)
 {
     const rt_order *x = a, *y = b;
     int64_t p = x->at[x->i], q = y->at[y->i];
-    return (p > q) - (p < q) ? (p > q) - (p < q) : (x->i > y->i) - (x->i < y->i);
+    int by_time = (p > q) - (p < q);
+    return by_time ? by_time : (x->i > y->i) - (x->i < y->i);
 }
 
 int rt_run(const scn_scenario *s, gen *g, const scn_limiter *l, bred *r, const run_backend *b,

@@ -590,9 +590,10 @@ static int scn_limiter_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario
     size_t keys = l->global ? 1 : kspace_count(s->keys);
     size_t bytes = ks_bytes_for(keys, l->cfg.state_size);
     if (bytes == 0 || bytes > SCN_STATE_BUDGET)
-        return scn_fail(c, path, "%s state for %zu keys of %zu bytes needs %.1f GiB, above the %.0f GiB budget; "
-                        "use fewer keys or a smaller limit", l->ops->name, keys, l->cfg.state_size,
-                        (double)keys * (double)l->cfg.state_size / 0.75 / (1 << 30), (double)SCN_STATE_BUDGET / (1 << 30));
+        return scn_fail(c, path, "%s state for %zu keys of %zu bytes needs %.1f GiB (the key store's slots), above "
+                        "the %.0f GiB budget; use fewer keys or a smaller limit", l->ops->name, keys, l->cfg.state_size,
+                        bytes ? (double)bytes / (1 << 30) : (double)keys * (double)(l->cfg.state_size + 8) * 2 / (1 << 30),
+                        (double)SCN_STATE_BUDGET / (1 << 30));
     return 0;
 }
 

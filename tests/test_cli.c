@@ -121,6 +121,19 @@ Test(cli, a_run_writes_summary_timeseries_and_run_json)
     free(dir);
 }
 
+Test(cli, a_run_too_large_to_hold_or_write_is_refused_before_it_starts)
+{
+    char *dir = tsup_tempdir(), out[512], err[2048];
+    snprintf(out, sizeof out, "%s/huge", dir);
+    const char *argv[] = { "run", "tests/fixtures/huge_run.json", "--out", out, "--quiet", NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 2, "%s", err);
+    cr_assert(strstr(err, "64 limiter pass(es) x 1000000 ticks would hold"), "%s", err);
+    cr_assert(strstr(err, "above the budgets of 8 GiB and 4 GiB"), "%s", err);
+    cr_assert_not(exists(out), "nothing written");
+    tsup_rmtree(dir);
+    free(dir);
+}
+
 Test(cli, run_json_gives_the_largest_seed_back_exactly)
 {
     char *dir = tsup_tempdir(), out[512], path[600], err[2048];
