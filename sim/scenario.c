@@ -744,6 +744,7 @@ static char *scn_read_file(scn_ctx *c, const char *path, size_t *len)
 static int scn_syntax_error(scn_ctx *c, const char *text, size_t len, const char *at)
 {
     size_t off = at && at >= text && at <= text + len ? (size_t)(at - text) : len;
+    if (strlen(text) != len) off = strlen(text);   /* point at the NUL itself, not where cJSON gave up */
     size_t line = 1, col = 1;
     for (size_t i = 0; i < off; i++) {
         if (text[i] == '\n') { line++; col = 1; } else col++;

@@ -68,6 +68,7 @@ static const bad_case bad_cases[] = {
     { "queue_drain_not_whole", ": limiters[0].drain_rps: 333/s is 33.3 messages per 100 ms run; the consumers take whole messages" },
     { "queue_consumers_exceed_batch", ": limiters[0].consumers: 4 consumers cannot share a batch of 2" },
     { "downstream_failure_prob_above_1", ": downstream.failure_prob: must be <= 1, got 1.5" },
+    { "syntax_nul_byte", "syntax_nul_byte.json:3:8: JSON syntax error: NUL byte in the file" },
     { "trace_nul_key", "traces/nul_key.csv:3: a NUL byte in the line" },
     { "trace_bad_utf8_key", "traces/bad_utf8_key.csv:3: key: is not valid UTF-8 (byte 0xff at 1)" },
     { "trace_is_directory", "traces/a_directory: cannot read trace: is a directory" },
