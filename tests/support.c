@@ -146,6 +146,28 @@ int tsup_exec(const char *const *argv, char *err, size_t errlen)
     return tsup_finish(&c, 3600, err, errlen);
 }
 
+void tsup_spin_up(pid_t pid[2], int seconds)
+{
+    for (int i = 0; i < 2; i++) {
+        pid[i] = fork();
+        cr_assert(pid[i] >= 0);
+        if (pid[i] == 0) {
+            time_t end = time(NULL) + seconds;
+            volatile unsigned long x = 0;
+            while (time(NULL) < end) x++;
+            _exit(0);
+        }
+    }
+}
+
+void tsup_spin_down(pid_t pid[2])
+{
+    for (int i = 0; i < 2; i++) {
+        kill(pid[i], SIGKILL);
+        waitpid(pid[i], NULL, 0);
+    }
+}
+
 char *tsup_tempdir(void)
 {
     char *path = strdup("/tmp/ratelab-test-XXXXXX");

@@ -60,6 +60,11 @@ int tsup_running(tsup_child *c);
  * signal ended it). Returns the exit status, or -1 after a signal. */
 int tsup_finish(tsup_child *c, int timeout_s, char *err, size_t errlen);
 
+/* Starts two processes that keep both cores busy (other work on the
+ * machine), each for at most `seconds`; tsup_spin_down stops them by PID. */
+void tsup_spin_up(pid_t pid[2], int seconds);
+void tsup_spin_down(pid_t pid[2]);
+
 /* A fresh empty directory under /tmp; caller frees the path. */
 char *tsup_tempdir(void);
 

@@ -236,29 +236,6 @@ Test(redis_queue, malformed_json_is_dead_lettered_with_a_reason, .timeout = 60)
     tq_down(&t);
 }
 
-/* Two processes that keep both cores busy, each for at most `seconds`. */
-static void spin_up(pid_t pid[2], int seconds)
-{
-    for (int i = 0; i < 2; i++) {
-        pid[i] = fork();
-        cr_assert(pid[i] >= 0);
-        if (pid[i] == 0) {
-            time_t end = time(NULL) + seconds;
-            volatile unsigned long x = 0;
-            while (time(NULL) < end) x++;
-            _exit(0);
-        }
-    }
-}
-
-static void spin_down(pid_t pid[2])
-{
-    for (int i = 0; i < 2; i++) {
-        kill(pid[i], SIGKILL);
-        waitpid(pid[i], NULL, 0);
-    }
-}
-
 /* The chaos run, short, with both cores kept busy by other work:
  * consumers killed and the server restarted while a durable queue takes a
  * burst. Every fault must land inside the load and strike messages in
@@ -272,9 +249,9 @@ Test(redis_queue, short_chaos_run_loses_nothing_with_appendfsync_always, .timeou
     const char *argv[] = { "chaos", "tests/fixtures/chaos_small.json", "--kills", "6", "--restarts", "1",
                            "--out", out, NULL };
     pid_t busy[2];
-    spin_up(busy, 200);
+    tsup_spin_up(busy, 200);
     int rc = tsup_run(argv, err, sizeof err);
-    spin_down(busy);
+    tsup_spin_down(busy);
     cr_assert_eq(rc, 0, "ratelab chaos exited %d:\n%s", rc, err);
     cr_assert(strstr(err, "kill -9 redis-server"), "no server restart in:\n%s", err);
     /* each kill's line: "... (kill K; planned at +P s): N in processing, M of them its own" */
