@@ -143,16 +143,16 @@ int chaos_main(int argc, char **argv)
             if (p->lost != 0 && durable) rc = 1;
             /* a fault meant for the load must land inside it, or "lost 0" proves nothing */
             const run_queue_result *q = &results[i].queue;
-            uint32_t outside = 0, busy = 0;
-            uint64_t returned = 0;
+            uint32_t outside = 0, busy = 0, held = 0;
             for (uint32_t k = 0; k < q->n_faults; k++) {
                 outside += q->faults[k].at_us > s.duration_us;
                 busy += q->faults[k].processing > 0;
-                returned += q->faults[k].reaped_after;
+                held += !q->faults[k].is_restart && q->faults[k].held > 0;
             }
-            printf("chaos %s: %u of %u fault(s) struck while messages were in processing; the reaper returned %llu "
-                   "after them; producer lag p99 %.1f ms\n", results[i].limiter->name, busy, q->n_faults,
-                   (unsigned long long)returned, (double)q->lag_p99_us / 1e3);
+            printf("chaos %s: %u of %u fault(s) struck while messages were in processing, %u kill(s) a consumer "
+                   "holding some; the reaper returned %llu deliveries in all; producer lag p99 %.1f ms\n",
+                   results[i].limiter->name, busy, q->n_faults, held, (unsigned long long)q->reaped,
+                   (double)q->lag_p99_us / 1e3);
             if (q->effects_wrong && durable) {
                 fprintf(stderr, "ratelab chaos: %s: %llu balance(s) are not the sum of their succeeded messages' "
                                 "costs (first: %s)\n", results[i].limiter->name,

@@ -85,13 +85,17 @@ void qout_print(FILE *f, const run_result *r, size_t n)
                     q->effects_wrong ? q->effects_first_wrong : "");
         for (uint32_t k = 0; k < q->n_faults; k++) {
             const run_queue_fault *x = &q->faults[k];
-            char what[48];
+            char what[48], held[48] = "";
             if (x->is_restart) snprintf(what, sizeof what, "server restart");
-            else snprintf(what, sizeof what, "kill of c%u", x->consumer);
-            fprintf(f, "queue %s (%s): fault %u, %s: planned %+.3f s, landed %+.3f s; %ld in processing (%ld held by "
-                       "the victim); %llu returned by the reaper after it\n",
+            else {
+                snprintf(what, sizeof what, "kill of c%u", x->consumer);
+                snprintf(held, sizeof held, " (%ld held by the victim)", x->held);
+            }
+            /* the windows of faults close together overlap: a reaped delivery counts in each */
+            fprintf(f, "queue %s (%s): fault %u, %s: planned %+.3f s, landed %+.3f s; %ld in processing%s; %llu "
+                       "returned by the reaper in the window after it\n",
                     r[i].limiter->name, r[i].backend, k + 1, what, (double)x->planned_us / 1e6, (double)x->at_us / 1e6,
-                    x->processing, x->held, (unsigned long long)x->reaped_after);
+                    x->processing, held, (unsigned long long)x->reaped_after);
         }
         if (q->consumer_kills || q->server_restarts || q->reaped || q->consumer_crashes)
             fprintf(f, "queue %s (%s): faults survived: %llu consumer kill(s), %llu server restart(s), %llu consumer "
