@@ -2,9 +2,10 @@
 #define _GNU_SOURCE
 #include "support.h"
 
+#include "../sim/fsutil.h"
+
 #include <criterion/criterion.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <math.h>
 #include <spawn.h>
@@ -175,16 +176,7 @@ char *tsup_tempdir(void)
     return path;
 }
 
-static int tsup_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-void tsup_rmtree(const char *path)
-{
-    nftw(path, tsup_rm, 16, FTW_DEPTH | FTW_PHYS);
-}
+void tsup_rmtree(const char *path) { fs_remove_tree(path); }
 
 int tsup_is_png(const char *path)
 {
