@@ -145,14 +145,16 @@ int chaos_main(int argc, char **argv)
             const run_queue_result *q = &results[i].queue;
             uint32_t outside = 0, busy = 0, held = 0;
             for (uint32_t k = 0; k < q->n_faults; k++) {
-                outside += q->faults[k].at_us > s.duration_us;
+                outside += q->faults[k].at_us > q->load_end_us;
                 busy += q->faults[k].processing > 0;
                 held += !q->faults[k].is_restart && q->faults[k].held > 0;
             }
             printf("chaos %s: %u of %u fault(s) struck while messages were in processing, %u kill(s) a consumer "
-                   "holding some; the reaper returned %llu deliveries in all; producer lag p99 %.1f ms\n",
-                   results[i].limiter->name, busy, q->n_faults, held, (unsigned long long)q->reaped,
-                   (double)q->lag_p99_us / 1e3);
+                   "holding some; %u within the load (the last message produced at %+.3f s); the reaper returned "
+                   "%llu deliveries in all; producer lag p99 %.1f ms\n",
+                   results[i].limiter->name, busy, q->n_faults, held, q->n_faults - outside,
+                   (double)q->load_end_us / 1e6,
+                   (unsigned long long)q->reaped, (double)q->lag_p99_us / 1e3);
             if (q->effects_wrong && durable) {
                 fprintf(stderr, "ratelab chaos: %s: %llu balance(s) are not the sum of their succeeded messages' "
                                 "costs (first: %s)\n", results[i].limiter->name,
@@ -164,9 +166,9 @@ int chaos_main(int argc, char **argv)
                    (unsigned long long)q->effects_applied, (unsigned long long)q->effects_suppressed,
                    (unsigned long long)q->effects_compensated, (unsigned long long)q->effects_wrong);
             if (outside) {
-                fprintf(stderr, "ratelab chaos: %s: %u fault(s) landed after the load had ended (%.3f s): the run "
-                                "did not test what it was asked to\n", results[i].limiter->name, outside,
-                        s.duration_s);
+                fprintf(stderr, "ratelab chaos: %s: %u fault(s) landed after the load had ended (the last message "
+                                "was produced at %+.3f s): the run did not test what it was asked to\n",
+                        results[i].limiter->name, outside, (double)q->load_end_us / 1e6);
                 rc = 1;
             }
         }

@@ -20,6 +20,7 @@
 #define RQR_MAX_CONSUMERS 64
 #define RQR_OUTAGE_LIMIT_US 30000000      /* a server away longer ends the run */
 #define RQR_START_DELAY_US 300000         /* consumers get ready before t0 */
+#define RQR_FAULT_POLL_US 5000            /* a fault waiting for a busy consumer looks this often */
 #define RQR_PROBE_MESSAGES 1000
 #define RQR_PROBE_ROUNDS 3
 #define RQR_PROBE_BUDGET_US 500000
@@ -70,6 +71,7 @@ typedef struct {
     rq_levels last;
     uint64_t max_queue_len, max_processing, reaped;
     int64_t down_since_us;                 /* 0: the server answers */
+    int64_t fault_poll_us;                 /* a fault waiting for messages in processing looks again then */
     rqr_fault *faults;                     /* kills and restarts, in the order they landed */
     uint32_t n_faults;
 } rqr;
@@ -169,7 +171,18 @@ static int rqr_housekeep(rqr *r, char *err, size_t errlen)
     }
     int64_t rel = rq_now_us() - r->setup.t0_us;
     while (r->kills_done < r->o->consumer_kills && r->kill_at[r->kills_done] <= rel) {
-        uint32_t k = (uint32_t)rng_below(&r->rng_faults, r->n_consumers);
+        /* A kill is meant to strike a consumer holding messages: the victim
+         * is drawn among those that hold some, and when none does, the kill
+         * waits for one, for at most a consumer interval. */
+        uint32_t holders[RQR_MAX_CONSUMERS], n_holders = 0;
+        for (uint32_t c = 0; c < r->n_consumers; c++)
+            if (r->pid[c] > 0 && rq_processing_len(r->q, c, r->incarnation[c]) > 0) holders[n_holders++] = c;
+        if (n_holders == 0 && rel < r->kill_at[r->kills_done] + r->setup.q.interval_us) {
+            r->fault_poll_us = rq_now_us() + RQR_FAULT_POLL_US;
+            break;
+        }
+        uint32_t k = n_holders ? holders[rng_below(&r->rng_faults, n_holders)]
+                               : (uint32_t)rng_below(&r->rng_faults, r->n_consumers);
         rqr_fault *f = rqr_fault_begin(r, 0, k, r->kill_at[r->kills_done]);
         if (r->pid[k] > 0) {
             kill(r->pid[k], SIGKILL);
@@ -181,6 +194,12 @@ static int rqr_housekeep(rqr *r, char *err, size_t errlen)
         rqr_respawn(r, k);
     }
     while (r->o->server && r->restarts_done < r->o->server_restarts && r->restart_at[r->restarts_done] <= rel) {
+        rq_levels now;   /* a restart too waits, a consumer interval at most, for messages in processing */
+        if (rel < r->restart_at[r->restarts_done] + r->setup.q.interval_us &&
+            (rq_levels_get(r->q, &now) != 0 || now.processing == 0)) {
+            r->fault_poll_us = rq_now_us() + RQR_FAULT_POLL_US;
+            break;
+        }
         char why[256];
         rqr_fault *f = rqr_fault_begin(r, 1, 0, r->restart_at[r->restarts_done]);
         rsrv_kill(r->o->server);
@@ -239,10 +258,17 @@ static int64_t rqr_next_wake(const rqr *r)
         int64_t t = t0 + (int64_t)(r->tick + 1) * r->s->tick_us;
         if (t < next) next = t;
     }
-    if (r->kills_done < r->o->consumer_kills && t0 + r->kill_at[r->kills_done] < next)
-        next = t0 + r->kill_at[r->kills_done];
-    if (r->o->server && r->restarts_done < r->o->server_restarts && t0 + r->restart_at[r->restarts_done] < next)
-        next = t0 + r->restart_at[r->restarts_done];
+    /* a fault due but waiting for messages in processing looks again at fault_poll_us */
+    if (r->kills_done < r->o->consumer_kills) {
+        int64_t t = t0 + r->kill_at[r->kills_done];
+        if (t < r->fault_poll_us) t = r->fault_poll_us;
+        if (t < next) next = t;
+    }
+    if (r->o->server && r->restarts_done < r->o->server_restarts) {
+        int64_t t = t0 + r->restart_at[r->restarts_done];
+        if (t < r->fault_poll_us) t = r->fault_poll_us;
+        if (t < next) next = t;
+    }
     return next;
 }
 
@@ -489,6 +515,9 @@ int rqr_run(const rqr_options *o, const scn_scenario *s, gen *g, const scn_limit
             if (rqr_housekeep(&r, err, errlen) != 0) goto done;
         }
     }
+    /* the load ends with the last message produced: a producer behind its
+     * schedule stretches it past the scenario's duration */
+    int64_t load_end_us = rq_now_us() - t0;
     /* the drain: until nothing waits or is in processing, within the limit */
     int64_t drain_until = rq_now_us() + (int64_t)((o->drain_limit_s > 0 ? o->drain_limit_s : 60) * 1e6);
     int64_t drained_at = rq_now_us();
@@ -567,6 +596,7 @@ int rqr_run(const rqr_options *o, const scn_scenario *s, gen *g, const scn_limit
     out->queue.lag_max_us = lag->total ? lag->max : 0;
     out->queue.server_refused = server_refused;
     out->queue.n_faults = r.n_faults;
+    out->queue.load_end_us = load_end_us;
     out->queue.faults = r.n_faults ? malloc(r.n_faults * sizeof *out->queue.faults) : NULL;
     for (uint32_t i = 0; i < r.n_faults && out->queue.faults; i++) {
         const rqr_fault *f = &r.faults[i];

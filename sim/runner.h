@@ -76,6 +76,7 @@ typedef struct {
     run_queue_fault *faults;     /* Redis: each fault as it landed (owned), n_faults of them */
     uint32_t n_faults;
     int64_t lag_p99_us, lag_max_us;   /* Redis: how far the producer fell behind the schedule */
+    int64_t load_end_us;         /* Redis: when the last message was produced, from the start */
     uint64_t server_refused;     /* Redis: messages the server answered with an error (OOM...) */
     int has_effects;             /* Redis: the effect ledger was reconciled: */
     uint64_t effects_applied, effects_suppressed;   /* first successes applied; duplicates that applied nothing */
