@@ -1,7 +1,8 @@
 /*
  * sliding_window_log -- exact: admit iff the cost admitted in (t - window, t]
- * plus this cost is <= limit. Keeps a log of admitted (time, cost) entries:
- * the in-memory twin of the sorted-set log the Redis texts use.
+ * plus this cost is <= limit. Keeps a log of admitted (time, cost) entries,
+ * as the Redis texts do in a sorted set; ratelab's twin
+ * (lua/sliding_window_log.lua) keeps this same ring, in a hash.
  *
  * The log is a ring inside the key's state. Every cost is >= 1 and the sum
  * in the window is <= limit, so `limit` entries always suffice: the state is

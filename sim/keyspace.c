@@ -119,7 +119,6 @@ int64_t kspace_add_numbered(kspace *k, const char *prefix, uint32_t count)
 
 size_t kspace_count(const kspace *k) { return k->n; }
 const char *kspace_name(const kspace *k, uint32_t id) { return k->arena + k->offset[id]; }
-uint64_t kspace_hash(const kspace *k, uint32_t id) { return k->hash[id]; }
 const uint64_t *kspace_hashes(const kspace *k) { return k->hash; }
 
 int kspace_check_name(const char *name, size_t n, char *why, size_t len)

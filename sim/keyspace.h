@@ -36,7 +36,6 @@ int kspace_check_name(const char *name, size_t n, char *why, size_t len);
 
 size_t kspace_count(const kspace *k);
 const char *kspace_name(const kspace *k, uint32_t id);
-uint64_t kspace_hash(const kspace *k, uint32_t id);
 
 /* The hash array, for the per-request path: hashes[id]. */
 const uint64_t *kspace_hashes(const kspace *k);

@@ -121,12 +121,13 @@ int perf_main(int argc, char **argv)
             for (int r = 0; r < reps; r++) {
                 decide[r] = perf_decide_ns(&s, reqs, n);
                 run_result res;
-                char err[256];
+                char err[256] = "out of memory for the key store";
                 run_options opt = { NULL, NULL, NULL, NULL };
                 run_backend mem;
                 bmem *m = bmem_create(16, &mem);
                 if (!m || run_limiter(&s, g, &s.limiters[0], &mem, &opt, &res, err, sizeof err) != 0) {
                     fprintf(stderr, "ratelab perf: %s\n", err);
+                    bmem_destroy(m);
                     return 1;
                 }
                 bmem_destroy(m);
@@ -176,12 +177,12 @@ static void perf_script_load(redisContext *c, const char *source, char *sha)
     freeReplyObject(rep);
 }
 
-static double perf_redis_pass(const scn_scenario *s, gen *g, const rurl *url, int depth, int *errors)
+/* One pass; `pass` numbers the passes of this process, for a key prefix of its own. */
+static double perf_redis_pass(const scn_scenario *s, gen *g, const rurl *url, int depth, unsigned pass, int *errors)
 {
     run_backend red;
     char err[512], run_id[32];
-    static unsigned serial;
-    snprintf(run_id, sizeof run_id, "perf%u", serial++);
+    snprintf(run_id, sizeof run_id, "perf%ld_%u", (long)getpid(), pass);
     bred_options ro = { .run_id = run_id, .pipeline = (size_t)depth, .timeout_ms = 5000, .ttl_ms = 3600000 };
     bred *r = bred_create(url, &ro, &red, err, sizeof err);
     if (!r) { fprintf(stderr, "ratelab perf-redis: %s\n", err); return -1; }
@@ -226,6 +227,7 @@ int perf_redis_main(int argc, char **argv)
     printf("%-24s %6s %12s %12s %8s %14s %8s\n", "algorithm", "depth", "decisions/s", "ceiling/s", "ratio",
            "same script/s", "ratio");
     int errors = 0, rc = 0;
+    unsigned passes = 0;
     for (size_t k = 0; k < sizeof perf_cases / sizeof perf_cases[0] + 1 && rc == 0; k++) {
         const char *limiter = k < sizeof perf_cases / sizeof perf_cases[0]
                                   ? perf_cases[k].many_keys
@@ -251,7 +253,7 @@ int perf_redis_main(int argc, char **argv)
             if (source) perf_script_load(c, source, own_sha);
             double ours[3], ceiling[3], own[3];
             for (int r = 0; r < reps; r++) {
-                ours[r] = perf_redis_pass(&s, g, &url, depths[d], &errors);
+                ours[r] = perf_redis_pass(&s, g, &url, depths[d], passes++, &errors);
                 ceiling[r] = perf_ceiling(server.port, sha, "0", depths[d], n);
                 own[r] = own_sha[0] ? perf_ceiling(server.port, own_sha, own_args, depths[d], n) : -1;
             }

@@ -13,7 +13,6 @@
 #include "oracle.h"
 
 typedef struct {
-    const scn_scenario *s;
     const scn_limiter *l;
     const rt_options *o;
     const gen_request *reqs;
@@ -111,7 +110,7 @@ int rt_run(const scn_scenario *s, gen *g, const scn_limiter *l, bred *r, const r
     memset(out, 0, sizeof *out);
     out->limiter = l;
     out->backend = "redis";
-    rt_shared sh = { .s = s, .l = l, .o = o };
+    rt_shared sh = { .l = l, .o = o };
     size_t cap = 1 << 16;
     gen_request *reqs = malloc(cap * sizeof *reqs);
     gen_rewind(g);

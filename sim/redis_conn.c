@@ -16,7 +16,6 @@ struct rconn {
     int timeout_ms;
     redisContext *ctx;
     redisReader *reader;          /* ours, with the callbacks below */
-    rconn_reply *sink;            /* where the callbacks write */
     rconn_reply scratch;
     char *out;
     size_t out_len, out_cap;
@@ -24,7 +23,7 @@ struct rconn {
     char error[256];
 };
 
-/* ---- reply callbacks: write into the sink, never allocate ------------- */
+/* ---- reply callbacks: write into one fixed reply, never allocate ------- */
 
 static void *rconn_cb_string(const redisReadTask *t, char *s, size_t len)
 {
@@ -265,14 +264,6 @@ int rconn_add_argv(rconn *c, int argc, const char *const *argv, const size_t *le
     for (int i = 0; i < argc; i++) p = rconn_put_bulk(p, argv[i], lens[i]);
     c->out_len = (size_t)(p - c->out);
     return 0;
-}
-
-int rconn_add_command(rconn *c, int argc, const char *const *argv)
-{
-    size_t lens[32];
-    if (argc > 32) return -1;
-    for (int i = 0; i < argc; i++) lens[i] = strlen(argv[i]);
-    return rconn_add_argv(c, argc, argv, lens);
 }
 
 static void rconn_lost(rconn *c, const char *what)

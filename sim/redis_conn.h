@@ -56,9 +56,6 @@ void rconn_reset(rconn *c);
  * 0, or -1 when the buffer cannot grow (memory). */
 int rconn_add_evalsha(rconn *c, const char *sha, const char *key, size_t klen, const int64_t *argv, int argc);
 
-/* Appends any command given as strings; 0 or -1 as above. */
-int rconn_add_command(rconn *c, int argc, const char *const *argv);
-
 /* Appends a command of binary-safe arguments; 0 or -1 as above. */
 int rconn_add_argv(rconn *c, int argc, const char *const *argv, const size_t *lens);
 

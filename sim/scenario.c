@@ -211,7 +211,6 @@ static int scn_identifier(const char *s, size_t max)
 
 static const char *const scn_shapes[] = { "constant", "ramp", "burst", "spike", "sine", "trace", NULL };
 
-const char *scn_shape_name(scn_shape s) { return scn_shapes[s]; }
 
 typedef struct {
     const char *name;

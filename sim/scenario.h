@@ -115,9 +115,6 @@ int scn_load(const char *path, const scn_options *opt, scn_scenario *out, char *
 
 void scn_free(scn_scenario *s);
 
-/* Name of a shape, arrival process, key or cost distribution, for output. */
-const char *scn_shape_name(scn_shape s);
-
 /* Number of ticks (the last may be partial). */
 size_t scn_tick_count(const scn_scenario *s);
 
