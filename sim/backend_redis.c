@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "redis_conn.h"
 #include "redis_queue_run.h"
 #include "redis_scripts.h"
@@ -46,13 +47,6 @@ struct bred {
     char last_error[200];     /* why the last request got no decision (virtual mode) */
 };
 
-static int64_t bred_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* ---- one connection ------------------------------------------------------------ */
 
 static int bred_load_script(bred_client *c, char *err, size_t errlen)
@@ -77,7 +71,7 @@ static int bred_load_script(bred_client *c, char *err, size_t errlen)
 static int bred_connected(bred_client *c)
 {
     if (rconn_ctx(c->conn)) return 1;
-    int64_t now = bred_now_ns();
+    int64_t now = clk_mono_ns();
     if (!c->outage_started_ns) {
         c->outage_started_ns = now;
         c->outages++;
@@ -86,13 +80,13 @@ static int bred_connected(bred_client *c)
     char err[256];
     if (rconn_reconnect(c->conn, err, sizeof err) == 0 && bred_load_script(c, err, sizeof err) == 0) {
         c->backoff_ms = 0;
-        c->outage_ns += bred_now_ns() - c->outage_started_ns;
+        c->outage_ns += clk_mono_ns() - c->outage_started_ns;
         c->outage_started_ns = 0;
         return 1;
     }
     c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : 10;
     if (c->backoff_ms > BRED_BACKOFF_MAX_MS) c->backoff_ms = BRED_BACKOFF_MAX_MS;
-    c->next_attempt_ns = bred_now_ns() + c->backoff_ms * 1000000;
+    c->next_attempt_ns = clk_mono_ns() + c->backoff_ms * 1000000;
     return 0;
 }
 
@@ -106,13 +100,10 @@ static int bred_await(bred_client *c)
     int64_t budget_ns = c->owner->opt.outage_wait_ms * 1000000;
     for (;;) {
         if (bred_connected(c)) return 1;
-        int64_t now = bred_now_ns(), give_up = c->outage_started_ns + budget_ns;
+        int64_t now = clk_mono_ns(), give_up = c->outage_started_ns + budget_ns;
         if (now >= give_up) return 0;
         int64_t until = c->next_attempt_ns < give_up ? c->next_attempt_ns : give_up;
-        if (until > now) {
-            struct timespec ts = { (until - now) / 1000000000, (until - now) % 1000000000 };
-            nanosleep(&ts, NULL);
-        }
+        clk_sleep_ns(until - now);
     }
 }
 
@@ -181,11 +172,7 @@ int bred_client_decide(bred_client *c, uint32_t key, int64_t now_us, int64_t cos
     if (!bred_connected(c)) return -1;
     if (!r->source) {
         /* client-side decisions need the client's clock */
-        if (now_us < 0) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-        }
+        if (now_us < 0) now_us = clk_wall_us();
         *at_us = now_us;
         return bred_client_side(c, key, now_us, cost, out);
     }
@@ -347,7 +334,7 @@ static void bred_round_trip(bred *r, const gen_request *reqs, const size_t *idx,
             return;
         }
     }
-    int64_t sent = bred_now_ns();
+    int64_t sent = clk_mono_ns();
     if (rconn_send(c->conn) != 0) {
         for (size_t i = 0; i < n; i++) bred_unanswered(r, &out[idx[i]], rconn_error(c->conn));
         return;
@@ -359,7 +346,7 @@ static void bred_round_trip(bred *r, const gen_request *reqs, const size_t *idx,
             for (; i < n; i++) bred_unanswered(r, &out[idx[i]], rconn_error(c->conn));
             return;
         }
-        met_latency(m, bred_now_ns() - sent);
+        met_latency(m, clk_mono_ns() - sent);
         if (rep.is_error && strncmp(rep.error, "NOSCRIPT", 8) == 0) r->retry[(*n_retry)++] = idx[i];
         else if (bred_decision(&rep, d, NULL) != 0)
             bred_unanswered(r, d, rep.is_error ? rep.error : "a reply that is not a decision");
@@ -373,11 +360,11 @@ static int bred_decide(void *ctx, const gen_request *reqs, size_t n, lim_decisio
     if (!r->source) {
         /* no twin: one request at a time, read-decide-write */
         for (size_t i = 0; i < n; i++) {
-            int64_t t0 = bred_now_ns(), at;
+            int64_t t0 = clk_mono_ns(), at;
             if (bred_client_decide(&r->main, reqs[i].key, reqs[i].t_us, reqs[i].cost, &out[i], &at) != 0)
                 bred_policy(r, &out[i]);
             else
-                met_latency(m, bred_now_ns() - t0);
+                met_latency(m, clk_mono_ns() - t0);
         }
         return 0;
     }
@@ -461,7 +448,7 @@ static void bred_end(void *ctx, met_summary *sum)
     sum->errors = atomic_load(&r->errors);
     bred_client *c = &r->main;
     if (c->outages) {
-        int64_t away = c->outage_ns + (c->outage_started_ns ? bred_now_ns() - c->outage_started_ns : 0);
+        int64_t away = c->outage_ns + (c->outage_started_ns ? clk_mono_ns() - c->outage_started_ns : 0);
         fprintf(stderr, "ratelab: %s: Redis connection lost %llu time(s), %.3f s without it in all; %llu request(s) "
                         "got no answer and were decided by on-error %s\n", r->l->name,
                 (unsigned long long)c->outages, (double)away / 1e9, (unsigned long long)sum->errors,

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "atomicfile.h"
+#include "clock.h"
 #include "backend_memory.h"
 #include "backend_redis.h"
 #include "decisions.h"
@@ -92,7 +93,7 @@ typedef struct {
 static void main_progress_draw(void *ctx, double done)
 {
     main_progress *p = ctx;
-    int64_t now = run_now_ns();
+    int64_t now = clk_mono_ns();
     if (!p->enabled || now - p->started_ns < 1000000000 || now - p->last_ns < 100000000) return;
     p->last_ns = now;
     double overall = ((double)p->index + fmin(fmax(done, 0), 1)) / (double)p->count;
@@ -119,7 +120,7 @@ static double main_clock_overhead(void)
 {
     int64_t best = INT64_MAX;
     for (int i = 0; i < 1000; i++) {
-        int64_t a = run_now_ns(), b = run_now_ns();
+        int64_t a = clk_mono_ns(), b = clk_mono_ns();
         if (b - a < best) best = b - a;
     }
     return (double)best;
@@ -286,7 +287,7 @@ static void main_run_id(char *buf, size_t len)
 {
     uint32_t x = 0;
     FILE *f = fopen("/dev/urandom", "rb");
-    if (!f || fread(&x, sizeof x, 1, f) != 1) x = (uint32_t)run_now_ns() ^ ((uint32_t)getpid() << 16);
+    if (!f || fread(&x, sizeof x, 1, f) != 1) x = (uint32_t)clk_mono_ns() ^ ((uint32_t)getpid() << 16);
     if (f) fclose(f);
     snprintf(buf, len, "%08x", x);
 }
@@ -379,7 +380,7 @@ static int main_run(int argc, char **argv)
     logs = a.log_dir ? calloc(s.n_limiters * n_backends, sizeof *logs) : NULL;
     if (!results || (a.log_dir && !logs)) { rc = 1; goto done; }
     main_progress progress = { .enabled = !a.quiet && isatty(STDERR_FILENO), .count = s.n_limiters * n_backends };
-    progress.started_ns = run_now_ns();
+    progress.started_ns = clk_mono_ns();
     run_options ropt = { main_progress_draw, intr_requested, &progress, NULL };
     for (size_t i = 0; i < s.n_limiters; i++) {
         for (size_t b = 0; b < n_backends; b++) {
@@ -577,8 +578,8 @@ static int main_sweep(int argc, char **argv)
         char csv[4400];
         snprintf(csv, sizeof csv, "%s/%s.csv", dir, l->name);
         main_progress progress = { .enabled = !quiet && isatty(STDERR_FILENO), .count = 1, .name = l->name };
-        progress.started_ns = run_now_ns();
-        int64_t t0 = run_now_ns();
+        progress.started_ns = clk_mono_ns();
+        int64_t t0 = clk_mono_ns();
         if (fs_mkdirs(dir) != 0) {
             fprintf(stderr, "ratelab: %s: cannot create: %s\n", dir, strerror(errno));
             rc = 1;
@@ -586,7 +587,7 @@ static int main_sweep(int argc, char **argv)
             fprintf(stderr, "%sratelab: %s\n", progress.drawn ? "\n" : "", err);
             rc = strncmp(err, "sweep point", 11) == 0 ? 2 : 1;
         } else {
-            double seconds = (double)(run_now_ns() - t0) / 1e9;
+            double seconds = (double)(clk_mono_ns() - t0) / 1e9;
             if (progress.drawn) fprintf(stderr, "\r%*s\r", 70, "");
             if (!quiet)
                 printf("sweep %s (%s): %zu points on %ld worker(s) in %.2f s -> %s\n", l->name, l->ops->name,

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "decisions.h"
 #include "oracle.h"
 
@@ -33,24 +34,11 @@ typedef struct {
     uint64_t errors;
 } rt_client;
 
-static int64_t rt_mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* The scenario's time now, in microseconds: wall time since virtual 0,
  * times the speed. */
 static int64_t rt_scenario_us(const rt_shared *sh)
 {
-    return (int64_t)((double)(rt_mono_ns() - sh->start_ns) / 1000.0 * sh->o->speed);
-}
-
-static void rt_sleep_until(int64_t mono_ns)
-{
-    struct timespec ts = { mono_ns / 1000000000, mono_ns % 1000000000 };
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0) {}
+    return (int64_t)((double)(clk_mono_ns() - sh->start_ns) / 1000.0 * sh->o->speed);
 }
 
 /* Sleeps until mono_ns in slices of at most 100 ms; 0 when stop was set. */
@@ -58,9 +46,9 @@ static int rt_sleep_unless_stopped(int64_t mono_ns, _Atomic int *stop)
 {
     for (;;) {
         if (atomic_load(stop)) return 0;
-        int64_t now = rt_mono_ns();
+        int64_t now = clk_mono_ns();
         if (now >= mono_ns) return 1;
-        rt_sleep_until(mono_ns - now > 100000000 ? now + 100000000 : mono_ns);
+        clk_sleep_until_ns(mono_ns - now > 100000000 ? now + 100000000 : mono_ns);
     }
 }
 
@@ -86,7 +74,7 @@ static void *rt_client_main(void *arg)
             sh->failed[k] = 1;
             c->errors++;
         }
-        sh->latency_ns[k] = rt_mono_ns() - due;
+        sh->latency_ns[k] = clk_mono_ns() - due;
     }
     return NULL;
 }
@@ -158,8 +146,8 @@ int rt_run(const scn_scenario *s, gen *g, const scn_limiter *l, bred *r, const r
         clients[i].skew_us = (int64_t)(skew_ms * 1000 * o->speed);
         if (!(clients[i].client = bred_client_open(r, err, errlen))) goto done;
     }
-    sh.start_ns = rt_mono_ns() + 50000000;   /* every client connected; start together */
-    int64_t wall_started = rt_mono_ns();
+    sh.start_ns = clk_mono_ns() + 50000000;   /* every client connected; start together */
+    int64_t wall_started = clk_mono_ns();
     for (; started < o->clients; started++)
         if (pthread_create(&threads[started], NULL, rt_client_main, &clients[started]) != 0) {
             snprintf(err, errlen, "%s: cannot start client thread %u", l->name, started);
@@ -170,8 +158,8 @@ int rt_run(const scn_scenario *s, gen *g, const scn_limiter *l, bred *r, const r
     for (size_t t = 0; t < n_ticks; t++) {
         int64_t end_us = (int64_t)(t + 1) * s->tick_us < s->duration_us ? (int64_t)(t + 1) * s->tick_us : s->duration_us;
         int64_t due = rt_due(&sh, end_us);
-        while (rt_mono_ns() < due && !(ropt->stop && ropt->stop(ropt->progress_ctx)))
-            rt_sleep_until(due - rt_mono_ns() > 100000000 ? rt_mono_ns() + 100000000 : due);
+        while (clk_mono_ns() < due && !(ropt->stop && ropt->stop(ropt->progress_ctx)))
+            clk_sleep_until_ns(due - clk_mono_ns() > 100000000 ? clk_mono_ns() + 100000000 : due);
         levels[t] = b->level(b->ctx, level_key, o->server_clock ? -1 : rt_scenario_us(&sh));
         if (ropt->progress) ropt->progress(ropt->progress_ctx, (double)end_us / (double)s->duration_us);
         if (ropt->stop && ropt->stop(ropt->progress_ctx)) {
@@ -182,7 +170,7 @@ int rt_run(const scn_scenario *s, gen *g, const scn_limiter *l, bred *r, const r
     }
 join:
     for (unsigned i = 0; i < started; i++) pthread_join(threads[i], NULL);
-    int64_t wall_ended = rt_mono_ns();
+    int64_t wall_ended = clk_mono_ns();
     uint64_t errors = 0;
     for (unsigned i = 0; i < o->clients; i++) errors += clients[i].errors;
     bred_add_errors(r, errors);

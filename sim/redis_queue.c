@@ -18,6 +18,7 @@
 #include "../algorithms/queue.h"
 #include "downstream.h"
 #include "redis_conn.h"
+#include "clock.h"
 #include "redis_scripts.h"
 #include "rng.h"
 
@@ -41,19 +42,9 @@ struct rq {
     char refusal[160];                          /* the last error reply to a produce */
 };
 
-int64_t rq_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
+int64_t rq_now_us(void) { return clk_wall_us(); }
 
-static void rq_sleep_us(int64_t us)
-{
-    if (us <= 0) return;
-    struct timespec ts = { (time_t)(us / 1000000), (long)(us % 1000000) * 1000 };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
-}
+static void rq_sleep_us(int64_t us) { clk_sleep_ns(us * 1000); }
 
 static void rq_keys(rq *q)
 {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../algorithms/queue.h"
+#include "clock.h"
 #include "queue_run.h"
 #include "redis_queue.h"
 #include "rng.h"
@@ -32,13 +33,8 @@ const char *rqr_server_args(int durability)
     return "";
 }
 
-static void rqr_sleep_until(int64_t t_us)
-{
-    int64_t left = t_us - rq_now_us();
-    if (left <= 0) return;
-    struct timespec ts = { (time_t)(left / 1000000), (long)(left % 1000000) * 1000 };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
-}
+/* Sleeps until the wall clock reads t_us (the queue's processes share it). */
+static void rqr_sleep_until(int64_t t_us) { clk_sleep_ns((t_us - rq_now_us()) * 1000); }
 
 /* One fault as it happened: when it was meant and when it landed, what was
  * in processing at that instant, and what the reaper returned after it. */

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "redis_server.h"
 
+#include "clock.h"
 #include "fsutil.h"
 
 #include <arpa/inet.h>
@@ -21,11 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static void rsrv_sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
+static void rsrv_sleep_ms(long ms) { clk_sleep_ns((int64_t)ms * 1000000); }
 
 /* A port nobody listens on right now (the kernel's choice for port 0). */
 static int rsrv_free_port(void)

@@ -1,6 +1,7 @@
 /* runner.c -- see runner.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "runner.h"
+#include "clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,13 +12,6 @@
 #include "oracle.h"
 
 #define RUN_MAX_BATCH 1024
-
-int64_t run_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_backend *b,
                 const run_options *opt, run_result *out, char *err, size_t errlen)
@@ -58,7 +52,7 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
     gen_request next;
     int have = 0, rc = 0;
     uint64_t decided = 0;
-    int64_t started = run_now_ns();
+    int64_t started = clk_mono_ns();
     for (;;) {
         size_t n = 0;
         while (n < batch) {
@@ -105,7 +99,7 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
         tick_end += s->tick_us;
         if (tick_end > s->duration_us) tick_end = s->duration_us;
     }
-    int64_t ended = run_now_ns();
+    int64_t ended = clk_mono_ns();
     met_summarize(m, &out->summary);
     out->summary.wall_s = (double)(ended - started) / 1e9;
     b->end(b->ctx, &out->summary);

@@ -104,7 +104,5 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
 
 void run_result_free(run_result *r);
 
-/* Nanoseconds on the monotonic clock. */
-int64_t run_now_ns(void);
 
 #endif
