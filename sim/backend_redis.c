@@ -196,50 +196,14 @@ int bred_client_decide(bred_client *c, uint32_t key, int64_t now_us, int64_t cos
 
 /* ---- keys ---------------------------------------------------------------------------- */
 
-/* Calls fn on every batch of keys under `pattern` (SCAN); returns keys seen or -1. */
-static long bred_scan(bred *r, const char *pattern, int (*fn)(bred *, redisReply *), int stop_at_first)
+/* rconn_scan's fn: MEMORY USAGE of up to 100 keys in all. */
+static int bred_memory_sample(void *ctx, rconn *c, const redisReply *keys)
 {
-    redisContext *c = rconn_ctx(r->main.conn);
-    if (!c) return -1;
-    char cursor[32] = "0";
-    long seen = 0;
-    do {
-        redisReply *rep = redisCommand(c, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
-        if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) { freeReplyObject(rep); return -1; }
-        snprintf(cursor, sizeof cursor, "%s", rep->element[0]->str);
-        redisReply *keys = rep->element[1];
-        seen += (long)keys->elements;
-        if (fn && keys->elements && fn(r, keys) != 0) { freeReplyObject(rep); return -1; }
-        freeReplyObject(rep);
-        if (stop_at_first && seen) break;
-    } while (strcmp(cursor, "0") != 0);
-    return seen;
-}
-
-static int bred_unlink(bred *r, redisReply *keys)
-{
-    const char **argv = malloc((keys->elements + 1) * sizeof *argv);
-    size_t *lens = malloc((keys->elements + 1) * sizeof *lens);
-    if (!argv || !lens) { free(argv); free(lens); return -1; }
-    argv[0] = "UNLINK";
-    lens[0] = 6;
-    for (size_t i = 0; i < keys->elements; i++) {
-        argv[i + 1] = keys->element[i]->str;
-        lens[i + 1] = keys->element[i]->len;
-    }
-    redisReply *rep = redisCommandArgv(rconn_ctx(r->main.conn), (int)keys->elements + 1, argv, lens);
-    int ok = rep && rep->type == REDIS_REPLY_INTEGER;
-    freeReplyObject(rep);
-    free(argv);
-    free(lens);
-    return ok ? 0 : -1;
-}
-
-static int bred_memory_sample(bred *r, redisReply *keys)
-{
+    bred *r = ctx;
     for (size_t i = 0; i < keys->elements && r->mem_sampled < 100; i++) {
-        redisReply *rep = redisCommand(rconn_ctx(r->main.conn), "MEMORY USAGE %b SAMPLES 0", keys->element[i]->str,
-                                       keys->element[i]->len);
+        redisContext *rc = rconn_ctx(c);
+        redisReply *rep = rc ? redisCommand(rc, "MEMORY USAGE %b SAMPLES 0", keys->element[i]->str,
+                                            keys->element[i]->len) : NULL;
         if (rep && rep->type == REDIS_REPLY_INTEGER) { r->mem_bytes += rep->integer; r->mem_sampled++; }
         freeReplyObject(rep);
     }
@@ -250,7 +214,7 @@ long bred_count_keys(bred *r)
 {
     char pattern[200];
     snprintf(pattern, sizeof pattern, "ratelab:%s-*", r->opt.run_id);
-    return bred_scan(r, pattern, NULL, 0);
+    return rconn_scan(r->main.conn, pattern, NULL, NULL, 0);
 }
 
 void bred_add_errors(bred *r, uint64_t n) { atomic_fetch_add(&r->errors, n); }
@@ -283,7 +247,7 @@ static int bred_begin(void *ctx, const scn_scenario *s, const scn_limiter *l, ch
                      (long long)r->opt.outage_wait_ms, rconn_error(r->main.conn));
             return -1;
         }
-        long held = bred_scan(r, pattern, NULL, 1);
+        long held = rconn_scan(r->main.conn, pattern, NULL, NULL, 1);
         if (held < 0 && !rconn_ctx(r->main.conn)) continue;
         if (held != 0) {
             snprintf(err, errlen, held < 0 ? "%s: cannot SCAN for %s: %s"
@@ -437,13 +401,13 @@ static void bred_end(void *ctx, met_summary *sum)
     int deleted = 0;
     for (int attempt = 0; attempt < 100 && !deleted && bred_await(&r->main); attempt++) {
         r->mem_bytes = r->mem_sampled = 0;
-        long keys = bred_scan(r, pattern, bred_memory_sample, 0);
+        long keys = rconn_scan(r->main.conn, pattern, bred_memory_sample, r, 0);
         if (keys < 0 && rconn_ctx(r->main.conn)) break;   /* refused, not lost */
         if (keys < 0) continue;                           /* lost again: wait, within the budget */
         sum->keys_seen = (size_t)keys;
         sum->state_bytes =
             (size_t)((double)r->mem_bytes / (double)(r->mem_sampled ? r->mem_sampled : 1) * (double)keys);
-        deleted = bred_scan(r, pattern, bred_unlink, 0) >= 0;
+        deleted = rconn_scan(r->main.conn, pattern, rconn_unlink_page, NULL, 0) >= 0;
     }
     sum->errors = atomic_load(&r->errors);
     bred_client *c = &r->main;

@@ -188,6 +188,54 @@ redisContext *rconn_ctx(rconn *c)
 
 const char *rconn_error(const rconn *c) { return c->error; }
 
+long rconn_scan(rconn *c, const char *pattern, int (*fn)(void *ctx, rconn *c, const redisReply *keys), void *ctx,
+                int stop_at_first)
+{
+    char cursor[32] = "0";
+    long seen = 0;
+    do {
+        redisContext *ctx_r = rconn_ctx(c);
+        redisReply *rep = ctx_r ? redisCommand(ctx_r, "SCAN %s MATCH %s COUNT 1000", cursor, pattern) : NULL;
+        if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+            freeReplyObject(rep);
+            return -1;
+        }
+        snprintf(cursor, sizeof cursor, "%s", rep->element[0]->str);
+        const redisReply *keys = rep->element[1];
+        seen += (long)keys->elements;
+        if (fn && keys->elements && fn(ctx, c, keys) != 0) {
+            freeReplyObject(rep);
+            return -1;
+        }
+        freeReplyObject(rep);
+        if (stop_at_first && seen) break;
+    } while (strcmp(cursor, "0") != 0);
+    return seen;
+}
+
+int rconn_unlink_page(void *ctx, rconn *c, const redisReply *keys)
+{
+    (void)ctx;
+    const char **argv = malloc((keys->elements + 1) * sizeof *argv);
+    size_t *lens = malloc((keys->elements + 1) * sizeof *lens);
+    redisContext *r = rconn_ctx(c);
+    int ok = argv && lens && r;
+    if (ok) {
+        argv[0] = "UNLINK";
+        lens[0] = 6;
+        for (size_t i = 0; i < keys->elements; i++) {
+            argv[i + 1] = keys->element[i]->str;
+            lens[i + 1] = keys->element[i]->len;
+        }
+        redisReply *rep = redisCommandArgv(r, (int)keys->elements + 1, argv, lens);
+        ok = rep && rep->type == REDIS_REPLY_INTEGER;
+        freeReplyObject(rep);
+    }
+    free(argv);
+    free(lens);
+    return ok ? 0 : -1;
+}
+
 /* ---- the pipeline -------------------------------------------------------- */
 
 void rconn_reset(rconn *c) { c->out_len = 0; }

@@ -66,6 +66,17 @@ int rconn_send(rconn *c);
 /* Reads the next reply. 0, or -1 on a lost connection or timeout. */
 int rconn_recv(rconn *c, rconn_reply *out);
 
+/* Walks every key matching `pattern` with SCAN (1000 a page), calling
+ * fn(ctx, c, keys) on each nonempty page (fn NULL: only counting); a
+ * nonzero return from fn ends the walk as failed. With stop_at_first it
+ * stops after the first page that holds keys. The keys seen, or -1 when
+ * the server failed (or fn did). */
+long rconn_scan(rconn *c, const char *pattern, int (*fn)(void *ctx, rconn *c, const redisReply *keys), void *ctx,
+                int stop_at_first);
+
+/* An fn for rconn_scan: UNLINKs the page's keys. 0, or -1. */
+int rconn_unlink_page(void *ctx, rconn *c, const redisReply *keys);
+
 /* The last I/O error, for messages. */
 const char *rconn_error(const rconn *c);
 

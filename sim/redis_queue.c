@@ -237,32 +237,9 @@ int rq_levels_get(rq *q, rq_levels *out)
  * `unlink` UNLINKs each page. The count, or -1. */
 static long rq_scan(rq *q, int unlink)
 {
-    redisContext *c = rconn_ctx(q->conn);
-    if (!c) return -1;
-    char cursor[32] = "0", pattern[RQ_KEY_MAX + 1];
+    char pattern[RQ_KEY_MAX + 1];
     snprintf(pattern, sizeof pattern, "%s*", q->s.prefix);
-    long n = 0;
-    do {
-        redisReply *r = redisCommand(c, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
-        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-            if (r) freeReplyObject(r);
-            return -1;
-        }
-        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
-        redisReply *keys = r->element[1];
-        n += (long)keys->elements;
-        if (unlink && keys->elements) {
-            const char **argv = malloc((keys->elements + 1) * sizeof *argv);
-            if (!argv) { freeReplyObject(r); return -1; }
-            argv[0] = "UNLINK";
-            for (size_t i = 0; i < keys->elements; i++) argv[i + 1] = keys->element[i]->str;
-            redisReply *u = redisCommandArgv(c, (int)keys->elements + 1, argv, NULL);
-            free(argv);
-            if (u) freeReplyObject(u);
-        }
-        freeReplyObject(r);
-    } while (strcmp(cursor, "0") != 0);
-    return n;
+    return rconn_scan(q->conn, pattern, unlink ? rconn_unlink_page : NULL, NULL, 0);
 }
 
 long rq_count_keys(rq *q) { return rq_scan(q, 0); }
