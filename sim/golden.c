@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "golden.h"
 
+#include "atomicfile.h"
+
 #include "csvfile.h"
 
 #include <errno.h>
@@ -128,14 +130,12 @@ int gold_update(const char *summary, const char *golden, FILE *out, char *err, s
 {
     csv_table s;
     if (csv_load(summary, &s, err, errlen) != 0) return -1;
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", golden, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+    af_file file;
+    if (af_open(&file, golden, err, errlen) != 0) {
         csv_free(&s);
         return -1;
     }
+    FILE *f = file.f;
     fprintf(f, "# The accepted results of this scenario, checked by make regress; rewrite with\n"
                "# make regress UPDATE=1. tolerance: the largest absolute difference accepted\n"
                "# (0 = exact: every count of a virtual-time run is deterministic).\n"
@@ -152,10 +152,10 @@ int gold_update(const char *summary, const char *golden, FILE *out, char *err, s
                         csv_get(&s, r, col));
         }
     }
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        snprintf(err, errlen, "%s: write failed", tmp);
-        unlink(tmp);
+    /* flushed, so the comparison below can read what was written */
+    if (fflush(f) != 0 || ferror(f)) {
+        snprintf(err, errlen, "%s: write failed: %s", file.tmp, strerror(errno));
+        af_abandon(&file);
         csv_free(&s);
         return -1;
     }
@@ -166,7 +166,7 @@ int gold_update(const char *summary, const char *golden, FILE *out, char *err, s
         csv_table old, now;
         long added = 0;
         if (csv_load(golden, &old, msg, sizeof msg) == 0) {
-            if (csv_load(tmp, &now, msg, sizeof msg) == 0) {
+            if (csv_load(file.tmp, &now, msg, sizeof msg) == 0) {
                 added = (long)now.n_rows - (long)old.n_rows;
                 csv_free(&now);
             }
@@ -178,10 +178,5 @@ int gold_update(const char *summary, const char *golden, FILE *out, char *err, s
         fprintf(out, "%s: new\n", golden);
     }
     csv_free(&s);
-    if (rename(tmp, golden) != 0) {
-        snprintf(err, errlen, "%s: %s", golden, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    return af_commit(&file, err, errlen);
 }
