@@ -48,8 +48,14 @@ all: ratelab
 deps:
 	@scripts/deps.sh
 
-# The Lua twins, embedded as C strings (a new .lua is picked up by itself).
-$(GEN_SRC): $(wildcard algorithms/lua/*.lua sim/lua/*.lua) scripts/embed_lua.sh
+# The Lua twins, embedded as C strings. The list of scripts is a file of
+# its own, rewritten whenever the set changes, so that a .lua added or
+# deleted regenerates the C (a deleted file leaves no newer prerequisite).
+LUA_FILES := $(sort $(wildcard algorithms/lua/*.lua sim/lua/*.lua))
+LUA_LIST  := build/gen/lua_files.txt
+$(shell mkdir -p build/gen && (echo '$(LUA_FILES)' | cmp -s - $(LUA_LIST) || echo '$(LUA_FILES)' > $(LUA_LIST)))
+
+$(GEN_SRC): $(LUA_FILES) $(LUA_LIST) scripts/embed_lua.sh
 	@mkdir -p $(dir $@)
 	scripts/embed_lua.sh $@
 
