@@ -40,7 +40,15 @@ static void *rconn_cb_string(const redisReadTask *t, char *s, size_t len)
     return r;
 }
 
-static void *rconn_cb_array(const redisReadTask *t, int elements)
+/* hiredis 1.x counts elements in a size_t and adds RESP3's doubles and
+ * booleans (never sent to a RESP2 connection, but the table must be whole) */
+#if defined(HIREDIS_MAJOR) && HIREDIS_MAJOR >= 1
+typedef size_t rconn_elements;
+#else
+typedef int rconn_elements;
+#endif
+
+static void *rconn_cb_array(const redisReadTask *t, rconn_elements elements)
 {
     (void)elements;
     return t->privdata;
@@ -65,8 +73,30 @@ static void rconn_cb_free(void *obj)
     (void)obj;
 }
 
+#if defined(HIREDIS_MAJOR) && HIREDIS_MAJOR >= 1
+static void *rconn_cb_double(const redisReadTask *t, double value, char *text, size_t len)
+{
+    (void)value, (void)text, (void)len;
+    return t->privdata;
+}
+
+static void *rconn_cb_bool(const redisReadTask *t, int value)
+{
+    (void)value;
+    return t->privdata;
+}
+#endif
+
 static redisReplyObjectFunctions rconn_callbacks = {
-    rconn_cb_string, rconn_cb_array, rconn_cb_integer, rconn_cb_nil, rconn_cb_free,
+    .createString = rconn_cb_string,
+    .createArray = rconn_cb_array,
+    .createInteger = rconn_cb_integer,
+    .createNil = rconn_cb_nil,
+    .freeObject = rconn_cb_free,
+#if defined(HIREDIS_MAJOR) && HIREDIS_MAJOR >= 1
+    .createDouble = rconn_cb_double,
+    .createBool = rconn_cb_bool,
+#endif
 };
 
 /* ---- connecting --------------------------------------------------------- */
