@@ -3,6 +3,7 @@
 #include "output.h"
 
 #include "atomicfile.h"
+#include "columns.h"
 #include "fsutil.h"
 #include "queue_output.h"
 
@@ -48,41 +49,17 @@ void out_results_dir(char *buf, size_t len, const char *given, const char *scena
 
 void out_summary_csv(FILE *f, const run_result *r, size_t n)
 {
-    fputs("limiter,algorithm,backend,scope,params,offered,admitted,dropped,delayed,admit_ratio,"
-          "offered_cost,admitted_cost,peak_offered_rps,peak_admitted_rps,delay_p50_us,delay_p99_us,delay_max_us,"
-          "keys,state_bytes,errors,over_admitted,violations,worst_excess,wrongly_allowed,wrongly_blocked,"
-          "max_window_cost,reference_admitted,downstream_overload_s,downstream_wait_p50_us,downstream_wait_p99_us,"
-          "e2e_p50_us,e2e_p99_us,e2e_p999_us,downstream_completed,wall_latency_p50_ns,wall_latency_p99_ns,wall_latency_p999_ns,wall_latency_max_ns,"
-          "wall_decisions_per_s", f);
+    fputs("limiter,algorithm,backend,scope,params", f);
+    col_summary_header(f);
     qout_summary_header(f);
     fputc('\n', f);
     for (size_t i = 0; i < n; i++) {
-        const met_summary *m = &r[i].summary;
         const scn_limiter *l = r[i].limiter;
         char params[256];
         out_params(l, params, sizeof params);
-        const orc_report *o = &r[i].oracle;
-        fprintf(f, "%s,%s,%s,%s,%s,%llu,%llu,%llu,%llu,%.6f,%llu,%llu,%llu,%llu,%lld,%lld,%lld,%zu,%zu,%llu,%lld,"
-                   "%lld,%.3f,%lld,%lld,%lld,%llu,%lld,%lld,%lld,%lld,%lld,%lld,%lld,"
-                   "%lld,%lld,%lld,%lld,%.0f",
-                l->name, l->ops->name, r[i].backend, l->global ? "global" : "key", params,
-                (unsigned long long)m->offered, (unsigned long long)m->admitted, (unsigned long long)m->dropped,
-                (unsigned long long)m->delayed, m->offered ? (double)m->admitted / (double)m->offered : 0.0,
-                (unsigned long long)m->offered_cost, (unsigned long long)m->admitted_cost,
-                (unsigned long long)m->peak_offered_rps, (unsigned long long)m->peak_admitted_rps,
-                (long long)m->delay_p50_us, (long long)m->delay_p99_us, (long long)m->delay_max_us,
-                m->keys_seen, m->state_bytes, (unsigned long long)m->errors, (long long)m->over_admitted,
-                (long long)o->violations, o->worst_excess, (long long)o->wrongly_allowed, (long long)o->wrongly_blocked,
-                (long long)o->max_window_cost, (unsigned long long)o->reference_admitted,
-                r[i].has_downstream ? (long long)r[i].overload_s : -1LL,
-                r[i].has_downstream ? (long long)r[i].downstream.wait_p50_us : -1LL,
-                r[i].has_downstream ? (long long)r[i].downstream.wait_p99_us : -1LL,
-                r[i].has_downstream ? (long long)r[i].downstream.e2e_p50_us : -1LL,
-                r[i].has_downstream ? (long long)r[i].downstream.e2e_p99_us : -1LL,
-                r[i].has_downstream ? (long long)r[i].downstream.e2e_p999_us : -1LL,
-                r[i].has_downstream ? (long long)r[i].downstream.completed : -1LL, (long long)m->latency_p50_ns, (long long)m->latency_p99_ns,
-                (long long)m->latency_p999_ns, (long long)m->latency_max_ns,
-                m->wall_s > 0 ? (double)m->offered / m->wall_s : 0.0);
+        fprintf(f, "%s,%s,%s,%s,%s", l->name, l->ops->name, r[i].backend, l->global ? "global" : "key", params);
+        col_row row = { &r[i].summary, &r[i].oracle, r[i].has_downstream, &r[i].downstream, r[i].overload_s };
+        col_summary_row(f, &row);
         qout_summary_fields(f, &r[i]);
         fputc('\n', f);
     }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "atomicfile.h"
+#include "columns.h"
 #include "backend_memory.h"
 #include "generator.h"
 #include "runner.h"
@@ -239,27 +240,17 @@ static int swp_write_csv(const char *path, const scn_limiter *l, const swp_grid 
     FILE *f = out.f;
     fputs("limiter,algorithm,point", f);
     for (size_t k = 0; k < g->n_params; k++) fprintf(f, ",%s", l->ops->params[g->param[k]].name);
-    fputs(",offered,admitted,dropped,delayed,admit_ratio,drop_pct,offered_cost,admitted_cost,peak_offered_rps,"
-          "peak_admitted_rps,delay_p50_us,delay_p99_us,delay_max_us,violations,over_admitted,wrongly_allowed,"
-          "wrongly_blocked,max_window_cost,overload_s,e2e_p99_us\n", f);
+    col_sweep_header(f);
+    fputc('\n', f);
     for (size_t i = 0; i < g->n_points; i++) {
-        const met_summary *m = &recs[i].summary;
-        const orc_report *o = &recs[i].oracle;
         double values[LIM_MAX_PARAMS];
         swp_point(g, l, i, values);
         fprintf(f, "%s,%s,%zu", l->name, l->ops->name, i + 1);
         for (size_t k = 0; k < g->n_params; k++) fprintf(f, ",%.15g", values[g->param[k]]);
-        double offered = m->offered ? (double)m->offered : 1;
-        fprintf(f, ",%llu,%llu,%llu,%llu,%.6f,%.4f,%llu,%llu,%llu,%llu,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld\n",
-                (unsigned long long)m->offered, (unsigned long long)m->admitted, (unsigned long long)m->dropped,
-                (unsigned long long)m->delayed, (double)m->admitted / offered, 100.0 * (double)m->dropped / offered,
-                (unsigned long long)m->offered_cost, (unsigned long long)m->admitted_cost,
-                (unsigned long long)m->peak_offered_rps, (unsigned long long)m->peak_admitted_rps,
-                (long long)m->delay_p50_us, (long long)m->delay_p99_us, (long long)m->delay_max_us,
-                (long long)o->violations, (long long)o->over_admitted, (long long)o->wrongly_allowed,
-                (long long)o->wrongly_blocked, (long long)o->max_window_cost,
-                recs[i].has_downstream ? (long long)recs[i].overload_s : -1LL,
-                recs[i].has_downstream ? (long long)recs[i].downstream.e2e_p99_us : -1LL);
+        col_row row = { &recs[i].summary, &recs[i].oracle, recs[i].has_downstream, &recs[i].downstream,
+                        recs[i].overload_s };
+        col_sweep_row(f, &row);
+        fputc('\n', f);
     }
     return af_commit(&out, err, errlen);
 }
