@@ -391,8 +391,10 @@ static int64_t bred_level(void *ctx, uint32_t key, int64_t now_us)
     return rep.v[0];
 }
 
-static void bred_end(void *ctx, met_summary *sum)
+static void bred_end(void *ctx, met_summary *sum, char *note, size_t notelen)
 {
+    size_t used = 0;
+    if (notelen) note[0] = '\0';
     bred *r = ctx;
     sum->keys_seen = 0;
     sum->state_bytes = 0;
@@ -413,14 +415,15 @@ static void bred_end(void *ctx, met_summary *sum)
     bred_client *c = &r->main;
     if (c->outages) {
         int64_t away = c->outage_ns + (c->outage_started_ns ? clk_mono_ns() - c->outage_started_ns : 0);
-        fprintf(stderr, "ratelab: %s: Redis connection lost %llu time(s), %.3f s without it in all; %llu request(s) "
-                        "got no answer and were decided by on-error %s\n", r->l->name,
-                (unsigned long long)c->outages, (double)away / 1e9, (unsigned long long)sum->errors,
-                r->opt.on_error_allow ? "allow" : "deny");
+        int w = snprintf(note, notelen, "%s: Redis connection lost %llu time(s), %.3f s without it in all; %llu "
+                                        "request(s) got no answer and were decided by on-error %s", r->l->name,
+                         (unsigned long long)c->outages, (double)away / 1e9, (unsigned long long)sum->errors,
+                         r->opt.on_error_allow ? "allow" : "deny");
+        used = w > 0 ? (size_t)w : 0;
     }
-    if (!deleted)
-        fprintf(stderr, "ratelab: %s: could not delete its keys (%s): %s; they expire after %lld ms\n", r->l->name,
-                pattern, rconn_error(c->conn), (long long)r->opt.ttl_ms);
+    if (!deleted && used < notelen)
+        snprintf(note + used, notelen - used, "%s%s: could not delete its keys (%s): %s; they expire after %lld ms",
+                 used ? "; " : "", r->l->name, pattern, rconn_error(c->conn), (long long)r->opt.ttl_ms);
 }
 
 /* ---- lifetime ------------------------------------------------------------------------------ */

@@ -402,6 +402,8 @@ static int main_run(int argc, char **argv)
                                              err, sizeof err)
                                     : run_limiter(&s, g, &s.limiters[i], &backends[b], &ropt, &results[n_results], err,
                                                   sizeof err);
+            if (results[n_results].note[0])   /* what the backend said of the pass, failed or not */
+                fprintf(stderr, "%sratelab: %s\n", progress.drawn ? "\n" : "", results[n_results].note);
             if (failed) {
                 fprintf(stderr, "%sratelab: %s\n", progress.drawn ? "\n" : "", err);
                 rc = intr_requested(&progress) ? 130 : 1;

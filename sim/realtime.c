@@ -226,13 +226,13 @@ join:
     orc_check_destroy(check);
     free(order);
     rc = 0;
-    b->end(b->ctx, &out->summary);
+    b->end(b->ctx, &out->summary, out->note, sizeof out->note);
     begun = 0;
     out->summary.over_admitted = over;
 done:
     if (begun) {
         met_summary ignored;
-        b->end(b->ctx, &ignored);  /* still delete the keys */
+        b->end(b->ctx, &ignored, out->note, sizeof out->note);  /* still delete the keys */
     }
     for (unsigned i = 0; clients && i < o->clients; i++) bred_client_close(clients[i].client);
     free(clients);

@@ -102,7 +102,7 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
     int64_t ended = clk_mono_ns();
     met_summarize(m, &out->summary);
     out->summary.wall_s = (double)(ended - started) / 1e9;
-    b->end(b->ctx, &out->summary);
+    b->end(b->ctx, &out->summary, out->note, sizeof out->note);
     if (down) {
         dsm_finish(down, &out->downstream);
         dsm_destroy(down);

@@ -37,8 +37,10 @@ typedef struct run_backend {
                   char *err, size_t errlen);
     /* The level of key `key` at now_us (tick ends). */
     int64_t (*level)(void *ctx, uint32_t key, int64_t now_us);
-    /* Ends the limiter's pass: fills keys_seen, state_bytes and errors. */
-    void (*end)(void *ctx, met_summary *sum);
+    /* Ends the limiter's pass: fills keys_seen, state_bytes and errors, and
+     * writes into note what a person should hear of the pass (a lost
+     * connection, keys it could not delete), "" when nothing. */
+    void (*end)(void *ctx, met_summary *sum, char *note, size_t notelen);
     /* Runs a queue entry (lim_ops kind LIM_KIND_QUEUE) whole: every request
      * of g (rewound) offered to the queue until it has drained. 0, or -1
      * with a message. */
@@ -93,6 +95,7 @@ typedef struct run_result {
     int has_downstream;          /* the scenario describes a downstream: */
     dsm_report downstream;       /* what the service saw (downstream.h) */
     uint64_t overload_s;         /* whole seconds released above its capacity_rps */
+    char note[400];              /* what the backend said at the end of the pass, or "" */
     int is_queue;                /* a queue entry: */
     run_queue_result queue;
 } run_result;

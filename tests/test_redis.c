@@ -95,7 +95,8 @@ static void decide_all(const scn_scenario *s, const scn_limiter *l, run_backend 
         cr_assert_eq(b->decide(b->ctx, reqs + done, k, out + done, &m, err, sizeof err), 0, "%s", err);
     }
     met_summary local;
-    b->end(b->ctx, sum ? sum : &local);
+    char note[400];
+    b->end(b->ctx, sum ? sum : &local, note, sizeof note);
     met_free(&m);
 }
 
@@ -282,7 +283,8 @@ Test(redis, noscript_after_script_flush_is_reloaded)
         cr_assert_eq(red.decide(red.ctx, reqs + done, 64, b + done, &m, err, sizeof err), 0);
     }
     met_summary sum;
-    red.end(red.ctx, &sum);
+    char note[400];
+    red.end(red.ctx, &sum, note, sizeof note);
     cr_assert_eq(sum.errors, 0, "NOSCRIPT is answered by loading the script again, not counted as an error");
     expect_same(&s.limiters[0], reqs, N, a, b);
     met_free(&m);
@@ -324,7 +326,8 @@ Test(redis, every_key_has_a_ttl_and_the_run_deletes_its_keys)
     }
     freeReplyObject(keys);
     met_summary sum;
-    red.end(red.ctx, &sum);
+    char note[400];
+    red.end(red.ctx, &sum, note, sizeof note);
     cr_assert_eq(sum.keys_seen, 10);
     cr_assert_gt(sum.state_bytes, 0, "MEMORY USAGE sampled");
     cr_assert_eq(bred_count_keys(br), 0, "the run deleted its keys");
@@ -401,8 +404,10 @@ Test(redis, a_server_killed_and_restarted_mid_run_costs_counted_errors_only, .ti
     }
     cr_assert_geq(batches_ok, 5, "decisions resume after the restart");
     met_summary sum;
-    red.end(red.ctx, &sum);
+    char note[400];
+    red.end(red.ctx, &sum, note, sizeof note);
     cr_assert_geq(sum.errors, (uint64_t)batches_failed * N, "every unanswered request counted");
+    cr_assert(strstr(note, "gcra: Redis connection lost 1 time(s)"), "the pass says so: %s", note);
     met_free(&m);
     bred_destroy(br);
     scn_free(&s);
