@@ -59,6 +59,7 @@ static int64_t fw_level(const lim_config *cfg, const void *state, int64_t now_us
 
 const lim_ops fixed_window_ops = {
     .name = "fixed_window",
+    .facts = { LIM_ORACLE_WINDOW_FIXED, NULL, "sliding_window_log", 0 },
     .summary = "counts per aligned window of `window_ms`; admits up to `limit`",
     .level_name = "count-in-window",
     .params = fw_params,

@@ -77,6 +77,7 @@ static int64_t gcra_level(const lim_config *cfg, const void *state, int64_t now_
 
 const lim_ops gcra_ops = {
     .name = "gcra",
+    .facts = { LIM_ORACLE_BUCKET, "burst", NULL, 0 },
     .summary = "theoretical arrival time advances by 1/rate per request; admits within `burst` intervals",
     .level_name = "admissible-now",
     .params = gcra_params,

@@ -152,6 +152,7 @@ static int64_t lb_level(const lim_config *cfg, const void *state, int64_t now_us
 
 const lim_ops leaky_bucket_ops = {
     .name = "leaky_bucket",
+    .facts = { LIM_ORACLE_LEAKY, NULL, NULL, 0 },
     .summary = "queue: releases at `rate`, delays up to `capacity` deep; meter: nginx nodelay excess",
     .level_name = "queued(queue)/excess(meter)",
     .params = lb_params,

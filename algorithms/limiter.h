@@ -80,9 +80,29 @@ typedef struct {
  * it and delivers it later (sim/queue_run.h runs it, not decide()). */
 typedef enum { LIM_KIND_LIMITER = 0, LIM_KIND_QUEUE } lim_kind;
 
+/* Which promise the oracle (sim/oracle.h) holds an algorithm to. */
+typedef enum {
+    LIM_ORACLE_NONE = 0,         /* nothing to judge decision by decision (the queue) */
+    LIM_ORACLE_BUCKET,           /* sum(cost i..j) <= burst + rate*(t_j - t_i); burst_param names burst */
+    LIM_ORACLE_LEAKY,            /* meter: the bucket's bound with the first of a pair free; queue: departures */
+    LIM_ORACLE_WINDOW_LOG,       /* admitted cost in every (t - W, t] <= limit */
+    LIM_ORACLE_WINDOW_FIXED,     /* admitted cost in every aligned window <= limit */
+    LIM_ORACLE_WINDOW_ESTIMATE,  /* no exact bound: measured against the exact log only */
+} lim_oracle_family;
+
+/* What the rest of ratelab needs to know of an algorithm besides its
+ * functions: kept here, so that no module recognises algorithms by name. */
+typedef struct {
+    lim_oracle_family family;
+    const char *burst_param;     /* BUCKET: the parameter that is the burst ("capacity", "burst") */
+    const char *approximates;    /* an approximation: the exact algorithm it is measured against; NULL if exact */
+    int client_side;             /* no Lua twin, on purpose: Redis runs it read-decide-write */
+} lim_facts;
+
 typedef struct lim_ops {
     const char *name;
     lim_kind kind;               /* LIM_KIND_QUEUE: decide and level are NULL */
+    lim_facts facts;
     const char *summary;
     const char *level_name;      /* what level() measures, one word (for plots) */
     const lim_param_spec *params;

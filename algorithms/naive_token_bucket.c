@@ -83,6 +83,7 @@ static int64_t ntb_level(const lim_config *cfg, const void *state, int64_t now_u
 
 const lim_ops naive_token_bucket_ops = {
     .name = "naive_token_bucket",
+    .facts = { LIM_ORACLE_BUCKET, "capacity", NULL, 1 },
     .summary = "the client-side GET/compute/SET bucket with whole-second timestamps (a baseline, no Lua twin)",
     .level_name = "tokens",
     .params = ntb_params,

@@ -102,6 +102,7 @@ static int64_t swc_level(const lim_config *cfg, const void *state, int64_t now_u
 
 const lim_ops sliding_window_counter_ops = {
     .name = "sliding_window_counter",
+    .facts = { LIM_ORACLE_WINDOW_ESTIMATE, NULL, "sliding_window_log", 0 },
     .summary = "Cloudflare's weighted previous + current window count",
     .level_name = "estimated-count",
     .params = swc_params,

@@ -97,6 +97,7 @@ static int64_t swl_level(const lim_config *cfg, const void *state, int64_t now_u
 
 const lim_ops sliding_window_log_ops = {
     .name = "sliding_window_log",
+    .facts = { LIM_ORACLE_WINDOW_LOG, NULL, NULL, 0 },
     .summary = "exact log of admitted requests over the last `window_ms`",
     .level_name = "count-in-window",
     .params = swl_params,

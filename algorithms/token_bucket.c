@@ -84,6 +84,7 @@ static int64_t tb_level(const lim_config *cfg, const void *state, int64_t now_us
 
 const lim_ops token_bucket_ops = {
     .name = "token_bucket",
+    .facts = { LIM_ORACLE_BUCKET, "capacity", NULL, 0 },
     .summary = "refills at `rate`, holds up to `capacity`; admits while tokens last",
     .level_name = "tokens",
     .params = tb_params,

@@ -229,6 +229,11 @@ static int bred_begin(void *ctx, const scn_scenario *s, const scn_limiter *l, ch
     atomic_store(&r->errors, 0);
     r->last_error[0] = '\0';
     r->source = rscript_find(l->ops->name);
+    if (!r->source && !l->ops->facts.client_side) {
+        snprintf(err, errlen, "%s: %s has no Lua twin (algorithms/lua/%s.lua) and is not marked client_side in "
+                              "the registry: it cannot run on Redis", l->name, l->ops->name, l->ops->name);
+        return -1;
+    }
     if (!r->source && l->cfg.state_size > RCONN_MAX_BYTES) {
         snprintf(err, errlen, "%s: %s has no Lua twin and its state (%zu bytes) is too large to keep client-side",
                  l->name, l->ops->name, l->cfg.state_size);

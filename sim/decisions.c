@@ -97,7 +97,7 @@ int dlog_check(const char *path, orc_report *r, char *limiter_name, char *worst_
         goto done;
     }
     if (!(l.ops = lim_find(algo))) { snprintf(err, errlen, "%s:2: unknown algorithm '%s'", path, algo); goto done; }
-    if (l.ops->kind != LIM_KIND_LIMITER) {
+    if (!orc_judges(l.ops)) {
         snprintf(err, errlen, "%s:2: %s is not a rate limiter: the oracle has no promise of it to check", path, algo);
         goto done;
     }

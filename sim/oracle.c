@@ -21,22 +21,24 @@ static double orc_param(const scn_limiter *l, const char *name)
  * capacity: the cost of the first request the limiter saw of the key. */
 static double orc_bound(const scn_limiter *l, int64_t first_us, int64_t last_us, int64_t free_cost)
 {
-    const char *a = l->ops->name;
+    const lim_facts *f = &l->ops->facts;
     double span_s = (double)(last_us - first_us) / 1e6;
-    if (strcmp(a, "token_bucket") == 0 || strcmp(a, "naive_token_bucket") == 0)
-        return orc_param(l, "capacity") + orc_param(l, "rate") * span_s;
-    if (strcmp(a, "gcra") == 0) return orc_param(l, "burst") + orc_param(l, "rate") * span_s;
-    /* meter: a new key's first request passes whatever its cost, then
-     * capacity more back-to-back; queue: the first departs at once, then
-     * capacity waits */
-    if (strcmp(a, "leaky_bucket") == 0)
+    int64_t w;
+    switch (f->family) {
+    case LIM_ORACLE_BUCKET: return orc_param(l, f->burst_param) + orc_param(l, "rate") * span_s;
+    case LIM_ORACLE_LEAKY:
+        /* meter: a new key's first request passes whatever its cost, then
+         * capacity more back-to-back; queue: the first departs at once,
+         * then capacity waits */
         return orc_param(l, "capacity") + (double)free_cost + orc_param(l, "rate") * span_s;
-    int64_t w = (int64_t)llround(orc_param(l, "window_ms") * 1000.0);
-    if (strcmp(a, "fixed_window") == 0)   /* limit in every window the span touches */
+    case LIM_ORACLE_WINDOW_FIXED:   /* limit in every window the span touches */
+        w = (int64_t)llround(orc_param(l, "window_ms") * 1000.0);
         return orc_param(l, "limit") * (double)(orc_floor_div(last_us, w) - orc_floor_div(first_us, w) + 1);
-    if (strcmp(a, "sliding_window_log") == 0)   /* [first, last] is covered by this many disjoint (t - w, t] */
+    case LIM_ORACLE_WINDOW_LOG:   /* [first, last] is covered by this many disjoint (t - w, t] */
+        w = (int64_t)llround(orc_param(l, "window_ms") * 1000.0);
         return orc_param(l, "limit") * (double)((last_us - first_us + 1 + w - 1) / w);
-    return NAN;
+    default: return NAN;
+    }
 }
 
 /* ---- the streaming check -------------------------------------------------------------- */
@@ -115,7 +117,6 @@ orc_check *orc_check_create(const scn_limiter *l, size_t n_keys)
     c->n_keys = n_keys;
     c->keys = calloc(n_keys, sizeof *c->keys);
     if (!c->keys) { orc_check_destroy(c); return NULL; }
-    const char *a = l->ops->name;
     c->r.wrongly_allowed = c->r.wrongly_blocked = -1;
     c->r.max_window_cost = -1;
     c->r.window_checked = 1;
@@ -129,18 +130,21 @@ orc_check *orc_check_create(const scn_limiter *l, size_t n_keys)
         c->rate = (int64_t)l->values[ri];
         c->unit = 1000000;
     }
-    if (strcmp(a, "token_bucket") == 0 || strcmp(a, "naive_token_bucket") == 0) {
+    switch (l->ops->facts.family) {
+    case LIM_ORACLE_BUCKET:
         c->kind = ORC_BUCKET;
-        c->burst = (int64_t)orc_param(l, "capacity");
-    } else if (strcmp(a, "gcra") == 0) {
-        c->kind = ORC_BUCKET;
-        c->burst = (int64_t)orc_param(l, "burst");
-    } else if (strcmp(a, "leaky_bucket") == 0) {
+        c->burst = (int64_t)orc_param(l, l->ops->facts.burst_param);
+        break;
+    case LIM_ORACLE_LEAKY:
         c->capacity = (int64_t)orc_param(l, "capacity");
         c->kind = orc_param(l, "mode") == 1 ? ORC_METER : ORC_QUEUE;
         c->burst = c->capacity;
-    } else {
-        c->kind = strcmp(a, "sliding_window_log") == 0 ? ORC_LOG : strcmp(a, "fixed_window") == 0 ? ORC_FIXED : ORC_COUNTER;
+        break;
+    case LIM_ORACLE_WINDOW_LOG:
+    case LIM_ORACLE_WINDOW_FIXED:
+    case LIM_ORACLE_WINDOW_ESTIMATE: {
+        lim_oracle_family f = l->ops->facts.family;
+        c->kind = f == LIM_ORACLE_WINDOW_LOG ? ORC_LOG : f == LIM_ORACLE_WINDOW_FIXED ? ORC_FIXED : ORC_COUNTER;
         c->limit = (int64_t)orc_param(l, "limit");
         c->window_us = (int64_t)llround(orc_param(l, "window_ms") * 1000.0);
         /* every cost is >= 1: an approximation may admit up to twice the
@@ -149,6 +153,11 @@ orc_check *orc_check_create(const scn_limiter *l, size_t n_keys)
         if (fits < 0) { orc_check_destroy(c); return NULL; }
         if (fits == 0) c->r.window_checked = 0;
         else c->r.wrongly_allowed = c->r.wrongly_blocked = c->r.max_window_cost = 0;
+        break;
+    }
+    default:   /* the oracle has no promise of it to hold it to */
+        orc_check_destroy(c);
+        return NULL;
     }
     if (c->kind == ORC_BUCKET || c->kind == ORC_METER) c->r.wrongly_allowed = c->r.wrongly_blocked = 0;
     return c;

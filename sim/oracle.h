@@ -54,8 +54,14 @@ typedef struct {
 
 typedef struct orc_check orc_check;
 
-/* A check of limiter l over n_keys keys; NULL when memory is short. */
+/* A check of limiter l over n_keys keys; NULL when memory is short, or
+ * when the registry gives the algorithm no oracle family (a queue: see
+ * orc_judges). */
 orc_check *orc_check_create(const scn_limiter *l, size_t n_keys);
+
+/* 1 when the oracle holds algorithm `ops` to a promise (its registry
+ * facts name an oracle family), else 0. */
+static inline int orc_judges(const lim_ops *ops) { return ops->facts.family != LIM_ORACLE_NONE; }
 void orc_check_destroy(orc_check *c);
 
 /* Follows one decided request (in time order per key). */

@@ -108,8 +108,7 @@ void out_accuracy_csv(FILE *f, const run_result *r, size_t n)
         const scn_limiter *l = r[i].limiter;
         const orc_report *o = &r[i].oracle;
         const char *a = l->ops->name;
-        if ((strcmp(a, "fixed_window") != 0 && strcmp(a, "sliding_window_counter") != 0) || o->wrongly_allowed < 0)
-            continue;
+        if (!l->ops->facts.approximates || o->wrongly_allowed < 0) continue;   /* exact ones are judged, not measured */
         double limit = l->values[lim_param_index(l->ops, "limit")], req = (double)(o->offered ? o->offered : 1);
         fprintf(f, "%s,%s,%s,%.0f,%.15g,%llu,%lld,%.4f,%lld,%.4f,%.4f,%lld,%.2f,%.3f,ratelab oracle\n", l->name, a,
                 r[i].backend, limit, l->values[lim_param_index(l->ops, "window_ms")], (unsigned long long)o->offered,

@@ -18,6 +18,7 @@
 
 #include "../sim/backend_memory.h"
 #include "../sim/backend_redis.h"
+#include "../sim/redis_scripts.h"
 #include "../sim/redis_server.h"
 #include "../sim/rng.h"
 #include "support.h"
@@ -183,34 +184,56 @@ static void make_scenario(scn_scenario *s, const char *algo, const char *params,
     tsup_free(&t);
 }
 
+/* The random-stream parity cases: every algorithm of the registry that
+ * decides requests has some (a test below walks the registry). */
+static const struct { const char *algo, *params; } parity_cases[] = {
+    { "token_bucket", "rate=0.5 capacity=3" },
+    { "token_bucket", "rate=3 capacity=7 initial=2" },
+    { "token_bucket", "rate=2500000 capacity=40" },
+    { "gcra", "rate=3 burst=4" },
+    { "gcra", "rate=0.7 burst=1" },
+    { "gcra", "rate=1e9 burst=4000000" },
+    { "leaky_bucket", "rate=3 capacity=5" },
+    { "leaky_bucket", "rate=0.5 capacity=0" },
+    { "leaky_bucket", "rate=7 capacity=4 mode=meter" },
+    { "leaky_bucket", "rate=0.25 capacity=0 mode=meter" },
+    { "token_bucket", "rate=1/3s capacity=4" },
+    { "token_bucket", "rate=20/min capacity=1000000" },
+    { "gcra", "rate=100/1500ms burst=7" },
+    { "gcra", "rate=7/d burst=3" },
+    { "leaky_bucket", "rate=1/3s capacity=2" },
+    { "leaky_bucket", "rate=20/min capacity=3 mode=meter" },
+    { "token_bucket", "rate=0.123456789 capacity=2" },
+    { "fixed_window", "limit=5 window_ms=333.333" },
+    { "fixed_window", "limit=1 window_ms=0.001" },
+    { "sliding_window_log", "limit=6 window_ms=700" },
+    { "sliding_window_log", "limit=1 window_ms=1.5" },
+    { "sliding_window_counter", "limit=9 window_ms=1000" },
+    { "sliding_window_counter", "limit=4000000 window_ms=2000" },
+    { "naive_token_bucket", "rate=2 capacity=5" },
+};
+
+Test(redis, every_algorithm_has_an_oracle_family_a_twin_or_the_flag_and_a_parity_case)
+{
+    for (size_t i = 0; lim_registry[i]; i++) {
+        const lim_ops *o = lim_registry[i];
+        if (o->kind != LIM_KIND_LIMITER) continue;   /* the queue is judged by its reconciliation */
+        cr_assert_neq(o->facts.family, LIM_ORACLE_NONE, "%s: no oracle family in its registry facts", o->name);
+        if (o->facts.family == LIM_ORACLE_BUCKET)
+            cr_assert(o->facts.burst_param && lim_param_index(o, o->facts.burst_param) >= 0,
+                      "%s: its burst parameter is not one of its parameters", o->name);
+        if (o->facts.approximates) cr_assert(lim_find(o->facts.approximates), "%s approximates an unknown algorithm", o->name);
+        cr_assert(rscript_find(o->name) || o->facts.client_side, "%s: no Lua twin and not marked client_side", o->name);
+        cr_assert(!(rscript_find(o->name) && o->facts.client_side), "%s: has a twin yet is marked client_side", o->name);
+        int cased = 0;
+        for (size_t c = 0; c < sizeof parity_cases / sizeof parity_cases[0]; c++)
+            cased |= strcmp(parity_cases[c].algo, o->name) == 0;
+        cr_assert(cased, "%s: no case in the random-stream parity test", o->name);
+    }
+}
+
 Test(redis, parity_with_memory_on_random_streams, .timeout = 600)
 {
-    static const struct { const char *algo, *params; } cases[] = {
-        { "token_bucket", "rate=0.5 capacity=3" },
-        { "token_bucket", "rate=3 capacity=7 initial=2" },
-        { "token_bucket", "rate=2500000 capacity=40" },
-        { "gcra", "rate=3 burst=4" },
-        { "gcra", "rate=0.7 burst=1" },
-        { "gcra", "rate=1e9 burst=4000000" },
-        { "leaky_bucket", "rate=3 capacity=5" },
-        { "leaky_bucket", "rate=0.5 capacity=0" },
-        { "leaky_bucket", "rate=7 capacity=4 mode=meter" },
-        { "leaky_bucket", "rate=0.25 capacity=0 mode=meter" },
-        { "token_bucket", "rate=1/3s capacity=4" },
-        { "token_bucket", "rate=20/min capacity=1000000" },
-        { "gcra", "rate=100/1500ms burst=7" },
-        { "gcra", "rate=7/d burst=3" },
-        { "leaky_bucket", "rate=1/3s capacity=2" },
-        { "leaky_bucket", "rate=20/min capacity=3 mode=meter" },
-        { "token_bucket", "rate=0.123456789 capacity=2" },
-        { "fixed_window", "limit=5 window_ms=333.333" },
-        { "fixed_window", "limit=1 window_ms=0.001" },
-        { "sliding_window_log", "limit=6 window_ms=700" },
-        { "sliding_window_log", "limit=1 window_ms=1.5" },
-        { "sliding_window_counter", "limit=9 window_ms=1000" },
-        { "sliding_window_counter", "limit=4000000 window_ms=2000" },
-        { "naive_token_bucket", "rate=2 capacity=5" },
-    };
     test_redis t;
     redis_up(&t);
     run_backend mem, red;
@@ -219,10 +242,10 @@ Test(redis, parity_with_memory_on_random_streams, .timeout = 600)
     const size_t n = 2000;
     gen_request *reqs = malloc(n * sizeof *reqs);
     lim_decision *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
-    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    for (size_t c = 0; c < sizeof parity_cases / sizeof parity_cases[0]; c++) {
         for (uint64_t seed = 1; seed <= 3; seed++) {
             scn_scenario s;
-            make_scenario(&s, cases[c].algo, cases[c].params, 3);
+            make_scenario(&s, parity_cases[c].algo, parity_cases[c].params, 3);
             rng r;
             rng_seed(&r, seed * 1000 + c, 0);
             /* seed 2 starts at today's wall clock in microseconds: large timestamps */
