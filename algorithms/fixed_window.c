@@ -57,9 +57,16 @@ static int64_t fw_level(const lim_config *cfg, const void *state, int64_t now_us
     return s->count;
 }
 
+/* what `ratelab perf` measures (limiter.h lim_perf_case) */
+static const lim_perf_case fw_perf[] = {
+    { NULL, "\"limit\":10000,\"window_ms\":1",
+      "\"limit\":20,\"window_ms\":1000" },
+    { NULL, NULL, NULL },
+};
+
 const lim_ops fixed_window_ops = {
     .name = "fixed_window",
-    .facts = { LIM_ORACLE_WINDOW_FIXED, NULL, "sliding_window_log", 0 },
+    .facts = { LIM_ORACLE_WINDOW_FIXED, NULL, "sliding_window_log", 0, fw_perf },
     .summary = "counts per aligned window of `window_ms`; admits up to `limit`",
     .level_name = "count-in-window",
     .params = fw_params,

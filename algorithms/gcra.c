@@ -75,9 +75,16 @@ static int64_t gcra_level(const lim_config *cfg, const void *state, int64_t now_
     return (cfg->v[1] * cfg->v[2] - fx_ahead(base, now_us, cfg->v[0])) / cfg->v[2];
 }
 
+/* what `ratelab perf` measures (limiter.h lim_perf_case) */
+static const lim_perf_case gcra_perf[] = {
+    { NULL, "\"rate\":1e7,\"burst\":1000",
+      "\"rate\":10,\"burst\":20" },
+    { NULL, NULL, NULL },
+};
+
 const lim_ops gcra_ops = {
     .name = "gcra",
-    .facts = { LIM_ORACLE_BUCKET, "burst", NULL, 0 },
+    .facts = { LIM_ORACLE_BUCKET, "burst", NULL, 0, gcra_perf },
     .summary = "theoretical arrival time advances by 1/rate per request; admits within `burst` intervals",
     .level_name = "admissible-now",
     .params = gcra_params,

@@ -150,9 +150,18 @@ static int64_t lb_level(const lim_config *cfg, const void *state, int64_t now_us
     return fx_ceil_div(fx_ahead(*last, now_us, cfg->v[0]), cfg->v[3]);
 }
 
+/* what `ratelab perf` measures (limiter.h lim_perf_case) */
+static const lim_perf_case lb_perf[] = {
+    { "queue", "\"rate\":1e7,\"capacity\":1000",
+      "\"rate\":10,\"capacity\":20" },
+    { "meter", "\"mode\":\"meter\",\"rate\":1e7,\"capacity\":1000",
+      "\"mode\":\"meter\",\"rate\":10,\"capacity\":20" },
+    { NULL, NULL, NULL },
+};
+
 const lim_ops leaky_bucket_ops = {
     .name = "leaky_bucket",
-    .facts = { LIM_ORACLE_LEAKY, NULL, NULL, 0 },
+    .facts = { LIM_ORACLE_LEAKY, NULL, NULL, 0, lb_perf },
     .summary = "queue: releases at `rate`, delays up to `capacity` deep; meter: nginx nodelay excess",
     .level_name = "queued(queue)/excess(meter)",
     .params = lb_params,

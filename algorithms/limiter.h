@@ -90,6 +90,14 @@ typedef enum {
     LIM_ORACLE_WINDOW_ESTIMATE,  /* no exact bound: measured against the exact log only */
 } lim_oracle_family;
 
+/* A configuration `ratelab perf` measures: JSON members of the limiter
+ * (without "algorithm") for one key taking all the traffic, and per key
+ * for many Zipf keys; `variant` tells two cases of one algorithm apart. */
+typedef struct {
+    const char *variant;         /* NULL, or e.g. "meter" */
+    const char *one_key, *many_keys;
+} lim_perf_case;
+
 /* What the rest of ratelab needs to know of an algorithm besides its
  * functions: kept here, so that no module recognises algorithms by name. */
 typedef struct {
@@ -97,6 +105,7 @@ typedef struct {
     const char *burst_param;     /* BUCKET: the parameter that is the burst ("capacity", "burst") */
     const char *approximates;    /* an approximation: the exact algorithm it is measured against; NULL if exact */
     int client_side;             /* no Lua twin, on purpose: Redis runs it read-decide-write */
+    const lim_perf_case *perf;   /* what `ratelab perf` measures, ended by a case with one_key NULL */
 } lim_facts;
 
 typedef struct lim_ops {

@@ -81,9 +81,16 @@ static int64_t ntb_level(const lim_config *cfg, const void *state, int64_t now_u
     return ntb_refilled(cfg, state, fx_floor_div(now_us, 1000000));
 }
 
+/* what `ratelab perf` measures (limiter.h lim_perf_case) */
+static const lim_perf_case ntb_perf[] = {
+    { NULL, "\"rate\":1000000,\"capacity\":1000",
+      "\"rate\":10,\"capacity\":20" },
+    { NULL, NULL, NULL },
+};
+
 const lim_ops naive_token_bucket_ops = {
     .name = "naive_token_bucket",
-    .facts = { LIM_ORACLE_BUCKET, "capacity", NULL, 1 },
+    .facts = { LIM_ORACLE_BUCKET, "capacity", NULL, 1, ntb_perf },
     .summary = "the client-side GET/compute/SET bucket with whole-second timestamps (a baseline, no Lua twin)",
     .level_name = "tokens",
     .params = ntb_params,

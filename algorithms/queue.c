@@ -73,7 +73,7 @@ static int queue_configure(const double *values, const lim_rate *rates, lim_conf
 
 const lim_ops queue_ops = {
     .name = "queue",
-    .facts = { LIM_ORACLE_NONE, NULL, NULL, 0 },
+    .facts = { LIM_ORACLE_NONE, NULL, NULL, 0, NULL },
     .kind = LIM_KIND_QUEUE,
     .summary = "reliable queue: accepts every request (up to max_queue), consumers deliver `batch` per interval, "
                "retry, then dead-letter",

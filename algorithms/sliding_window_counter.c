@@ -100,9 +100,16 @@ static int64_t swc_level(const lim_config *cfg, const void *state, int64_t now_u
     return swc_weighted(&s, w, m < 0 ? 0 : m) / w;
 }
 
+/* what `ratelab perf` measures (limiter.h lim_perf_case) */
+static const lim_perf_case swc_perf[] = {
+    { NULL, "\"limit\":10000,\"window_ms\":1",
+      "\"limit\":20,\"window_ms\":1000" },
+    { NULL, NULL, NULL },
+};
+
 const lim_ops sliding_window_counter_ops = {
     .name = "sliding_window_counter",
-    .facts = { LIM_ORACLE_WINDOW_ESTIMATE, NULL, "sliding_window_log", 0 },
+    .facts = { LIM_ORACLE_WINDOW_ESTIMATE, NULL, "sliding_window_log", 0, swc_perf },
     .summary = "Cloudflare's weighted previous + current window count",
     .level_name = "estimated-count",
     .params = swc_params,

@@ -95,9 +95,16 @@ static int64_t swl_level(const lim_config *cfg, const void *state, int64_t now_u
     return sum;
 }
 
+/* what `ratelab perf` measures (limiter.h lim_perf_case) */
+static const lim_perf_case swl_perf[] = {
+    { NULL, "\"limit\":1000,\"window_ms\":0.1",
+      "\"limit\":10,\"window_ms\":1000" },
+    { NULL, NULL, NULL },
+};
+
 const lim_ops sliding_window_log_ops = {
     .name = "sliding_window_log",
-    .facts = { LIM_ORACLE_WINDOW_LOG, NULL, NULL, 0 },
+    .facts = { LIM_ORACLE_WINDOW_LOG, NULL, NULL, 0, swl_perf },
     .summary = "exact log of admitted requests over the last `window_ms`",
     .level_name = "count-in-window",
     .params = swl_params,

@@ -82,9 +82,16 @@ static int64_t tb_level(const lim_config *cfg, const void *state, int64_t now_us
     return tb_refilled(cfg, state, now_us) / cfg->v[3];
 }
 
+/* what `ratelab perf` measures (limiter.h lim_perf_case) */
+static const lim_perf_case tb_perf[] = {
+    { NULL, "\"rate\":1e7,\"capacity\":1000",
+      "\"rate\":10,\"capacity\":20" },
+    { NULL, NULL, NULL },
+};
+
 const lim_ops token_bucket_ops = {
     .name = "token_bucket",
-    .facts = { LIM_ORACLE_BUCKET, "capacity", NULL, 0 },
+    .facts = { LIM_ORACLE_BUCKET, "capacity", NULL, 0, tb_perf },
     .summary = "refills at `rate`, holds up to `capacity`; admits while tokens last",
     .level_name = "tokens",
     .params = tb_params,

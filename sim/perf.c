@@ -18,28 +18,32 @@
 #include "runner.h"
 #include "scenario.h"
 
+/* The registry's perf cases in order (limiter.h lim_perf_case): the
+ * algorithm, its case, and the label printed. */
 typedef struct {
-    const char *label;
-    const char *one_key;      /* limiter JSON for 1 key at the offered rate */
-    const char *many_keys;    /* limiter JSON per key for 1M Zipf keys */
+    const lim_ops *ops;
+    const lim_perf_case *c;
+    char label[64];
 } perf_case;
 
-static const perf_case perf_cases[] = {
-    /* one_key: the memory benchmark's limiter on one key; many_keys: per key on 1M Zipf keys */
-    { "token_bucket", "\"algorithm\":\"token_bucket\",\"rate\":1e7,\"capacity\":1000",
-      "\"algorithm\":\"token_bucket\",\"rate\":10,\"capacity\":20" },
-    { "gcra", "\"algorithm\":\"gcra\",\"rate\":1e7,\"burst\":1000", "\"algorithm\":\"gcra\",\"rate\":10,\"burst\":20" },
-    { "leaky_bucket queue", "\"algorithm\":\"leaky_bucket\",\"rate\":1e7,\"capacity\":1000",
-      "\"algorithm\":\"leaky_bucket\",\"rate\":10,\"capacity\":20" },
-    { "leaky_bucket meter", "\"algorithm\":\"leaky_bucket\",\"mode\":\"meter\",\"rate\":1e7,\"capacity\":1000",
-      "\"algorithm\":\"leaky_bucket\",\"mode\":\"meter\",\"rate\":10,\"capacity\":20" },
-    { "fixed_window", "\"algorithm\":\"fixed_window\",\"limit\":10000,\"window_ms\":1",
-      "\"algorithm\":\"fixed_window\",\"limit\":20,\"window_ms\":1000" },
-    { "sliding_window_log", "\"algorithm\":\"sliding_window_log\",\"limit\":1000,\"window_ms\":0.1",
-      "\"algorithm\":\"sliding_window_log\",\"limit\":10,\"window_ms\":1000" },
-    { "sliding_window_counter", "\"algorithm\":\"sliding_window_counter\",\"limit\":10000,\"window_ms\":1",
-      "\"algorithm\":\"sliding_window_counter\",\"limit\":20,\"window_ms\":1000" },
-};
+/* Fills out[] (at most max) from the registry; returns how many. */
+static size_t perf_cases(perf_case *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; lim_registry[i]; i++)
+        for (const lim_perf_case *c = lim_registry[i]->facts.perf; c && c->one_key && n < max; c++, n++) {
+            out[n] = (perf_case){ lim_registry[i], c, "" };
+            snprintf(out[n].label, sizeof out[n].label, "%s%s%s", lim_registry[i]->name, c->variant ? " " : "",
+                     c->variant ? c->variant : "");
+        }
+    return n;
+}
+
+/* The limiter's JSON members for one case: the algorithm, then the case's own. */
+static void perf_limiter_json(const perf_case *p, int many_keys, char *buf, size_t len)
+{
+    snprintf(buf, len, "\"algorithm\":\"%s\",%s", p->ops->name, many_keys ? p->c->many_keys : p->c->one_key);
+}
 
 /* Writes a one-limiter scenario to a temporary file and loads it. */
 static int perf_scenario(const char *limiter, unsigned keys, double requests, scn_scenario *s)
@@ -107,11 +111,14 @@ int perf_main(int argc, char **argv)
     const unsigned keysets[] = { 1, 1000000 };
     printf("ratelab perf: %.0f requests per run, median of %d runs%s\n", requests, reps, quick ? " (--quick)" : "");
     printf("%-24s %9s %14s %18s %12s\n", "algorithm", "keys", "decide ns/req", "end-to-end Mreq/s", "state MiB");
-    for (size_t c = 0; c < sizeof perf_cases / sizeof perf_cases[0]; c++) {
+    perf_case cases[64];
+    size_t n_cases = perf_cases(cases, sizeof cases / sizeof cases[0]);
+    for (size_t c = 0; c < n_cases; c++) {
         for (size_t k = 0; k < 2; k++) {
             scn_scenario s;
-            if (perf_scenario(k ? perf_cases[c].many_keys : perf_cases[c].one_key, keysets[k], requests, &s) != 0)
-                return 1;
+            char limiter[400];
+            perf_limiter_json(&cases[c], k == 1, limiter, sizeof limiter);
+            if (perf_scenario(limiter, keysets[k], requests, &s) != 0) return 1;
             gen *g = gen_create(&s);
             size_t cap = (size_t)(requests * 1.1) + 1000, n = 0;
             gen_request *reqs = malloc(cap * sizeof *reqs);
@@ -136,7 +143,7 @@ int perf_main(int argc, char **argv)
                 state_bytes = res.summary.state_bytes;
                 run_result_free(&res);
             }
-            printf("%-24s %9u %14.1f %18.1f %12.1f\n", perf_cases[c].label, keysets[k], perf_median(decide, reps),
+            printf("%-24s %9u %14.1f %18.1f %12.1f\n", cases[c].label, keysets[k], perf_median(decide, reps),
                    perf_median(e2e, reps), (double)state_bytes / (1 << 20));
             fflush(stdout);
             free(reqs);
@@ -229,14 +236,16 @@ int perf_redis_main(int argc, char **argv)
            "same script/s", "ratio");
     int errors = 0, rc = 0;
     unsigned passes = 0;
-    for (size_t k = 0; k < sizeof perf_cases / sizeof perf_cases[0] + 1 && rc == 0; k++) {
-        const char *limiter = k < sizeof perf_cases / sizeof perf_cases[0]
-                                  ? perf_cases[k].many_keys
-                                  : "\"algorithm\":\"naive_token_bucket\",\"rate\":10,\"capacity\":20";
-        const char *label = k < sizeof perf_cases / sizeof perf_cases[0] ? perf_cases[k].label : "naive_token_bucket";
+    perf_case cases[64];
+    size_t n_cases = perf_cases(cases, sizeof cases / sizeof cases[0]);
+    for (size_t k = 0; k < n_cases && rc == 0; k++) {
+        char limiter[400];
+        perf_limiter_json(&cases[k], 1, limiter, sizeof limiter);
+        const char *label = cases[k].label;
         int depths[2] = { 1, 64 };
         for (int d = 0; d < 2; d++) {
-            if (k == sizeof perf_cases / sizeof perf_cases[0] && depths[d] > 1) continue;  /* naive cannot pipeline */
+            /* read-decide-write in the client cannot pipeline */
+            if (cases[k].ops->facts.client_side && depths[d] > 1) continue;
             long n = depths[d] == 1 ? n1 : n64;
             scn_scenario s;
             /* 1000 keys, so each request touches a key other requests touch */

@@ -213,7 +213,7 @@ static const struct { const char *algo, *params; } parity_cases[] = {
     { "naive_token_bucket", "rate=2 capacity=5" },
 };
 
-Test(redis, every_algorithm_has_an_oracle_family_a_twin_or_the_flag_and_a_parity_case)
+Test(redis, every_algorithm_has_an_oracle_family_a_twin_or_the_flag_a_perf_and_a_parity_case)
 {
     for (size_t i = 0; lim_registry[i]; i++) {
         const lim_ops *o = lim_registry[i];
@@ -225,6 +225,8 @@ Test(redis, every_algorithm_has_an_oracle_family_a_twin_or_the_flag_and_a_parity
         if (o->facts.approximates) cr_assert(lim_find(o->facts.approximates), "%s approximates an unknown algorithm", o->name);
         cr_assert(rscript_find(o->name) || o->facts.client_side, "%s: no Lua twin and not marked client_side", o->name);
         cr_assert(!(rscript_find(o->name) && o->facts.client_side), "%s: has a twin yet is marked client_side", o->name);
+        cr_assert(o->facts.perf && o->facts.perf[0].one_key && o->facts.perf[0].many_keys,
+                  "%s: no case for ratelab perf in its registry facts", o->name);
         int cased = 0;
         for (size_t c = 0; c < sizeof parity_cases / sizeof parity_cases[0]; c++)
             cased |= strcmp(parity_cases[c].algo, o->name) == 0;
