@@ -75,7 +75,7 @@ static int rsrv_spawn(rsrv *s)
     return 0;
 }
 
-/* Waits until the server answers PING, or it exits, or 10 s pass. */
+/* Waits until the server answers PING with PONG (or NOAUTH), or it exits, or 10 s pass. */
 static int rsrv_wait_ready(rsrv *s)
 {
     for (int i = 0; i < 200; i++) {
@@ -84,9 +84,10 @@ static int rsrv_wait_ready(rsrv *s)
         struct timeval tv = { 0, 200000 };
         redisContext *c = redisConnectWithTimeout("127.0.0.1", s->port, tv);
         if (c && !c->err) {
-            /* any reply says it listens (with requirepass, PING gets NOAUTH) */
+            /* PONG, or NOAUTH with requirepass: it listens and has loaded
+             * its data (while an AOF loads, PING gets LOADING: not yet) */
             redisReply *r = redisCommand(c, "PING");
-            int ok = r != NULL;
+            int ok = r && (r->type != REDIS_REPLY_ERROR || strncmp(r->str, "NOAUTH", 6) == 0);
             freeReplyObject(r);
             redisFree(c);
             if (ok) return 0;
