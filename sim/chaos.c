@@ -109,7 +109,9 @@ int chaos_main(int argc, char **argv)
                "%ld server restart(s), seed %ld\n", l->name, s.name, server.port, queue_durability_name(durability),
                kills, restarts, seed);
         fflush(stdout);
-        if (rqr_run(&o, &s, g, l, &results[n], err, sizeof err) != 0) {
+        int failed = rqr_run(&o, &s, g, l, &results[n], err, sizeof err) != 0;
+        if (results[n].note[0]) fprintf(stderr, "ratelab chaos: %s\n", results[n].note);
+        if (failed) {
             fprintf(stderr, "ratelab chaos: %s\n", err);
             rc = intr_requested(NULL) ? 130 : 1;
         } else {

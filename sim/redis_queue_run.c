@@ -396,6 +396,7 @@ int rqr_run(const rqr_options *o, const scn_scenario *s, gen *g, const scn_limit
     uint64_t *second_delivered = NULL;
     hist *e2e = NULL, *lag = NULL;   /* end to end; the producer's lag behind the schedule */
     uint64_t server_refused = 0;
+    char refusal[300] = "";         /* the first message the server refused, said at the end */
     qm_config c;
     qrun_config(l, &c);
     r.setup = (rq_setup){ .url = o->url, .timeout_ms = o->timeout_ms, .q = c, .visibility_us = v[QUEUE_V_VISIBILITY_US],
@@ -491,8 +492,8 @@ int rqr_run(const rqr_options *o, const scn_scenario *s, gen *g, const scn_limit
             }
             if (got == -2) {   /* the server refused it (OOM...): an answer, so not sent again */
                 if (server_refused++ == 0)
-                    fprintf(stderr, "ratelab: %s: Redis refused message %" PRIu64 ": %s; counted as rejected\n",
-                            l->name, id, rq_refusal(r.q));
+                    snprintf(refusal, sizeof refusal, "%s: Redis refused message %" PRIu64 " (and any later one "
+                             "refused is counted the same): %s; counted as rejected", l->name, id, rq_refusal(r.q));
                 rejected[id] = 1;
                 r.ticks[tick].rejected++;
                 break;
@@ -599,11 +600,14 @@ int rqr_run(const rqr_options *o, const scn_scenario *s, gen *g, const scn_limit
         out->queue.faults[i] = (run_queue_fault){ f->is_restart, f->consumer, f->planned_us, f->at_us,
                                                   f->processing, f->held, f->reaped_after };
     }
-    if (out->queue.lag_p99_us > s->tick_us)
-        fprintf(stderr, "ratelab: %s: the producer fell behind its schedule (lag p99 %.1f ms, max %.1f ms, more "
-                        "than a tick of %.0f ms): this machine or the server could not keep up; end to end still "
-                        "counts from each message's scheduled arrival\n", l->name,
-                (double)out->queue.lag_p99_us / 1e3, (double)out->queue.lag_max_us / 1e3, (double)s->tick_us / 1e3);
+    /* what a person should hear of the pass: the result carries it, the command line prints it */
+    int used = snprintf(out->note, sizeof out->note, "%s", refusal);
+    if (out->queue.lag_p99_us > s->tick_us && used >= 0 && (size_t)used < sizeof out->note)
+        snprintf(out->note + used, sizeof out->note - (size_t)used,
+                 "%s%s: the producer fell behind its schedule (lag p99 %.1f ms, max %.1f ms, more than a tick of "
+                 "%.0f ms): this machine or the server could not keep up; end to end still counts from each "
+                 "message's scheduled arrival", used ? "; " : "", l->name, (double)out->queue.lag_p99_us / 1e3,
+                 (double)out->queue.lag_max_us / 1e3, (double)s->tick_us / 1e3);
     out->summary.wall_s = (double)(drained_at - t0) / 1e6;
     rc = 0;
 done:

@@ -95,7 +95,7 @@ typedef struct run_result {
     int has_downstream;          /* the scenario describes a downstream: */
     dsm_report downstream;       /* what the service saw (downstream.h) */
     uint64_t overload_s;         /* whole seconds released above its capacity_rps */
-    char note[400];              /* what the backend said at the end of the pass, or "" */
+    char note[700];              /* what the backend said of the pass (to print), or "" */
     int is_queue;                /* a queue entry: */
     run_queue_result queue;
 } run_result;
