@@ -6,7 +6,6 @@
 #include <stdlib.h>
 
 #include "../algorithms/keystore.h"
-#include "queue_run.h"
 
 struct bmem {
     unsigned sample_mask;
@@ -33,7 +32,7 @@ static int bmem_begin(void *ctx, const scn_scenario *s, const scn_limiter *l, ch
     return 0;
 }
 
-static int bmem_decide(void *ctx, const gen_request *reqs, size_t n, lim_decision *out, met_series *series,
+static int bmem_decide(void *ctx, const gen_request *reqs, size_t n, lim_decision *out, int64_t *latency_ns,
                        char *err, size_t errlen)
 {
     bmem *m = ctx;
@@ -53,7 +52,7 @@ static int bmem_decide(void *ctx, const gen_request *reqs, size_t n, lim_decisio
             return -1;
         }
         ops->decide(cfg, state, is_new, reqs[i].t_us, reqs[i].cost, &out[i]);
-        if (timed) met_latency(series, clk_mono_ns() - t0);
+        latency_ns[i] = timed ? clk_mono_ns() - t0 : -1;
     }
     return 0;
 }
@@ -76,19 +75,12 @@ static void bmem_end(void *ctx, met_summary *sum, char *note, size_t notelen)
     m->store = NULL;
 }
 
-static int bmem_queue(void *ctx, const scn_scenario *s, gen *g, const scn_limiter *l, run_result *out, char *err,
-                      size_t errlen)
-{
-    (void)ctx;
-    return qrun_memory(s, g, l, out, err, errlen);
-}
-
 bmem *bmem_create(unsigned sample_every, run_backend *out)
 {
     bmem *m = calloc(1, sizeof *m);
     if (!m) return NULL;
     m->sample_mask = sample_every ? sample_every - 1 : 15;
-    *out = (run_backend){ "memory", 64, m, bmem_begin, bmem_decide, bmem_level, bmem_end, bmem_queue };
+    *out = (run_backend){ "memory", 64, m, bmem_begin, bmem_decide, bmem_level, bmem_end };
     return m;
 }
 

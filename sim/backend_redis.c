@@ -10,7 +10,6 @@
 
 #include "clock.h"
 #include "redis_conn.h"
-#include "redis_queue_run.h"
 #include "redis_scripts.h"
 
 #define BRED_ARGS (3 + LIM_MAX_CONFIG)
@@ -285,7 +284,7 @@ const char *bred_last_error(const bred *r) { return r->last_error; }
 /* Sends reqs[idx[0..n-1]] as one pipeline and reads the answers into out.
  * Indices refused with NOSCRIPT go to r->retry (count in *n_retry). */
 static void bred_round_trip(bred *r, const gen_request *reqs, const size_t *idx, size_t n, lim_decision *out,
-                            met_series *m, size_t *n_retry)
+                            int64_t *latency_ns, size_t *n_retry)
 {
     bred_client *c = &r->main;
     *n_retry = 0;
@@ -315,14 +314,14 @@ static void bred_round_trip(bred *r, const gen_request *reqs, const size_t *idx,
             for (; i < n; i++) bred_unanswered(r, &out[idx[i]], rconn_error(c->conn));
             return;
         }
-        met_latency(m, clk_mono_ns() - sent);
+        latency_ns[idx[i]] = clk_mono_ns() - sent;
         if (rep.is_error && strncmp(rep.error, "NOSCRIPT", 8) == 0) r->retry[(*n_retry)++] = idx[i];
         else if (bred_decision(&rep, d, NULL) != 0)
             bred_unanswered(r, d, rep.is_error ? rep.error : "a reply that is not a decision");
     }
 }
 
-static int bred_decide(void *ctx, const gen_request *reqs, size_t n, lim_decision *out, met_series *m,
+static int bred_decide(void *ctx, const gen_request *reqs, size_t n, lim_decision *out, int64_t *latency_ns,
                        char *err, size_t errlen)
 {
     bred *r = ctx;
@@ -330,10 +329,11 @@ static int bred_decide(void *ctx, const gen_request *reqs, size_t n, lim_decisio
         /* no twin: one request at a time, read-decide-write */
         for (size_t i = 0; i < n; i++) {
             int64_t t0 = clk_mono_ns(), at;
+            latency_ns[i] = -1;
             if (bred_client_decide(&r->main, reqs[i].key, reqs[i].t_us, reqs[i].cost, &out[i], &at) != 0)
                 bred_policy(r, &out[i]);
             else
-                met_latency(m, clk_mono_ns() - t0);
+                latency_ns[i] = clk_mono_ns() - t0;
         }
         return 0;
     }
@@ -344,11 +344,12 @@ static int bred_decide(void *ctx, const gen_request *reqs, size_t n, lim_decisio
         r->retry_cap = 2 * n;
     }
     size_t *idx = r->retry + n;   /* second half: the indices of this round */
+    for (size_t i = 0; i < n; i++) latency_ns[i] = -1;   /* until answered */
     for (size_t done = 0; done < n;) {
         size_t chunk = n - done < r->opt.pipeline ? n - done : r->opt.pipeline;
         for (size_t i = 0; i < chunk; i++) idx[i] = done + i;
         size_t n_retry;
-        bred_round_trip(r, reqs, idx, chunk, out, m, &n_retry);
+        bred_round_trip(r, reqs, idx, chunk, out, latency_ns, &n_retry);
         if (n_retry) {
             /* The server lost its scripts (SCRIPT FLUSH, a restart): load
              * again and send the refused requests again, once, in order. */
@@ -356,7 +357,7 @@ static int bred_decide(void *ctx, const gen_request *reqs, size_t n, lim_decisio
             size_t again;
             if (bred_load_script(&r->main, msg, sizeof msg) == 0) {
                 memcpy(idx, r->retry, n_retry * sizeof *idx);
-                bred_round_trip(r, reqs, idx, n_retry, out, m, &again);
+                bred_round_trip(r, reqs, idx, n_retry, out, latency_ns, &again);
             } else {
                 again = n_retry;
             }
@@ -433,16 +434,6 @@ static void bred_end(void *ctx, met_summary *sum, char *note, size_t notelen)
 
 /* ---- lifetime ------------------------------------------------------------------------------ */
 
-static int bred_queue(void *ctx, const scn_scenario *s, gen *g, const scn_limiter *l, run_result *out, char *err,
-                      size_t errlen)
-{
-    bred *r = ctx;
-    rqr_options o = { .url = r->url, .timeout_ms = r->opt.timeout_ms, .run_id = r->opt.run_id,
-                      .server = r->opt.server, .measure_durability = r->opt.server != NULL,
-                      .stop = r->opt.stop, .stop_ctx = r->opt.stop_ctx };
-    return rqr_run(&o, s, g, l, out, err, errlen);
-}
-
 bred *bred_create(const rurl *url, const bred_options *opt, run_backend *out, char *err, size_t errlen)
 {
     bred *r = calloc(1, sizeof *r);
@@ -454,7 +445,7 @@ bred *bred_create(const rurl *url, const bred_options *opt, run_backend *out, ch
     r->main.conn = rconn_open(url, opt->timeout_ms, err, errlen);
     if (!r->main.conn) { free(r); return NULL; }
     size_t batch = r->opt.pipeline < 64 ? 64 : r->opt.pipeline;
-    *out = (run_backend){ "redis", batch, r, bred_begin, bred_decide, bred_level, bred_end, bred_queue };
+    *out = (run_backend){ "redis", batch, r, bred_begin, bred_decide, bred_level, bred_end };
     return r;
 }
 

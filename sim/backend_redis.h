@@ -9,9 +9,6 @@
  * script decides from the virtual time in ARGV, so decisions equal the
  * memory backend's.
  *
- * A queue entry runs as real lists with consumer processes, in real time
- * (redis_queue_run.h).
- *
  * An algorithm without a Lua twin (naive_token_bucket) runs client-side,
  * the naive way: GET the state, decide in the client, SET it back.
  *
@@ -36,12 +33,8 @@ typedef struct {
     int on_error_allow;      /* 1: fail open, 0: fail closed */
     int timeout_ms;          /* connect and command timeout */
     int64_t ttl_ms;          /* TTL set on every key */
-    rsrv *server;            /* the private server, or NULL: a queue entry sets its AOF on it
-                              * and times what durability costs (redis_queue_run.h) */
     int64_t outage_wait_ms;  /* virtual mode, setup and cleanup: how long one outage is waited
                               * out before requests are decided by the policy unanswered (0: never) */
-    int (*stop)(void *);     /* a queue pass polls it: nonzero ends the pass as interrupted */
-    void *stop_ctx;
 } bred_options;
 
 typedef struct bred bred;

@@ -132,19 +132,19 @@ int chaos_main(int argc, char **argv)
         }
         qout_print(stdout, results, n);
         for (size_t i = 0; i < n; i++) {
-            const qm_report *p = &results[i].queue.report;
-            int durable = strcmp(results[i].queue.durability, "none") != 0;
+            const qm_report *p = &results[i].queue->report;
+            int durable = strcmp(results[i].queue->durability, "none") != 0;
             printf("chaos %s: produced %llu / succeeded %llu / dead-lettered %llu / still queued %llu / rejected %llu "
                    "/ duplicates %llu / lost %lld -- %llu consumer kills, %llu server restarts, durability %s%s\n",
                    results[i].limiter->name, (unsigned long long)p->produced, (unsigned long long)p->succeeded,
                    (unsigned long long)p->dead_lettered, (unsigned long long)p->still_queued,
                    (unsigned long long)p->rejected, (unsigned long long)p->duplicates, (long long)p->lost,
-                   (unsigned long long)results[i].queue.consumer_kills,
-                   (unsigned long long)results[i].queue.server_restarts, results[i].queue.durability,
+                   (unsigned long long)results[i].queue->consumer_kills,
+                   (unsigned long long)results[i].queue->server_restarts, results[i].queue->durability,
                    p->lost && !durable ? " (no persistence: a restart empties the server; the loss is the price)" : "");
             if (p->lost != 0 && durable) rc = 1;
             /* a fault meant for the load must land inside it, or "lost 0" proves nothing */
-            const run_queue_result *q = &results[i].queue;
+            const run_queue_result *q = results[i].queue;
             uint32_t outside = 0, busy = 0, held = 0;
             for (uint32_t k = 0; k < q->n_faults; k++) {
                 outside += q->faults[k].at_us > q->load_end_us;

@@ -19,6 +19,7 @@
 #include "backend_memory.h"
 #include "backend_redis.h"
 #include "decisions.h"
+#include "drive.h"
 #include "fsutil.h"
 #include "generator.h"
 #include "interrupt.h"
@@ -329,6 +330,7 @@ static int main_run(int argc, char **argv)
     bmem *mem = NULL;
     bred *red = NULL;
     rsrv server = { 0 };
+    rqr_options queue_redis = { 0 };   /* how a queue entry runs on Redis */
     char where[300] = "", run_id[40];
     snprintf(run_id, sizeof run_id, "%s", a.run_id ? a.run_id : "");
     if (!a.run_id) main_run_id(run_id, sizeof run_id);
@@ -356,8 +358,10 @@ static int main_run(int argc, char **argv)
         }
         bred_options ro = { .run_id = run_id, .pipeline = (size_t)a.pipeline, .on_error_allow = a.on_error_allow,
                             .timeout_ms = (int)a.timeout_ms, .ttl_ms = 86400000,
-                            .server = a.redis_url ? NULL : &server, .outage_wait_ms = (int64_t)a.outage_wait_s * 1000,
-                            .stop = intr_requested };
+                            .outage_wait_ms = (int64_t)a.outage_wait_s * 1000 };
+        queue_redis = (rqr_options){ .url = url, .timeout_ms = (int)a.timeout_ms, .run_id = run_id,
+                                     .server = a.redis_url ? NULL : &server, .measure_durability = !a.redis_url,
+                                     .stop = intr_requested };
         if (!(red = bred_create(&url, &ro, &backends[n_backends++], err, sizeof err))) {
             fprintf(stderr, "ratelab: %s\n", err);
             rc = 3;
@@ -388,8 +392,7 @@ static int main_run(int argc, char **argv)
             progress.name = s.limiters[i].name;
             rt_options rto = { (unsigned)a.clients, a.speed, a.server_clock, a.skew_ms, a.on_error_allow };
             ropt.log = NULL;
-            int is_queue = s.limiters[i].ops->kind == LIM_KIND_QUEUE;   /* no per-request decisions to log */
-            if (a.log_dir && !is_queue) {
+            if (a.log_dir && drv_decides(&s.limiters[i])) {
                 if (!(ropt.log = dlog_open(&logs[n_logs], a.log_dir, &s.limiters[i], backends[b].name, err,
                                            sizeof err))) {
                     fprintf(stderr, "ratelab: %s\n", err);
@@ -398,10 +401,9 @@ static int main_run(int argc, char **argv)
                 }
                 n_logs++;
             }
-            int failed = a.realtime && !is_queue ? rt_run(&s, g, &s.limiters[i], red, &backends[b], &rto, &ropt, &results[n_results],
-                                             err, sizeof err)
-                                    : run_limiter(&s, g, &s.limiters[i], &backends[b], &ropt, &results[n_results], err,
-                                                  sizeof err);
+            int on_redis = red && backends[b].ctx == (void *)red;
+            drv_target target = { &backends[b], on_redis ? red : NULL, a.realtime ? &rto : NULL, &queue_redis };
+            int failed = drv_run(&s, g, &s.limiters[i], &target, &ropt, &results[n_results], err, sizeof err);
             if (results[n_results].note[0])   /* what the backend said of the pass, failed or not */
                 fprintf(stderr, "%sratelab: %s\n", progress.drawn ? "\n" : "", results[n_results].note);
             if (failed) {

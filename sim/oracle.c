@@ -318,6 +318,12 @@ void orc_check_add(orc_check *c, uint32_t key, int64_t t_us, uint32_t cost, cons
     }
 }
 
+void orc_check_count(orc_check *c, const lim_decision *d)
+{
+    c->r.offered++;
+    if (d->allowed) c->r.admitted++; else c->r.dropped++;
+}
+
 static uint64_t orc_diff(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
 
 uint64_t orc_conservation(orc_report *r, uint64_t offered, uint64_t admitted, uint64_t dropped)

@@ -67,6 +67,10 @@ void orc_check_destroy(orc_check *c);
 /* Follows one decided request (in time order per key). */
 void orc_check_add(orc_check *c, uint32_t key, int64_t t_us, uint32_t cost, const lim_decision *d);
 
+/* Counts a request the limiter gave no decision for (d: the on-error
+ * policy's) without judging the limiter by it. */
+void orc_check_count(orc_check *c, const lim_decision *d);
+
 /* What was found. */
 void orc_check_report(const orc_check *c, orc_report *r);
 

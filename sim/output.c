@@ -130,10 +130,10 @@ void out_print_violations(FILE *f, const scn_scenario *s, const run_result *r, s
         const orc_report *o = &r[i].oracle;
         if (o->violations == 0 || o->violations == (uint64_t)-1) continue;
         const scn_limiter *l = r[i].limiter;
-        if (r[i].is_queue) {
+        if (r[i].queue) {
             fprintf(f, "VIOLATION %s (queue, %s): %lld message(s) lost (produced %llu, accounted for %llu)\n", l->name,
-                    r[i].backend, (long long)r[i].queue.report.lost, (unsigned long long)r[i].queue.report.produced,
-                    (unsigned long long)(r[i].queue.report.produced - (uint64_t)r[i].queue.report.lost));
+                    r[i].backend, (long long)r[i].queue->report.lost, (unsigned long long)r[i].queue->report.produced,
+                    (unsigned long long)(r[i].queue->report.produced - (uint64_t)r[i].queue->report.lost));
             continue;
         }
         fprintf(f, "VIOLATION %s (%s, %s): %llu admitted request(s) broke its promise; worst: key %s, %.3f over "

@@ -13,11 +13,11 @@ void qout_summary_header(FILE *f)
 
 void qout_summary_fields(FILE *f, const run_result *r)
 {
-    if (!r->is_queue) {
+    if (!r->queue) {
         fputs(",,,,,,,,,,,,,,,,,,", f);
         return;
     }
-    const run_queue_result *q = &r->queue;
+    const run_queue_result *q = r->queue;
     const qm_report *p = &q->report;
     fprintf(f, ",%llu,%llu,%llu,%llu,%lld,%llu,%llu,%llu,%llu,%llu,%llu,%lld,%.3f,%s,%.0f,%.0f,%llu,%llu",
             (unsigned long long)p->produced, (unsigned long long)p->succeeded, (unsigned long long)p->dead_lettered,
@@ -31,7 +31,7 @@ void qout_summary_fields(FILE *f, const run_result *r)
 int qout_any(const run_result *r, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (r[i].is_queue) return 1;
+        if (r[i].queue) return 1;
     return 0;
 }
 
@@ -40,9 +40,9 @@ void qout_series_csv(FILE *f, const run_result *r, size_t n)
     fputs("limiter,backend,t_s,queued,processing,blocked,arrived,rejected,delivered,succeeded,dead_lettered,"
           "e2e_p50_us,e2e_p99_us,e2e_max_us\n", f);
     for (size_t i = 0; i < n; i++) {
-        if (!r[i].is_queue) continue;
+        if (!r[i].queue) continue;
         for (size_t t = 0; t < r[i].series.n_ticks; t++) {
-            const qm_tick *k = &r[i].queue.series[t];
+            const qm_tick *k = &r[i].queue->series[t];
             int64_t at_ms = (int64_t)t * (r[i].series.tick_us / 1000);
             fprintf(f, "%s,%s,%lld.%03lld,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%lld,%lld,%lld\n",
                     r[i].limiter->name, r[i].backend, (long long)(at_ms / 1000), (long long)(at_ms % 1000),
@@ -58,8 +58,8 @@ void qout_series_csv(FILE *f, const run_result *r, size_t n)
 void qout_print(FILE *f, const run_result *r, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (!r[i].is_queue) continue;
-        const run_queue_result *q = &r[i].queue;
+        if (!r[i].queue) continue;
+        const run_queue_result *q = r[i].queue;
         const qm_report *p = &q->report;
         fprintf(f, "queue %s (%s): %llu produced = %llu succeeded + %llu dead-lettered + %llu still queued + %llu "
                    "rejected + %lld lost; %llu deliveries, %llu retries, %llu duplicates; peak %llu/s in, %llu/s "

@@ -15,6 +15,7 @@
 #include "../algorithms/queue.h"
 #include "clock.h"
 #include "queue_run.h"
+#include "pass.h"
 #include "redis_queue.h"
 #include "rng.h"
 
@@ -572,42 +573,42 @@ int rqr_run(const rqr_options *o, const scn_scenario *s, gen *g, const scn_limit
         snprintf(err, errlen, "%s: deleting the queue's keys failed", l->name);
         goto done;
     }
-    qrun_measured m = { "redis", &rep, r.ticks, second_delivered, n_seconds, produced, t.rejected,
+    pass_queue_measured m = { "redis", &rep, r.ticks, second_delivered, n_seconds, produced, t.rejected,
                         offered_cost, admitted_cost };
-    if (qrun_fill(s, l, &m, out, err, errlen) != 0) goto done;
-    out->queue.durability = queue_durability_name(durability);
-    out->queue.msgs_per_s_durable = durable;
-    out->queue.msgs_per_s_volatile = volatile_;
-    out->queue.consumer_kills = r.kills_done;
-    out->queue.server_restarts = r.restarts_done;
-    out->queue.consumer_crashes = r.crashes;
-    out->queue.reaped = final.reaped > r.reaped ? final.reaped : r.reaped;
+    if (pass_queue(s, l, &m, out, err, errlen) != 0) goto done;
+    out->queue->durability = queue_durability_name(durability);
+    out->queue->msgs_per_s_durable = durable;
+    out->queue->msgs_per_s_volatile = volatile_;
+    out->queue->consumer_kills = r.kills_done;
+    out->queue->server_restarts = r.restarts_done;
+    out->queue->consumer_crashes = r.crashes;
+    out->queue->reaped = final.reaped > r.reaped ? final.reaped : r.reaped;
     out->summary.errors = rq_errors(r.q);
-    out->queue.has_effects = 1;
-    out->queue.effects_applied = fx.applied;
-    out->queue.effects_suppressed = fx.suppressed;
-    out->queue.effects_compensated = fx.compensated;
-    out->queue.effects_wrong = fx.wrong;
-    snprintf(out->queue.effects_first_wrong, sizeof out->queue.effects_first_wrong, "%s", fx.first_wrong);
-    out->queue.lag_p99_us = lag->total ? hist_quantile(lag, 0.99) : 0;
-    out->queue.lag_max_us = lag->total ? lag->max : 0;
-    out->queue.server_refused = server_refused;
-    out->queue.n_faults = r.n_faults;
-    out->queue.load_end_us = load_end_us;
-    out->queue.faults = r.n_faults ? malloc(r.n_faults * sizeof *out->queue.faults) : NULL;
-    for (uint32_t i = 0; i < r.n_faults && out->queue.faults; i++) {
+    out->queue->has_effects = 1;
+    out->queue->effects_applied = fx.applied;
+    out->queue->effects_suppressed = fx.suppressed;
+    out->queue->effects_compensated = fx.compensated;
+    out->queue->effects_wrong = fx.wrong;
+    snprintf(out->queue->effects_first_wrong, sizeof out->queue->effects_first_wrong, "%s", fx.first_wrong);
+    out->queue->lag_p99_us = lag->total ? hist_quantile(lag, 0.99) : 0;
+    out->queue->lag_max_us = lag->total ? lag->max : 0;
+    out->queue->server_refused = server_refused;
+    out->queue->n_faults = r.n_faults;
+    out->queue->load_end_us = load_end_us;
+    out->queue->faults = r.n_faults ? malloc(r.n_faults * sizeof *out->queue->faults) : NULL;
+    for (uint32_t i = 0; i < r.n_faults && out->queue->faults; i++) {
         const rqr_fault *f = &r.faults[i];
-        out->queue.faults[i] = (run_queue_fault){ f->is_restart, f->consumer, f->planned_us, f->at_us,
+        out->queue->faults[i] = (run_queue_fault){ f->is_restart, f->consumer, f->planned_us, f->at_us,
                                                   f->processing, f->held, f->reaped_after };
     }
     /* what a person should hear of the pass: the result carries it, the command line prints it */
     int used = snprintf(out->note, sizeof out->note, "%s", refusal);
-    if (out->queue.lag_p99_us > s->tick_us && used >= 0 && (size_t)used < sizeof out->note)
+    if (out->queue->lag_p99_us > s->tick_us && used >= 0 && (size_t)used < sizeof out->note)
         snprintf(out->note + used, sizeof out->note - (size_t)used,
                  "%s%s: the producer fell behind its schedule (lag p99 %.1f ms, max %.1f ms, more than a tick of "
                  "%.0f ms): this machine or the server could not keep up; end to end still counts from each "
-                 "message's scheduled arrival", used ? "; " : "", l->name, (double)out->queue.lag_p99_us / 1e3,
-                 (double)out->queue.lag_max_us / 1e3, (double)s->tick_us / 1e3);
+                 "message's scheduled arrival", used ? "; " : "", l->name, (double)out->queue->lag_p99_us / 1e3,
+                 (double)out->queue->lag_max_us / 1e3, (double)s->tick_us / 1e3);
     out->summary.wall_s = (double)(drained_at - t0) / 1e6;
     rc = 0;
 done:

@@ -30,10 +30,11 @@ typedef struct run_backend {
     void *ctx;
     /* Gets ready to decide for limiter l (fresh state). 0, or -1 with a message. */
     int (*begin)(void *ctx, const scn_scenario *s, const scn_limiter *l, char *err, size_t errlen);
-    /* Decides reqs[0..n-1], in order, into out[]; records decision latencies
-     * into m. Errors the backend survives are counted, not returned; -1
-     * (with a message) only when the run cannot go on. */
-    int (*decide)(void *ctx, const gen_request *reqs, size_t n, lim_decision *out, met_series *m,
+    /* Decides reqs[0..n-1], in order, into out[]; latency_ns[i] is the
+     * wall time decision i took, or -1 when it was not measured (sampled).
+     * Errors the backend survives are counted, not returned; -1 (with a
+     * message) only when the run cannot go on. */
+    int (*decide)(void *ctx, const gen_request *reqs, size_t n, lim_decision *out, int64_t *latency_ns,
                   char *err, size_t errlen);
     /* The level of key `key` at now_us (tick ends). */
     int64_t (*level)(void *ctx, uint32_t key, int64_t now_us);
@@ -41,11 +42,6 @@ typedef struct run_backend {
      * writes into note what a person should hear of the pass (a lost
      * connection, keys it could not delete), "" when nothing. */
     void (*end)(void *ctx, met_summary *sum, char *note, size_t notelen);
-    /* Runs a queue entry (lim_ops kind LIM_KIND_QUEUE) whole: every request
-     * of g (rewound) offered to the queue until it has drained. 0, or -1
-     * with a message. */
-    int (*queue)(void *ctx, const scn_scenario *s, gen *g, const scn_limiter *l, struct run_result *out,
-                 char *err, size_t errlen);
 } run_backend;
 
 typedef struct {
@@ -96,8 +92,7 @@ typedef struct run_result {
     dsm_report downstream;       /* what the service saw (downstream.h) */
     uint64_t overload_s;         /* whole seconds released above its capacity_rps */
     char note[700];              /* what the backend said of the pass (to print), or "" */
-    int is_queue;                /* a queue entry: */
-    run_queue_result queue;
+    run_queue_result *queue;     /* a queue entry's own part (owned), else NULL */
 } run_result;
 
 /* Runs every request of `g` (rewound first) through limiter `l` on backend

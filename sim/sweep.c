@@ -15,6 +15,7 @@
 #include "atomicfile.h"
 #include "columns.h"
 #include "backend_memory.h"
+#include "drive.h"
 #include "generator.h"
 #include "runner.h"
 
@@ -210,6 +211,7 @@ static void swp_worker(const scn_scenario *s, const scn_limiter *l, const swp_gr
     run_backend mem;
     bmem *m = bmem_create(16, &mem);
     run_options ro = { NULL, NULL, NULL, NULL };
+    drv_target memory = { .backend = &mem };
     int status = gn && m ? 0 : 1;
     for (size_t i = w; status == 0 && i < g->n_points; i += jobs) {
         swp_record rec;
@@ -218,7 +220,7 @@ static void swp_worker(const scn_scenario *s, const scn_limiter *l, const swp_gr
         scn_limiter point;
         run_result res;
         if (swp_limiter(g, l, i, &point, rec.error, sizeof rec.error) == 0 &&
-            run_limiter(s, gn, &point, &mem, &ro, &res, rec.error, sizeof rec.error) == 0) {
+            drv_run(s, gn, &point, &memory, &ro, &res, rec.error, sizeof rec.error) == 0) {
             rec.summary = res.summary;
             rec.oracle = res.oracle;
             rec.has_downstream = res.has_downstream;

@@ -147,9 +147,8 @@ Test(queue_model, more_arrivals_than_planned_are_refused)
 
 /* ---- the queue as a scenario entry (queue_run.h) --------------------------------------- */
 
-#include "../sim/backend_memory.h"
 #include "../sim/generator.h"
-#include "../sim/runner.h"
+#include "../sim/queue_run.h"
 
 /* chaos_small in virtual time: the burst of 1200/s is accepted whole and
  * delivered at the drain rate (60 per 100 ms), with the delay paid by the
@@ -160,13 +159,10 @@ Test(queue_run, a_queue_entry_shaves_the_peak_and_pays_in_delay)
     char err[512];
     cr_assert_eq(scn_load("tests/fixtures/chaos_small.json", &(scn_options){ 0 }, &s, err, sizeof err), 0, "%s", err);
     gen *g = gen_create(&s);
-    run_backend b;
-    bmem *m = bmem_create(16, &b);
     run_result r;
-    run_options o = { 0 };
-    cr_assert_eq(run_limiter(&s, g, &s.limiters[0], &b, &o, &r, err, sizeof err), 0, "%s", err);
-    const qm_report *q = &r.queue.report;
-    cr_assert(r.is_queue);
+    cr_assert_eq(qrun_memory(&s, g, &s.limiters[0], &r, err, sizeof err), 0, "%s", err);
+    cr_assert(r.queue);
+    const qm_report *q = &r.queue->report;
     cr_assert_eq(r.summary.offered, q->produced);
     cr_assert_eq(r.summary.admitted, r.summary.offered);   /* no max_queue: nothing refused */
     cr_assert_eq(r.summary.dropped, 0);
@@ -188,7 +184,6 @@ Test(queue_run, a_queue_entry_shaves_the_peak_and_pays_in_delay)
     cr_assert_lt((uint64_t)r.series.level[r.series.n_ticks - 1], peak / 10);
     for (size_t t = 0; t < r.series.n_ticks; t++) cr_assert_leq(r.series.released[t], 60);
     run_result_free(&r);
-    bmem_destroy(m);
     gen_destroy(g);
     scn_free(&s);
 }

@@ -1,0 +1,193 @@
+/* pass.c -- see pass.h. */
+#include "pass.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "decisions.h"
+
+/* up to 1M queued releases pending at once; more are served a little early, and counted */
+#define PASS_DOWNSTREAM_PENDING (1 << 20)
+
+static int64_t pass_end_of_tick(const scn_scenario *s, size_t tick)
+{
+    int64_t end = (int64_t)(tick + 1) * s->tick_us;
+    return end < s->duration_us ? end : s->duration_us;
+}
+
+pass *pass_open(const scn_scenario *s, const scn_limiter *l, const char *backend, FILE *log, run_result *out,
+                char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    out->limiter = l;
+    out->backend = backend;
+    size_t n_ticks = scn_tick_count(s);
+    size_t n_keys = l->global ? 1 : kspace_count(s->keys);
+    pass *p = calloc(1, sizeof *p);
+    int series = met_init(&out->series, n_ticks, s->tick_us, s->duration_us) == 0;
+    if (p) {
+        p->check = orc_check_create(l, n_keys);
+        p->down = s->downstream.present ? dsm_create(&s->downstream, s->seed, s->duration_us, PASS_DOWNSTREAM_PENDING)
+                                        : NULL;
+    }
+    if (!p || !p->check || (s->downstream.present && !p->down) || !series) {
+        snprintf(err, errlen, "%s: out of memory for %zu ticks of metrics, the oracle or the downstream model",
+                 l->name, n_ticks);
+        if (p) {
+            orc_check_destroy(p->check);
+            dsm_destroy(p->down);
+            free(p);
+        }
+        if (series) met_free(&out->series);
+        return NULL;
+    }
+    p->s = s;
+    p->l = l;
+    p->out = out;
+    p->log = log;
+    p->tick_end_us = pass_end_of_tick(s, 0);
+    return p;
+}
+
+int64_t pass_tick_end_us(const pass *p) { return p->tick_end_us; }
+
+size_t pass_ticks_left(const pass *p) { return p->out->series.n_ticks - p->tick; }
+
+void pass_count(pass *p, const gen_request *q, const lim_decision *d)
+{
+    met_record(&p->out->series, p->tick, q->t_us, q->cost, d);
+    if (p->down && d->allowed) dsm_admit(p->down, q->t_us, d->delay_us);
+}
+
+void pass_judge(pass *p, const gen_request *q, int64_t at_us, const lim_decision *d)
+{
+    uint32_t key = p->l->global ? 0 : q->key;
+    orc_check_add(p->check, key, at_us, q->cost, d);
+    if (p->log) dlog_write(p->log, at_us, p->l->global ? "global" : kspace_name(p->s->keys, key), q->cost, d);
+}
+
+void pass_unanswered(pass *p, const lim_decision *d) { orc_check_count(p->check, d); }
+
+void pass_decided(pass *p, const gen_request *q, const lim_decision *d)
+{
+    pass_count(p, q, d);
+    pass_judge(p, q, q->t_us, d);
+}
+
+void pass_latency(pass *p, int64_t ns) { met_latency(&p->out->series, ns); }
+
+void pass_close_tick(pass *p, int64_t level)
+{
+    if (p->tick >= p->out->series.n_ticks) return;
+    met_close_tick(&p->out->series, p->tick, level);
+    p->tick++;
+    p->tick_end_us = pass_end_of_tick(p->s, p->tick);
+}
+
+void pass_finish(pass *p, double wall_s, int decision_order_known)
+{
+    run_result *out = p->out;
+    const met_series *m = &out->series;
+    met_summarize(m, &out->summary);
+    out->summary.wall_s = wall_s;
+    if (p->down) {
+        dsm_finish(p->down, &out->downstream);
+        out->has_downstream = 1;
+        out->overload_s = dsm_overload_seconds(&p->s->downstream, m->second_released, m->n_seconds);
+    }
+    orc_check_report(p->check, &out->oracle);
+    if (!decision_order_known) out->oracle.violations = 0;
+    uint64_t lost = orc_conservation(&out->oracle, out->summary.offered, out->summary.admitted, out->summary.dropped);
+    /* Client clocks stamp requests that can reach Redis out of their time
+     * order: the pairwise check would judge the limiter on an order it
+     * never saw. Only the whole-run bound (over_admitted) and conservation
+     * stay exact then. */
+    if (!decision_order_known && !lost) out->oracle.violations = (uint64_t)-1;
+    out->summary.over_admitted = out->oracle.over_admitted;
+    orc_check_destroy(p->check);
+    dsm_destroy(p->down);
+    free(p);
+}
+
+void pass_abort(pass *p)
+{
+    if (!p) return;
+    met_free(&p->out->series);
+    orc_check_destroy(p->check);
+    dsm_destroy(p->down);
+    free(p);
+}
+
+/* ---- a queue entry ------------------------------------------------------- */
+
+int pass_queue(const scn_scenario *s, const scn_limiter *l, const pass_queue_measured *q, run_result *out,
+               char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    out->limiter = l;
+    out->backend = q->backend;
+    size_t n_ticks = scn_tick_count(s);
+    out->queue = calloc(1, sizeof *out->queue);
+    qm_tick *ticks = malloc(n_ticks * sizeof *ticks);
+    if (!out->queue || !ticks || met_init(&out->series, n_ticks, s->tick_us, s->duration_us) != 0) {
+        free(out->queue);
+        free(ticks);
+        out->queue = NULL;
+        snprintf(err, errlen, "%s: out of memory for %zu ticks of metrics", l->name, n_ticks);
+        return -1;
+    }
+    out->queue->report = *q->report;
+    out->queue->durability = "n/a";
+    out->queue->series = ticks;
+    memcpy(ticks, q->ticks, n_ticks * sizeof *q->ticks);
+    met_series *m = &out->series;
+    for (size_t t = 0; t < n_ticks; t++) {
+        const qm_tick *k = &q->ticks[t];
+        m->offered[t] = k->arrived;
+        m->dropped[t] = k->rejected;
+        m->admitted[t] = m->delayed[t] = k->arrived - k->rejected;
+        m->released[t] = k->delivered;
+        m->level[t] = (int64_t)k->queued;
+        m->delay_p50[t] = k->e2e_p50_us;
+        m->delay_p99[t] = k->e2e_p99_us;
+        m->delay_max[t] = k->e2e_max_us;
+    }
+    for (size_t i = 0; i < m->n_seconds && i < q->n_seconds; i++) m->second_released[i] = q->second_delivered[i];
+    m->offered_cost = q->offered_cost;
+    m->admitted_cost = q->admitted_cost;
+
+    const qm_report *r = q->report;
+    met_summary *sum = &out->summary;
+    met_summarize(m, sum);
+    sum->peak_offered_rps = r->peak_offered_rps;
+    sum->peak_admitted_rps = r->peak_delivered_rps;
+    sum->delay_p50_us = r->e2e_p50_us;
+    sum->delay_p99_us = r->e2e_p99_us;
+    sum->delay_max_us = r->e2e_max_us;
+    sum->keys_seen = 1;
+    sum->over_admitted = -1;
+
+    orc_report *o = &out->oracle;
+    o->offered = q->offered;
+    o->dropped = q->rejected;
+    o->admitted = q->offered - q->rejected;
+    o->wrongly_allowed = o->wrongly_blocked = o->max_window_cost = -1;
+    o->mean_window_diff = -1;
+    o->over_admitted = -1;
+    o->window_checked = 0;
+    o->violations = (uint64_t)(r->lost < 0 ? -r->lost : r->lost);
+    orc_conservation(o, sum->offered, sum->admitted, sum->dropped);
+
+    if (s->downstream.present) {
+        out->has_downstream = 1;
+        out->downstream.served = r->deliveries;
+        out->downstream.completed = r->succeeded;
+        out->downstream.wait_p50_us = out->downstream.wait_p99_us = out->downstream.wait_max_us = -1;
+        out->downstream.e2e_p50_us = r->e2e_p50_us;
+        out->downstream.e2e_p99_us = r->e2e_p99_us;
+        out->downstream.e2e_p999_us = r->e2e_p999_us;
+        out->downstream.e2e_max_us = r->e2e_max_us;
+        out->overload_s = dsm_overload_seconds(&s->downstream, m->second_released, m->n_seconds);
+    }
+    return 0;
+}

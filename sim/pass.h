@@ -1,0 +1,127 @@
+/*
+ * pass.h -- the recorder: the only code that turns one limiter's decided
+ * requests into its result (run_result): the metrics series, the oracle,
+ * the downstream model, the decision log and the conservation check.
+ *
+ * Drivers feed it and nothing else builds a result: the virtual runner
+ * (runner.h, also under sweep and perf), realtime mode (realtime.h) and a
+ * queue entry's drivers (queue_run.h, redis_queue_run.h). A driver may
+ * read the clock, pace requests and call a backend; it may not touch a
+ * met_series, an orc_check or a dsm. A backend only decides.
+ *
+ * Two orders meet here, which is why a decided request comes in two calls:
+ *   pass_count  in arrival order (the scenario's t_us), tick by tick: the
+ *               series, the peaks, the releases and the downstream;
+ *   pass_judge  in the order the limiter decided (at_us): the oracle,
+ *               which follows a limiter's state, and the decision log.
+ * In virtual time the two orders are one and pass_decided does both.
+ */
+#ifndef RATELAB_PASS_H
+#define RATELAB_PASS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "generator.h"
+#include "queue_model.h"
+#include "runner.h"
+
+typedef struct pass pass;
+
+/* Gets ready to record limiter l's pass over s on `backend` into *out
+ * (cleared), writing the decision log to `log` when not NULL. NULL with a
+ * message when memory is short. */
+pass *pass_open(const scn_scenario *s, const scn_limiter *l, const char *backend, FILE *log, run_result *out,
+                char *err, size_t errlen);
+
+/* 1 when a request arriving at t_us belongs to the tick being recorded
+ * (the last tick takes everything after it); 0 when that tick must be
+ * closed first. */
+static inline int pass_in_tick(const pass *p, int64_t t_us);
+
+/* The virtual time the tick being recorded ends at (where its level is read). */
+int64_t pass_tick_end_us(const pass *p);
+
+/* Counts request q, decided d, in the tick being recorded (arrival order). */
+void pass_count(pass *p, const gen_request *q, const lim_decision *d);
+
+/* Hands request q, decided d at at_us, to the oracle and the decision log
+ * (decision order per key). */
+void pass_judge(pass *p, const gen_request *q, int64_t at_us, const lim_decision *d);
+
+/* A request the limiter gave no decision for (the connection failed; d is
+ * the on-error policy's): the oracle counts it, for conservation, but
+ * holds the limiter to nothing for it. */
+void pass_unanswered(pass *p, const lim_decision *d);
+
+/* pass_count and pass_judge at the request's own time. */
+void pass_decided(pass *p, const gen_request *q, const lim_decision *d);
+
+/* One measured decision latency, in the tick being recorded. */
+void pass_latency(pass *p, int64_t ns);
+
+/* Ends the tick being recorded with the level read at its end. */
+void pass_close_tick(pass *p, int64_t level);
+
+/* Ticks not closed yet (the driver closes each, with its level). */
+size_t pass_ticks_left(const pass *p);
+
+/* Ends the pass: every tick closed, the summary, the downstream's report
+ * and the oracle's, with conservation. `decision_order_known` is 0 when
+ * requests may have reached the limiter out of the order of the times
+ * they were decided at (client clocks): the pairwise check then reads -1
+ * (unknown), except that a request lost or counted twice is still a
+ * violation. wall_s is the pass's duration. Frees the recorder. */
+void pass_finish(pass *p, double wall_s, int decision_order_known);
+
+/* Ends a pass that failed: frees the recorder and what it put in *out. */
+void pass_abort(pass *p);
+
+/* ---- a queue entry's pass, mapped onto the limiter columns ---------------
+ *
+ *   offered   messages produced       dropped   rejected by a full queue
+ *   admitted  accepted into the queue delayed   the same (every one waits)
+ *   released  deliveries to the downstream, retries included: the drain
+ *             the downstream sees; peak_admitted_rps is its busiest second
+ *   delay     end to end, enqueue -> success (per tick: of the messages
+ *             that succeeded in it); level: messages waiting
+ * The oracle's part: the queue's promise is that nothing is lost, so every
+ * lost message is a violation, and the counts are checked for
+ * conservation against an independent count of the arrivals. */
+
+typedef struct {
+    const char *backend;
+    const qm_report *report;
+    const qm_tick *ticks;                 /* scn_tick_count(s) entries */
+    const uint64_t *second_delivered;     /* deliveries per whole second */
+    size_t n_seconds;
+    uint64_t offered, rejected;           /* counted by the producer, independently of the queue */
+    uint64_t offered_cost, admitted_cost;
+} pass_queue_measured;
+
+/* Fills *out (cleared) from a queue pass's measurements; the queue's own
+ * part (out->queue) is allocated here, with durability "n/a". 0, or -1
+ * when memory is short. */
+int pass_queue(const scn_scenario *s, const scn_limiter *l, const pass_queue_measured *m, run_result *out,
+               char *err, size_t errlen);
+
+/* ---- inline ---------------------------------------------------------- */
+
+struct pass {
+    const scn_scenario *s;
+    const scn_limiter *l;
+    run_result *out;
+    FILE *log;
+    orc_check *check;
+    dsm *down;
+    size_t tick;
+    int64_t tick_end_us;
+};
+
+static inline int pass_in_tick(const pass *p, int64_t t_us)
+{
+    return t_us < p->tick_end_us || p->tick + 1 >= p->out->series.n_ticks;
+}
+
+#endif
