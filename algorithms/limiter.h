@@ -63,7 +63,7 @@ struct lim_ops;
 
 /* A configured limiter: the integer form of its parameters. */
 typedef struct {
-    const struct lim_ops *ops;
+    const struct lim_ops *ops;   /* the rate limiter that decides with it; NULL for a queue */
     int64_t v[LIM_MAX_CONFIG];   /* algorithm-specific; also the Lua ARGV */
     size_t state_size;           /* bytes of per-key state */
 } lim_config;
@@ -77,12 +77,12 @@ typedef struct {
 } lim_decision;
 
 /* A rate limiter decides each request when it arrives; a queue accepts
- * it and delivers it later (sim/queue_run.h runs it, not decide()). */
+ * it and delivers it later (sim/queue_run.h drives it). */
 typedef enum { LIM_KIND_LIMITER = 0, LIM_KIND_QUEUE } lim_kind;
 
 /* Which promise the oracle (sim/oracle.h) holds an algorithm to. */
 typedef enum {
-    LIM_ORACLE_NONE = 0,         /* nothing to judge decision by decision (the queue) */
+    LIM_ORACLE_NONE = 0,         /* not given: the registry test fails, the oracle refuses */
     LIM_ORACLE_BUCKET,           /* sum(cost i..j) <= burst + rate*(t_j - t_i); burst_param names burst */
     LIM_ORACLE_LEAKY,            /* meter: the bucket's bound with the first of a pair free; queue: departures */
     LIM_ORACLE_WINDOW_LOG,       /* admitted cost in every (t - W, t] <= limit */
@@ -108,42 +108,70 @@ typedef struct {
     const lim_perf_case *perf;   /* what `ratelab perf` measures, ended by a case with one_key NULL */
 } lim_facts;
 
-typedef struct lim_ops {
-    const char *name;
-    lim_kind kind;               /* LIM_KIND_QUEUE: decide and level are NULL */
-    lim_facts facts;
-    const char *summary;
-    const char *level_name;      /* what level() measures, one word (for plots) */
-    const lim_param_spec *params;
-    size_t n_params;
-
-    /* Turns parameter values (in params[] order, already range-checked) into
-     * cfg->v and cfg->state_size; rates[i] is the exact form of a RATE
-     * parameter i (values[i] is the same rate per second, for display).
-     * Returns 0, or -1 with a message naming the parameter first. */
+/* What every entry of a scenario's "limiters" has, a rate limiter or the
+ * queue: its name, its JSON parameters and how they become integers. A
+ * rate limiter (lim_ops) adds what decides requests one by one; the queue
+ * (queue.h) is only this, and sim/queue_run.h drives it.
+ *   configure: turns parameter values (in params[] order, already
+ *   range-checked) into cfg->v and cfg->state_size; rates[i] is the exact
+ *   form of a RATE parameter i (values[i] is the same rate per second, for
+ *   display). Returns 0, or -1 with a message naming the parameter first. */
+#define LIM_ENTRY_MEMBERS                                                                                    \
+    const char *name;                                                                                        \
+    lim_kind kind;                                                                                           \
+    const char *summary;                                                                                     \
+    const char *level_name;      /* what the level series measures, one word (for plots) */                 \
+    const lim_param_spec *params;                                                                            \
+    size_t n_params;                                                                                         \
     int (*configure)(const double *values, const lim_rate *rates, lim_config *cfg, char *err, size_t errlen);
+
+typedef struct lim_entry {
+    LIM_ENTRY_MEMBERS
+} lim_entry;
+
+/* A rate limiter: an entry (its members reachable directly, ops->name, or
+ * as one, &ops->entry), its facts and its decision functions. */
+typedef struct lim_ops {
+    union {
+        lim_entry entry;         /* first: a lim_entry of kind LIM_KIND_LIMITER is its lim_ops */
+        struct { LIM_ENTRY_MEMBERS };
+    };
+    lim_facts facts;
 
     /* Decides one request of `cost` at `now_us` and updates `state` (which the
      * caller zeroed when is_new). Never fails. */
     void (*decide)(const lim_config *cfg, void *state, int is_new,
                    int64_t now_us, int64_t cost, lim_decision *out);
 
-    /* The state's level at now_us without changing it (tokens, queue length,
-     * window count...), in whole requests; state NULL means a key never seen. */
+    /* The state's level at now_us without changing it (tokens, window
+     * count...), in whole requests; state NULL means a key never seen. */
     int64_t (*level)(const lim_config *cfg, const void *state, int64_t now_us);
 } lim_ops;
 
-/* The registered algorithms, NULL-terminated, in a fixed order. */
+/* The rate limiters, NULL-terminated, in a fixed order. */
 extern const lim_ops *const lim_registry[];
 
-/* The algorithm called `name`, or NULL. */
+/* Everything a scenario entry may name (the rate limiters, then the
+ * queue), NULL-terminated. */
+extern const lim_entry *const lim_entries[];
+
+/* The rate limiter called `name`, or NULL (also for the queue). */
 const lim_ops *lim_find(const char *name);
 
-/* Index of parameter `name` in ops->params, or -1. */
-int lim_param_index(const lim_ops *ops, const char *name);
+/* The entry called `name`, rate limiter or queue, or NULL. */
+const lim_entry *lim_find_entry(const char *name);
+
+/* The rate limiter entry e is, or NULL when e is a queue. */
+static inline const lim_ops *lim_entry_limiter(const lim_entry *e)
+{
+    return e && e->kind == LIM_KIND_LIMITER ? (const lim_ops *)(const void *)e : NULL;
+}
+
+/* Index of parameter `name` in e->params, or -1. */
+int lim_param_index(const lim_entry *e, const char *name);
 
 /* Fills values[] with each parameter's default (NAN where configure derives it). */
-void lim_default_values(const lim_ops *ops, double *values);
+void lim_default_values(const lim_entry *e, double *values);
 
 /* 0 when v is finite, within [min, max] and (if integer) whole; else -1
  * with the reason in msg ("must be > 0, got -1"): the wording every reader
@@ -152,7 +180,7 @@ int lim_range_check(double v, double min, double max, int integer, char *msg, si
 
 /* Checks every value against its parameter's schema (required, range,
  * choice), then configures cfg. 0, or -1 with "name: reason" in msg. */
-int lim_configure_checked(const lim_ops *ops, const double *values, const lim_rate *rates, lim_config *cfg,
+int lim_configure_checked(const lim_entry *e, const double *values, const lim_rate *rates, lim_config *cfg,
                           char *msg, size_t len);
 
 /* A rate as text: "20/min", "1/3s", "100/1500ms", "5/s" (a count, then a
@@ -176,6 +204,11 @@ double lim_rate_per_s(const lim_rate *r);
 
 /* The rate as it is used and was given: "0.5" (plain) or "20/min". */
 void lim_rate_format(const lim_rate *r, char *buf, size_t len);
+
+/* "rate=100;capacity=200": an entry's parameters (values, rates: in
+ * e->params order) as given or defaulted, derived ones left out; what the
+ * decision log's header and summary.csv's params column hold. */
+void lim_format_params(const lim_entry *e, const double *values, const lim_rate *rates, char *buf, size_t len);
 
 /* Parses the text of one value of parameter p (a choice by name, a rate as
  * lim_rate_parse reads it, or a number) into *value (and *rate for a

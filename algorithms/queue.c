@@ -71,9 +71,8 @@ static int queue_configure(const double *values, const lim_rate *rates, lim_conf
     return 0;
 }
 
-const lim_ops queue_ops = {
+const lim_entry queue_entry = {
     .name = "queue",
-    .facts = { LIM_ORACLE_NONE, NULL, NULL, 0, NULL },
     .kind = LIM_KIND_QUEUE,
     .summary = "reliable queue: accepts every request (up to max_queue), consumers deliver `batch` per interval, "
                "retry, then dead-letter",

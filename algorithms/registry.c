@@ -19,34 +19,39 @@
     X(fixed_window)       \
     X(sliding_window_log) \
     X(sliding_window_counter) \
-    X(naive_token_bucket) \
-    X(queue)
+    X(naive_token_bucket)
 
 #define LIM_DECLARE(name) extern const lim_ops name##_ops;
 #define LIM_ENTRY(name) &name##_ops,
 
+#define LIM_AS_ENTRY(name) &name##_ops.entry,
+
 LIM_ALGORITHMS(LIM_DECLARE)
+extern const lim_entry queue_entry;
 
 const lim_ops *const lim_registry[] = { LIM_ALGORITHMS(LIM_ENTRY) NULL };
+const lim_entry *const lim_entries[] = { LIM_ALGORITHMS(LIM_AS_ENTRY) &queue_entry, NULL };
 
-const lim_ops *lim_find(const char *name)
+const lim_entry *lim_find_entry(const char *name)
 {
-    for (size_t i = 0; lim_registry[i]; i++)
-        if (strcmp(lim_registry[i]->name, name) == 0) return lim_registry[i];
+    for (size_t i = 0; lim_entries[i]; i++)
+        if (strcmp(lim_entries[i]->name, name) == 0) return lim_entries[i];
     return NULL;
 }
 
-int lim_param_index(const lim_ops *ops, const char *name)
+const lim_ops *lim_find(const char *name) { return lim_entry_limiter(lim_find_entry(name)); }
+
+int lim_param_index(const lim_entry *e, const char *name)
 {
-    for (size_t i = 0; i < ops->n_params; i++)
-        if (strcmp(ops->params[i].name, name) == 0) return (int)i;
+    for (size_t i = 0; i < e->n_params; i++)
+        if (strcmp(e->params[i].name, name) == 0) return (int)i;
     return -1;
 }
 
-void lim_default_values(const lim_ops *ops, double *values)
+void lim_default_values(const lim_entry *e, double *values)
 {
     for (size_t i = 0; i < LIM_MAX_PARAMS; i++)
-        values[i] = i < ops->n_params ? ops->params[i].default_value : NAN;
+        values[i] = i < e->n_params ? e->params[i].default_value : NAN;
 }
 
 int lim_range_check(double v, double min, double max, int integer, char *msg, size_t len)
@@ -60,11 +65,11 @@ int lim_range_check(double v, double min, double max, int integer, char *msg, si
     return -1;
 }
 
-int lim_configure_checked(const lim_ops *ops, const double *values, const lim_rate *rates, lim_config *cfg,
+int lim_configure_checked(const lim_entry *e, const double *values, const lim_rate *rates, lim_config *cfg,
                           char *msg, size_t len)
 {
-    for (size_t i = 0; i < ops->n_params; i++) {
-        const lim_param_spec *p = &ops->params[i];
+    for (size_t i = 0; i < e->n_params; i++) {
+        const lim_param_spec *p = &e->params[i];
         double v = values[i];
         char why[200];
         if (isnan(v)) {
@@ -84,8 +89,8 @@ int lim_configure_checked(const lim_ops *ops, const double *values, const lim_ra
             return -1;
         }
     }
-    cfg->ops = ops;
-    return ops->configure(values, rates, cfg, msg, len);
+    cfg->ops = lim_entry_limiter(e);
+    return e->configure(values, rates, cfg, msg, len);
 }
 
 /* ---- rates ------------------------------------------------------------------------ */
@@ -213,4 +218,23 @@ int lim_param_parse(const lim_param_spec *p, const char *text, double *value, li
         return -1;
     }
     return 0;
+}
+
+void lim_format_params(const lim_entry *e, const double *values, const lim_rate *rates, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < e->n_params && used < len; i++) {
+        const lim_param_spec *p = &e->params[i];
+        double v = values[i];
+        if (isnan(v)) continue;  /* derived (initial = capacity) */
+        char rate[64];
+        if (p->kind == LIM_PARAM_RATE) lim_rate_format(&rates[i], rate, sizeof rate);
+        int w = p->kind == LIM_PARAM_CHOICE
+                    ? snprintf(buf + used, len - used, "%s%s=%s", used ? ";" : "", p->name, p->choices[(int)v])
+                : p->kind == LIM_PARAM_RATE ? snprintf(buf + used, len - used, "%s%s=%s", used ? ";" : "", p->name, rate)
+                                            : snprintf(buf + used, len - used, "%s%s=%.15g", used ? ";" : "", p->name, v);
+        if (w < 0) break;
+        used += (size_t)w;
+    }
 }

@@ -64,7 +64,7 @@ static int64_t bmem_level(void *ctx, uint32_t key, int64_t now_us)
     return m->l->ops->level(&m->l->cfg, ks_peek(m->store, key, hash), now_us);
 }
 
-static void bmem_end(void *ctx, met_summary *sum, char *note, size_t notelen)
+static void bmem_end(void *ctx, run_backend_report *sum, char *note, size_t notelen)
 {
     if (notelen) note[0] = '\0';
     bmem *m = ctx;

@@ -397,7 +397,7 @@ static int64_t bred_level(void *ctx, uint32_t key, int64_t now_us)
     return rep.v[0];
 }
 
-static void bred_end(void *ctx, met_summary *sum, char *note, size_t notelen)
+static void bred_end(void *ctx, run_backend_report *sum, char *note, size_t notelen)
 {
     size_t used = 0;
     if (notelen) note[0] = '\0';

@@ -13,6 +13,7 @@
 #include "interrupt.h"
 #include "output.h"
 #include "queue_output.h"
+#include "drive.h"
 #include "redis_queue_run.h"
 #include "redis_server.h"
 #include "scenario.h"
@@ -69,7 +70,7 @@ int chaos_main(int argc, char **argv)
     }
     intr_block();   /* from here on Ctrl-C stops the pass where it can clean up */
     size_t queues = 0;
-    for (size_t i = 0; i < s.n_limiters; i++) queues += s.limiters[i].ops->kind == LIM_KIND_QUEUE;
+    for (size_t i = 0; i < s.n_limiters; i++) queues += !drv_decides(&s.limiters[i]);
     if (queues == 0) {
         fprintf(stderr, "ratelab chaos: %s: no queue entry among its limiters (algorithm \"queue\")\n", path);
         scn_free(&s);
@@ -89,7 +90,7 @@ int chaos_main(int argc, char **argv)
     if (!results || !g) { fprintf(stderr, "ratelab chaos: out of memory\n"); rc = 1; goto done; }
     for (size_t i = 0; i < s.n_limiters && rc == 0; i++) {
         const scn_limiter *l = &s.limiters[i];
-        if (l->ops->kind != LIM_KIND_QUEUE) continue;
+        if (drv_decides(l)) continue;
         int durability = (int)l->cfg.v[QUEUE_V_DURABILITY];
         rsrv server = { 0 };
         if (rsrv_start(&server, rqr_server_args(durability), err, sizeof err) != 0) {

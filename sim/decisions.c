@@ -10,7 +10,6 @@
 #include "atomicfile.h"
 #include "fsutil.h"
 #include "keyspace.h"
-#include "output.h"
 
 FILE *dlog_open(af_file *log, const char *dir, const scn_limiter *l, const char *backend, char *err,
                 size_t errlen)
@@ -22,10 +21,10 @@ FILE *dlog_open(af_file *log, const char *dir, const scn_limiter *l, const char 
     char path[4200], params[256];
     snprintf(path, sizeof path, "%s/%s.%s.csv", dir, l->name, backend);
     if (af_open(log, path, err, errlen) != 0) return NULL;
-    out_params(l, params, sizeof params);
+    lim_format_params(l->entry, l->values, l->rates, params, sizeof params);
     fprintf(log->f, "# ratelab decisions v1\n# limiter %s algorithm %s scope %s backend %s\n# params %s\n"
                     "t_us,key,cost,allowed,delay_us\n",
-            l->name, l->ops->name, l->global ? "global" : "key", backend, params);
+            l->name, l->entry->name, l->global ? "global" : "key", backend, params);
     return log->f;
 }
 
@@ -38,34 +37,34 @@ int dlog_close(af_file *log, int keep, char *err, size_t errlen)
     return af_commit(log, err, errlen);
 }
 
-/* Sets the limiter's parameters from "name=value;..." (as out_params
+/* Sets the limiter's parameters from "name=value;..." (as lim_format_params
  * writes them) and configures it through the algorithm's schema, so a log
  * is held to the same ranges as a scenario. */
 static int dlog_params(scn_limiter *l, char *text, const char *path, char *err, size_t errlen)
 {
-    lim_default_values(l->ops, l->values);
+    lim_default_values(l->entry, l->values);
     unsigned given = 0;
     for (char *save = NULL, *tok = strtok_r(text, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
         char *eq = strchr(tok, '=');
-        int i = eq ? (*eq = '\0', lim_param_index(l->ops, tok)) : -1;
+        int i = eq ? (*eq = '\0', lim_param_index(l->entry, tok)) : -1;
         if (i < 0) {
-            snprintf(err, errlen, "%s:3: params: '%.60s' is not a parameter of %s", path, tok, l->ops->name);
+            snprintf(err, errlen, "%s:3: params: '%.60s' is not a parameter of %s", path, tok, l->entry->name);
             return -1;
         }
         char why[300];
-        if (lim_param_parse(&l->ops->params[i], eq + 1, &l->values[i], &l->rates[i], why, sizeof why) != 0) {
+        if (lim_param_parse(&l->entry->params[i], eq + 1, &l->values[i], &l->rates[i], why, sizeof why) != 0) {
             snprintf(err, errlen, "%s:3: params: %s: %s", path, tok, why);
             return -1;
         }
         given |= 1u << i;
     }
-    for (size_t i = 0; i < l->ops->n_params; i++)
-        if (l->ops->params[i].required && !(given & (1u << i))) {
-            snprintf(err, errlen, "%s:3: params: %s: required", path, l->ops->params[i].name);
+    for (size_t i = 0; i < l->entry->n_params; i++)
+        if (l->entry->params[i].required && !(given & (1u << i))) {
+            snprintf(err, errlen, "%s:3: params: %s: required", path, l->entry->params[i].name);
             return -1;
         }
     char msg[300];
-    if (lim_configure_checked(l->ops, l->values, l->rates, &l->cfg, msg, sizeof msg) != 0) {
+    if (lim_configure_checked(l->entry, l->values, l->rates, &l->cfg, msg, sizeof msg) != 0) {
         snprintf(err, errlen, "%s:3: params: %s", path, msg);
         return -1;
     }
@@ -96,8 +95,9 @@ int dlog_check(const char *path, orc_report *r, char *limiter_name, char *worst_
         snprintf(err, errlen, "%s:2: expected '# limiter NAME algorithm ALGO scope SCOPE backend BACKEND'", path);
         goto done;
     }
-    if (!(l.ops = lim_find(algo))) { snprintf(err, errlen, "%s:2: unknown algorithm '%s'", path, algo); goto done; }
-    if (!orc_judges(l.ops)) {
+    if (!(l.entry = lim_find_entry(algo))) { snprintf(err, errlen, "%s:2: unknown algorithm '%s'", path, algo); goto done; }
+    l.ops = lim_entry_limiter(l.entry);
+    if (!l.ops || !orc_judges(l.ops)) {
         snprintf(err, errlen, "%s:2: %s is not a rate limiter: the oracle has no promise of it to check", path, algo);
         goto done;
     }

@@ -564,7 +564,7 @@ static int main_sweep(int argc, char **argv)
     }
     for (size_t i = 0; i < s.n_limiters && rc == 0; i++) {
         const scn_limiter *l = &s.limiters[i];
-        if (!all && strcmp(l->name, algo) != 0 && strcmp(l->ops->name, algo) != 0) continue;
+        if (!all && strcmp(l->name, algo) != 0 && strcmp(l->entry->name, algo) != 0) continue;
         if (!all && swept) break;   /* the first limiter that matches */
         const char *spec = all ? l->sweep : params;
         if (!spec || !*spec) {
@@ -594,10 +594,10 @@ static int main_sweep(int argc, char **argv)
             double seconds = (double)(clk_mono_ns() - t0) / 1e9;
             if (progress.drawn) fprintf(stderr, "\r%*s\r", 70, "");
             if (!quiet)
-                printf("sweep %s (%s): %zu points on %ld worker(s) in %.2f s -> %s\n", l->name, l->ops->name,
+                printf("sweep %s (%s): %zu points on %ld worker(s) in %.2f s -> %s\n", l->name, l->entry->name,
                        g.n_points, jobs, seconds, csv);
             snprintf(grids[swept], sizeof grids[swept], "%s", spec);
-            done[swept] = (out_sweep){ l->name, l->ops->name, grids[swept], g.n_points, seconds };
+            done[swept] = (out_sweep){ l->name, l->entry->name, grids[swept], g.n_points, seconds };
             swept++;
         }
         swp_free(&g);
@@ -696,8 +696,8 @@ static int main_compare(int argc, char **argv)
 
 static int main_list(void)
 {
-    for (size_t i = 0; lim_registry[i]; i++) {
-        const lim_ops *o = lim_registry[i];
+    for (size_t i = 0; lim_entries[i]; i++) {
+        const lim_entry *o = lim_entries[i];
         printf("%s: %s\n", o->name, o->summary);
         for (size_t k = 0; k < o->n_params; k++) {
             const lim_param_spec *p = &o->params[k];

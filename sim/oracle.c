@@ -111,6 +111,7 @@ static int orc_ring_setup(orc_check *c, uint32_t cap_admitted, uint32_t cap_refe
 
 orc_check *orc_check_create(const scn_limiter *l, size_t n_keys)
 {
+    if (!l->ops || !orc_judges(l->ops)) return NULL;
     orc_check *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     c->l = l;
@@ -122,7 +123,7 @@ orc_check *orc_check_create(const scn_limiter *l, size_t n_keys)
     c->r.window_checked = 1;
     /* the rate as the user stated it: a count per period, or (a whole
      * number per second, naive_token_bucket) that over one second */
-    int ri = lim_param_index(l->ops, "rate");
+    int ri = lim_param_index(l->entry, "rate");
     if (ri >= 0 && l->ops->params[ri].kind == LIM_PARAM_RATE) {
         c->rate = l->rates[ri].count;
         c->unit = l->rates[ri].per_us;

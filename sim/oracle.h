@@ -54,9 +54,9 @@ typedef struct {
 
 typedef struct orc_check orc_check;
 
-/* A check of limiter l over n_keys keys; NULL when memory is short, or
- * when the registry gives the algorithm no oracle family (a queue: see
- * orc_judges). */
+/* A check of limiter l over n_keys keys; NULL when memory is short, when
+ * l is a queue entry, or when the registry gives its algorithm no oracle
+ * family (orc_judges). */
 orc_check *orc_check_create(const scn_limiter *l, size_t n_keys);
 
 /* 1 when the oracle holds algorithm `ops` to a promise (its registry

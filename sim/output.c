@@ -22,25 +22,6 @@
 #define RATELAB_VERSION "unknown"
 #endif
 
-void out_params(const scn_limiter *l, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < l->ops->n_params && used < len; i++) {
-        const lim_param_spec *p = &l->ops->params[i];
-        double v = l->values[i];
-        if (isnan(v)) continue;  /* derived (initial = capacity) */
-        char rate[64];
-        if (p->kind == LIM_PARAM_RATE) lim_rate_format(&l->rates[i], rate, sizeof rate);
-        int w = p->kind == LIM_PARAM_CHOICE
-                    ? snprintf(buf + used, len - used, "%s%s=%s", used ? ";" : "", p->name, p->choices[(int)v])
-                : p->kind == LIM_PARAM_RATE ? snprintf(buf + used, len - used, "%s%s=%s", used ? ";" : "", p->name, rate)
-                                            : snprintf(buf + used, len - used, "%s%s=%.15g", used ? ";" : "", p->name, v);
-        if (w < 0) break;
-        used += (size_t)w;
-    }
-}
-
 void out_results_dir(char *buf, size_t len, const char *given, const char *scenario, const char *sub)
 {
     if (given) snprintf(buf, len, "%s", given);
@@ -56,8 +37,8 @@ void out_summary_csv(FILE *f, const run_result *r, size_t n)
     for (size_t i = 0; i < n; i++) {
         const scn_limiter *l = r[i].limiter;
         char params[256];
-        out_params(l, params, sizeof params);
-        fprintf(f, "%s,%s,%s,%s,%s", l->name, l->ops->name, r[i].backend, l->global ? "global" : "key", params);
+        lim_format_params(l->entry, l->values, l->rates, params, sizeof params);
+        fprintf(f, "%s,%s,%s,%s,%s", l->name, l->entry->name, r[i].backend, l->global ? "global" : "key", params);
         col_row row = { &r[i].summary, &r[i].oracle, r[i].has_downstream, &r[i].downstream, r[i].overload_s };
         col_summary_row(f, &row);
         qout_summary_fields(f, &r[i]);
@@ -75,7 +56,7 @@ void out_timeseries_csv(FILE *f, const run_result *r, size_t n)
         for (size_t t = 0; t < m->n_ticks; t++) {
             int64_t at_ms = (int64_t)t * (m->tick_us / 1000);
             fprintf(f, "%s,%s,%s,%lld.%03lld,%llu,%llu,%llu,%llu,%llu,%lld,%lld,%lld,%lld,%lld,%lld\n",
-                    l->name, l->ops->name, r[i].backend, (long long)(at_ms / 1000), (long long)(at_ms % 1000),
+                    l->name, l->entry->name, r[i].backend, (long long)(at_ms / 1000), (long long)(at_ms % 1000),
                     (unsigned long long)m->offered[t], (unsigned long long)m->admitted[t],
                     (unsigned long long)m->dropped[t], (unsigned long long)m->delayed[t],
                     (unsigned long long)m->released[t], (long long)m->level[t],
@@ -107,11 +88,11 @@ void out_accuracy_csv(FILE *f, const run_result *r, size_t n)
     for (size_t i = 0; i < n; i++) {
         const scn_limiter *l = r[i].limiter;
         const orc_report *o = &r[i].oracle;
-        const char *a = l->ops->name;
-        if (!l->ops->facts.approximates || o->wrongly_allowed < 0) continue;   /* exact ones are judged, not measured */
-        double limit = l->values[lim_param_index(l->ops, "limit")], req = (double)(o->offered ? o->offered : 1);
+        const char *a = l->entry->name;
+        if (!l->ops || !l->ops->facts.approximates || o->wrongly_allowed < 0) continue;   /* exact ones are judged, not measured */
+        double limit = l->values[lim_param_index(l->entry, "limit")], req = (double)(o->offered ? o->offered : 1);
         fprintf(f, "%s,%s,%s,%.0f,%.15g,%llu,%lld,%.4f,%lld,%.4f,%.4f,%lld,%.2f,%.3f,ratelab oracle\n", l->name, a,
-                r[i].backend, limit, l->values[lim_param_index(l->ops, "window_ms")], (unsigned long long)o->offered,
+                r[i].backend, limit, l->values[lim_param_index(l->entry, "window_ms")], (unsigned long long)o->offered,
                 (long long)o->wrongly_allowed, 100.0 * (double)o->wrongly_allowed / req, (long long)o->wrongly_blocked,
                 100.0 * (double)o->wrongly_blocked / req,
                 100.0 * (double)(o->wrongly_allowed + o->wrongly_blocked) / req, (long long)o->max_window_cost,
@@ -138,7 +119,7 @@ void out_print_violations(FILE *f, const scn_scenario *s, const run_result *r, s
         }
         fprintf(f, "VIOLATION %s (%s, %s): %llu admitted request(s) broke its promise; worst: key %s, %.3f over "
                    "between t=%.6f s and t=%.6f s\n",
-                l->name, l->ops->name, r[i].backend, (unsigned long long)o->violations,
+                l->name, l->entry->name, r[i].backend, (unsigned long long)o->violations,
                 l->global ? "global" : kspace_name(s->keys, o->worst_key), o->worst_excess,
                 (double)o->worst_from_us / 1e6, (double)o->worst_to_us / 1e6);
     }
@@ -162,7 +143,7 @@ void out_print_table(FILE *f, const scn_scenario *s, const run_result *r, size_t
         out_duration_ns(p50, sizeof p50, m->latency_p50_ns);
         out_duration_ns(p99l, sizeof p99l, m->latency_p99_ns);
         fprintf(f, "%-22s %-22s %-7s %10llu %10llu %10llu %10llu %6.2f%% %9llu %9llu %10s %9s %9s %9s %7llu\n",
-                r[i].limiter->name, r[i].limiter->ops->name, r[i].backend, (unsigned long long)m->offered,
+                r[i].limiter->name, r[i].limiter->entry->name, r[i].backend, (unsigned long long)m->offered,
                 (unsigned long long)m->admitted, (unsigned long long)m->dropped, (unsigned long long)m->delayed,
                 m->offered ? 100.0 * (double)m->admitted / (double)m->offered : 0.0,
                 (unsigned long long)m->peak_offered_rps, (unsigned long long)m->peak_admitted_rps, p99, p50, p99l, rate,
@@ -230,11 +211,11 @@ static cJSON *out_run_json(const scn_scenario *s, const run_result *r, size_t n,
         if (i > 0 && r[i - 1].limiter == l) continue;  /* the same limiter on another backend */
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", l->name);
-        cJSON_AddStringToObject(o, "algorithm", l->ops->name);
+        cJSON_AddStringToObject(o, "algorithm", l->entry->name);
         cJSON_AddStringToObject(o, "scope", l->global ? "global" : "key");
         cJSON *p = cJSON_AddObjectToObject(o, "params");
-        for (size_t k = 0; k < l->ops->n_params; k++) {
-            const lim_param_spec *ps = &l->ops->params[k];
+        for (size_t k = 0; k < l->entry->n_params; k++) {
+            const lim_param_spec *ps = &l->entry->params[k];
             if (isnan(l->values[k])) continue;
             if (ps->kind == LIM_PARAM_CHOICE) cJSON_AddStringToObject(p, ps->name, ps->choices[(int)l->values[k]]);
             else if (ps->kind == LIM_PARAM_RATE && !l->rates[k].plain) {
@@ -243,7 +224,7 @@ static cJSON *out_run_json(const scn_scenario *s, const run_result *r, size_t n,
                 cJSON_AddStringToObject(p, ps->name, rate);
             } else cJSON_AddNumberToObject(p, ps->name, l->values[k]);
         }
-        cJSON_AddStringToObject(o, "level", l->ops->level_name);
+        cJSON_AddStringToObject(o, "level", l->entry->level_name);
         cJSON_AddItemToArray(lims, o);
     }
     out_provenance_json(root, ctx->command);

@@ -54,8 +54,6 @@ void out_print_violations(FILE *f, const scn_scenario *s, const run_result *resu
 /* Prints the human summary table. */
 void out_print_table(FILE *f, const scn_scenario *s, const run_result *results, size_t n);
 
-/* "rate=100;capacity=200": a limiter's parameters as given or defaulted. */
-void out_params(const scn_limiter *l, char *buf, size_t len);
 
 typedef struct {
     const char *limiter, *algorithm, *grid;

@@ -84,12 +84,15 @@ void pass_close_tick(pass *p, int64_t level)
     p->tick_end_us = pass_end_of_tick(p->s, p->tick);
 }
 
-void pass_finish(pass *p, double wall_s, int decision_order_known)
+void pass_finish(pass *p, double wall_s, int decision_order_known, const run_backend_report *b)
 {
     run_result *out = p->out;
     const met_series *m = &out->series;
     met_summarize(m, &out->summary);
     out->summary.wall_s = wall_s;
+    out->summary.keys_seen = b->keys_seen;
+    out->summary.state_bytes = b->state_bytes;
+    out->summary.errors = b->errors;
     if (p->down) {
         dsm_finish(p->down, &out->downstream);
         out->has_downstream = 1;

@@ -67,13 +67,14 @@ void pass_close_tick(pass *p, int64_t level);
 /* Ticks not closed yet (the driver closes each, with its level). */
 size_t pass_ticks_left(const pass *p);
 
-/* Ends the pass: every tick closed, the summary, the downstream's report
- * and the oracle's, with conservation. `decision_order_known` is 0 when
+/* Ends the pass: every tick closed, the summary (with what the backend
+ * reported when it ended, *b), the downstream's report and the oracle's,
+ * with conservation. `decision_order_known` is 0 when
  * requests may have reached the limiter out of the order of the times
  * they were decided at (client clocks): the pairwise check then reads -1
  * (unknown), except that a request lost or counted twice is still a
  * violation. wall_s is the pass's duration. Frees the recorder. */
-void pass_finish(pass *p, double wall_s, int decision_order_known);
+void pass_finish(pass *p, double wall_s, int decision_order_known, const run_backend_report *b);
 
 /* Ends a pass that failed: frees the recorder and what it put in *out. */
 void pass_abort(pass *p);

@@ -198,19 +198,16 @@ join:
         else pass_judge(p, &reqs[k], sh.at_us[k], &sh.dec[k]);
     }
     free(order);
-    met_summary facts;
-    b->end(b->ctx, &facts, out->note, sizeof out->note);
+    run_backend_report said;
+    b->end(b->ctx, &said, out->note, sizeof out->note);
     begun = 0;
     /* The server's TIME follows execution; client clocks may reach it out
      * of their order (pass.h). */
-    pass_finish(p, (double)(wall_ended - wall_started) / 1e9, o->server_clock);
-    out->summary.keys_seen = facts.keys_seen;
-    out->summary.state_bytes = facts.state_bytes;
-    out->summary.errors = facts.errors;
+    pass_finish(p, (double)(wall_ended - wall_started) / 1e9, o->server_clock, &said);
     rc = 0;
 done:
     if (begun) {
-        met_summary ignored;
+        run_backend_report ignored;
         b->end(b->ctx, &ignored, out->note, sizeof out->note);  /* still delete the keys */
     }
     for (unsigned i = 0; clients && i < o->clients; i++) bred_client_close(clients[i].client);

@@ -90,13 +90,10 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
         rc = -1;
     }
     int64_t ended = clk_mono_ns();
-    met_summary facts;
-    b->end(b->ctx, &facts, out->note, sizeof out->note);
+    run_backend_report said;
+    b->end(b->ctx, &said, out->note, sizeof out->note);
     if (rc == 0) {
-        pass_finish(p, (double)(ended - started) / 1e9, 1);
-        out->summary.keys_seen = facts.keys_seen;
-        out->summary.state_bytes = facts.state_bytes;
-        out->summary.errors = facts.errors;
+        pass_finish(p, (double)(ended - started) / 1e9, 1, &said);
     } else {
         pass_abort(p);
     }

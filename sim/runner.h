@@ -1,13 +1,17 @@
 /*
- * runner.h -- replays a scenario's requests through one limiter on one
- * backend, on the virtual clock, and fills its metrics. The decisions
- * depend only on the scenario and seed; the wall clock gives only the
- * decision latencies and the pass's duration.
+ * runner.h -- the virtual-time driver: replays a scenario's requests
+ * through one rate limiter on one backend, as events of the loop in
+ * evloop.h, and feeds what it decides to the recorder (pass.h). The
+ * decisions depend only on the scenario and seed; the wall clock gives
+ * only the decision latencies and the pass's duration.
  *
  * A backend decides requests in batches (the memory backend one decision
- * at a time in effect, Redis a pipeline). A batch never straddles the end
- * of a tick, so the level read at each tick's end sees exactly the
- * requests before it.
+ * at a time in effect, Redis a pipeline): consecutive arrivals, never
+ * across a tick's end, so the level read at each tick's end sees exactly
+ * the requests before it.
+ *
+ * Also here: what a backend is (it only decides: it sees no metrics and
+ * no clock of the run) and what a pass's result holds.
  */
 #ifndef RATELAB_RUNNER_H
 #define RATELAB_RUNNER_H
@@ -22,7 +26,11 @@
 #include "queue_model.h"
 #include "scenario.h"
 
-struct run_result;
+/* What a backend says of a pass when it ends. */
+typedef struct {
+    size_t keys_seen, state_bytes;   /* state_bytes: the store, or Redis MEMORY USAGE */
+    uint64_t errors;                 /* errors survived (Redis) */
+} run_backend_report;
 
 typedef struct run_backend {
     const char *name;            /* "memory", "redis": the backend column */
@@ -41,7 +49,7 @@ typedef struct run_backend {
     /* Ends the limiter's pass: fills keys_seen, state_bytes and errors, and
      * writes into note what a person should hear of the pass (a lost
      * connection, keys it could not delete), "" when nothing. */
-    void (*end)(void *ctx, met_summary *sum, char *note, size_t notelen);
+    void (*end)(void *ctx, run_backend_report *sum, char *note, size_t notelen);
 } run_backend;
 
 typedef struct {
@@ -95,8 +103,9 @@ typedef struct run_result {
     run_queue_result *queue;     /* a queue entry's own part (owned), else NULL */
 } run_result;
 
-/* Runs every request of `g` (rewound first) through limiter `l` on backend
- * `b` (a queue entry: through b->queue). Returns 0, or -1 with a message. */
+/* Runs every request of `g` (rewound first) through rate limiter `l` (not a
+ * queue: drive.h picks the driver) on backend `b`, recording through
+ * pass.h. Returns 0, or -1 with a message. */
 int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_backend *b,
                 const run_options *opt, run_result *out, char *err, size_t errlen);
 

@@ -526,24 +526,25 @@ static int scn_limiter_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario
     if (!cJSON_IsObject(obj)) return scn_fail(c, path, "must be an object, got %s", scn_type_name(obj));
     const char *algo;
     if (scn_string(c, obj, path, "algorithm", 1, NULL, &algo) != 0) return -1;
-    l->ops = lim_find(algo);
-    if (!l->ops) {
+    l->entry = lim_find_entry(algo);
+    l->ops = lim_entry_limiter(l->entry);
+    if (!l->entry) {
         char list[300] = "";
-        for (size_t k = 0; lim_registry[k]; k++) {
+        for (size_t k = 0; lim_entries[k]; k++) {
             size_t used = strlen(list);
-            snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "", lim_registry[k]->name);
+            snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "", lim_entries[k]->name);
         }
         scn_join(p, path, "algorithm");
         return scn_fail(c, p, "unknown algorithm '%.60s' (known: %s)", algo, list);
     }
     const char *allowed[LIM_MAX_PARAMS + 5] = { "algorithm", "name", "scope", "sweep" };
     size_t n_allowed = 4;
-    for (size_t k = 0; k < l->ops->n_params; k++) allowed[n_allowed++] = l->ops->params[k].name;
+    for (size_t k = 0; k < l->entry->n_params; k++) allowed[n_allowed++] = l->entry->params[k].name;
     allowed[n_allowed] = NULL;
-    if (scn_check_fields(c, obj, path, allowed, l->ops->name) != 0) return -1;
+    if (scn_check_fields(c, obj, path, allowed, l->entry->name) != 0) return -1;
 
     const char *name;
-    if (scn_string(c, obj, path, "name", 0, l->ops->name, &name) != 0) return -1;
+    if (scn_string(c, obj, path, "name", 0, l->entry->name, &name) != 0) return -1;
     scn_join(p, path, "name");
     if (!scn_identifier(name, 48))
         return scn_fail(c, p, "'%.60s' must start with a letter and hold only letters, digits, _ and - (at most 47)", name);
@@ -559,9 +560,9 @@ static int scn_limiter_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario
     static const char *const scopes[] = { "key", "global", NULL };
     if (scn_choice(c, obj, path, "scope", scopes, 0, &l->global) != 0) return -1;
 
-    lim_default_values(l->ops, l->values);
-    for (size_t k = 0; k < l->ops->n_params; k++) {
-        const lim_param_spec *ps = &l->ops->params[k];
+    lim_default_values(l->entry, l->values);
+    for (size_t k = 0; k < l->entry->n_params; k++) {
+        const lim_param_spec *ps = &l->entry->params[k];
         if (ps->kind == LIM_PARAM_CHOICE) {
             int idx;
             if (scn_choice(c, obj, path, ps->name, ps->choices, ps->required ? -1 : (int)ps->default_value, &idx) != 0)
@@ -576,7 +577,7 @@ static int scn_limiter_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario
     }
     char msg[300];
     l->cfg.ops = l->ops;
-    if (l->ops->configure(l->values, l->rates, &l->cfg, msg, sizeof msg) != 0) {
+    if (l->entry->configure(l->values, l->rates, &l->cfg, msg, sizeof msg) != 0) {
         /* configure() names the parameter first: "initial: must be ..." */
         char *colon = strchr(msg, ':');
         if (colon) {
@@ -590,7 +591,7 @@ static int scn_limiter_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario
     size_t bytes = ks_bytes_for(keys, l->cfg.state_size);
     if (bytes == 0 || bytes > SCN_STATE_BUDGET)
         return scn_fail(c, path, "%s state for %zu keys of %zu bytes needs %.1f GiB (the key store's slots), above "
-                        "the %.0f GiB budget; use fewer keys or a smaller limit", l->ops->name, keys, l->cfg.state_size,
+                        "the %.0f GiB budget; use fewer keys or a smaller limit", l->entry->name, keys, l->cfg.state_size,
                         bytes ? (double)bytes / (1 << 30) : (double)keys * (double)(l->cfg.state_size + 8) * 2 / (1 << 30),
                         (double)SCN_STATE_BUDGET / (1 << 30));
     return 0;
@@ -705,7 +706,7 @@ static int scn_apply_only(scn_ctx *c, scn_scenario *s, const char *only)
         for (size_t i = 0; i < s->n_limiters; i++) {
             const scn_limiter *l = &s->limiters[i];
             if ((strlen(l->name) == n && strncmp(l->name, p, n) == 0) ||
-                (strlen(l->ops->name) == n && strncmp(l->ops->name, p, n) == 0)) {
+                (strlen(l->entry->name) == n && strncmp(l->entry->name, p, n) == 0)) {
                 keep[i] = 1;
                 matched = 1;
             }
@@ -715,7 +716,7 @@ static int scn_apply_only(scn_ctx *c, scn_scenario *s, const char *only)
             for (size_t i = 0; i < s->n_limiters; i++) {
                 size_t used = strlen(list);
                 snprintf(list + used, sizeof list - used, "%s%s (%s)", i ? ", " : "", s->limiters[i].name,
-                         s->limiters[i].ops->name);
+                         s->limiters[i].entry->name);
             }
             snprintf(c->err, c->errlen, "--only: '%.*s' matches no limiter in %s (limiters: %s)", (int)n, p, c->file, list);
             return -1;

@@ -67,8 +67,9 @@ typedef struct {
 
 typedef struct {
     char name[SCN_NAME_MAX];
-    const lim_ops *ops;
-    double values[LIM_MAX_PARAMS];   /* in ops->params order (a rate: per second, for display) */
+    const lim_entry *entry;          /* what it is: its name, parameters, kind */
+    const lim_ops *ops;              /* a rate limiter's functions and facts; NULL for a queue entry */
+    double values[LIM_MAX_PARAMS];   /* in entry->params order (a rate: per second, for display) */
     lim_rate rates[LIM_MAX_PARAMS];  /* a RATE parameter exactly, as given */
     int global;                      /* scope "global": one key for all requests */
     lim_config cfg;

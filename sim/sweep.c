@@ -35,7 +35,7 @@ static int swp_number(const char *text, size_t n, double *out)
 int swp_parse(const char *spec, const scn_limiter *l, swp_grid *g, char *err, size_t errlen)
 {
     memset(g, 0, sizeof *g);
-    const lim_ops *ops = l->ops;
+    const lim_entry *ops = l->entry;
     g->n_points = 1;
     const char *p = spec;
     while (*p) {
@@ -177,13 +177,13 @@ static int swp_limiter(const swp_grid *g, const scn_limiter *l, size_t i, scn_li
     char msg[256];
     for (size_t k = 0; k < g->n_params; k++) {   /* a swept rate is a plain number per second */
         size_t p = g->param[k];
-        if (l->ops->params[p].kind == LIM_PARAM_RATE &&
+        if (l->entry->params[p].kind == LIM_PARAM_RATE &&
             lim_rate_from_number(out->values[p], &out->rates[p], msg, sizeof msg) != 0) {
-            snprintf(err, errlen, "sweep point %zu: %s: %s", i + 1, l->ops->params[p].name, msg);
+            snprintf(err, errlen, "sweep point %zu: %s: %s", i + 1, l->entry->params[p].name, msg);
             return -1;
         }
     }
-    if (l->ops->configure(out->values, out->rates, &out->cfg, msg, sizeof msg) != 0) {
+    if (l->entry->configure(out->values, out->rates, &out->cfg, msg, sizeof msg) != 0) {
         snprintf(err, errlen, "sweep point %zu: %s", i + 1, msg);
         return -1;
     }
@@ -241,13 +241,13 @@ static int swp_write_csv(const char *path, const scn_limiter *l, const swp_grid 
     if (af_open(&out, path, err, errlen) != 0) return -1;
     FILE *f = out.f;
     fputs("limiter,algorithm,point", f);
-    for (size_t k = 0; k < g->n_params; k++) fprintf(f, ",%s", l->ops->params[g->param[k]].name);
+    for (size_t k = 0; k < g->n_params; k++) fprintf(f, ",%s", l->entry->params[g->param[k]].name);
     col_sweep_header(f);
     fputc('\n', f);
     for (size_t i = 0; i < g->n_points; i++) {
         double values[LIM_MAX_PARAMS];
         swp_point(g, l, i, values);
-        fprintf(f, "%s,%s,%zu", l->name, l->ops->name, i + 1);
+        fprintf(f, "%s,%s,%zu", l->name, l->entry->name, i + 1);
         for (size_t k = 0; k < g->n_params; k++) fprintf(f, ",%.15g", values[g->param[k]]);
         col_row row = { &recs[i].summary, &recs[i].oracle, recs[i].has_downstream, &recs[i].downstream,
                         recs[i].overload_s };

@@ -25,14 +25,14 @@ tsup_limiter tsup_make(const char *algo, const char *params)
     cr_assert(ops, "no algorithm %s", algo);
     double values[LIM_MAX_PARAMS];
     lim_rate rates[LIM_MAX_PARAMS] = { { 0, 0, 0 } };
-    lim_default_values(ops, values);
+    lim_default_values(&ops->entry, values);
     char buf[256];
     snprintf(buf, sizeof buf, "%s", params);
     for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
         char *eq = strchr(tok, '=');
         cr_assert(eq, "bad parameter %s", tok);
         *eq = '\0';
-        int i = lim_param_index(ops, tok);
+        int i = lim_param_index(&ops->entry, tok);
         cr_assert(i >= 0, "%s has no parameter %s", algo, tok);
         char why[300];
         cr_assert_eq(lim_param_parse(&ops->params[i], eq + 1, &values[i], &rates[i], why, sizeof why), 0, "%s: %s", tok,

@@ -279,11 +279,11 @@ Test(cli, list_names_every_algorithm_and_its_parameters)
     snprintf(cmd, sizeof cmd, "%s list 1>&2", bin ? bin : "./ratelab");
     const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
     cr_assert_eq(tsup_exec(argv, out, sizeof out), 0);
-    for (size_t i = 0; lim_registry[i]; i++) {
+    for (size_t i = 0; lim_entries[i]; i++) {
         char line[80];
-        snprintf(line, sizeof line, "%s: ", lim_registry[i]->name);
-        cr_assert(strstr(out, line), "no %s in:\n%s", lim_registry[i]->name, out);
-        for (size_t k = 0; k < lim_registry[i]->n_params; k++)
-            cr_assert(strstr(out, lim_registry[i]->params[k].name));
+        snprintf(line, sizeof line, "%s: ", lim_entries[i]->name);
+        cr_assert(strstr(out, line), "no %s in:\n%s", lim_entries[i]->name, out);
+        for (size_t k = 0; k < lim_entries[i]->n_params; k++)
+            cr_assert(strstr(out, lim_entries[i]->params[k].name));
     }
 }

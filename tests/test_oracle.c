@@ -20,14 +20,15 @@ static scn_limiter limiter(const char *algo, const char *params)
     tsup_limiter t = tsup_make(algo, params);   /* checks the parameters */
     tsup_free(&t);
     l.ops = lim_find(algo);
-    lim_default_values(l.ops, l.values);
+    l.entry = &l.ops->entry;
+    lim_default_values(l.entry, l.values);
     char buf[128], why[300];
     snprintf(buf, sizeof buf, "%s", params);
     for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
         char *eq = strchr(tok, '=');
         *eq = '\0';
-        int i = lim_param_index(l.ops, tok);
-        cr_assert_eq(lim_param_parse(&l.ops->params[i], eq + 1, &l.values[i], &l.rates[i], why, sizeof why), 0, "%s",
+        int i = lim_param_index(l.entry, tok);
+        cr_assert_eq(lim_param_parse(&l.entry->params[i], eq + 1, &l.values[i], &l.rates[i], why, sizeof why), 0, "%s",
                      why);
     }
     snprintf(l.name, sizeof l.name, "%s", algo);

@@ -77,7 +77,7 @@ static bred *patient_backend(test_redis *t, const char *run_id, run_backend *b)
 
 /* Every request of the pass got an answer; a timeout or an error reply is
  * named as such, never read as the limiter's "deny". */
-static void expect_answered(const scn_limiter *l, const bred *br, const met_summary *sum)
+static void expect_answered(const scn_limiter *l, const bred *br, const run_backend_report *sum)
 {
     cr_assert_eq(sum->errors, 0, "%s: %llu request(s) got no decision from Redis (last: %s), not a limiter's deny",
                  l->name, (unsigned long long)sum->errors, bred_last_error(br));
@@ -85,7 +85,7 @@ static void expect_answered(const scn_limiter *l, const bred *br, const met_summ
 
 /* Decides reqs[0..n-1] through limiter l on backend b, in batches of 64. */
 static void decide_all(const scn_scenario *s, const scn_limiter *l, run_backend *b, const gen_request *reqs,
-                       size_t n, lim_decision *out, met_summary *sum)
+                       size_t n, lim_decision *out, run_backend_report *sum)
 {
     int64_t latency[1024];   /* the most requests one decide() call gets here */
     char err[512];
@@ -94,7 +94,7 @@ static void decide_all(const scn_scenario *s, const scn_limiter *l, run_backend 
         size_t k = n - done < 64 ? n - done : 64;
         cr_assert_eq(b->decide(b->ctx, reqs + done, k, out + done, latency, err, sizeof err), 0, "%s", err);
     }
-    met_summary local;
+    run_backend_report local;
     char note[400];
     b->end(b->ctx, sum ? sum : &local, note, sizeof note);
 }
@@ -147,7 +147,7 @@ ParameterizedTest(shipped *p, redis, parity_with_memory_on_every_shipped_scenari
     tsup_spin_up(busy, 500);
     for (size_t i = 0; i < s.n_limiters; i++) {
         decide_all(&s, &s.limiters[i], &mem, reqs, n, a, NULL);
-        met_summary sum;
+        run_backend_report sum;
         decide_all(&s, &s.limiters[i], &red, reqs, n, b, &sum);
         expect_answered(&s.limiters[i], br, &sum);
         expect_same(&s.limiters[i], reqs, n, a, b);
@@ -178,6 +178,7 @@ static void make_scenario(scn_scenario *s, const char *algo, const char *params,
     scn_limiter *l = &s->limiters[0];
     snprintf(l->name, sizeof l->name, "%s", algo);
     l->ops = t.cfg.ops;
+    l->entry = &l->ops->entry;
     l->cfg = t.cfg;
     tsup_free(&t);
 }
@@ -215,10 +216,9 @@ Test(redis, every_algorithm_has_an_oracle_family_a_twin_or_the_flag_a_perf_and_a
 {
     for (size_t i = 0; lim_registry[i]; i++) {
         const lim_ops *o = lim_registry[i];
-        if (o->kind != LIM_KIND_LIMITER) continue;   /* the queue is judged by its reconciliation */
         cr_assert_neq(o->facts.family, LIM_ORACLE_NONE, "%s: no oracle family in its registry facts", o->name);
         if (o->facts.family == LIM_ORACLE_BUCKET)
-            cr_assert(o->facts.burst_param && lim_param_index(o, o->facts.burst_param) >= 0,
+            cr_assert(o->facts.burst_param && lim_param_index(&o->entry, o->facts.burst_param) >= 0,
                       "%s: its burst parameter is not one of its parameters", o->name);
         if (o->facts.approximates) cr_assert(lim_find(o->facts.approximates), "%s approximates an unknown algorithm", o->name);
         cr_assert(rscript_find(o->name) || o->facts.client_side, "%s: no Lua twin and not marked client_side", o->name);
@@ -261,7 +261,7 @@ Test(redis, parity_with_memory_on_random_streams, .timeout = 600)
                 reqs[i].cost = rng_below(&r, 10) == 0 ? (uint32_t)(1 + rng_below(&r, 12)) : 1;
             }
             decide_all(&s, &s.limiters[0], &mem, reqs, n, a, NULL);
-            met_summary sum;
+            run_backend_report sum;
             decide_all(&s, &s.limiters[0], &red, reqs, n, b, &sum);
             expect_answered(&s.limiters[0], br, &sum);
             expect_same(&s.limiters[0], reqs, n, a, b);
@@ -304,7 +304,7 @@ Test(redis, noscript_after_script_flush_is_reloaded)
         if (done == 320) freeReplyObject(redisCommand(c, "SCRIPT FLUSH"));
         cr_assert_eq(red.decide(red.ctx, reqs + done, 64, b + done, latency, err, sizeof err), 0);
     }
-    met_summary sum;
+    run_backend_report sum;
     char note[400];
     red.end(red.ctx, &sum, note, sizeof note);
     cr_assert_eq(sum.errors, 0, "NOSCRIPT is answered by loading the script again, not counted as an error");
@@ -345,7 +345,7 @@ Test(redis, every_key_has_a_ttl_and_the_run_deletes_its_keys)
         freeReplyObject(ttl);
     }
     freeReplyObject(keys);
-    met_summary sum;
+    run_backend_report sum;
     char note[400];
     red.end(red.ctx, &sum, note, sizeof note);
     cr_assert_eq(sum.keys_seen, 10);
@@ -421,7 +421,7 @@ Test(redis, a_server_killed_and_restarted_mid_run_costs_counted_errors_only, .ti
         if (round >= 20) sleep_ms(20);  /* give the backoff its time, boundedly */
     }
     cr_assert_geq(batches_ok, 5, "decisions resume after the restart");
-    met_summary sum;
+    run_backend_report sum;
     char note[400];
     red.end(red.ctx, &sum, note, sizeof note);
     cr_assert_geq(sum.errors, (uint64_t)batches_failed * N, "every unanswered request counted");

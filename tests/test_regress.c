@@ -28,10 +28,11 @@ static char *run_burst(scn_scenario *s, run_result *results, size_t *n, int brea
     cr_assert_eq(scn_load("scenarios/burst.json", NULL, s, err, sizeof err), 0, "%s", err);
     static lim_ops broken;
     for (size_t i = 0; i < s->n_limiters; i++) {
-        if (break_fixed_window && strcmp(s->limiters[i].ops->name, "fixed_window") == 0) {
+        if (break_fixed_window && strcmp(s->limiters[i].entry->name, "fixed_window") == 0) {
             broken = *s->limiters[i].ops;
             broken.decide = broken_decide;
             s->limiters[i].ops = &broken;
+            s->limiters[i].entry = &broken.entry;
             s->limiters[i].cfg.ops = &broken;
         }
     }

@@ -15,6 +15,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     double values[LIM_MAX_PARAMS] = { lim_rate_per_s(&r), 1 + (double)(size % 4000000) };
     lim_rate rates[LIM_MAX_PARAMS] = { r };
     lim_config cfg = { .ops = ops };
-    lim_configure_checked(ops, values, rates, &cfg, why, sizeof why);
+    lim_configure_checked(&ops->entry, values, rates, &cfg, why, sizeof why);
     return 0;
 }
