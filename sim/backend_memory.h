@@ -6,7 +6,7 @@
 #ifndef RATELAB_BACKEND_MEMORY_H
 #define RATELAB_BACKEND_MEMORY_H
 
-#include "runner.h"
+#include "backend.h"
 
 typedef struct bmem bmem;
 

@@ -25,7 +25,7 @@
 
 #include "redis_server.h"
 #include "redis_url.h"
-#include "runner.h"
+#include "backend.h"
 
 typedef struct {
     const char *run_id;      /* [A-Za-z0-9_]+, part of every key */

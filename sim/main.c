@@ -472,7 +472,7 @@ static void main_sweep_progress(void *ctx, size_t done, size_t total)
 /* After the grids: every limiter of the scenario that has a sweep CSV in
  * `dir` (this run's or an earlier one's), judged together against the
  * targets: _points.csv, recommendation.txt and the recommendation printed. */
-static int main_recommend(const scn_scenario *s, const char *dir, const rec_targets *t, int quiet)
+static int main_recommend(const scn_scenario *s, const char *dir, const tgt_targets *t, int quiet)
 {
     rec_point *pts = NULL;
     size_t n = 0, cap = 0;
@@ -547,9 +547,9 @@ static int main_sweep(int argc, char **argv)
         scn_free(&s);
         return 2;
     }
-    rec_targets targets;
+    tgt_targets targets;
     if (!target) target = s.targets;
-    if (rec_parse(target, s.downstream.present, &targets, err, sizeof err) != 0) {
+    if (tgt_parse(target, s.downstream.present, &targets, err, sizeof err) != 0) {
         fprintf(stderr, "ratelab: --target: %s\n", err);
         scn_free(&s);
         return 2;

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "runner.h"
+#include "result.h"
 #include "scenario.h"
 
 typedef struct {

@@ -194,3 +194,14 @@ int pass_queue(const scn_scenario *s, const scn_limiter *l, const pass_queue_mea
     }
     return 0;
 }
+
+void run_result_free(run_result *r)
+{
+    met_free(&r->series);
+    if (r->queue) {
+        free(r->queue->series);
+        free(r->queue->faults);
+        free(r->queue);
+        r->queue = NULL;
+    }
+}

@@ -25,7 +25,8 @@
 
 #include "generator.h"
 #include "queue_model.h"
-#include "runner.h"
+#include "backend.h"
+#include "result.h"
 
 typedef struct pass pass;
 

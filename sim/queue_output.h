@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "runner.h"
+#include "result.h"
 
 /* The queue columns' names, each preceded by a comma. */
 void qout_summary_header(FILE *f);

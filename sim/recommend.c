@@ -11,104 +11,28 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const rec_names[REC_N_METRICS] = {
-    [REC_DROP_PCT] = "drop_pct",         [REC_ADMIT_PCT] = "admit_pct",
-    [REC_PEAK_RPS] = "peak_rps",         [REC_OVERLOAD_S] = "overload_s",
-    [REC_DELAY_P99_MS] = "delay_p99_ms", [REC_E2E_P99_MS] = "e2e_p99_ms",
-};
-
-const char *rec_metric_name(rec_metric m) { return m < REC_N_METRICS ? rec_names[m] : "?"; }
-
-rec_metric rec_p99_metric(int has_downstream) { return has_downstream ? REC_E2E_P99_MS : REC_DELAY_P99_MS; }
-
-/* ---- targets ------------------------------------------------------------------------ */
-
-int rec_parse(const char *spec, int has_downstream, rec_targets *t, char *err, size_t errlen)
-{
-    memset(t, 0, sizeof *t);
-    t->has_downstream = has_downstream;
-    const char *p = spec ? spec : "";
-    while (*p) {
-        while (*p == ' ') p++;
-        if (!*p) break;
-        size_t len = strcspn(p, " ");
-        char part[64];
-        if (len >= sizeof part) {
-            snprintf(err, errlen, "target '%.40s...': too long", p);
-            return -1;
-        }
-        memcpy(part, p, len);
-        part[len] = '\0';
-        p += len;
-        size_t name_len = strcspn(part, "=<>");
-        if (name_len == 0 || name_len == len) {
-            snprintf(err, errlen, "target '%s': expected metric op value, e.g. drop_pct<=5 (op: = <= < >= >)", part);
-            return -1;
-        }
-        char name[64];
-        snprintf(name, sizeof name, "%.*s", (int)name_len, part);
-        int metric = -1;
-        if (strcmp(name, "p99_ms") == 0) metric = (int)rec_p99_metric(has_downstream);
-        for (int m = 0; m < REC_N_METRICS && metric < 0; m++)
-            if (strcmp(name, rec_names[m]) == 0) metric = m;
-        if (metric < 0) {
-            snprintf(err, errlen, "target '%s': unknown metric '%s' (drop_pct, admit_pct, peak_rps, overload_s, "
-                                  "delay_p99_ms, e2e_p99_ms, p99_ms)", part, name);
-            return -1;
-        }
-        if ((metric == REC_OVERLOAD_S || metric == REC_E2E_P99_MS) && !has_downstream) {
-            snprintf(err, errlen, "target '%s': %s needs a \"downstream\" in the scenario", part, name);
-            return -1;
-        }
-        const char *o = part + name_len;
-        rec_op op;
-        if (strncmp(o, "<=", 2) == 0) op = REC_LE, o += 2;
-        else if (strncmp(o, ">=", 2) == 0) op = REC_GE, o += 2;
-        else if (*o == '<') op = REC_LT, o++;
-        else if (*o == '>') op = REC_GT, o++;
-        else op = REC_EQ, o += o[1] == '=' ? 2 : 1;   /* "=" or "==" */
-        char *end;
-        errno = 0;
-        double v = strtod(o, &end);
-        if (!*o || *end || errno || !isfinite(v)) {
-            snprintf(err, errlen, "target '%s': '%s' is not a number", part, o);
-            return -1;
-        }
-        if (t->n == REC_MAX_TERMS) {
-            snprintf(err, errlen, "target '%s': at most %d targets", part, REC_MAX_TERMS);
-            return -1;
-        }
-        rec_term *term = &t->term[t->n++];
-        term->metric = (rec_metric)metric;
-        term->op = op;
-        term->value = v;
-        snprintf(term->text, sizeof term->text, "%s", part);
-    }
-    return 0;
-}
-
-double rec_miss(const rec_term *t, double x)
+double rec_miss(const tgt_term *t, double x)
 {
     if (isnan(x)) return INFINITY;
     switch (t->op) {
-    case REC_EQ: return fabs(x - t->value);
-    case REC_LE:
-    case REC_LT: return x > t->value ? x - t->value : 0;
-    case REC_GE:
-    case REC_GT: return x < t->value ? t->value - x : 0;
+    case TGT_EQ: return fabs(x - t->value);
+    case TGT_LE:
+    case TGT_LT: return x > t->value ? x - t->value : 0;
+    case TGT_GE:
+    case TGT_GT: return x < t->value ? t->value - x : 0;
     }
     return INFINITY;
 }
 
-int rec_term_met(const rec_term *t, double x)
+int rec_term_met(const tgt_term *t, double x)
 {
     if (isnan(x)) return 0;
     switch (t->op) {
-    case REC_EQ: return x == t->value;
-    case REC_LE: return x <= t->value;
-    case REC_LT: return x < t->value;
-    case REC_GE: return x >= t->value;
-    case REC_GT: return x > t->value;
+    case TGT_EQ: return x == t->value;
+    case TGT_LE: return x <= t->value;
+    case TGT_LT: return x < t->value;
+    case TGT_GE: return x >= t->value;
+    case TGT_GT: return x > t->value;
     }
     return 0;
 }
@@ -116,18 +40,18 @@ int rec_term_met(const rec_term *t, double x)
 /* ---- evaluation --------------------------------------------------------------------- */
 
 /* a beats b on the axes (x, y): no worse on both, better on one */
-static int rec_dominates(const rec_point *a, const rec_point *b, rec_metric x, rec_metric y)
+static int rec_dominates(const rec_point *a, const rec_point *b, tgt_metric x, tgt_metric y)
 {
     double ax = a->metric[x], ay = a->metric[y], bx = b->metric[x], by = b->metric[y];
     return ax <= bx && ay <= by && (ax < bx || ay < by);
 }
 
-static int rec_is_option(const rec_point *p, rec_metric x, rec_metric y)
+static int rec_is_option(const rec_point *p, tgt_metric x, tgt_metric y)
 {
     return p->violations == 0 && !isnan(p->metric[x]) && !isnan(p->metric[y]);
 }
 
-static int rec_on_front(const rec_point *p, size_t n, size_t i, rec_metric x, rec_metric y)
+static int rec_on_front(const rec_point *p, size_t n, size_t i, tgt_metric x, tgt_metric y)
 {
     if (!rec_is_option(&p[i], x, y)) return 0;
     for (size_t j = 0; j < n; j++)
@@ -135,15 +59,15 @@ static int rec_on_front(const rec_point *p, size_t n, size_t i, rec_metric x, re
     return 1;
 }
 
-void rec_evaluate(const rec_targets *t, rec_point *p, size_t n)
+void rec_evaluate(const tgt_targets *t, rec_point *p, size_t n)
 {
-    rec_metric p99 = rec_p99_metric(t->has_downstream);
+    tgt_metric p99 = tgt_p99_metric(t->has_downstream);
     for (size_t i = 0; i < n; i++) {
         rec_point *q = &p[i];
         q->missed = 0;
         q->miss_score = 0;
         for (size_t k = 0; k < t->n; k++) {
-            const rec_term *term = &t->term[k];
+            const tgt_term *term = &t->term[k];
             double x = q->metric[term->metric];
             if (rec_term_met(term, x)) continue;
             q->missed++;
@@ -154,13 +78,13 @@ void rec_evaluate(const rec_targets *t, rec_point *p, size_t n)
     }
     /* O(n^2): sweeps are hundreds of points, not millions */
     for (size_t i = 0; i < n; i++) {
-        p[i].front_load = rec_on_front(p, n, i, REC_DROP_PCT, REC_PEAK_RPS);
-        p[i].front_delay = rec_on_front(p, n, i, REC_DROP_PCT, p99);
+        p[i].front_load = rec_on_front(p, n, i, TGT_DROP_PCT, TGT_PEAK_RPS);
+        p[i].front_delay = rec_on_front(p, n, i, TGT_DROP_PCT, p99);
     }
 }
 
 /* -1 when a is the better choice, 1 when b is, 0 when equal */
-static int rec_compare(const rec_point *a, const rec_point *b, rec_metric p99)
+static int rec_compare(const rec_point *a, const rec_point *b, tgt_metric p99)
 {
     if (a->meets != b->meets) return a->meets ? -1 : 1;
     if (!a->meets) {
@@ -169,7 +93,7 @@ static int rec_compare(const rec_point *a, const rec_point *b, rec_metric p99)
         if (a->missed != b->missed) return a->missed < b->missed ? -1 : 1;
         if (a->miss_score != b->miss_score) return a->miss_score < b->miss_score ? -1 : 1;
     }
-    const rec_metric order[] = { REC_DROP_PCT, p99, REC_PEAK_RPS };
+    const tgt_metric order[] = { TGT_DROP_PCT, p99, TGT_PEAK_RPS };
     for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
         double x = a->metric[order[k]], y = b->metric[order[k]];
         if (isnan(x) || isnan(y) || x == y) continue;
@@ -178,9 +102,9 @@ static int rec_compare(const rec_point *a, const rec_point *b, rec_metric p99)
     return 0;
 }
 
-size_t rec_best(const rec_targets *t, const rec_point *p, size_t n, const char *limiter)
+size_t rec_best(const tgt_targets *t, const rec_point *p, size_t n, const char *limiter)
 {
-    rec_metric p99 = rec_p99_metric(t->has_downstream);
+    tgt_metric p99 = tgt_p99_metric(t->has_downstream);
     size_t best = n;
     for (size_t i = 0; i < n; i++) {
         if (limiter && strcmp(p[i].limiter, limiter) != 0) continue;
@@ -191,14 +115,14 @@ size_t rec_best(const rec_targets *t, const rec_point *p, size_t n, const char *
 
 /* ---- the recommendation ------------------------------------------------------------- */
 
-static void rec_print_metrics(FILE *f, const rec_targets *t, const rec_point *q)
+static void rec_print_metrics(FILE *f, const tgt_targets *t, const rec_point *q)
 {
-    fprintf(f, "%.2f%% dropped, peak %.0f rps, p99 %.1f ms", q->metric[REC_DROP_PCT], q->metric[REC_PEAK_RPS],
-            q->metric[rec_p99_metric(t->has_downstream)]);
-    if (t->has_downstream) fprintf(f, ", overload %.0f s", q->metric[REC_OVERLOAD_S]);
+    fprintf(f, "%.2f%% dropped, peak %.0f rps, p99 %.1f ms", q->metric[TGT_DROP_PCT], q->metric[TGT_PEAK_RPS],
+            q->metric[tgt_p99_metric(t->has_downstream)]);
+    if (t->has_downstream) fprintf(f, ", overload %.0f s", q->metric[TGT_OVERLOAD_S]);
 }
 
-static void rec_print_limiter(FILE *f, const rec_targets *t, const rec_point *p, size_t n, const char *limiter)
+static void rec_print_limiter(FILE *f, const tgt_targets *t, const rec_point *p, size_t n, const char *limiter)
 {
     size_t total = 0, meeting = 0, best = rec_best(t, p, n, limiter);
     for (size_t i = 0; i < n; i++)
@@ -230,16 +154,16 @@ static void rec_print_limiter(FILE *f, const rec_targets *t, const rec_point *p,
     fprintf(f, "no point meets the targets; closest is %s, which misses ", q->params);
     size_t said = 0;
     for (size_t k = 0; k < t->n; k++) {
-        const rec_term *term = &t->term[k];
+        const tgt_term *term = &t->term[k];
         double x = q->metric[term->metric];
         if (rec_term_met(term, x)) continue;
         fprintf(f, "%s%s by %.4g (%s = %.4g)", said++ ? " and " : "", term->text, rec_miss(term, x),
-                rec_metric_name(term->metric), x);
+                tgt_metric_name(term->metric), x);
     }
     fprintf(f, " [0 of %zu points meet them]\n", total);
 }
 
-void rec_print(FILE *f, const rec_targets *t, const rec_point *p, size_t n)
+void rec_print(FILE *f, const tgt_targets *t, const rec_point *p, size_t n)
 {
     if (t->n == 0) fputs("targets: none given (TARGET='drop_pct<=5 ...' or the scenario's \"targets\")\n", f);
     else {
@@ -311,15 +235,15 @@ int rec_read_sweep(const char *path, rec_point **p, size_t *n, size_t *cap, char
         double point = rec_number(csv_get(&t, r, col[POINT]), &bad);
         if (!bad && !(point >= 1 && point <= 1e9 && point == floor(point))) bad = 1;
         q->point = bad ? 0 : (size_t)point;
-        q->metric[REC_DROP_PCT] = rec_number(csv_get(&t, r, col[DROP]), &bad);
-        q->metric[REC_ADMIT_PCT] = 100 * rec_number(csv_get(&t, r, col[ADMIT]), &bad);
-        q->metric[REC_PEAK_RPS] = rec_number(csv_get(&t, r, col[PEAK]), &bad);
-        q->metric[REC_DELAY_P99_MS] = rec_number(csv_get(&t, r, col[DELAY]), &bad) / 1000;
+        q->metric[TGT_DROP_PCT] = rec_number(csv_get(&t, r, col[DROP]), &bad);
+        q->metric[TGT_ADMIT_PCT] = 100 * rec_number(csv_get(&t, r, col[ADMIT]), &bad);
+        q->metric[TGT_PEAK_RPS] = rec_number(csv_get(&t, r, col[PEAK]), &bad);
+        q->metric[TGT_DELAY_P99_MS] = rec_number(csv_get(&t, r, col[DELAY]), &bad) / 1000;
         double overload = rec_number(csv_get(&t, r, col[OVERLOAD]), &bad);
         double e2e = rec_number(csv_get(&t, r, col[E2E]), &bad);
         /* -1: the scenario has no downstream */
-        q->metric[REC_OVERLOAD_S] = overload < 0 ? NAN : overload;
-        q->metric[REC_E2E_P99_MS] = e2e < 0 ? NAN : e2e / 1000;
+        q->metric[TGT_OVERLOAD_S] = overload < 0 ? NAN : overload;
+        q->metric[TGT_E2E_P99_MS] = e2e < 0 ? NAN : e2e / 1000;
         double violations = rec_number(csv_get(&t, r, col[VIOL]), &bad);
         /* -1: not checked; otherwise a count */
         if (!bad && !(violations >= -1 && violations <= 9e18 && violations == floor(violations))) bad = 1;
@@ -342,19 +266,19 @@ static void rec_field(FILE *f, double x)
     else fprintf(f, ",%.10g", x);
 }
 
-int rec_write_points(const char *path, const rec_targets *t, const rec_point *p, size_t n, char *err, size_t errlen)
+int rec_write_points(const char *path, const tgt_targets *t, const rec_point *p, size_t n, char *err, size_t errlen)
 {
     af_file out;
     if (af_open(&out, path, err, errlen) != 0) return -1;
     FILE *f = out.f;
     fputs("limiter,algorithm,point,params", f);
-    for (int m = 0; m < REC_N_METRICS; m++) fprintf(f, ",%s", rec_names[m]);
+    for (int m = 0; m < TGT_N_METRICS; m++) fprintf(f, ",%s", tgt_metric_name((tgt_metric)m));
     fputs(",p99_ms,violations,meets,missed,front_load,front_delay,best\n", f);
     for (size_t i = 0; i < n; i++) {
         const rec_point *q = &p[i];
         fprintf(f, "%s,%s,%zu,%s", q->limiter, q->algorithm, q->point, q->params);
-        for (int m = 0; m < REC_N_METRICS; m++) rec_field(f, q->metric[m]);
-        rec_field(f, q->metric[rec_p99_metric(t->has_downstream)]);
+        for (int m = 0; m < TGT_N_METRICS; m++) rec_field(f, q->metric[m]);
+        rec_field(f, q->metric[tgt_p99_metric(t->has_downstream)]);
         fprintf(f, ",%lld,%d,%zu,%d,%d,%d\n", q->violations, q->meets, q->missed, q->front_load, q->front_delay,
                 rec_best(t, p, n, q->limiter) == i);
     }

@@ -2,16 +2,7 @@
  * recommend.h -- which sweep point to pick: targets, Pareto fronts and the
  * best point per limiter.
  *
- * Targets are terms "metric op value" separated by spaces, all of which a
- * point must meet; op is one of = <= < >= >. The metrics:
- *   drop_pct      requests dropped, % of offered
- *   admit_pct     requests admitted, % of offered
- *   peak_rps      peak admitted requests per second (what the downstream sees)
- *   overload_s    seconds the downstream was sent more than its capacity
- *   delay_p99_ms  the limiter's own p99 delay (a queue's wait; 0 for droppers)
- *   e2e_p99_ms    p99 of limiter delay + downstream wait + service
- *   p99_ms        e2e_p99_ms when the scenario has a downstream, else delay_p99_ms
- * overload_s and e2e_p99_ms need a downstream in the scenario.
+ * Targets (targets.h) are parsed with the scenario; judged here.
  *
  * A point whose limiter broke its own promise (oracle violations > 0) meets
  * no targets and is on no front: it is not an option.
@@ -33,39 +24,14 @@
 #include <stddef.h>
 #include <stdio.h>
 
-typedef enum {
-    REC_DROP_PCT,
-    REC_ADMIT_PCT,
-    REC_PEAK_RPS,
-    REC_OVERLOAD_S,
-    REC_DELAY_P99_MS,
-    REC_E2E_P99_MS,
-    REC_N_METRICS
-} rec_metric;
-
-typedef enum { REC_EQ, REC_LE, REC_LT, REC_GE, REC_GT } rec_op;
-
-#define REC_MAX_TERMS 8
-
-typedef struct {
-    rec_metric metric;
-    rec_op op;
-    double value;
-    char text[64];             /* as written, e.g. "p99_ms<=200" */
-} rec_term;
-
-typedef struct {
-    size_t n;
-    rec_term term[REC_MAX_TERMS];
-    int has_downstream;
-} rec_targets;
+#include "targets.h"
 
 typedef struct {
     char limiter[64];
     char algorithm[32];
     char params[192];          /* "rate=300 capacity=200" */
     size_t point;              /* 1-based, in its limiter's grid order */
-    double metric[REC_N_METRICS];   /* NAN where not measured (no downstream) */
+    double metric[TGT_N_METRICS];   /* NAN where not measured (no downstream) */
     long long violations;
     /* set by rec_evaluate */
     int meets;
@@ -74,33 +40,23 @@ typedef struct {
     int front_load, front_delay;
 } rec_point;
 
-/* Parses `spec` (may be empty: no targets) for a scenario with or without
- * a downstream. Returns 0, or -1 with a message quoting the bad term. */
-int rec_parse(const char *spec, int has_downstream, rec_targets *t, char *err, size_t errlen);
-
-/* The metric p99_ms stands for with or without a downstream. */
-rec_metric rec_p99_metric(int has_downstream);
-
-/* Name of a metric as targets spell it. */
-const char *rec_metric_name(rec_metric m);
-
 /* How far x is from meeting term t, in the metric's unit: 0 when met,
  * INFINITY when x is NAN. A strict term missed on its bound misses by 0 but
  * is still missed: use rec_term_met for yes or no. */
-double rec_miss(const rec_term *t, double x);
-int rec_term_met(const rec_term *t, double x);
+double rec_miss(const tgt_term *t, double x);
+int rec_term_met(const tgt_term *t, double x);
 
 /* Sets meets, missed, miss_score, front_load and front_delay of p[0..n). */
-void rec_evaluate(const rec_targets *t, rec_point *p, size_t n);
+void rec_evaluate(const tgt_targets *t, rec_point *p, size_t n);
 
 /* Index of the best point of `limiter` (every limiter when NULL) after
  * rec_evaluate, or n when it has none. */
-size_t rec_best(const rec_targets *t, const rec_point *p, size_t n, const char *limiter);
+size_t rec_best(const tgt_targets *t, const rec_point *p, size_t n, const char *limiter);
 
 /* Writes the recommendation: the targets, one line per limiter (in the
  * order they first appear) with its best point and why, or the closest
  * point and by how much each missed target is missed, and the best overall. */
-void rec_print(FILE *f, const rec_targets *t, const rec_point *p, size_t n);
+void rec_print(FILE *f, const tgt_targets *t, const rec_point *p, size_t n);
 
 /* Appends the rows of a `ratelab sweep` CSV to *p (growing *cap). Returns
  * 0, or -1 with a message naming the file and line. */
@@ -108,6 +64,6 @@ int rec_read_sweep(const char *path, rec_point **p, size_t *n, size_t *cap, char
 
 /* Writes every point with its metrics and flags (meets, missed, fronts,
  * best) as CSV to `path`, atomically. Returns 0, or -1 with a message. */
-int rec_write_points(const char *path, const rec_targets *t, const rec_point *p, size_t n, char *err, size_t errlen);
+int rec_write_points(const char *path, const tgt_targets *t, const rec_point *p, size_t n, char *err, size_t errlen);
 
 #endif

@@ -110,14 +110,3 @@ fail:
     free(latency);
     return -1;
 }
-
-void run_result_free(run_result *r)
-{
-    met_free(&r->series);
-    if (r->queue) {
-        free(r->queue->series);
-        free(r->queue->faults);
-        free(r->queue);
-        r->queue = NULL;
-    }
-}

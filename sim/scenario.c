@@ -7,7 +7,7 @@
 
 #include "fsutil.h"
 #include "utf8.h"
-#include "recommend.h"
+#include "targets.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -771,9 +771,9 @@ static int scn_targets_load(scn_ctx *c, const cJSON *root, scn_scenario *s)
     const char *spec;
     if (scn_string(c, root, "", "targets", 0, "", &spec) != 0) return -1;
     if (strlen(spec) >= sizeof s->targets) return scn_fail(c, "targets", "longer than %zu characters", sizeof s->targets - 1);
-    rec_targets t;
+    tgt_targets t;
     char msg[256];
-    if (rec_parse(spec, s->downstream.present, &t, msg, sizeof msg) != 0) return scn_fail(c, "targets", "%s", msg);
+    if (tgt_parse(spec, s->downstream.present, &t, msg, sizeof msg) != 0) return scn_fail(c, "targets", "%s", msg);
     snprintf(s->targets, sizeof s->targets, "%s", spec);
     return 0;
 }

@@ -6,6 +6,7 @@
 
 #include "../sim/backend_memory.h"
 #include "../sim/downstream.h"
+#include "../sim/runner.h"
 #include "support.h"
 
 static run_result run(const char *path, const char *const *sets, size_t n_sets)

@@ -19,18 +19,18 @@ static rec_point point(const char *limiter, size_t i, double drop, double peak, 
     snprintf(p.algorithm, sizeof p.algorithm, "token_bucket");
     snprintf(p.params, sizeof p.params, "rate=%zu", i * 100);
     p.point = i;
-    p.metric[REC_DROP_PCT] = drop;
-    p.metric[REC_ADMIT_PCT] = 100 - drop;
-    p.metric[REC_PEAK_RPS] = peak;
-    p.metric[REC_OVERLOAD_S] = overload;
-    p.metric[REC_DELAY_P99_MS] = 0;
-    p.metric[REC_E2E_P99_MS] = p99;
+    p.metric[TGT_DROP_PCT] = drop;
+    p.metric[TGT_ADMIT_PCT] = 100 - drop;
+    p.metric[TGT_PEAK_RPS] = peak;
+    p.metric[TGT_OVERLOAD_S] = overload;
+    p.metric[TGT_DELAY_P99_MS] = 0;
+    p.metric[TGT_E2E_P99_MS] = p99;
     p.violations = violations;
     return p;
 }
 
 /* What rec_print writes, as one string (free it). */
-static char *printed(const rec_targets *t, const rec_point *p, size_t n)
+static char *printed(const tgt_targets *t, const rec_point *p, size_t n)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -43,19 +43,19 @@ static char *printed(const rec_targets *t, const rec_point *p, size_t n)
 
 Test(recommend, targets_parse_with_every_operator)
 {
-    rec_targets t;
+    tgt_targets t;
     char err[256];
-    cr_assert_eq(rec_parse("overload_s=0 drop_pct<=5  p99_ms<200 admit_pct>=90 peak_rps>10 e2e_p99_ms==3", 1, &t, err,
+    cr_assert_eq(tgt_parse("overload_s=0 drop_pct<=5  p99_ms<200 admit_pct>=90 peak_rps>10 e2e_p99_ms==3", 1, &t, err,
                            sizeof err), 0, "%s", err);
     cr_assert_eq(t.n, 6);
-    cr_assert(t.term[0].metric == REC_OVERLOAD_S && t.term[0].op == REC_EQ && t.term[0].value == 0);
-    cr_assert(t.term[1].metric == REC_DROP_PCT && t.term[1].op == REC_LE && t.term[1].value == 5);
-    cr_assert(t.term[2].metric == REC_E2E_P99_MS && t.term[2].op == REC_LT, "p99_ms is end to end with a downstream");
-    cr_assert(t.term[3].op == REC_GE && t.term[4].op == REC_GT && t.term[5].op == REC_EQ);
+    cr_assert(t.term[0].metric == TGT_OVERLOAD_S && t.term[0].op == TGT_EQ && t.term[0].value == 0);
+    cr_assert(t.term[1].metric == TGT_DROP_PCT && t.term[1].op == TGT_LE && t.term[1].value == 5);
+    cr_assert(t.term[2].metric == TGT_E2E_P99_MS && t.term[2].op == TGT_LT, "p99_ms is end to end with a downstream");
+    cr_assert(t.term[3].op == TGT_GE && t.term[4].op == TGT_GT && t.term[5].op == TGT_EQ);
     cr_assert_str_eq(t.term[2].text, "p99_ms<200");
-    cr_assert_eq(rec_parse("p99_ms<=200", 0, &t, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(t.term[0].metric, REC_DELAY_P99_MS, "without a downstream p99_ms is the limiter's delay");
-    cr_assert_eq(rec_parse("", 0, &t, err, sizeof err), 0);
+    cr_assert_eq(tgt_parse("p99_ms<=200", 0, &t, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(t.term[0].metric, TGT_DELAY_P99_MS, "without a downstream p99_ms is the limiter's delay");
+    cr_assert_eq(tgt_parse("", 0, &t, err, sizeof err), 0);
     cr_assert_eq(t.n, 0, "no targets is allowed");
 }
 
@@ -76,9 +76,9 @@ Test(recommend, bad_targets_name_the_term)
           "target 'drop_pct<9': at most 8 targets" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        rec_targets t;
+        tgt_targets t;
         char err[256] = "";
-        cr_assert_eq(rec_parse(cases[i].spec, cases[i].downstream, &t, err, sizeof err), -1, "'%s' accepted",
+        cr_assert_eq(tgt_parse(cases[i].spec, cases[i].downstream, &t, err, sizeof err), -1, "'%s' accepted",
                      cases[i].spec);
         cr_assert(strstr(err, cases[i].message), "'%s': got \"%s\"", cases[i].spec, err);
     }
@@ -89,9 +89,9 @@ Test(recommend, bad_targets_name_the_term)
  * promise, and a tie on drops is broken by p99. */
 Test(recommend, picks_the_known_best_point_of_a_constructed_grid)
 {
-    rec_targets t;
+    tgt_targets t;
     char err[256];
-    cr_assert_eq(rec_parse("overload_s=0 drop_pct<=5 p99_ms<=200", 1, &t, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(tgt_parse("overload_s=0 drop_pct<=5 p99_ms<=200", 1, &t, err, sizeof err), 0, "%s", err);
     rec_point p[] = {
         point("tb", 1, 9.0, 4000, 50, 0, 0),     /* too many drops */
         point("tb", 2, 4.0, 5000, 150, 0, 0),    /* meets: 4 % */
@@ -126,9 +126,9 @@ Test(recommend, picks_the_known_best_point_of_a_constructed_grid)
 
 Test(recommend, none_meeting_names_each_missed_target_and_by_how_much)
 {
-    rec_targets t;
+    tgt_targets t;
     char err[256];
-    cr_assert_eq(rec_parse("drop_pct<=5 peak_rps<=1000 admit_pct>=99", 0, &t, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(tgt_parse("drop_pct<=5 peak_rps<=1000 admit_pct>=99", 0, &t, err, sizeof err), 0, "%s", err);
     rec_point p[] = { point("w", 1, 20, 1500, 0, NAN, 0), point("w", 2, 8, 1200, 0, NAN, 0) };
     rec_evaluate(&t, p, 2);
     cr_assert_eq(rec_best(&t, p, 2, "w"), 1);
@@ -141,7 +141,7 @@ Test(recommend, none_meeting_names_each_missed_target_and_by_how_much)
 
 Test(recommend, strict_and_equal_targets_on_their_bound)
 {
-    rec_term lt = { REC_DROP_PCT, REC_LT, 5, "drop_pct<5" }, eq = { REC_OVERLOAD_S, REC_EQ, 0, "overload_s=0" };
+    tgt_term lt = { TGT_DROP_PCT, TGT_LT, 5, "drop_pct<5" }, eq = { TGT_OVERLOAD_S, TGT_EQ, 0, "overload_s=0" };
     cr_assert(!rec_term_met(&lt, 5));
     cr_assert(rec_term_met(&lt, 4.99));
     cr_assert(rec_miss(&lt, 5) == 0 && rec_miss(&lt, 7) == 2);
@@ -151,9 +151,9 @@ Test(recommend, strict_and_equal_targets_on_their_bound)
 
 Test(recommend, pareto_fronts_over_all_limiters)
 {
-    rec_targets t;
+    tgt_targets t;
     char err[64];
-    cr_assert_eq(rec_parse("", 1, &t, err, sizeof err), 0);
+    cr_assert_eq(tgt_parse("", 1, &t, err, sizeof err), 0);
     rec_point p[] = {
         point("a", 1, 10, 1000, 50, 0, 0),   /* load front: least peak */
         point("a", 2, 5, 2000, 80, 0, 0),    /* load front */

@@ -10,6 +10,7 @@
 #include "../sim/backend_memory.h"
 #include "../sim/golden.h"
 #include "../sim/output.h"
+#include "../sim/runner.h"
 #include "support.h"
 
 /* fixed_window whose comparison is off by one: count + cost <= limit + 1.

@@ -1,0 +1,62 @@
+/*
+ * result.h -- what one pass of one entry on one backend produced: built by
+ * the recorder (pass.h) alone, read by output, the report and the checks.
+ */
+#ifndef RATELAB_RESULT_H
+#define RATELAB_RESULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "downstream.h"
+#include "metrics.h"
+#include "oracle.h"
+#include "queue_model.h"
+#include "scenario.h"
+
+/* One fault of a chaos run, as it landed (redis_queue_run.h). */
+typedef struct {
+    int is_restart;              /* a server restart; else a consumer kill */
+    uint32_t consumer;           /* a kill's victim */
+    int64_t planned_us, at_us;   /* when it was meant and when it landed, from the start */
+    long processing, held;       /* in processing at that instant, and held by the victim (-1: unknown) */
+    uint64_t reaped_after;       /* deliveries the reaper returned within visibility + 2 reaper periods */
+} run_queue_fault;
+
+/* What a queue entry adds to its result. */
+typedef struct {
+    qm_report report;            /* counts, e2e, peaks, lost (queue_model.h) */
+    qm_tick *series;             /* per tick, series.n_ticks entries (owned) */
+    const char *durability;      /* "n/a" in memory; on Redis none, everysec or always */
+    double msgs_per_s_durable;   /* Redis: produce+take+ack per second with that durability, */
+    double msgs_per_s_volatile;  /* and without AOF, measured side by side (0: not measured) */
+    uint64_t consumer_kills, server_restarts, reaped;   /* faults survived (chaos), deliveries reaped */
+    uint64_t consumer_crashes;   /* consumers that died unasked, and were started again */
+    run_queue_fault *faults;     /* Redis: each fault as it landed (owned), n_faults of them */
+    uint32_t n_faults;
+    int64_t lag_p99_us, lag_max_us;   /* Redis: how far the producer fell behind the schedule */
+    int64_t load_end_us;         /* Redis: when the last message was produced, from the start */
+    uint64_t server_refused;     /* Redis: messages the server answered with an error (OOM...) */
+    int has_effects;             /* Redis: the effect ledger was reconciled: */
+    uint64_t effects_applied, effects_suppressed;   /* first successes applied; duplicates that applied nothing */
+    uint64_t effects_compensated, effects_wrong;    /* balances set back to their log; keys off the producer's sums */
+    char effects_first_wrong[160];
+} run_queue_result;
+
+typedef struct run_result {
+    const scn_limiter *limiter;
+    const char *backend;
+    met_series series;
+    met_summary summary;
+    orc_report oracle;           /* the independent check of every decision */
+    int has_downstream;          /* the scenario describes a downstream: */
+    dsm_report downstream;       /* what the service saw (downstream.h) */
+    uint64_t overload_s;         /* whole seconds released above its capacity_rps */
+    char note[700];              /* what the backend said of the pass (to print), or "" */
+    run_queue_result *queue;     /* a queue entry's own part (owned), else NULL */
+} run_result;
+
+/* Frees what a result owns (its series, a queue's part). */
+void run_result_free(run_result *r);
+
+#endif
