@@ -14,6 +14,7 @@
 #include "downstream.h"
 #include "metrics.h"
 #include "oracle.h"
+#include "result.h"
 
 /* What one row is printed from. */
 typedef struct {
@@ -22,10 +23,14 @@ typedef struct {
     int has_downstream;          /* else every downstream column reads -1 */
     const dsm_report *d;
     uint64_t overload_s;
+    int has_clients;             /* else every client column reads -1 (a queue) */
+    const run_client_stats *c;
 } col_row;
 
 #define COL_DS(r, v) ((r)->has_downstream ? (long long)(v) : -1LL)
 #define COL_OF(r) ((r)->m->offered ? (double)(r)->m->offered : 1.0)
+#define COL_CL(r, v) ((r)->has_clients ? (long long)(v) : -1LL)
+#define COL_CLD(r, v) ((r)->has_clients ? (double)(v) : -1.0)
 
 /* X(name, printf format, value) for each column */
 #define COL_offered(X)           X(offered, "%llu", (unsigned long long)r->m->offered)
@@ -65,6 +70,19 @@ typedef struct {
 #define COL_wall_latency_max_ns(X)  X(wall_latency_max_ns, "%lld", (long long)r->m->latency_max_ns)
 #define COL_wall_decisions_per_s(X) X(wall_decisions_per_s, "%.0f", r->m->wall_s > 0 ? (double)r->m->offered / r->m->wall_s : 0.0)
 
+#define COL_intents(X)           X(intents, "%lld", COL_CL(r, r->c->intents))
+#define COL_amplification(X)     X(amplification, "%.6f", COL_CLD(r, r->c->intents ? (double)r->m->offered / (double)r->c->intents : 1.0))
+#define COL_goodput_rps(X)       X(goodput_rps, "%.3f", COL_CLD(r, r->c->duration_s > 0 ? (double)r->c->succeeded / r->c->duration_s : 0.0))
+#define COL_abandoned(X)         X(abandoned, "%lld", COL_CL(r, r->c->abandoned))
+#define COL_budget_refused(X)    X(budget_refused, "%lld", COL_CL(r, r->c->budget_refused))
+#define COL_unfinished(X)        X(unfinished, "%lld", COL_CL(r, r->c->unfinished))
+#define COL_tts_p50_us(X)        X(tts_p50_us, "%lld", COL_CL(r, r->c->tts_p50_us))
+#define COL_tts_p99_us(X)        X(tts_p99_us, "%lld", COL_CL(r, r->c->tts_p99_us))
+#define COL_tts_max_us(X)        X(tts_max_us, "%lld", COL_CL(r, r->c->tts_max_us))
+#define COL_attempts_per_success(X) X(attempts_per_success, "%.4f", COL_CLD(r, r->c->succeeded ? (double)r->c->success_attempts / (double)r->c->succeeded : 0.0))
+#define COL_recovery_s(X)        X(recovery_s, "%.0f", COL_CLD(r, r->c->recovery_s))
+#define COL_peak_pending_retries(X) X(peak_pending_retries, "%lld", COL_CL(r, r->c->peak_pending))
+
 /* summary.csv, after limiter,algorithm,backend,scope,params */
 #define COL_SUMMARY(X) \
     COL_offered(X) COL_admitted(X) COL_dropped(X) COL_delayed(X) COL_admit_ratio(X) COL_offered_cost(X) \
@@ -74,14 +92,18 @@ typedef struct {
     COL_reference_admitted(X) COL_downstream_overload_s(X) COL_downstream_wait_p50_us(X) \
     COL_downstream_wait_p99_us(X) COL_e2e_p50_us(X) COL_e2e_p99_us(X) COL_e2e_p999_us(X) \
     COL_downstream_completed(X) COL_wall_latency_p50_ns(X) COL_wall_latency_p99_ns(X) \
-    COL_wall_latency_p999_ns(X) COL_wall_latency_max_ns(X) COL_wall_decisions_per_s(X)
+    COL_wall_latency_p999_ns(X) COL_wall_latency_max_ns(X) COL_wall_decisions_per_s(X) COL_intents(X) \
+    COL_amplification(X) COL_goodput_rps(X) COL_abandoned(X) COL_budget_refused(X) COL_unfinished(X) \
+    COL_tts_p50_us(X) COL_tts_p99_us(X) COL_tts_max_us(X) COL_attempts_per_success(X) COL_recovery_s(X) \
+    COL_peak_pending_retries(X)
 
 /* a sweep's <limiter>.csv, after limiter,algorithm,point and the grid's values */
 #define COL_SWEEP(X) \
     COL_offered(X) COL_admitted(X) COL_dropped(X) COL_delayed(X) COL_admit_ratio(X) COL_drop_pct(X) \
     COL_offered_cost(X) COL_admitted_cost(X) COL_peak_offered_rps(X) COL_peak_admitted_rps(X) \
     COL_delay_p50_us(X) COL_delay_p99_us(X) COL_delay_max_us(X) COL_violations(X) COL_over_admitted(X) \
-    COL_wrongly_allowed(X) COL_wrongly_blocked(X) COL_max_window_cost(X) COL_overload_s(X) COL_e2e_p99_us(X)
+    COL_wrongly_allowed(X) COL_wrongly_blocked(X) COL_max_window_cost(X) COL_overload_s(X) COL_e2e_p99_us(X) \
+    COL_amplification(X) COL_goodput_rps(X) COL_tts_p99_us(X) COL_recovery_s(X)
 
 #define COL_NAME(name, fmt, value) "," #name
 #define COL_PRINT(name, fmt, value) fprintf(f, "," fmt, value);

@@ -22,11 +22,24 @@ void evl_free(evl *q)
     *q = (evl){ 0 };
 }
 
-int evl_push(evl *q, int64_t t_us, evl_kind kind, const gen_request *req)
+int evl_reserve(evl *q, size_t more)
+{
+    if (q->cap - q->n >= more) return 0;
+    size_t cap = q->cap;
+    while (cap - q->n < more) cap *= 2;
+    evl_event *bigger = realloc(q->heap, cap * sizeof *bigger);
+    if (!bigger) return -1;
+    q->heap = bigger;
+    q->cap = cap;
+    return 0;
+}
+
+int evl_push(evl *q, int64_t t_us, evl_kind kind, const gen_request *req, const evl_sender *from)
 {
     if (q->n == q->cap) return -1;
     evl_event e = { .t_us = t_us, .kind = kind, .seq = q->scheduled++ };
     if (req) e.req = *req;
+    if (from) e.from = *from;
     size_t i = q->n++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;

@@ -9,8 +9,8 @@
  * arrival at T, which belongs to the next tick, as it always has), then
  * in the order they were scheduled.
  *
- * The heap is allocated once with the capacity its driver needs; pushing
- * never allocates (a full heap refuses).
+ * Pushing never allocates (a full heap refuses): a driver sizes the heap
+ * once, or grows it with evl_reserve between batches, never per event.
  */
 #ifndef RATELAB_EVLOOP_H
 #define RATELAB_EVLOOP_H
@@ -22,14 +22,25 @@
 
 typedef enum {
     EVL_TICK_END = 0,   /* the tick being recorded ends: its level is read */
-    EVL_ARRIVAL,        /* a request reaches the limiter */
+    EVL_ARRIVAL,        /* a first attempt reaches the limiter (an intent) */
+    EVL_RETRY,          /* a client comes back after a refusal (clients.h) */
 } evl_kind;
+
+/* Who sent a request and how often already (clients.h). */
+typedef struct {
+    uint64_t intent;            /* the arrival it retries, 0-based */
+    int64_t first_us;           /* when the intent first arrived */
+    int64_t prev_backoff_us;    /* the backoff before this attempt (decorrelated needs it) */
+    uint32_t attempt;           /* 1: the first */
+    uint32_t client_class;
+} evl_sender;
 
 typedef struct {
     int64_t t_us;
     evl_kind kind;
     uint64_t seq;       /* scheduling order */
-    gen_request req;    /* EVL_ARRIVAL: the request */
+    gen_request req;    /* ARRIVAL, RETRY: the request (its t_us is the event's) */
+    evl_sender from;    /* ARRIVAL, RETRY: who sent it */
 } evl_event;
 
 typedef struct {
@@ -42,9 +53,13 @@ typedef struct {
 int evl_init(evl *q, size_t cap);
 void evl_free(evl *q);
 
-/* Schedules an event of `kind` at t_us (req: its request, or NULL). 0, or
- * -1 when the queue is full. */
-int evl_push(evl *q, int64_t t_us, evl_kind kind, const gen_request *req);
+/* Schedules an event of `kind` at t_us (req, from: its request and sender,
+ * or NULL). 0, or -1 when the queue is full. */
+int evl_push(evl *q, int64_t t_us, evl_kind kind, const gen_request *req, const evl_sender *from);
+
+/* Makes room for `more` events beyond those queued (doubling). 0, or -1
+ * when memory is short. */
+int evl_reserve(evl *q, size_t more);
 
 /* The next event to handle, or NULL when none is left; it stays queued. */
 static inline const evl_event *evl_peek(const evl *q) { return q->n ? &q->heap[0] : NULL; }

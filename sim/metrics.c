@@ -6,8 +6,8 @@
 
 double met_bytes_for(size_t n_ticks, int64_t duration_us)
 {
-    /* 11 per-tick arrays, 2 per-second arrays, 4 histograms */
-    return 11.0 * 8 * (double)n_ticks + 2.0 * 8 * (double)(duration_us / 1000000 + 1) + 4.0 * sizeof(hist);
+    /* 12 per-tick arrays, 3 per-second arrays, 4 histograms */
+    return 12.0 * 8 * (double)n_ticks + 3.0 * 8 * (double)(duration_us / 1000000 + 1) + 4.0 * sizeof(hist);
 }
 
 int met_init(met_series *m, size_t n_ticks, int64_t tick_us, int64_t duration_us)
@@ -16,13 +16,14 @@ int met_init(met_series *m, size_t n_ticks, int64_t tick_us, int64_t duration_us
     m->n_ticks = n_ticks;
     m->tick_us = tick_us;
     m->n_seconds = (size_t)(duration_us / 1000000) + 1;
-    uint64_t **u64[] = { &m->offered, &m->admitted, &m->dropped, &m->delayed, &m->released };
+    uint64_t **u64[] = { &m->offered, &m->admitted, &m->dropped, &m->delayed, &m->released, &m->intents };
     int64_t **i64[] = { &m->level, &m->delay_p50, &m->delay_p99, &m->delay_max, &m->latency_p50, &m->latency_p99 };
     int ok = 1;
     for (size_t i = 0; i < sizeof u64 / sizeof u64[0]; i++) ok &= (*u64[i] = calloc(n_ticks, sizeof(uint64_t))) != NULL;
     for (size_t i = 0; i < sizeof i64 / sizeof i64[0]; i++) ok &= (*i64[i] = calloc(n_ticks, sizeof(int64_t))) != NULL;
     ok &= (m->second_offered = calloc(m->n_seconds, sizeof(uint64_t))) != NULL;
     ok &= (m->second_released = calloc(m->n_seconds, sizeof(uint64_t))) != NULL;
+    ok &= (m->second_intents = calloc(m->n_seconds, sizeof(uint64_t))) != NULL;
     hist **h[] = { &m->delay_all, &m->latency_all, &m->delay_tick, &m->latency_tick };
     for (size_t i = 0; i < sizeof h / sizeof h[0]; i++) {
         *h[i] = malloc(sizeof(hist));
@@ -36,7 +37,7 @@ void met_free(met_series *m)
 {
     void *all[] = { m->offered, m->admitted, m->dropped, m->delayed, m->released, m->level, m->delay_p50, m->delay_p99,
                     m->delay_max, m->latency_p50, m->latency_p99, m->second_offered, m->second_released,
-                    m->delay_all, m->latency_all, m->delay_tick, m->latency_tick };
+                    m->intents, m->second_intents, m->delay_all, m->latency_all, m->delay_tick, m->latency_tick };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
     memset(m, 0, sizeof *m);
 }

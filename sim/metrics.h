@@ -31,10 +31,12 @@ typedef struct {
     int64_t tick_us;
     uint64_t *offered, *admitted, *dropped, *delayed;   /* per tick, at decision time */
     uint64_t *released;                                 /* per tick, at release (t + delay) */
+    uint64_t *intents;                                  /* per tick: first attempts (offered counts retries too) */
     int64_t *level;                                     /* per tick, at its end */
     int64_t *delay_p50, *delay_p99, *delay_max;         /* per tick, us */
     int64_t *latency_p50, *latency_p99;                 /* per tick, ns (sampled) */
     uint64_t *second_offered, *second_released;        /* per whole second */
+    uint64_t *second_intents;
     uint64_t offered_cost, admitted_cost;
     hist *delay_all, *latency_all, *delay_tick, *latency_tick;
 } met_series;
@@ -74,6 +76,14 @@ static inline void met_record(met_series *m, size_t tick, int64_t t_us, uint32_t
     } else {
         m->dropped[tick]++;
     }
+}
+
+/* Counts a first attempt (an intent) at t_us in `tick`. */
+static inline void met_intent(met_series *m, size_t tick, int64_t t_us)
+{
+    size_t second = (size_t)(t_us / 1000000);
+    m->intents[tick]++;
+    if (second < m->n_seconds) m->second_intents[second]++;
 }
 
 /* Counts one sampled decision latency. */

@@ -41,6 +41,19 @@ static double orc_bound(const scn_limiter *l, int64_t first_us, int64_t last_us,
     }
 }
 
+double orc_rate_per_s(const scn_limiter *l)
+{
+    if (!l->ops) return NAN;
+    switch (l->ops->facts.family) {
+    case LIM_ORACLE_BUCKET:
+    case LIM_ORACLE_LEAKY: return orc_param(l, "rate");
+    case LIM_ORACLE_WINDOW_FIXED:
+    case LIM_ORACLE_WINDOW_LOG:
+    case LIM_ORACLE_WINDOW_ESTIMATE: return orc_param(l, "limit") / (orc_param(l, "window_ms") / 1000.0);
+    default: return NAN;
+    }
+}
+
 /* ---- the streaming check -------------------------------------------------------------- */
 
 typedef __int128 orc_i128;

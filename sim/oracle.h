@@ -54,6 +54,11 @@ typedef struct {
 
 typedef struct orc_check orc_check;
 
+/* What limiter l admits per key per second in the long run, from its
+ * parameters: a bucket's rate, a window's limit / window; NAN for a queue
+ * or an algorithm without a family. */
+double orc_rate_per_s(const scn_limiter *l);
+
 /* A check of limiter l over n_keys keys; NULL when memory is short, when
  * l is a queue entry, or when the registry gives its algorithm no oracle
  * family (orc_judges). */

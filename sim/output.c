@@ -39,7 +39,8 @@ void out_summary_csv(FILE *f, const run_result *r, size_t n)
         char params[256];
         lim_format_params(l->entry, l->values, l->rates, params, sizeof params);
         fprintf(f, "%s,%s,%s,%s,%s", l->name, l->entry->name, r[i].backend, l->global ? "global" : "key", params);
-        col_row row = { &r[i].summary, &r[i].oracle, r[i].has_downstream, &r[i].downstream, r[i].overload_s };
+        col_row row = { &r[i].summary, &r[i].oracle, r[i].has_downstream, &r[i].downstream, r[i].overload_s,
+                        r[i].has_clients, &r[i].clients };
         col_summary_row(f, &row);
         qout_summary_fields(f, &r[i]);
         fputc('\n', f);
@@ -148,6 +149,26 @@ void out_print_table(FILE *f, const scn_scenario *s, const run_result *r, size_t
                 m->offered ? 100.0 * (double)m->admitted / (double)m->offered : 0.0,
                 (unsigned long long)m->peak_offered_rps, (unsigned long long)m->peak_admitted_rps, p99, p50, p99l, rate,
                 (unsigned long long)m->errors);
+    }
+    if (!s->clients.n) return;
+    fprintf(f, "clients who come back (%zu class(es)); recovery: seconds from the busiest second of the last phase "
+               "(t=%llds) until attempts stay within the limiter's rate and the downstream's capacity\n",
+            s->clients.n, n ? (long long)r[0].clients.peak_second_s : 0LL);
+    fprintf(f, "%-22s %-7s %10s %10s %7s %10s %10s %10s %9s %9s %9s\n", "limiter", "backend", "intents", "attempts",
+            "amplif", "goodput/s", "tts p99", "abandoned", "budget", "unfinish", "recovery");
+    for (size_t i = 0; i < n; i++) {
+        if (!r[i].has_clients) continue;
+        const run_client_stats *c = &r[i].clients;
+        char tts[24], rec[24];
+        if (c->tts_p99_us >= 1000000) snprintf(tts, sizeof tts, "%.2fs", (double)c->tts_p99_us / 1e6);
+        else snprintf(tts, sizeof tts, "%.1fms", (double)c->tts_p99_us / 1e3);
+        if (c->recovery_s < 0) snprintf(rec, sizeof rec, "never");
+        else snprintf(rec, sizeof rec, "%.0fs", c->recovery_s);
+        fprintf(f, "%-22s %-7s %10llu %10llu %6.2fx %10.1f %10s %10llu %9llu %9llu %9s\n", r[i].limiter->name,
+                r[i].backend, (unsigned long long)c->intents, (unsigned long long)r[i].summary.offered,
+                c->intents ? (double)r[i].summary.offered / (double)c->intents : 1.0,
+                c->duration_s > 0 ? (double)c->succeeded / c->duration_s : 0.0, tts, (unsigned long long)c->abandoned,
+                (unsigned long long)c->budget_refused, (unsigned long long)c->unfinished, rec);
     }
 }
 

@@ -1,6 +1,7 @@
 /* pass.c -- see pass.h. */
 #include "pass.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,15 +28,17 @@ pass *pass_open(const scn_scenario *s, const scn_limiter *l, const char *backend
     int series = met_init(&out->series, n_ticks, s->tick_us, s->duration_us) == 0;
     if (p) {
         p->check = orc_check_create(l, n_keys);
+        if ((p->time_to_success = malloc(sizeof *p->time_to_success))) hist_init(p->time_to_success);
         p->down = s->downstream.present ? dsm_create(&s->downstream, s->seed, s->duration_us, PASS_DOWNSTREAM_PENDING)
                                         : NULL;
     }
-    if (!p || !p->check || (s->downstream.present && !p->down) || !series) {
+    if (!p || !p->check || !p->time_to_success || (s->downstream.present && !p->down) || !series) {
         snprintf(err, errlen, "%s: out of memory for %zu ticks of metrics, the oracle or the downstream model",
                  l->name, n_ticks);
         if (p) {
             orc_check_destroy(p->check);
             dsm_destroy(p->down);
+            free(p->time_to_success);
             free(p);
         }
         if (series) met_free(&out->series);
@@ -76,6 +79,68 @@ void pass_decided(pass *p, const gen_request *q, const lim_decision *d)
 
 void pass_latency(pass *p, int64_t ns) { met_latency(&p->out->series, ns); }
 
+void pass_intent(pass *p, int64_t t_us)
+{
+    met_intent(&p->out->series, p->tick, t_us);
+    p->out->clients.intents++;
+}
+
+void pass_intent_ended(pass *p, pass_outcome o, int64_t first_us, int64_t end_us, uint32_t attempts)
+{
+    run_client_stats *c = &p->out->clients;
+    switch (o) {
+    case PASS_SUCCEEDED:
+        c->succeeded++;
+        c->success_attempts += attempts;
+        hist_record(p->time_to_success, end_us - first_us);
+        break;
+    case PASS_ABANDONED: c->abandoned++; break;
+    case PASS_BUDGET_REFUSED: c->budget_refused++; break;
+    case PASS_UNFINISHED: c->unfinished++; break;
+    }
+}
+
+void pass_single_attempt(pass *p, const gen_request *q, const lim_decision *d)
+{
+    pass_intent(p, q->t_us);
+    pass_intent_ended(p, d->allowed ? PASS_SUCCEEDED : PASS_ABANDONED, q->t_us, q->t_us, 1);
+}
+
+void pass_pending(pass *p, size_t pending)
+{
+    if (pending > p->out->clients.peak_pending) p->out->clients.peak_pending = pending;
+}
+
+/* The busiest second of intents within the last phase. */
+static int64_t pass_peak_second(const scn_scenario *s, const met_series *m)
+{
+    const scn_phase *last = &s->phases[s->n_phases - 1];
+    size_t from = (size_t)last->start_s, to = (size_t)ceil(last->end_s);
+    if (to > m->n_seconds) to = m->n_seconds;
+    size_t best = from < m->n_seconds ? from : m->n_seconds - 1;
+    for (size_t i = from; i < to; i++)
+        if (m->second_intents[i] > m->second_intents[best]) best = i;
+    return (int64_t)best;
+}
+
+/* From the peak, the seconds until every later second has attempts within
+ * the limiter's rate (times the keys, for a per-key limiter) and releases
+ * within the downstream's capacity; -1 when the last second has not. */
+static double pass_recovery(const scn_scenario *s, const scn_limiter *l, const met_series *m, int64_t peak)
+{
+    double rate = orc_rate_per_s(l) * (double)(l->global ? 1 : kspace_count(s->keys));
+    size_t seconds = (size_t)((s->duration_us + 999999) / 1000000);
+    if (seconds > m->n_seconds) seconds = m->n_seconds;
+    size_t recovered = seconds;   /* the first second of the calm that lasts to the end */
+    for (size_t i = seconds; i-- > (size_t)peak;) {
+        int calm = !(m->second_offered[i] > rate) &&
+                   !(s->downstream.present && (double)m->second_released[i] > s->downstream.capacity_rps);
+        if (!calm) break;
+        recovered = i;
+    }
+    return recovered == seconds ? -1 : (double)(recovered - (size_t)peak);
+}
+
 void pass_close_tick(pass *p, int64_t level)
 {
     if (p->tick >= p->out->series.n_ticks) return;
@@ -107,8 +172,21 @@ void pass_finish(pass *p, double wall_s, int decision_order_known, const run_bac
      * stay exact then. */
     if (!decision_order_known && !lost) out->oracle.violations = (uint64_t)-1;
     out->summary.over_admitted = out->oracle.over_admitted;
+    run_client_stats *c = &out->clients;
+    out->has_clients = 1;
+    c->duration_s = p->s->duration_s;
+    c->tts_p50_us = hist_quantile(p->time_to_success, 0.50);
+    c->tts_p99_us = hist_quantile(p->time_to_success, 0.99);
+    c->tts_max_us = p->time_to_success->total ? p->time_to_success->max : 0;
+    c->peak_second_s = pass_peak_second(p->s, m);
+    c->recovery_s = pass_recovery(p->s, p->l, m, c->peak_second_s);
+    /* every intent ends exactly once: one lost or ended twice is a violation */
+    uint64_t ends = c->succeeded + c->abandoned + c->budget_refused + c->unfinished;
+    uint64_t astray = ends > c->intents ? ends - c->intents : c->intents - ends;
+    if (astray && out->oracle.violations != (uint64_t)-1) out->oracle.violations += astray;
     orc_check_destroy(p->check);
     dsm_destroy(p->down);
+    free(p->time_to_success);
     free(p);
 }
 
@@ -118,6 +196,7 @@ void pass_abort(pass *p)
     met_free(&p->out->series);
     orc_check_destroy(p->check);
     dsm_destroy(p->down);
+    free(p->time_to_success);
     free(p);
 }
 
@@ -146,7 +225,7 @@ int pass_queue(const scn_scenario *s, const scn_limiter *l, const pass_queue_mea
     met_series *m = &out->series;
     for (size_t t = 0; t < n_ticks; t++) {
         const qm_tick *k = &q->ticks[t];
-        m->offered[t] = k->arrived;
+        m->offered[t] = m->intents[t] = k->arrived;
         m->dropped[t] = k->rejected;
         m->admitted[t] = m->delayed[t] = k->arrived - k->rejected;
         m->released[t] = k->delivered;

@@ -24,6 +24,7 @@
 #include <stdio.h>
 
 #include "generator.h"
+#include "hist.h"
 #include "queue_model.h"
 #include "backend.h"
 #include "result.h"
@@ -58,6 +59,25 @@ void pass_unanswered(pass *p, const lim_decision *d);
 
 /* pass_count and pass_judge at the request's own time. */
 void pass_decided(pass *p, const gen_request *q, const lim_decision *d);
+
+/* ---- what clients did (clients.h) ----
+ * Every intent is counted when it first arrives and ends once: admitted
+ * at some attempt, abandoned, refused a retry by its budget, or cut by
+ * the run's end. Without clients an intent ends at its first attempt. */
+
+typedef enum { PASS_SUCCEEDED, PASS_ABANDONED, PASS_BUDGET_REFUSED, PASS_UNFINISHED } pass_outcome;
+
+/* A first attempt at t_us, in the tick being recorded. */
+void pass_intent(pass *p, int64_t t_us);
+
+/* The intent first sent at first_us ended at end_us after `attempts` attempts. */
+void pass_intent_ended(pass *p, pass_outcome o, int64_t first_us, int64_t end_us, uint32_t attempts);
+
+/* An intent that had one attempt, decided d (open-loop drivers). */
+void pass_single_attempt(pass *p, const gen_request *q, const lim_decision *d);
+
+/* How many retries wait now (the peak is reported). */
+void pass_pending(pass *p, size_t pending);
 
 /* One measured decision latency, in the tick being recorded. */
 void pass_latency(pass *p, int64_t ns);
@@ -119,6 +139,7 @@ struct pass {
     dsm *down;
     size_t tick;
     int64_t tick_end_us;
+    hist *time_to_success;
 };
 
 static inline int pass_in_tick(const pass *p, int64_t t_us)

@@ -185,6 +185,7 @@ join:
     for (size_t k = 0; k < n; k++) {
         while (!pass_in_tick(p, reqs[k].t_us)) pass_close_tick(p, levels[n_ticks - pass_ticks_left(p)]);
         pass_count(p, &reqs[k], &sh.dec[k]);
+        pass_single_attempt(p, &reqs[k], &sh.dec[k]);   /* realtime clients do not retry (yet) */
         pass_latency(p, sh.latency_ns[k]);
     }
     while (pass_ticks_left(p)) pass_close_tick(p, levels[n_ticks - pass_ticks_left(p)]);

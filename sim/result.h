@@ -43,6 +43,23 @@ typedef struct {
     char effects_first_wrong[160];
 } run_queue_result;
 
+/* What the clients of a pass did (clients.h). Without a clients section
+ * every arrival is an intent that ends at its first attempt. */
+typedef struct {
+    uint64_t intents;            /* first attempts */
+    uint64_t succeeded;          /* intents admitted at some attempt */
+    uint64_t abandoned;          /* gave up: max_attempts, after_s, or never admissible */
+    uint64_t budget_refused;     /* intents ended by a retry their budget refused */
+    uint64_t unfinished;         /* their next retry would have come after the run's end */
+    uint64_t success_attempts;   /* attempts the successful intents took, summed */
+    int64_t tts_p50_us, tts_p99_us, tts_max_us;   /* time to success: first attempt -> admitted */
+    int64_t peak_second_s;       /* the busiest second of intents in the last phase */
+    double recovery_s;           /* from it until attempts/s stays within the limiter's rate and the
+                                  * downstream is no longer overloaded; -1: never within the run */
+    uint64_t peak_pending;       /* most retries waiting at once */
+    double duration_s;           /* the scenario's: goodput is succeeded / duration_s */
+} run_client_stats;
+
 typedef struct run_result {
     const scn_limiter *limiter;
     const char *backend;
@@ -53,6 +70,8 @@ typedef struct run_result {
     dsm_report downstream;       /* what the service saw (downstream.h) */
     uint64_t overload_s;         /* whole seconds released above its capacity_rps */
     char note[700];              /* what the backend said of the pass (to print), or "" */
+    int has_clients;             /* a rate limiter's pass: clients is filled */
+    run_client_stats clients;
     run_queue_result *queue;     /* a queue entry's own part (owned), else NULL */
 } run_result;
 

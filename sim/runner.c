@@ -8,17 +8,32 @@
 #include <string.h>
 #include <time.h>
 
+#include "clients.h"
 #include "evloop.h"
 #include "pass.h"
 
 #define RUN_MAX_BATCH 1024
 
-/* The next arrival from the generator, scheduled; 0 when it has no more. */
-static int run_schedule_next(gen *g, evl *q)
+/* One pass's loop: its events, its clients' state. */
+typedef struct {
+    const scn_scenario *s;
+    gen *g;
+    evl events;
+    uint64_t intents;            /* arrivals scheduled so far: the next one's number */
+    size_t retries_pending;
+    cli_budget *budgets;         /* one per client class */
+} run_loop;
+
+/* The next arrival from the generator, scheduled as a new intent; 0 when
+ * the generator has no more. */
+static int run_schedule_next(run_loop *r)
 {
     gen_request next;
-    if (!gen_next(g, &next)) return 0;
-    evl_push(q, next.t_us, EVL_ARRIVAL, &next);   /* cannot fail: one arrival is pending at a time */
+    if (!gen_next(r->g, &next)) return 0;
+    evl_sender from = { .intent = r->intents, .first_us = next.t_us, .attempt = 1,
+                        .client_class = cli_class_of(&r->s->clients, r->s->seed, r->intents) };
+    r->intents++;
+    evl_push(&r->events, next.t_us, EVL_ARRIVAL, &next, &from);   /* cannot fail: one arrival is pending at a time */
     return 1;
 }
 
@@ -27,54 +42,112 @@ static int run_schedule_next(gen *g, evl *q)
 static void run_schedule_tick_end(const pass *p, evl *q)
 {
     if (pass_ticks_left(p) == 0) return;
-    evl_push(q, pass_ticks_left(p) == 1 ? INT64_MAX : pass_tick_end_us(p), EVL_TICK_END, NULL);
+    evl_push(q, pass_ticks_left(p) == 1 ? INT64_MAX : pass_tick_end_us(p), EVL_TICK_END, NULL, NULL);
+}
+
+/* After the decision d of request q sent by `from`: the intent ends, or
+ * its client comes back (a retry event; room was reserved). */
+static void run_after_decision(run_loop *r, pass *p, const gen_request *q, const evl_sender *from,
+                               const lim_decision *d)
+{
+    const cli_config *cc = &r->s->clients;
+    if (from->attempt == 1) {
+        pass_intent(p, q->t_us);
+        if (cc->n) cli_budget_intent(&r->budgets[from->client_class], q->t_us);
+    }
+    if (d->allowed) {
+        pass_intent_ended(p, PASS_SUCCEEDED, from->first_us, q->t_us, from->attempt);
+        return;
+    }
+    if (!cc->n) {
+        pass_intent_ended(p, PASS_ABANDONED, from->first_us, q->t_us, from->attempt);
+        return;
+    }
+    const cli_class *k = &cc->c[from->client_class];
+    int64_t at, backoff;
+    if (cli_next(k, r->s->seed, from->intent, from->attempt, from->first_us, q->t_us, from->prev_backoff_us, d, &at,
+                 &backoff) == CLI_GIVE_UP) {
+        pass_intent_ended(p, PASS_ABANDONED, from->first_us, q->t_us, from->attempt);
+    } else if (!cli_budget_take(&r->budgets[from->client_class], k, q->t_us)) {
+        pass_intent_ended(p, PASS_BUDGET_REFUSED, from->first_us, q->t_us, from->attempt);
+    } else if (at >= r->s->duration_us) {
+        pass_intent_ended(p, PASS_UNFINISHED, from->first_us, q->t_us, from->attempt);
+    } else {
+        gen_request again = { at, q->key, q->cost };
+        evl_sender next = *from;
+        next.attempt++;
+        next.prev_backoff_us = backoff;
+        evl_push(&r->events, at, EVL_RETRY, &again, &next);
+        r->retries_pending++;
+    }
 }
 
 int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_backend *b,
                 const run_options *opt, run_result *out, char *err, size_t errlen)
 {
     size_t batch = b->batch < 1 ? 1 : b->batch > RUN_MAX_BATCH ? RUN_MAX_BATCH : b->batch;
+    const cli_config *cc = &s->clients;
+    /* Requests closer together than a client's quickest return may be
+     * decided as one batch: no retry of theirs can come between them. */
+    int64_t min_wait = cli_min_wait_us(cc);
     /* Everything that can fail comes before begin(), so that once a backend
      * has begun, end() always runs (it deletes Redis keys, frees state). */
     gen_request *reqs = malloc(batch * sizeof *reqs);
+    evl_sender *from = malloc(batch * sizeof *from);
     lim_decision *dec = malloc(batch * sizeof *dec);
     int64_t *latency = malloc(batch * sizeof *latency);
-    evl events = { 0 };
-    int queue_ok = evl_init(&events, 4) == 0;   /* one arrival, one tick end */
+    run_loop r = { .s = s, .g = g, .budgets = cc->n ? malloc(cc->n * sizeof *r.budgets) : NULL };
+    int rc = -1;
+    int queue_ok = evl_init(&r.events, 64) == 0;
     pass *p = pass_open(s, l, b->name, opt->log, out, err, errlen);
-    if (!reqs || !dec || !latency || !queue_ok || !p) {
+    if (!reqs || !from || !dec || !latency || !queue_ok || (cc->n && !r.budgets) || !p) {
         if (p) snprintf(err, errlen, "%s: out of memory for a batch of %zu requests", l->name, batch);
         goto fail;
     }
+    for (size_t i = 0; i < cc->n; i++) cli_budget_init(&r.budgets[i], cc->c[i].budget_window_s);
     if (b->begin(b->ctx, s, l, err, errlen) != 0) goto fail;
     uint32_t level_key = l->global ? 0 : s->level_key;
 
     gen_rewind(g);
-    run_schedule_next(g, &events);
-    run_schedule_tick_end(p, &events);
-    int rc = 0;
+    run_schedule_next(&r);
+    run_schedule_tick_end(p, &r.events);
+    rc = 0;
     uint64_t decided = 0;
     int64_t started = clk_mono_ns();
-    for (const evl_event *e; rc == 0 && (e = evl_peek(&events));) {
+    for (const evl_event *e; rc == 0 && (e = evl_peek(&r.events));) {
         if (e->kind == EVL_TICK_END) {
-            evl_pop(&events, NULL);
+            evl_pop(&r.events, NULL);
             pass_close_tick(p, b->level(b->ctx, level_key, pass_tick_end_us(p)));
-            run_schedule_tick_end(p, &events);
+            run_schedule_tick_end(p, &r.events);
             continue;
         }
-        /* Consecutive arrivals go to the backend together (a Redis
-         * pipeline); a batch never straddles a tick's end. */
+        /* Consecutive requests go to the backend together (a Redis
+         * pipeline): never across a tick's end, never past the quickest
+         * return of a client refused in the batch. */
         size_t n = 0;
-        while (n < batch && (e = evl_peek(&events)) && e->kind == EVL_ARRIVAL) {
-            reqs[n++] = e->req;
-            evl_pop(&events, NULL);
-            run_schedule_next(g, &events);
+        int64_t horizon = INT64_MAX;
+        while (n < batch && (e = evl_peek(&r.events)) && e->kind != EVL_TICK_END && e->t_us <= horizon) {
+            if (n == 0 && min_wait != INT64_MAX) horizon = e->t_us + min_wait;
+            reqs[n] = e->req;
+            from[n] = e->from;
+            evl_kind kind = e->kind;
+            evl_pop(&r.events, NULL);
+            if (kind == EVL_ARRIVAL) run_schedule_next(&r);
+            else r.retries_pending--;
+            n++;
+        }
+        if (cc->n && evl_reserve(&r.events, n) != 0) {   /* a retry per request at most */
+            snprintf(err, errlen, "%s: out of memory for %zu pending retries", l->name, r.events.n + n);
+            rc = -1;
+            break;
         }
         if (b->decide(b->ctx, reqs, n, dec, latency, err, errlen) != 0) { rc = -1; break; }
         for (size_t i = 0; i < n; i++) {
             pass_decided(p, &reqs[i], &dec[i]);
             if (latency[i] >= 0) pass_latency(p, latency[i]);
+            run_after_decision(&r, p, &reqs[i], &from[i], &dec[i]);
         }
+        pass_pending(p, r.retries_pending);
         uint64_t before = decided;
         decided += n;
         if (before >> 12 != decided >> 12) {
@@ -92,21 +165,16 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
     int64_t ended = clk_mono_ns();
     run_backend_report said;
     b->end(b->ctx, &said, out->note, sizeof out->note);
-    if (rc == 0) {
-        pass_finish(p, (double)(ended - started) / 1e9, 1, &said);
-    } else {
-        pass_abort(p);
-    }
-    evl_free(&events);
+    if (rc == 0) pass_finish(p, (double)(ended - started) / 1e9, 1, &said);
+    else pass_abort(p);
+    p = NULL;
+fail:
+    pass_abort(p);   /* NULL once finished */
+    evl_free(&r.events);
+    free(r.budgets);
     free(reqs);
+    free(from);
     free(dec);
     free(latency);
     return rc;
-fail:
-    pass_abort(p);
-    evl_free(&events);
-    free(reqs);
-    free(dec);
-    free(latency);
-    return -1;
 }

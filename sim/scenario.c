@@ -517,6 +517,132 @@ static int scn_downstream_load(scn_ctx *c, const cJSON *root, scn_scenario *s)
     return 0;
 }
 
+/* ---- clients -------------------------------------------------------- */
+
+/* A duration in milliseconds as whole microseconds. */
+static int scn_ms(scn_ctx *c, const cJSON *obj, const char *path, const char *name, scn_num spec, int64_t *out)
+{
+    double ms;
+    if (scn_number(c, obj, path, name, spec, &ms) != 0) return -1;
+    *out = llround(ms * 1000);
+    return 0;
+}
+
+static int scn_client_class(scn_ctx *c, const cJSON *obj, size_t i, cli_class *k)
+{
+    char path[SCN_PATH], p[SCN_PATH];
+    snprintf(path, sizeof path, "clients[%zu]", i);
+    if (!cJSON_IsObject(obj)) return scn_fail(c, path, "must be an object, got %s", scn_type_name(obj));
+    static const char *const allowed[] = { "name", "weight", "retry", "retry_on", "abandon", "budget", NULL };
+    if (scn_check_fields(c, obj, path, allowed, "a client class") != 0) return -1;
+    const char *name;
+    char fallback[CLI_NAME_MAX];
+    snprintf(fallback, sizeof fallback, "class%zu", i + 1);
+    if (scn_string(c, obj, path, "name", 0, fallback, &name) != 0) return -1;
+    scn_join(p, path, "name");
+    if (!scn_identifier(name, CLI_NAME_MAX))
+        return scn_fail(c, p, "must be a letter then letters, digits, '_' or '-' (at most %d), got '%.60s'",
+                        CLI_NAME_MAX - 1, name);
+    snprintf(k->name, sizeof k->name, "%s", name);
+    if (scn_number(c, obj, path, "weight", (scn_num){ 1, 0, 1e-9, 1e9, 0 }, &k->weight) != 0) return -1;
+    const char *on;
+    if (scn_string(c, obj, path, "retry_on", 0, "refused", &on) != 0) return -1;
+    if (strcmp(on, "refused") != 0) {
+        scn_join(p, path, "retry_on");
+        return scn_fail(c, p, "'%.40s' is not supported yet: clients retry on \"refused\" (a refusal by the limiter)",
+                        on);
+    }
+    k->max_attempts = 1;
+    k->backoff = CLI_BACKOFF_NONE;
+    k->jitter = CLI_JITTER_NONE;
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(obj, "retry");
+    scn_join(p, path, "retry");
+    if (r) {
+        if (!cJSON_IsObject(r)) return scn_fail(c, p, "must be an object, got %s", scn_type_name(r));
+        static const char *const rallowed[] = { "max_attempts", "backoff", "base_ms", "cap_ms", "jitter",
+                                                "honor_retry_after", NULL };
+        if (scn_check_fields(c, r, p, rallowed, "retry") != 0) return -1;
+        double attempts;
+        if (scn_number(c, r, p, "max_attempts", (scn_num){ 1, 0, 1, 1000, 1 }, &attempts) != 0) return -1;
+        k->max_attempts = (uint32_t)attempts;
+        static const char *const backoffs[] = { "none", "constant", "exponential", "decorrelated", NULL };
+        static const char *const jitters[] = { "none", "full", "equal", NULL };
+        int b, j;
+        if (scn_choice(c, r, p, "backoff", backoffs, 0, &b) != 0 || scn_choice(c, r, p, "jitter", jitters, 0, &j) != 0)
+            return -1;
+        k->backoff = (cli_backoff)b;
+        k->jitter = (cli_jitter)j;
+        int needs_base = k->backoff != CLI_BACKOFF_NONE;
+        if (scn_ms(c, r, p, "base_ms", (scn_num){ needs_base, 0, needs_base ? 1e-3 : 0, 3.6e6, 0 }, &k->base_us) != 0)
+            return -1;
+        int needs_cap = k->backoff == CLI_BACKOFF_EXPONENTIAL || k->backoff == CLI_BACKOFF_DECORRELATED;
+        if (scn_ms(c, r, p, "cap_ms", (scn_num){ 0, 3.6e6, 1e-3, 3.6e6, 0 }, &k->cap_us) != 0) return -1;
+        if (needs_cap && k->cap_us < k->base_us) {
+            char q[SCN_PATH];
+            scn_join(q, p, "cap_ms");
+            return scn_fail(c, q, "must be >= base_ms (%.15g), got %.15g", (double)k->base_us / 1000,
+                            (double)k->cap_us / 1000);
+        }
+        const cJSON *h = cJSON_GetObjectItemCaseSensitive(r, "honor_retry_after");
+        if (h && !cJSON_IsBool(h)) {
+            char q[SCN_PATH];
+            scn_join(q, p, "honor_retry_after");
+            return scn_fail(c, q, "must be true or false, got %s", scn_type_name(h));
+        }
+        k->honor_retry_after = h && cJSON_IsTrue(h);
+    }
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, "abandon");
+    scn_join(p, path, "abandon");
+    if (a) {
+        if (!cJSON_IsObject(a)) return scn_fail(c, p, "must be an object, got %s", scn_type_name(a));
+        static const char *const aallowed[] = { "after_s", NULL };
+        if (scn_check_fields(c, a, p, aallowed, "abandon") != 0) return -1;
+        double after;
+        if (scn_number(c, a, p, "after_s", (scn_num){ 1, 0, 1e-6, SCN_MAX_DURATION_S, 0 }, &after) != 0) return -1;
+        k->abandon_after_us = llround(after * 1e6);
+    }
+    const cJSON *bu = cJSON_GetObjectItemCaseSensitive(obj, "budget");
+    scn_join(p, path, "budget");
+    if (bu) {
+        if (!cJSON_IsObject(bu)) return scn_fail(c, p, "must be an object, got %s", scn_type_name(bu));
+        static const char *const ballowed[] = { "ratio", "min_per_s", "window_s", NULL };
+        if (scn_check_fields(c, bu, p, ballowed, "budget") != 0) return -1;
+        double window;
+        if (scn_number(c, bu, p, "ratio", (scn_num){ 1, 0, 0, 1000, 0 }, &k->budget_ratio) != 0 ||
+            scn_number(c, bu, p, "min_per_s", (scn_num){ 0, 0, 0, LIM_RATE_MAX, 0 }, &k->budget_min_per_s) != 0 ||
+            scn_number(c, bu, p, "window_s", (scn_num){ 0, 10, 1, CLI_MAX_WINDOW_S, 1 }, &window) != 0)
+            return -1;
+        k->has_budget = 1;
+        k->budget_window_s = (uint32_t)window;
+    }
+    return 0;
+}
+
+static int scn_clients(scn_ctx *c, const cJSON *root, scn_scenario *s)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "clients");
+    if (!arr) return 0;
+    if (!cJSON_IsArray(arr)) return scn_fail(c, "clients", "must be an array of client classes, got %s",
+                                             scn_type_name(arr));
+    int n = cJSON_GetArraySize(arr);
+    if (n < 1 || n > CLI_MAX_CLASSES)
+        return scn_fail(c, "clients", "must hold 1 to %d client classes, got %d", CLI_MAX_CLASSES, n);
+    cli_config *cc = &s->clients;
+    for (int i = 0; i < n; i++) {
+        cli_class *k = &cc->c[i];
+        if (scn_client_class(c, cJSON_GetArrayItem(arr, i), (size_t)i, k) != 0) return -1;
+        for (int j = 0; j < i; j++)
+            if (strcmp(cc->c[j].name, k->name) == 0) {
+                char p[SCN_PATH];
+                snprintf(p, sizeof p, "clients[%d].name", i);
+                return scn_fail(c, p, "'%s' names clients[%d] already", k->name, j);
+            }
+        cc->total_weight += k->weight;
+    }
+    cc->n = (size_t)n;
+    return 0;
+}
+
 /* ---- limiters -------------------------------------------------------- */
 
 static int scn_limiter_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario *s, scn_limiter *l)
@@ -782,7 +908,8 @@ static int scn_top(scn_ctx *c, const cJSON *root, scn_scenario *s)
 {
     if (!cJSON_IsObject(root)) return scn_fail(c, "", "the top level must be an object, got %s", scn_type_name(root));
     static const char *const allowed[] = { "name", "description", "duration_s", "seed", "tick_ms", "arrival",
-                                           "phases", "keys", "cost", "limiters", "downstream", "targets", NULL };
+                                           "phases", "keys", "cost", "limiters", "downstream", "targets", "clients",
+                                           NULL };
     if (scn_check_fields(c, root, "", allowed, "a scenario") != 0) return -1;
     const char *name, *desc;
     if (scn_string(c, root, "", "name", 1, NULL, &name) != 0) return -1;
@@ -856,7 +983,7 @@ int scn_load(const char *path, const scn_options *opt, scn_scenario *s, char *er
     if (scn_top(&c, root, s) != 0 || scn_keys(&c, root, s) != 0 || scn_cost_load(&c, root, s) != 0 ||
         scn_phases(&c, root, s) != 0 || scn_limiters(&c, root, s) != 0 || scn_downstream_load(&c, root, s) != 0)
         goto out;
-    if (scn_targets_load(&c, root, s) != 0) goto out;
+    if (scn_targets_load(&c, root, s) != 0 || scn_clients(&c, root, s) != 0) goto out;
     if (opt->only && scn_apply_only(&c, s, opt->only) != 0) goto out;
     scn_pick_level_key(s);
     rc = 0;

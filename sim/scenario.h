@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "../algorithms/limiter.h"
+#include "clients.h"
 #include "keyspace.h"
 #include "trace.h"
 
@@ -101,7 +102,8 @@ typedef struct {
     size_t n_limiters;
     uint32_t level_key;              /* the key whose state `level` reports */
     scn_downstream downstream;
-    char targets[256];               /* what a sweep must meet (recommend.h), or "" */
+    char targets[256];               /* what a sweep must meet (targets.h), or "" */
+    cli_config clients;              /* what clients do after a refusal (clients.h); n 0: nothing */
 } scn_scenario;
 
 typedef struct {

@@ -166,6 +166,8 @@ typedef struct {
     int has_downstream;
     dsm_report downstream;
     uint64_t overload_s;
+    int has_clients;
+    run_client_stats clients;
     char error[200];          /* empty: the point ran */
 } swp_record;
 
@@ -226,6 +228,8 @@ static void swp_worker(const scn_scenario *s, const scn_limiter *l, const swp_gr
             rec.has_downstream = res.has_downstream;
             rec.downstream = res.downstream;
             rec.overload_s = res.overload_s;
+            rec.has_clients = res.has_clients;
+            rec.clients = res.clients;
             run_result_free(&res);
         }
         if (swp_write_all(fd, &rec, sizeof rec) != 0) status = 1;
@@ -250,7 +254,7 @@ static int swp_write_csv(const char *path, const scn_limiter *l, const swp_grid 
         fprintf(f, "%s,%s,%zu", l->name, l->entry->name, i + 1);
         for (size_t k = 0; k < g->n_params; k++) fprintf(f, ",%.15g", values[g->param[k]]);
         col_row row = { &recs[i].summary, &recs[i].oracle, recs[i].has_downstream, &recs[i].downstream,
-                        recs[i].overload_s };
+                        recs[i].overload_s, recs[i].has_clients, &recs[i].clients };
         col_sweep_row(f, &row);
         fputc('\n', f);
     }

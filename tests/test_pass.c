@@ -13,11 +13,11 @@ Test(evloop, events_leave_by_time_then_kind_then_scheduling_order)
     evl q;
     cr_assert_eq(evl_init(&q, 8), 0);
     gen_request a = { 500, 1, 1 }, b = { 500, 2, 1 }, c = { 100, 3, 1 };
-    cr_assert_eq(evl_push(&q, a.t_us, EVL_ARRIVAL, &a), 0);
-    cr_assert_eq(evl_push(&q, 500, EVL_TICK_END, NULL), 0);
-    cr_assert_eq(evl_push(&q, b.t_us, EVL_ARRIVAL, &b), 0);
-    cr_assert_eq(evl_push(&q, c.t_us, EVL_ARRIVAL, &c), 0);
-    cr_assert_eq(evl_push(&q, INT64_MAX, EVL_TICK_END, NULL), 0);
+    cr_assert_eq(evl_push(&q, a.t_us, EVL_ARRIVAL, &a, NULL), 0);
+    cr_assert_eq(evl_push(&q, 500, EVL_TICK_END, NULL, NULL), 0);
+    cr_assert_eq(evl_push(&q, b.t_us, EVL_ARRIVAL, &b, NULL), 0);
+    cr_assert_eq(evl_push(&q, c.t_us, EVL_ARRIVAL, &c, NULL), 0);
+    cr_assert_eq(evl_push(&q, INT64_MAX, EVL_TICK_END, NULL, NULL), 0);
     evl_event e;
     evl_pop(&q, &e);
     cr_assert(e.kind == EVL_ARRIVAL && e.req.key == 3, "the earliest first");
@@ -37,9 +37,9 @@ Test(evloop, a_full_queue_refuses_and_never_grows)
 {
     evl q;
     cr_assert_eq(evl_init(&q, 2), 0);
-    cr_assert_eq(evl_push(&q, 1, EVL_ARRIVAL, NULL), 0);
-    cr_assert_eq(evl_push(&q, 2, EVL_ARRIVAL, NULL), 0);
-    cr_assert_eq(evl_push(&q, 3, EVL_ARRIVAL, NULL), -1);
+    cr_assert_eq(evl_push(&q, 1, EVL_ARRIVAL, NULL, NULL), 0);
+    cr_assert_eq(evl_push(&q, 2, EVL_ARRIVAL, NULL, NULL), 0);
+    cr_assert_eq(evl_push(&q, 3, EVL_ARRIVAL, NULL, NULL), -1);
     cr_assert_eq(q.cap, 2);
     evl_free(&q);
 }
@@ -52,7 +52,7 @@ Test(evloop, a_thousand_random_events_leave_sorted)
     for (int i = 0; i < 1000; i++) {
         x ^= x << 13; x ^= x >> 7; x ^= x << 17;
         gen_request r = { (int64_t)(x % 50), (uint32_t)i, 1 };
-        cr_assert_eq(evl_push(&q, r.t_us, (evl_kind)(x >> 40 & 1), &r), 0);
+        cr_assert_eq(evl_push(&q, r.t_us, (evl_kind)(x >> 40 & 1), &r, NULL), 0);
     }
     evl_event prev, e;
     evl_pop(&q, &prev);

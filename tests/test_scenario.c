@@ -76,6 +76,16 @@ static const bad_case bad_cases[] = {
     { "description_bad_utf8", ": description: is not valid UTF-8 (byte 0xff at 5)" },
     { "key_prefix_comma", ": keys.prefix: holds a comma (at 4)" },
     { "key_prefix_newline", ": keys.prefix: holds a control character (byte 0x0a at 4)" },
+    { "clients_budget_no_ratio", ": clients[0].budget.ratio: required" },
+    { "clients_cap_below_base", ": clients[0].retry.cap_ms: must be >= base_ms (100), got 10" },
+    { "clients_duplicate_name", ": clients[1].name: 'a' names clients[0] already" },
+    { "clients_honor_not_bool", ": clients[0].retry.honor_retry_after: must be true or false, got a string" },
+    { "clients_no_weight", ": clients[0].weight: required" },
+    { "clients_not_array", ": clients: must be an array of client classes, got an object" },
+    { "clients_retry_on_timeout", ": clients[0].retry_on: 'timeout' is not supported yet" },
+    { "clients_unknown_backoff", ": clients[0].retry.backoff: unknown value 'fibonacci' (expected one of: none, constant, exponential, decorrelated)" },
+    { "clients_unknown_field", ": clients[0].retries: unknown field (a client class takes: name, weight, retry, retry_on, abandon, budget)" },
+    { "clients_zero_attempts", ": clients[0].retry.max_attempts: must be > 0, got 0" },
     { "targets_unknown_metric", ": targets: target 'drops<=5': unknown metric 'drops' (drop_pct, admit_pct, peak_rps, overload_s, delay_p99_ms, e2e_p99_ms, p99_ms)" },
 };
 

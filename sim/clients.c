@@ -1,0 +1,147 @@
+/* clients.c -- see clients.h. */
+#include "clients.h"
+
+#include <math.h>
+#include <string.h>
+
+/* splitmix64's finaliser (Steele, Lea and Flood, "Fast splittable
+ * pseudorandom number generators", OOPSLA 2014): a good 64-bit mix. */
+static uint64_t cli_mix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* A uniform double in [0, 1) for draw `which` of (seed, intent, attempt). */
+static double cli_uniform(uint64_t seed, uint64_t intent, uint32_t attempt, uint32_t which)
+{
+    uint64_t h = cli_mix(cli_mix(cli_mix(seed ^ 0x636c69656e7473ULL) ^ intent) ^ ((uint64_t)attempt << 8 | which));
+    return (double)(h >> 11) * 0x1.0p-53;
+}
+
+/* A uniform whole number of microseconds in [lo, hi]. */
+static int64_t cli_between(int64_t lo, int64_t hi, double u)
+{
+    if (hi <= lo) return lo;
+    int64_t v = lo + (int64_t)floor(u * (double)(hi - lo + 1));
+    return v > hi ? hi : v;
+}
+
+uint32_t cli_class_of(const cli_config *c, uint64_t seed, uint64_t intent)
+{
+    if (c->n <= 1) return 0;
+    double x = cli_uniform(seed, intent, 0, 0) * c->total_weight;
+    for (uint32_t i = 0; i < c->n; i++) {
+        if (x < c->c[i].weight) return i;
+        x -= c->c[i].weight;
+    }
+    return (uint32_t)c->n - 1;   /* rounding at the top end */
+}
+
+/* The backoff before retry n (1-based), before jitter. */
+static int64_t cli_backoff_us(const cli_class *k, uint32_t n, int64_t prev_us, double u)
+{
+    switch (k->backoff) {
+    case CLI_BACKOFF_NONE: return 0;
+    case CLI_BACKOFF_CONSTANT: return k->base_us;
+    case CLI_BACKOFF_EXPONENTIAL: {
+        double x = (double)k->base_us * ldexp(1.0, (int)(n - 1 < 62 ? n - 1 : 62));
+        return x >= (double)k->cap_us ? k->cap_us : (int64_t)x;
+    }
+    case CLI_BACKOFF_DECORRELATED: {
+        int64_t prev = prev_us > 0 ? prev_us : k->base_us;
+        int64_t hi = prev > INT64_MAX / 3 ? INT64_MAX : prev * 3;
+        int64_t x = cli_between(k->base_us, hi, u);
+        return x > k->cap_us ? k->cap_us : x;
+    }
+    }
+    return 0;
+}
+
+cli_verdict cli_next(const cli_class *k, uint64_t seed, uint64_t intent, uint32_t attempt, int64_t first_us,
+                     int64_t now_us, int64_t prev_backoff_us, const lim_decision *d, int64_t *at_us,
+                     int64_t *backoff_us)
+{
+    if (attempt >= k->max_attempts) return CLI_GIVE_UP;
+    if (k->honor_retry_after && d->retry_after_us == LIM_RETRY_NEVER) return CLI_GIVE_UP;
+    double u_backoff = cli_uniform(seed, intent, attempt, 1), u_jitter = cli_uniform(seed, intent, attempt, 2);
+    int64_t x = cli_backoff_us(k, attempt, prev_backoff_us, u_backoff);
+    int64_t spread = k->backoff == CLI_BACKOFF_DECORRELATED ? 0
+                     : k->jitter == CLI_JITTER_FULL         ? x
+                     : k->jitter == CLI_JITTER_EQUAL        ? x / 2
+                                                            : 0;
+    int64_t random_part = cli_between(0, spread, u_jitter);
+    int64_t wait;
+    if (k->honor_retry_after && d->retry_after_us > 0) wait = d->retry_after_us + random_part;
+    else if (k->jitter == CLI_JITTER_FULL && k->backoff != CLI_BACKOFF_DECORRELATED) wait = random_part;
+    else wait = x - spread + random_part;   /* equal: x/2 + uniform(0, x/2); none: x */
+    *backoff_us = x;
+    *at_us = now_us + wait;
+    if (k->abandon_after_us > 0 && *at_us - first_us > k->abandon_after_us) return CLI_GIVE_UP;
+    return CLI_RETRY;
+}
+
+int64_t cli_min_wait_us(const cli_config *c)
+{
+    int64_t least = INT64_MAX;
+    for (size_t i = 0; i < c->n; i++) {
+        const cli_class *k = &c->c[i];
+        if (k->max_attempts <= 1) continue;
+        int64_t w;
+        if (k->honor_retry_after || k->jitter == CLI_JITTER_FULL || k->backoff == CLI_BACKOFF_NONE) w = 0;
+        else if (k->backoff == CLI_BACKOFF_DECORRELATED) w = k->base_us < k->cap_us ? k->base_us : k->cap_us;
+        else {
+            int64_t x = k->base_us < k->cap_us || k->backoff == CLI_BACKOFF_CONSTANT ? k->base_us : k->cap_us;
+            w = k->jitter == CLI_JITTER_EQUAL ? x - x / 2 : x;
+        }
+        if (w < least) least = w;
+    }
+    return least;
+}
+
+void cli_budget_init(cli_budget *b, uint32_t window_s)
+{
+    memset(b, 0, sizeof *b);
+    b->window_s = window_s < 1 ? 1 : window_s > CLI_MAX_WINDOW_S ? CLI_MAX_WINDOW_S : window_s;
+    b->second = -1;
+}
+
+/* Moves the window so that its newest second is t_us's. */
+static void cli_budget_advance(cli_budget *b, int64_t t_us)
+{
+    int64_t s = t_us / 1000000;
+    if (s <= b->second) return;
+    if (b->second < 0) {   /* nothing counted yet: the ring is empty */
+        b->second = s;
+        return;
+    }
+    int64_t steps = s - b->second;
+    if (steps > b->window_s) steps = b->window_s;
+    for (int64_t k = 1; k <= steps; k++) {
+        size_t slot = (size_t)((s - steps + k) % b->window_s);
+        b->sum_intents -= b->intents[slot];
+        b->sum_retries -= b->retries[slot];
+        b->intents[slot] = b->retries[slot] = 0;
+    }
+    b->second = s;
+}
+
+void cli_budget_intent(cli_budget *b, int64_t t_us)
+{
+    cli_budget_advance(b, t_us);
+    b->intents[(size_t)(b->second % b->window_s)]++;
+    b->sum_intents++;
+}
+
+int cli_budget_take(cli_budget *b, const cli_class *k, int64_t t_us)
+{
+    if (!k->has_budget) return 1;
+    cli_budget_advance(b, t_us);
+    double allowed = k->budget_ratio * (double)b->sum_intents + k->budget_min_per_s * (double)b->window_s;
+    if ((double)b->sum_retries + 1 > allowed) return 0;
+    b->retries[(size_t)(b->second % b->window_s)]++;
+    b->sum_retries++;
+    return 1;
+}

@@ -1,0 +1,256 @@
+/* Clients who come back: backoff, jitter, Retry-After, giving up, the
+ * budget (clients.h), and the retries of whole runs. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../sim/backend_memory.h"
+#include "../sim/clients.h"
+#include "../sim/runner.h"
+#include "support.h"
+
+static const lim_decision refused = { 0, 0, 0, 0 };
+
+static cli_class class_of(cli_backoff b, cli_jitter j, int64_t base_us, int64_t cap_us, uint32_t attempts)
+{
+    cli_class k;
+    memset(&k, 0, sizeof k);
+    snprintf(k.name, sizeof k.name, "k");
+    k.weight = 1;
+    k.max_attempts = attempts;
+    k.backoff = b;
+    k.jitter = j;
+    k.base_us = base_us;
+    k.cap_us = cap_us;
+    return k;
+}
+
+Test(clients, constant_and_exponential_backoff_without_jitter_by_hand)
+{
+    cli_class c = class_of(CLI_BACKOFF_CONSTANT, CLI_JITTER_NONE, 200000, 0, 10);
+    int64_t at, backoff;
+    for (uint32_t a = 1; a < 10; a++) {
+        cr_assert_eq(cli_next(&c, 1, 7, a, 0, 1000000, 0, &refused, &at, &backoff), CLI_RETRY);
+        cr_assert_eq(at, 1200000, "attempt %u: constant 200 ms", a);
+    }
+    cr_assert_eq(cli_next(&c, 1, 7, 10, 0, 1000000, 0, &refused, &at, &backoff), CLI_GIVE_UP, "max_attempts 10");
+
+    cli_class e = class_of(CLI_BACKOFF_EXPONENTIAL, CLI_JITTER_NONE, 100000, 1000000, 20);
+    const int64_t expect[] = { 100000, 200000, 400000, 800000, 1000000, 1000000 };
+    for (uint32_t a = 1; a <= 6; a++) {
+        cr_assert_eq(cli_next(&e, 1, 7, a, 0, 5000000, 0, &refused, &at, &backoff), CLI_RETRY);
+        cr_assert_eq(at - 5000000, expect[a - 1], "retry %u waits %lld", a, (long long)(at - 5000000));
+    }
+}
+
+Test(clients, jittered_waits_stay_inside_their_bounds)
+{
+    cli_class full = class_of(CLI_BACKOFF_EXPONENTIAL, CLI_JITTER_FULL, 100000, 10000000, 20);
+    cli_class equal = class_of(CLI_BACKOFF_EXPONENTIAL, CLI_JITTER_EQUAL, 100000, 10000000, 20);
+    cli_class dec = class_of(CLI_BACKOFF_DECORRELATED, CLI_JITTER_NONE, 100000, 3000000, 20);
+    int64_t at, backoff, prev = 0;
+    double sum_full = 0;
+    for (uint64_t intent = 0; intent < 20000; intent++) {
+        uint32_t a = 1 + (uint32_t)(intent % 4);
+        int64_t x = 100000LL << (a - 1);
+        cr_assert_eq(cli_next(&full, 9, intent, a, 0, 0, 0, &refused, &at, &backoff), CLI_RETRY);
+        cr_assert(at >= 0 && at <= x, "full jitter: %lld outside [0, %lld]", (long long)at, (long long)x);
+        if (a == 1) sum_full += (double)at;
+        cr_assert_eq(cli_next(&equal, 9, intent, a, 0, 0, 0, &refused, &at, &backoff), CLI_RETRY);
+        cr_assert(at >= x - x / 2 && at <= x, "equal jitter: %lld outside [%lld, %lld]", (long long)at,
+                  (long long)(x - x / 2), (long long)x);
+        cr_assert_eq(cli_next(&dec, 9, intent, a, 0, 0, prev, &refused, &at, &backoff), CLI_RETRY);
+        int64_t hi = (prev > 0 ? prev : 100000) * 3;
+        cr_assert(at >= 100000 && at <= (hi < 3000000 ? hi : 3000000), "decorrelated: %lld", (long long)at);
+        prev = a == 4 ? 0 : backoff;
+    }
+    double mean = sum_full / 5000;
+    cr_assert(mean > 45000 && mean < 55000, "full jitter on 100 ms averages 50 ms, got %.0f us", mean);
+}
+
+Test(clients, honor_retry_after_waits_exactly_the_limiters_answer_and_never_means_give_up)
+{
+    cli_class k = class_of(CLI_BACKOFF_EXPONENTIAL, CLI_JITTER_NONE, 100000, 1000000, 5);
+    k.honor_retry_after = 1;
+    lim_decision later = { 0, 0, 37123, 0 }, never = { 0, 0, LIM_RETRY_NEVER, 0 };
+    int64_t at, backoff;
+    cr_assert_eq(cli_next(&k, 1, 3, 1, 0, 500, 0, &later, &at, &backoff), CLI_RETRY);
+    cr_assert_eq(at, 500 + 37123);
+    cr_assert_eq(cli_next(&k, 1, 3, 1, 0, 500, 0, &never, &at, &backoff), CLI_GIVE_UP);
+    k.honor_retry_after = 0;
+    cr_assert_eq(cli_next(&k, 1, 3, 1, 0, 500, 0, &later, &at, &backoff), CLI_RETRY);
+    cr_assert_eq(at, 500 + 100000, "without it the backoff rules");
+}
+
+Test(clients, abandon_after_s_counts_from_the_first_attempt)
+{
+    cli_class k = class_of(CLI_BACKOFF_CONSTANT, CLI_JITTER_NONE, 400000, 0, 100);
+    k.abandon_after_us = 1000000;
+    int64_t at, backoff;
+    cr_assert_eq(cli_next(&k, 1, 0, 2, 0, 600000, 0, &refused, &at, &backoff), CLI_RETRY, "1.0 s: still in time");
+    cr_assert_eq(cli_next(&k, 1, 0, 3, 0, 600001, 0, &refused, &at, &backoff), CLI_GIVE_UP, "1.000001 s: too late");
+}
+
+Test(clients, the_budget_caps_retries_at_its_ratio)
+{
+    cli_class k = class_of(CLI_BACKOFF_CONSTANT, CLI_JITTER_NONE, 1000, 0, 100);
+    k.has_budget = 1;
+    k.budget_ratio = 0.2;
+    k.budget_window_s = 10;
+    cli_budget b;
+    cli_budget_init(&b, 10);
+    uint64_t allowed = 0;
+    for (int64_t i = 0; i < 1000; i++) {   /* 100 intents per second, each refused 3 times */
+        int64_t t = i * 10000;
+        cli_budget_intent(&b, t);
+        for (int r = 0; r < 3; r++) allowed += (uint64_t)cli_budget_take(&b, &k, t);
+    }
+    cr_assert_eq(allowed, 200, "20%% of 1000 first attempts, got %llu", (unsigned long long)allowed);
+    /* the window slides: 10 s later the old intents no longer pay for retries */
+    cr_assert_eq(cli_budget_take(&b, &k, 25000000), 0);
+    k.budget_min_per_s = 1;
+    cr_assert_eq(cli_budget_take(&b, &k, 25000000), 1, "min_per_s x window_s always");
+}
+
+Test(clients, classes_are_drawn_by_weight)
+{
+    cli_config c;
+    memset(&c, 0, sizeof c);
+    c.n = 3;
+    c.c[0].weight = 70;
+    c.c[1].weight = 20;
+    c.c[2].weight = 10;
+    c.total_weight = 100;
+    uint64_t count[3] = { 0, 0, 0 };
+    for (uint64_t i = 0; i < 100000; i++) count[cli_class_of(&c, 42, i)]++;
+    cr_assert(count[0] > 69000 && count[0] < 71000, "%llu", (unsigned long long)count[0]);
+    cr_assert(count[1] > 19300 && count[1] < 20700, "%llu", (unsigned long long)count[1]);
+    cr_assert(count[2] > 9500 && count[2] < 10500, "%llu", (unsigned long long)count[2]);
+}
+
+/* Whole runs in memory. */
+static run_result run_file(const char *path, const char *const *sets, size_t n_sets, scn_scenario *s)
+{
+    char err[512];
+    scn_options opt = { sets, n_sets, NULL };
+    cr_assert_eq(scn_load(path, &opt, s, err, sizeof err), 0, "%s", err);
+    gen *g = gen_create(s);
+    run_backend mem;
+    bmem *m = bmem_create(16, &mem);
+    run_options ro = { NULL, NULL, NULL, NULL };
+    run_result r;
+    cr_assert_eq(run_limiter(s, g, &s->limiters[0], &mem, &ro, &r, err, sizeof err), 0, "%s", err);
+    bmem_destroy(m);
+    gen_destroy(g);
+    return r;
+}
+
+Test(clients, without_clients_amplification_is_exactly_one)
+{
+    scn_scenario s;
+    run_result r = run_file("tests/fixtures/good/flash_burst.json", NULL, 0, &s);
+    cr_assert_eq(r.clients.intents, r.summary.offered);
+    cr_assert_eq(r.clients.succeeded, r.summary.admitted);
+    cr_assert_eq(r.clients.abandoned, r.summary.dropped);
+    cr_assert_eq(r.clients.tts_max_us, 0);
+    run_result_free(&r);
+    scn_free(&s);
+}
+
+Test(clients, every_intent_ends_once_and_a_retrying_run_is_deterministic)
+{
+    scn_scenario s;
+    run_result a = run_file("tests/fixtures/good/retry_sale.json", NULL, 0, &s);
+    const run_client_stats *c = &a.clients;
+    cr_assert_gt(c->intents, 1000);
+    cr_assert_eq(c->succeeded + c->abandoned + c->budget_refused + c->unfinished, c->intents);
+    cr_assert_gt(a.summary.offered, c->intents, "refused clients came back");
+    cr_assert_gt(c->budget_refused, 0, "the budgeted class ran out");
+    cr_assert_eq(a.oracle.violations, 0);
+    cr_assert_eq(c->success_attempts >= c->succeeded, 1);
+    scn_scenario s2;
+    run_result b = run_file("tests/fixtures/good/retry_sale.json", NULL, 0, &s2);
+    cr_assert_eq(b.summary.offered, a.summary.offered);
+    cr_assert_eq(b.summary.admitted, a.summary.admitted);
+    cr_assert_eq(b.clients.abandoned, a.clients.abandoned);
+    cr_assert_eq(b.clients.tts_p99_us, a.clients.tts_p99_us);
+    for (size_t t = 0; t < a.series.n_ticks; t++) {
+        cr_assert_eq(a.series.offered[t], b.series.offered[t]);
+        cr_assert_eq(a.series.intents[t], b.series.intents[t]);
+    }
+    run_result_free(&a);
+    run_result_free(&b);
+    scn_free(&s);
+    scn_free(&s2);
+}
+
+/* Half the intents cost more than the bucket holds: the limiter answers
+ * "never" (retry_after -1). Clients who listen give those up at once;
+ * the others spend all their attempts on them. */
+Test(clients, clients_who_honor_retry_after_give_up_on_never_at_once)
+{
+    scn_scenario s1, s2;
+    run_result honor = run_file("tests/fixtures/good/retry_after.json", NULL, 0, &s1);
+    run_result blind = run_file("tests/fixtures/good/retry_blind.json", NULL, 0, &s2);
+    cr_assert_lt(honor.summary.offered, blind.summary.offered, "honor %llu attempts, blind %llu",
+                 (unsigned long long)honor.summary.offered, (unsigned long long)blind.summary.offered);
+    cr_assert_geq(honor.clients.succeeded, blind.clients.succeeded);
+    run_result_free(&honor);
+    run_result_free(&blind);
+    scn_free(&s1);
+    scn_free(&s2);
+}
+
+/* A retry is one more request: on Redis in virtual mode every decision,
+ * retries included, equals memory's, and so does every client figure. */
+Test(clients, retries_decide_the_same_on_redis_as_in_memory, .timeout = 180)
+{
+    char *dir = tsup_tempdir(), out[600], logs[600], err[4096];
+    snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(logs, sizeof logs, "%s/logs", dir);
+    const char *argv[] = { "run", "tests/fixtures/good/retry_sale.json", "--backend", "memory,redis", "--out", out,
+                           "--log-decisions", logs, "--quiet", NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s", err);
+    char a[700], b[700];
+    snprintf(a, sizeof a, "%s/token_bucket.memory.csv", logs);
+    snprintf(b, sizeof b, "%s/token_bucket.redis.csv", logs);
+    char *mem = tsup_slurp(a), *red = tsup_slurp(b);
+    cr_assert(mem && red, "no decision logs in %s", logs);
+    /* the header names the backend; every decision after it must match */
+    const char *m = strstr(mem, "\n# params"), *r = strstr(red, "\n# params");
+    cr_assert(m && r);
+    size_t lines = 0;
+    for (const char *p = m; *p; p++) lines += *p == '\n';
+    cr_assert_gt(lines, 10000, "retries included: %zu decisions", lines);
+    cr_assert_str_eq(m, r, "memory and Redis decided differently");
+    char summary[700];
+    snprintf(summary, sizeof summary, "%s/summary.csv", out);
+    char *csv = tsup_slurp(summary);
+    cr_assert(csv);
+    char *row[2] = { strstr(csv, "token_bucket,token_bucket,memory,"), strstr(csv, "token_bucket,token_bucket,redis,") };
+    cr_assert(row[0] && row[1]);
+    /* from intents on, the client columns: compare them field by field */
+    const char *header_end = strchr(csv, '\n');
+    size_t idx = 0;
+    for (const char *f = csv; f < header_end && strncmp(f, "intents,", 8) != 0; f++) idx += *f == ',';
+    char *field[2];
+    for (int k = 0; k < 2; k++) {
+        field[k] = row[k];
+        for (size_t i = 0; i < idx; i++) field[k] = strchr(field[k], ',') + 1;
+    }
+    const char *names[] = { "intents", "amplification", "goodput_rps", "abandoned", "budget_refused", "unfinished",
+                            "tts_p50_us", "tts_p99_us", "tts_max_us", "attempts_per_success", "recovery_s" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        size_t la = strcspn(field[0], ",\n"), lb = strcspn(field[1], ",\n");
+        cr_assert(la == lb && strncmp(field[0], field[1], la) == 0, "%s: memory %.*s, redis %.*s", names[i], (int)la,
+                  field[0], (int)lb, field[1]);
+        field[0] += la + 1;
+        field[1] += lb + 1;
+    }
+    free(csv);
+    free(mem);
+    free(red);
+    tsup_rmtree(dir);
+    free(dir);
+}
