@@ -60,45 +60,48 @@ static int64_t cli_backoff_us(const cli_class *k, uint32_t n, int64_t prev_us, d
     return 0;
 }
 
+/* The draws of retry `attempt`: the backoff x and the random part of the
+ * jitter on it (what a Retry-After is topped up with). */
+static void cli_draw(const cli_class *k, uint64_t seed, uint64_t intent, uint32_t attempt, int64_t prev_backoff_us,
+                     int64_t *x, int64_t *random_part, int64_t *spread)
+{
+    *x = cli_backoff_us(k, attempt, prev_backoff_us, cli_uniform(seed, intent, attempt, 1));
+    *spread = k->backoff == CLI_BACKOFF_DECORRELATED ? 0
+              : k->jitter == CLI_JITTER_FULL         ? *x
+              : k->jitter == CLI_JITTER_EQUAL        ? *x / 2
+                                                     : 0;
+    *random_part = cli_between(0, *spread, cli_uniform(seed, intent, attempt, 2));
+}
+
+/* The wait after a refusal without (or without using) a Retry-After:
+ * full x - x + r = r; equal x - x/2 + r; none and decorrelated x. */
+static int64_t cli_plain_wait(int64_t x, int64_t random_part, int64_t spread) { return x - spread + random_part; }
+
 cli_verdict cli_next(const cli_class *k, uint64_t seed, uint64_t intent, uint32_t attempt, int64_t first_us,
                      int64_t now_us, int64_t prev_backoff_us, const lim_decision *d, int64_t *at_us,
                      int64_t *backoff_us)
 {
     if (attempt >= k->max_attempts) return CLI_GIVE_UP;
     if (k->honor_retry_after && d->retry_after_us == LIM_RETRY_NEVER) return CLI_GIVE_UP;
-    double u_backoff = cli_uniform(seed, intent, attempt, 1), u_jitter = cli_uniform(seed, intent, attempt, 2);
-    int64_t x = cli_backoff_us(k, attempt, prev_backoff_us, u_backoff);
-    int64_t spread = k->backoff == CLI_BACKOFF_DECORRELATED ? 0
-                     : k->jitter == CLI_JITTER_FULL         ? x
-                     : k->jitter == CLI_JITTER_EQUAL        ? x / 2
-                                                            : 0;
-    int64_t random_part = cli_between(0, spread, u_jitter);
-    int64_t wait;
-    if (k->honor_retry_after && d->retry_after_us > 0) wait = d->retry_after_us + random_part;
-    else if (k->jitter == CLI_JITTER_FULL && k->backoff != CLI_BACKOFF_DECORRELATED) wait = random_part;
-    else wait = x - spread + random_part;   /* equal: x/2 + uniform(0, x/2); none: x */
+    int64_t x, random_part, spread;
+    cli_draw(k, seed, intent, attempt, prev_backoff_us, &x, &random_part, &spread);
+    int64_t wait = k->honor_retry_after && d->retry_after_us > 0 ? d->retry_after_us + random_part
+                                                                 : cli_plain_wait(x, random_part, spread);
     *backoff_us = x;
     *at_us = now_us + wait;
     if (k->abandon_after_us > 0 && *at_us - first_us > k->abandon_after_us) return CLI_GIVE_UP;
     return CLI_RETRY;
 }
 
-int64_t cli_min_wait_us(const cli_config *c)
+int64_t cli_earliest_return_us(const cli_class *k, uint64_t seed, uint64_t intent, uint32_t attempt,
+                               int64_t prev_backoff_us)
 {
-    int64_t least = INT64_MAX;
-    for (size_t i = 0; i < c->n; i++) {
-        const cli_class *k = &c->c[i];
-        if (k->max_attempts <= 1) continue;
-        int64_t w;
-        if (k->honor_retry_after || k->jitter == CLI_JITTER_FULL || k->backoff == CLI_BACKOFF_NONE) w = 0;
-        else if (k->backoff == CLI_BACKOFF_DECORRELATED) w = k->base_us < k->cap_us ? k->base_us : k->cap_us;
-        else {
-            int64_t x = k->base_us < k->cap_us || k->backoff == CLI_BACKOFF_CONSTANT ? k->base_us : k->cap_us;
-            w = k->jitter == CLI_JITTER_EQUAL ? x - x / 2 : x;
-        }
-        if (w < least) least = w;
-    }
-    return least;
+    if (attempt >= k->max_attempts) return INT64_MAX;
+    int64_t x, random_part, spread;
+    cli_draw(k, seed, intent, attempt, prev_backoff_us, &x, &random_part, &spread);
+    int64_t plain = cli_plain_wait(x, random_part, spread);
+    /* a Retry-After adds to the random part; without one the plain wait holds, and it is never below it */
+    return k->honor_retry_after && random_part < plain ? random_part : plain;
 }
 
 void cli_budget_init(cli_budget *b, uint32_t window_s)

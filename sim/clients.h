@@ -79,10 +79,12 @@ cli_verdict cli_next(const cli_class *k, uint64_t seed, uint64_t intent, uint32_
                      int64_t now_us, int64_t prev_backoff_us, const lim_decision *d, int64_t *at_us,
                      int64_t *backoff_us);
 
-/* A lower bound of the wait between a refusal and its retry over every
- * class that retries (INT64_MAX when none does): requests closer than
- * this may be decided together, none of their retries can come between. */
-int64_t cli_min_wait_us(const cli_config *c);
+/* The earliest a refusal of this attempt can bring its client back, as a
+ * wait from the refusal, known before the decision (INT64_MAX: it would
+ * not come back): requests closer than this to it may be decided together
+ * with it, as its retry cannot come between them. */
+int64_t cli_earliest_return_us(const cli_class *k, uint64_t seed, uint64_t intent, uint32_t attempt,
+                               int64_t prev_backoff_us);
 
 /* A class's retry budget over whole seconds: a ring of per-second counts. */
 typedef struct {

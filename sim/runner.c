@@ -78,7 +78,7 @@ static void run_after_decision(run_loop *r, pass *p, const gen_request *q, const
         next.attempt++;
         next.prev_backoff_us = backoff;
         evl_push(&r->events, at, EVL_RETRY, &again, &next);
-        r->retries_pending++;
+        pass_pending(p, ++r->retries_pending);
     }
 }
 
@@ -87,9 +87,6 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
 {
     size_t batch = b->batch < 1 ? 1 : b->batch > RUN_MAX_BATCH ? RUN_MAX_BATCH : b->batch;
     const cli_config *cc = &s->clients;
-    /* Requests closer together than a client's quickest return may be
-     * decided as one batch: no retry of theirs can come between them. */
-    int64_t min_wait = cli_min_wait_us(cc);
     /* Everything that can fail comes before begin(), so that once a backend
      * has begun, end() always runs (it deletes Redis keys, frees state). */
     gen_request *reqs = malloc(batch * sizeof *reqs);
@@ -122,12 +119,17 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
             continue;
         }
         /* Consecutive requests go to the backend together (a Redis
-         * pipeline): never across a tick's end, never past the quickest
-         * return of a client refused in the batch. */
+         * pipeline): never across a tick's end, never past the earliest
+         * return of a client the batch may refuse, so that no retry is
+         * decided out of its time. */
         size_t n = 0;
         int64_t horizon = INT64_MAX;
         while (n < batch && (e = evl_peek(&r.events)) && e->kind != EVL_TICK_END && e->t_us <= horizon) {
-            if (n == 0 && min_wait != INT64_MAX) horizon = e->t_us + min_wait;
+            if (cc->n) {
+                int64_t back = cli_earliest_return_us(&cc->c[e->from.client_class], s->seed, e->from.intent,
+                                                      e->from.attempt, e->from.prev_backoff_us);
+                if (back != INT64_MAX && e->t_us + back < horizon) horizon = e->t_us + back;
+            }
             reqs[n] = e->req;
             from[n] = e->from;
             evl_kind kind = e->kind;
@@ -147,7 +149,6 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
             if (latency[i] >= 0) pass_latency(p, latency[i]);
             run_after_decision(&r, p, &reqs[i], &from[i], &dec[i]);
         }
-        pass_pending(p, r.retries_pending);
         uint64_t before = decided;
         decided += n;
         if (before >> 12 != decided >> 12) {
