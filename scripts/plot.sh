@@ -41,6 +41,15 @@ for fmt in png svg; do
         cat "$tmp/gnuplot.log" >&2
         exit 1
     }
+    if [ -f "$dir/tts.csv" ]; then
+        clients=$(awk -F, 'NR > 1 && !seen[$1 "@" $2]++ { printf "%s@%s ", $1, $2 }' "$dir/tts.csv")
+        "$gnuplot" -e "dir='$dir'; names='$clients'; tagged=$((backends > 1)); tick=$tick; fmt='$fmt'; title='$title'; outdir='$tmp'" \
+            "$here/clients.gp" 2>"$tmp/gnuplot.log" || {
+            echo "ratelab: gnuplot failed on $dir/tts.csv:" >&2
+            cat "$tmp/gnuplot.log" >&2
+            exit 1
+        }
+    fi
     if [ -f "$dir/queue.csv" ]; then
         queues=$(awk -F, 'NR > 1 && !seen[$1 "@" $2]++ { printf "%s@%s ", $1, $2 }' "$dir/queue.csv")
         "$gnuplot" -e "dir='$dir'; queues='$queues'; tick=$tick; fmt='$fmt'; title='$title'; outdir='$tmp'" \

@@ -447,8 +447,8 @@ static int main_run(int argc, char **argv)
         if (a.use_redis) printf("redis: %s, %s%s, keys ratelab:%s-<limiter>:{key}, deleted\n", where,
                                 a.realtime ? mode : "virtual mode (pipelined)",
                                 qout_any(results, n_results) ? "; queues on the wall clock" : "", run_id);
-        printf("results: %s/{summary.csv,timeseries.csv,accuracy.csv,run.json%s}\n", outdir,
-               qout_any(results, n_results) ? ",queue.csv" : "");
+        printf("results: %s/{summary.csv,timeseries.csv,accuracy.csv,run.json%s%s}\n", outdir,
+               qout_any(results, n_results) ? ",queue.csv" : "", s.clients.n ? ",tts.csv" : "");
     }
 done:
     for (size_t i = 0; i < n_logs; i++) dlog_close(&logs[i], 0, err, sizeof err);

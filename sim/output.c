@@ -50,22 +50,23 @@ void out_summary_csv(FILE *f, const run_result *r, size_t n)
 void out_timeseries_csv(FILE *f, const run_result *r, size_t n)
 {
     fputs("limiter,algorithm,backend,t_s,offered,admitted,dropped,delayed,released,level,"
-          "delay_p50_us,delay_p99_us,delay_max_us,wall_latency_p50_ns,wall_latency_p99_ns\n", f);
+          "delay_p50_us,delay_p99_us,delay_max_us,wall_latency_p50_ns,wall_latency_p99_ns,intents\n", f);
     for (size_t i = 0; i < n; i++) {
         const met_series *m = &r[i].series;
         const scn_limiter *l = r[i].limiter;
         for (size_t t = 0; t < m->n_ticks; t++) {
             int64_t at_ms = (int64_t)t * (m->tick_us / 1000);
-            fprintf(f, "%s,%s,%s,%lld.%03lld,%llu,%llu,%llu,%llu,%llu,%lld,%lld,%lld,%lld,%lld,%lld\n",
+            fprintf(f, "%s,%s,%s,%lld.%03lld,%llu,%llu,%llu,%llu,%llu,%lld,%lld,%lld,%lld,%lld,%lld,%llu\n",
                     l->name, l->entry->name, r[i].backend, (long long)(at_ms / 1000), (long long)(at_ms % 1000),
                     (unsigned long long)m->offered[t], (unsigned long long)m->admitted[t],
                     (unsigned long long)m->dropped[t], (unsigned long long)m->delayed[t],
                     (unsigned long long)m->released[t], (long long)m->level[t],
                     (long long)m->delay_p50[t], (long long)m->delay_p99[t], (long long)m->delay_max[t],
-                    (long long)m->latency_p50[t], (long long)m->latency_p99[t]);
+                    (long long)m->latency_p50[t], (long long)m->latency_p99[t], (unsigned long long)m->intents[t]);
         }
     }
 }
+
 
 static void out_si(char *buf, size_t len, double v)
 {
@@ -294,6 +295,20 @@ static int out_write_timeseries(FILE *f, const void *a)
     return 0;
 }
 
+/* tts.csv: the distribution of time to success, per limiter with clients. */
+static int out_write_tts(FILE *f, const void *a)
+{
+    const out_job *j = a;
+    fputs("limiter,backend,percentile,tts_ms\n", f);
+    for (size_t i = 0; i < j->n; i++) {
+        if (!j->r[i].has_clients) continue;
+        for (int k = 0; k <= 100; k++)
+            fprintf(f, "%s,%s,%d,%.3f\n", j->r[i].limiter->name, j->r[i].backend, k,
+                    (double)j->r[i].clients.tts_percentile[k] / 1000.0);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
 static int out_write_queue(FILE *f, const void *a)
 {
     const out_job *j = a;
@@ -351,7 +366,8 @@ int out_write_run(const char *given, const scn_scenario *s, const run_result *re
         out_file(tmp, "timeseries.csv", out_write_timeseries, &job, err, errlen) != 0 ||
         out_file(tmp, "accuracy.csv", out_write_accuracy, &job, err, errlen) != 0 ||
         out_file(tmp, "run.json", out_write_json, &job, err, errlen) != 0 ||
-        (qout_any(results, n) && out_file(tmp, "queue.csv", out_write_queue, &job, err, errlen) != 0)) {
+        (qout_any(results, n) && out_file(tmp, "queue.csv", out_write_queue, &job, err, errlen) != 0) ||
+        (s->clients.n && out_file(tmp, "tts.csv", out_write_tts, &job, err, errlen) != 0)) {
         fs_remove_tree(tmp);
         return -1;
     }

@@ -178,6 +178,8 @@ void pass_finish(pass *p, double wall_s, int decision_order_known, const run_bac
     c->tts_p50_us = hist_quantile(p->time_to_success, 0.50);
     c->tts_p99_us = hist_quantile(p->time_to_success, 0.99);
     c->tts_max_us = p->time_to_success->total ? p->time_to_success->max : 0;
+    for (int i = 0; i <= 100; i++)
+        c->tts_percentile[i] = i == 100 ? c->tts_max_us : hist_quantile(p->time_to_success, i / 100.0);
     c->peak_second_s = pass_peak_second(p->s, m);
     c->recovery_s = pass_recovery(p->s, p->l, m, c->peak_second_s);
     /* every intent ends exactly once: one lost or ended twice is a violation */

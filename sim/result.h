@@ -58,6 +58,7 @@ typedef struct {
                                   * downstream is no longer overloaded; -1: never within the run */
     uint64_t peak_pending;       /* most retries waiting at once */
     double duration_s;           /* the scenario's: goodput is succeeded / duration_s */
+    int64_t tts_percentile[101]; /* time to success at 0%, 1%, ... 100% of the successes */
 } run_client_stats;
 
 typedef struct run_result {
