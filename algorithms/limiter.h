@@ -77,8 +77,9 @@ typedef struct {
 } lim_decision;
 
 /* A rate limiter decides each request when it arrives; a queue accepts
- * it and delivers it later (sim/queue_run.h drives it). */
-typedef enum { LIM_KIND_LIMITER = 0, LIM_KIND_QUEUE } lim_kind;
+ * it and delivers it later (sim/queue_run.h drives it); a chain passes a
+ * request only if each of its limiters admits it (sim/chain.h). */
+typedef enum { LIM_KIND_LIMITER = 0, LIM_KIND_QUEUE, LIM_KIND_CHAIN } lim_kind;
 
 /* Which promise the oracle (sim/oracle.h) holds an algorithm to. */
 typedef enum {

@@ -18,6 +18,7 @@
 typedef struct {
     size_t keys_seen, state_bytes;   /* state_bytes: the store, or Redis MEMORY USAGE */
     uint64_t errors;                 /* errors survived (Redis) */
+    uint64_t tier_refused[SCN_MAX_TIERS];   /* a chain: refusals per tier (chain.h) */
 } run_backend_report;
 
 typedef struct run_backend {

@@ -4,8 +4,10 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../algorithms/keystore.h"
+#include "chain.h"
 
 struct bmem {
     unsigned sample_mask;
@@ -14,21 +16,82 @@ struct bmem {
     const scn_limiter *l;
     const uint64_t *hashes;
     ks_store *store;
+    /* a chain: a store per tier, and each tier's state copied for a decision */
+    size_t n_tiers;
+    ks_store *tier_store[SCN_MAX_TIERS];
+    void *scratch[SCN_MAX_TIERS];
+    uint64_t refused[SCN_MAX_TIERS];
 };
+
+static void bmem_release(bmem *m)
+{
+    ks_destroy(m->store);
+    m->store = NULL;
+    for (size_t i = 0; i < SCN_MAX_TIERS; i++) {
+        ks_destroy(m->tier_store[i]);
+        free(m->scratch[i]);
+        m->tier_store[i] = NULL;
+        m->scratch[i] = NULL;
+    }
+    m->n_tiers = 0;
+}
 
 static int bmem_begin(void *ctx, const scn_scenario *s, const scn_limiter *l, char *err, size_t errlen)
 {
     bmem *m = ctx;
+    m->s = s;
+    m->l = l;
+    m->hashes = kspace_hashes(s->keys);
+    m->n = 0;
+    memset(m->refused, 0, sizeof m->refused);
+    if (l->entry->kind == LIM_KIND_CHAIN) {
+        m->n_tiers = l->n_tiers;
+        for (size_t i = 0; i < l->n_tiers; i++) {
+            const scn_limiter *t = &l->tiers[i];
+            size_t max_keys = t->global ? 1 : kspace_count(s->keys);
+            m->tier_store[i] = ks_create(max_keys, t->cfg.state_size);
+            m->scratch[i] = malloc(t->cfg.state_size ? t->cfg.state_size : 1);
+            if (!m->tier_store[i] || !m->scratch[i]) {
+                snprintf(err, errlen, "%s: out of memory for the state of tier %s", l->name, t->name);
+                bmem_release(m);
+                return -1;
+            }
+        }
+        return 0;
+    }
     size_t max_keys = l->global ? 1 : kspace_count(s->keys);
     m->store = ks_create(max_keys, l->cfg.state_size);
     if (!m->store) {
         snprintf(err, errlen, "%s: out of memory for the state of %zu keys", l->name, max_keys);
         return -1;
     }
-    m->s = s;
-    m->l = l;
-    m->hashes = kspace_hashes(s->keys);
-    m->n = 0;
+    return 0;
+}
+
+/* One request through a chain: each tier's state copied, decided, and
+ * written back only where the policy keeps it (chain.h). */
+static int bmem_chain_decide(bmem *m, const gen_request *q, lim_decision *out)
+{
+    const scn_limiter *c = m->l;
+    int fresh[SCN_MAX_TIERS], keep[SCN_MAX_TIERS];
+    for (size_t i = 0; i < c->n_tiers; i++) {
+        const scn_limiter *t = &c->tiers[i];
+        uint32_t key = t->global ? 0 : q->key;
+        const void *kept = ks_peek(m->tier_store[i], key, t->global ? 0 : m->hashes[key]);
+        fresh[i] = !kept;
+        if (kept) memcpy(m->scratch[i], kept, t->cfg.state_size);
+        else memset(m->scratch[i], 0, t->cfg.state_size);
+    }
+    chain_decide(c, m->scratch, fresh, q->t_us, q->cost, out, keep, m->refused);
+    for (size_t i = 0; i < c->n_tiers; i++) {
+        if (!keep[i]) continue;
+        const scn_limiter *t = &c->tiers[i];
+        uint32_t key = t->global ? 0 : q->key;
+        int is_new;
+        void *state = ks_get(m->tier_store[i], key, t->global ? 0 : m->hashes[key], &is_new);
+        if (!state) return -1;
+        memcpy(state, m->scratch[i], t->cfg.state_size);
+    }
     return 0;
 }
 
@@ -42,16 +105,23 @@ static int bmem_decide(void *ctx, const gen_request *reqs, size_t n, lim_decisio
     for (size_t i = 0; i < n; i++) {
         uint32_t key = global ? 0 : reqs[i].key;
         uint64_t hash = global ? 0 : m->hashes[key];
-        int is_new;
         int timed = (m->n++ & m->sample_mask) == 0;
         int64_t t0 = timed ? clk_mono_ns() : 0;
-        void *state = ks_get(m->store, key, hash, &is_new);
-        if (!state) {
-            /* cannot happen while the store is sized from the keyspace; say so if it does */
-            snprintf(err, errlen, "%s: key store full", m->l->name);
-            return -1;
+        if (m->n_tiers) {
+            if (bmem_chain_decide(m, &reqs[i], &out[i]) != 0) {
+                snprintf(err, errlen, "%s: key store full", m->l->name);
+                return -1;
+            }
+        } else {
+            int is_new;
+            void *state = ks_get(m->store, key, hash, &is_new);
+            if (!state) {
+                /* cannot happen while the store is sized from the keyspace; say so if it does */
+                snprintf(err, errlen, "%s: key store full", m->l->name);
+                return -1;
+            }
+            ops->decide(cfg, state, is_new, reqs[i].t_us, reqs[i].cost, &out[i]);
         }
-        ops->decide(cfg, state, is_new, reqs[i].t_us, reqs[i].cost, &out[i]);
         latency_ns[i] = timed ? clk_mono_ns() - t0 : -1;
     }
     return 0;
@@ -60,6 +130,11 @@ static int bmem_decide(void *ctx, const gen_request *reqs, size_t n, lim_decisio
 static int64_t bmem_level(void *ctx, uint32_t key, int64_t now_us)
 {
     bmem *m = ctx;
+    if (m->n_tiers) {   /* the first tier's */
+        const scn_limiter *t = &m->l->tiers[0];
+        uint32_t k = t->global ? 0 : key;
+        return t->ops->level(&t->cfg, ks_peek(m->tier_store[0], k, t->global ? 0 : m->hashes[k]), now_us);
+    }
     uint64_t hash = m->l->global ? 0 : m->hashes[key];
     return m->l->ops->level(&m->l->cfg, ks_peek(m->store, key, hash), now_us);
 }
@@ -68,11 +143,18 @@ static void bmem_end(void *ctx, run_backend_report *sum, char *note, size_t note
 {
     if (notelen) note[0] = '\0';
     bmem *m = ctx;
-    sum->keys_seen = ks_count(m->store);
-    sum->state_bytes = ks_bytes(m->store);
-    sum->errors = 0;
-    ks_destroy(m->store);
-    m->store = NULL;
+    memset(sum, 0, sizeof *sum);
+    if (m->n_tiers) {
+        for (size_t i = 0; i < m->n_tiers; i++) {
+            sum->keys_seen += ks_count(m->tier_store[i]);
+            sum->state_bytes += ks_bytes(m->tier_store[i]);
+            sum->tier_refused[i] = m->refused[i];
+        }
+    } else {
+        sum->keys_seen = ks_count(m->store);
+        sum->state_bytes = ks_bytes(m->store);
+    }
+    bmem_release(m);
 }
 
 bmem *bmem_create(unsigned sample_every, run_backend *out)
@@ -87,6 +169,6 @@ bmem *bmem_create(unsigned sample_every, run_backend *out)
 void bmem_destroy(bmem *m)
 {
     if (!m) return;
-    ks_destroy(m->store);
+    bmem_release(m);
     free(m);
 }

@@ -227,6 +227,10 @@ static int bred_begin(void *ctx, const scn_scenario *s, const scn_limiter *l, ch
     r->l = l;
     atomic_store(&r->errors, 0);
     r->last_error[0] = '\0';
+    if (!l->ops) {
+        snprintf(err, errlen, "%s: a %s runs in memory only so far (--backend memory)", l->name, l->entry->name);
+        return -1;
+    }
     r->source = rscript_find(l->ops->name);
     if (!r->source && !l->ops->facts.client_side) {
         snprintf(err, errlen, "%s: %s has no Lua twin (algorithms/lua/%s.lua) and is not marked client_side in "

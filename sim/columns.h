@@ -25,6 +25,7 @@ typedef struct {
     uint64_t overload_s;
     int has_clients;             /* else every client column reads -1 (a queue) */
     const run_client_stats *c;
+    const char *refused_by;      /* a chain: "tier=refusals;..." (summary only), else "" */
 } col_row;
 
 #define COL_DS(r, v) ((r)->has_downstream ? (long long)(v) : -1LL)
@@ -82,6 +83,7 @@ typedef struct {
 #define COL_attempts_per_success(X) X(attempts_per_success, "%.4f", COL_CLD(r, r->c->succeeded ? (double)r->c->success_attempts / (double)r->c->succeeded : 0.0))
 #define COL_recovery_s(X)        X(recovery_s, "%.0f", COL_CLD(r, r->c->recovery_s))
 #define COL_peak_pending_retries(X) X(peak_pending_retries, "%lld", COL_CL(r, r->c->peak_pending))
+#define COL_refused_by(X)        X(refused_by, "%s", r->refused_by ? r->refused_by : "")
 
 /* summary.csv, after limiter,algorithm,backend,scope,params */
 #define COL_SUMMARY(X) \
@@ -95,7 +97,7 @@ typedef struct {
     COL_wall_latency_p999_ns(X) COL_wall_latency_max_ns(X) COL_wall_decisions_per_s(X) COL_intents(X) \
     COL_amplification(X) COL_goodput_rps(X) COL_abandoned(X) COL_budget_refused(X) COL_unfinished(X) \
     COL_tts_p50_us(X) COL_tts_p99_us(X) COL_tts_max_us(X) COL_attempts_per_success(X) COL_recovery_s(X) \
-    COL_peak_pending_retries(X)
+    COL_peak_pending_retries(X) COL_refused_by(X)
 
 /* a sweep's <limiter>.csv, after limiter,algorithm,point and the grid's values */
 #define COL_SWEEP(X) \

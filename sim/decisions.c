@@ -21,7 +21,7 @@ FILE *dlog_open(af_file *log, const char *dir, const scn_limiter *l, const char 
     char path[4200], params[256];
     snprintf(path, sizeof path, "%s/%s.%s.csv", dir, l->name, backend);
     if (af_open(log, path, err, errlen) != 0) return NULL;
-    lim_format_params(l->entry, l->values, l->rates, params, sizeof params);
+    scn_params(l, params, sizeof params);
     fprintf(log->f, "# ratelab decisions v1\n# limiter %s algorithm %s scope %s backend %s\n# params %s\n"
                     "t_us,key,cost,allowed,delay_us\n",
             l->name, l->entry->name, l->global ? "global" : "key", backend, params);

@@ -5,7 +5,7 @@
 
 #include "queue_run.h"
 
-int drv_decides(const scn_limiter *l) { return l->entry->kind == LIM_KIND_LIMITER; }
+int drv_decides(const scn_limiter *l) { return l->entry->kind != LIM_KIND_QUEUE; }
 
 int drv_run(const scn_scenario *s, gen *g, const scn_limiter *l, const drv_target *t, const run_options *opt,
             run_result *out, char *err, size_t errlen)

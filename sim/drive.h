@@ -23,8 +23,8 @@ typedef struct {
     const rqr_options *queue;     /* how a queue entry runs on Redis (url, server, run id) */
 } drv_target;
 
-/* 1 when entry l decides request by request (it has a decision log);
- * 0 for a queue, which accepts and delivers later. */
+/* 1 when entry l decides request by request (a rate limiter or a chain:
+ * it has a decision log); 0 for a queue, which accepts and delivers later. */
 int drv_decides(const scn_limiter *l);
 
 /* Runs entry l of s (every request of g, rewound) on target t into *out.

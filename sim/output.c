@@ -37,10 +37,14 @@ void out_summary_csv(FILE *f, const run_result *r, size_t n)
     for (size_t i = 0; i < n; i++) {
         const scn_limiter *l = r[i].limiter;
         char params[256];
-        lim_format_params(l->entry, l->values, l->rates, params, sizeof params);
+        scn_params(l, params, sizeof params);
         fprintf(f, "%s,%s,%s,%s,%s", l->name, l->entry->name, r[i].backend, l->global ? "global" : "key", params);
+        char refused[256] = "";
+        for (size_t t = 0, used = 0; t < l->n_tiers && used < sizeof refused; t++)
+            used += (size_t)snprintf(refused + used, sizeof refused - used, "%s%s=%llu", t ? ";" : "", l->tiers[t].name,
+                                     (unsigned long long)r[i].tier_refused[t]);
         col_row row = { &r[i].summary, &r[i].oracle, r[i].has_downstream, &r[i].downstream, r[i].overload_s,
-                        r[i].has_clients, &r[i].clients };
+                        r[i].has_clients, &r[i].clients, refused };
         col_summary_row(f, &row);
         qout_summary_fields(f, &r[i]);
         fputc('\n', f);

@@ -23,20 +23,27 @@ pass *pass_open(const scn_scenario *s, const scn_limiter *l, const char *backend
     out->limiter = l;
     out->backend = backend;
     size_t n_ticks = scn_tick_count(s);
-    size_t n_keys = l->global ? 1 : kspace_count(s->keys);
     pass *p = calloc(1, sizeof *p);
     int series = met_init(&out->series, n_ticks, s->tick_us, s->duration_us) == 0;
+    int checks = p != NULL;
     if (p) {
-        p->check = orc_check_create(l, n_keys);
+        /* a chain's admissions are held to every tier's promise */
+        int chain = l->entry->kind == LIM_KIND_CHAIN;
+        p->n_checks = chain ? l->n_tiers : 1;
+        for (size_t i = 0; i < p->n_checks; i++) {
+            p->judged[i] = chain ? &l->tiers[i] : l;
+            p->check[i] = orc_check_create(p->judged[i], p->judged[i]->global ? 1 : kspace_count(s->keys));
+            checks &= p->check[i] != NULL;
+        }
         if ((p->time_to_success = malloc(sizeof *p->time_to_success))) hist_init(p->time_to_success);
         p->down = s->downstream.present ? dsm_create(&s->downstream, s->seed, s->duration_us, PASS_DOWNSTREAM_PENDING)
                                         : NULL;
     }
-    if (!p || !p->check || !p->time_to_success || (s->downstream.present && !p->down) || !series) {
+    if (!p || !checks || !p->time_to_success || (s->downstream.present && !p->down) || !series) {
         snprintf(err, errlen, "%s: out of memory for %zu ticks of metrics, the oracle or the downstream model",
                  l->name, n_ticks);
         if (p) {
-            orc_check_destroy(p->check);
+            for (size_t i = 0; i < p->n_checks; i++) orc_check_destroy(p->check[i]);
             dsm_destroy(p->down);
             free(p->time_to_success);
             free(p);
@@ -64,12 +71,38 @@ void pass_count(pass *p, const gen_request *q, const lim_decision *d)
 
 void pass_judge(pass *p, const gen_request *q, int64_t at_us, const lim_decision *d)
 {
-    uint32_t key = p->l->global ? 0 : q->key;
-    orc_check_add(p->check, key, at_us, q->cost, d);
-    if (p->log) dlog_write(p->log, at_us, p->l->global ? "global" : kspace_name(p->s->keys, key), q->cost, d);
+    for (size_t i = 0; i < p->n_checks; i++) orc_check_add(p->check[i], p->judged[i]->global ? 0 : q->key, at_us, q->cost, d);
+    if (p->log) dlog_write(p->log, at_us, p->l->global ? "global" : kspace_name(p->s->keys, q->key), q->cost, d);
 }
 
-void pass_unanswered(pass *p, const lim_decision *d) { orc_check_count(p->check, d); }
+void pass_unanswered(pass *p, const lim_decision *d)
+{
+    for (size_t i = 0; i < p->n_checks; i++) orc_check_count(p->check[i], d);
+}
+
+/* The oracle's reports of a chain's tiers as one: the counts are the
+ * same stream's; violations and cost over the bounds add up; comparisons
+ * with a single limiter's reference mean nothing for a chain. */
+static void pass_oracle_report(const pass *p, orc_report *r)
+{
+    orc_check_report(p->check[0], r);
+    if (p->n_checks == 1) return;
+    r->wrongly_allowed = r->wrongly_blocked = r->max_window_cost = -1;
+    r->mean_window_diff = -1;
+    r->reference_admitted = 0;
+    for (size_t i = 1; i < p->n_checks; i++) {
+        orc_report t;
+        orc_check_report(p->check[i], &t);
+        r->violations += t.violations;
+        if (t.worst_excess > r->worst_excess) {
+            r->worst_excess = t.worst_excess;
+            r->worst_key = t.worst_key;
+            r->worst_from_us = t.worst_from_us;
+            r->worst_to_us = t.worst_to_us;
+        }
+        r->over_admitted = r->over_admitted < 0 || t.over_admitted < 0 ? -1 : r->over_admitted + t.over_admitted;
+    }
+}
 
 void pass_decided(pass *p, const gen_request *q, const lim_decision *d)
 {
@@ -128,7 +161,13 @@ static int64_t pass_peak_second(const scn_scenario *s, const met_series *m)
  * within the downstream's capacity; -1 when the last second has not. */
 static double pass_recovery(const scn_scenario *s, const scn_limiter *l, const met_series *m, int64_t peak)
 {
-    double rate = orc_rate_per_s(l) * (double)(l->global ? 1 : kspace_count(s->keys));
+    /* a chain admits at most what its tightest tier does */
+    double rate = INFINITY;
+    for (size_t i = 0; i < (l->n_tiers ? l->n_tiers : 1); i++) {
+        const scn_limiter *t = l->n_tiers ? &l->tiers[i] : l;
+        double r = orc_rate_per_s(t) * (double)(t->global ? 1 : kspace_count(s->keys));
+        if (r < rate) rate = r;
+    }
     size_t seconds = (size_t)((s->duration_us + 999999) / 1000000);
     if (seconds > m->n_seconds) seconds = m->n_seconds;
     size_t recovered = seconds;   /* the first second of the calm that lasts to the end */
@@ -163,7 +202,8 @@ void pass_finish(pass *p, double wall_s, int decision_order_known, const run_bac
         out->has_downstream = 1;
         out->overload_s = dsm_overload_seconds(&p->s->downstream, m->second_released, m->n_seconds);
     }
-    orc_check_report(p->check, &out->oracle);
+    pass_oracle_report(p, &out->oracle);
+    memcpy(out->tier_refused, b->tier_refused, sizeof out->tier_refused);
     if (!decision_order_known) out->oracle.violations = 0;
     uint64_t lost = orc_conservation(&out->oracle, out->summary.offered, out->summary.admitted, out->summary.dropped);
     /* Client clocks stamp requests that can reach Redis out of their time
@@ -186,7 +226,7 @@ void pass_finish(pass *p, double wall_s, int decision_order_known, const run_bac
     uint64_t ends = c->succeeded + c->abandoned + c->budget_refused + c->unfinished;
     uint64_t astray = ends > c->intents ? ends - c->intents : c->intents - ends;
     if (astray && out->oracle.violations != (uint64_t)-1) out->oracle.violations += astray;
-    orc_check_destroy(p->check);
+    for (size_t i = 0; i < p->n_checks; i++) orc_check_destroy(p->check[i]);
     dsm_destroy(p->down);
     free(p->time_to_success);
     free(p);
@@ -196,7 +236,7 @@ void pass_abort(pass *p)
 {
     if (!p) return;
     met_free(&p->out->series);
-    orc_check_destroy(p->check);
+    for (size_t i = 0; i < p->n_checks; i++) orc_check_destroy(p->check[i]);
     dsm_destroy(p->down);
     free(p->time_to_success);
     free(p);

@@ -135,7 +135,9 @@ struct pass {
     const scn_limiter *l;
     run_result *out;
     FILE *log;
-    orc_check *check;
+    orc_check *check[SCN_MAX_TIERS];     /* one per promise: the limiter's, or each tier's of a chain */
+    const scn_limiter *judged[SCN_MAX_TIERS];
+    size_t n_checks;
     dsm *down;
     size_t tick;
     int64_t tick_end_us;

@@ -71,6 +71,7 @@ typedef struct run_result {
     dsm_report downstream;       /* what the service saw (downstream.h) */
     uint64_t overload_s;         /* whole seconds released above its capacity_rps */
     char note[700];              /* what the backend said of the pass (to print), or "" */
+    uint64_t tier_refused[SCN_MAX_TIERS];   /* a chain: refusals per tier */
     int has_clients;             /* a rate limiter's pass: clients is filled */
     run_client_stats clients;
     run_queue_result *queue;     /* a queue entry's own part (owned), else NULL */

@@ -7,6 +7,7 @@
 
 #include "fsutil.h"
 #include "utf8.h"
+#include "chain.h"
 #include "targets.h"
 
 #include <cjson/cJSON.h>
@@ -643,6 +644,94 @@ static int scn_clients(scn_ctx *c, const cJSON *root, scn_scenario *s)
     return 0;
 }
 
+/* ---- chains ---------------------------------------------------------- */
+
+static int scn_chain_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario *s, scn_limiter *ch)
+{
+    char path[SCN_PATH], p[SCN_PATH];
+    snprintf(path, sizeof path, "chains[%zu]", i);
+    if (!cJSON_IsObject(obj)) return scn_fail(c, path, "must be an object, got %s", scn_type_name(obj));
+    static const char *const allowed[] = { "name", "tiers", "policy", NULL };
+    if (scn_check_fields(c, obj, path, allowed, "a chain") != 0) return -1;
+    const char *name;
+    if (scn_string(c, obj, path, "name", 1, NULL, &name) != 0) return -1;
+    scn_join(p, path, "name");
+    if (!scn_identifier(name, 48))
+        return scn_fail(c, p, "'%.60s' must start with a letter and hold only letters, digits, _ and - (at most 47)", name);
+    for (size_t k = 0; k < s->n_limiters; k++)
+        if (strcmp(s->limiters[k].name, name) == 0)
+            return scn_fail(c, p, "'%s' is already the name of a limiter or chain; give each its own name", name);
+    int policy;
+    if (scn_choice(c, obj, path, "policy", chain_policy_names, SCN_CHAIN_ALL_OR_NOTHING, &policy) != 0) return -1;
+    const cJSON *tiers = cJSON_GetObjectItemCaseSensitive(obj, "tiers");
+    scn_join(p, path, "tiers");
+    if (!tiers) return scn_fail(c, p, "required");
+    if (!cJSON_IsArray(tiers)) return scn_fail(c, p, "must be an array of limiter names, got %s", scn_type_name(tiers));
+    int n = cJSON_GetArraySize(tiers);
+    if (n < 2 || n > SCN_MAX_TIERS) return scn_fail(c, p, "must name 2 to %d limiters, got %d", SCN_MAX_TIERS, n);
+    size_t index[SCN_MAX_TIERS];
+    for (int k = 0; k < n; k++) {
+        char q[SCN_PATH];
+        snprintf(q, sizeof q, "%.140s[%d]", p, k);
+        const cJSON *t = cJSON_GetArrayItem(tiers, k);
+        if (!cJSON_IsString(t)) return scn_fail(c, q, "must be a limiter's name, got %s", scn_type_name(t));
+        size_t found = s->n_limiters;
+        for (size_t j = 0; j < s->n_limiters; j++)
+            if (s->limiters[j].entry->kind != LIM_KIND_CHAIN && strcmp(s->limiters[j].name, t->valuestring) == 0) found = j;
+        if (found == s->n_limiters) return scn_fail(c, q, "'%.60s' names no limiter of this scenario", t->valuestring);
+        if (!s->limiters[found].ops)
+            return scn_fail(c, q, "'%s' is a %s, not a rate limiter", t->valuestring, s->limiters[found].entry->name);
+        for (int j = 0; j < k; j++)
+            if (index[j] == found) return scn_fail(c, q, "'%s' is a tier of this chain already", t->valuestring);
+        index[k] = found;
+    }
+    memset(ch, 0, sizeof *ch);
+    snprintf(ch->name, sizeof ch->name, "%s", name);
+    ch->entry = &chain_entry;
+    ch->policy = (scn_chain_policy)policy;
+    ch->tiers = calloc((size_t)n, sizeof *ch->tiers);
+    if (!ch->tiers) return scn_fail(c, path, "out of memory");
+    ch->n_tiers = (size_t)n;
+    ch->global = 1;
+    for (int k = 0; k < n; k++) {
+        ch->tiers[k] = s->limiters[index[k]];
+        ch->global &= ch->tiers[k].global;   /* per key as soon as one tier is */
+    }
+    return 0;
+}
+
+static int scn_chains(scn_ctx *c, const cJSON *root, scn_scenario *s)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "chains");
+    if (!arr) return 0;
+    if (!cJSON_IsArray(arr)) return scn_fail(c, "chains", "must be an array of chains, got %s", scn_type_name(arr));
+    size_t n = (size_t)cJSON_GetArraySize(arr);
+    if (s->n_limiters + n > SCN_MAX_LIMITERS)
+        return scn_fail(c, "chains", "at most %d limiters and chains together, got %zu", SCN_MAX_LIMITERS,
+                        s->n_limiters + n);
+    scn_limiter *more = realloc(s->limiters, (s->n_limiters + n) * sizeof *more);
+    if (!more) return scn_fail(c, "chains", "out of memory");
+    s->limiters = more;
+    size_t i = 0;
+    for (const cJSON *e = arr->child; e; e = e->next, i++) {
+        if (scn_chain_load(c, e, i, s, &s->limiters[s->n_limiters]) != 0) return -1;
+        s->n_limiters++;
+    }
+    return 0;
+}
+
+void scn_params(const scn_limiter *l, char *buf, size_t len)
+{
+    if (l->entry->kind != LIM_KIND_CHAIN) {
+        lim_format_params(l->entry, l->values, l->rates, buf, len);
+        return;
+    }
+    size_t used = (size_t)snprintf(buf, len, "tiers=");
+    for (size_t i = 0; i < l->n_tiers && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "+" : "", l->tiers[i].name);
+    if (used < len) snprintf(buf + used, len - used, ";policy=%s", chain_policy_names[l->policy]);
+}
+
 /* ---- limiters -------------------------------------------------------- */
 
 static int scn_limiter_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario *s, scn_limiter *l)
@@ -850,8 +939,10 @@ static int scn_apply_only(scn_ctx *c, scn_scenario *s, const char *only)
         p += n + (comma ? 1 : 0);
     }
     size_t out = 0;
-    for (size_t i = 0; i < s->n_limiters; i++)
+    for (size_t i = 0; i < s->n_limiters; i++) {
         if (keep[i]) s->limiters[out++] = s->limiters[i];
+        else free(s->limiters[i].tiers);   /* a chain left out; its tiers are copies */
+    }
     if (out == 0) { snprintf(c->err, c->errlen, "--only: selects no limiter"); return -1; }
     s->n_limiters = out;
     return 0;
@@ -909,7 +1000,7 @@ static int scn_top(scn_ctx *c, const cJSON *root, scn_scenario *s)
     if (!cJSON_IsObject(root)) return scn_fail(c, "", "the top level must be an object, got %s", scn_type_name(root));
     static const char *const allowed[] = { "name", "description", "duration_s", "seed", "tick_ms", "arrival",
                                            "phases", "keys", "cost", "limiters", "downstream", "targets", "clients",
-                                           NULL };
+                                           "chains", NULL };
     if (scn_check_fields(c, root, "", allowed, "a scenario") != 0) return -1;
     const char *name, *desc;
     if (scn_string(c, root, "", "name", 1, NULL, &name) != 0) return -1;
@@ -983,7 +1074,7 @@ int scn_load(const char *path, const scn_options *opt, scn_scenario *s, char *er
     if (scn_top(&c, root, s) != 0 || scn_keys(&c, root, s) != 0 || scn_cost_load(&c, root, s) != 0 ||
         scn_phases(&c, root, s) != 0 || scn_limiters(&c, root, s) != 0 || scn_downstream_load(&c, root, s) != 0)
         goto out;
-    if (scn_targets_load(&c, root, s) != 0 || scn_clients(&c, root, s) != 0) goto out;
+    if (scn_targets_load(&c, root, s) != 0 || scn_clients(&c, root, s) != 0 || scn_chains(&c, root, s) != 0) goto out;
     if (opt->only && scn_apply_only(&c, s, opt->only) != 0) goto out;
     scn_pick_level_key(s);
     rc = 0;
@@ -1003,6 +1094,7 @@ void scn_free(scn_scenario *s)
     free(s->traces);
     free(s->trace_paths);
     free(s->phases);
+    for (size_t i = 0; i < s->n_limiters; i++) free(s->limiters[i].tiers);
     free(s->limiters);
     free(s->description);
     free(s->path);

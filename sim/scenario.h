@@ -66,7 +66,12 @@ typedef struct {
     double failure_prob;             /* a delivery fails (a queue retries it); limiters ignore it */
 } scn_downstream;
 
-typedef struct {
+#define SCN_MAX_TIERS 4
+
+/* How a chain combines its tiers (chain.h). */
+typedef enum { SCN_CHAIN_ALL_OR_NOTHING, SCN_CHAIN_IN_ORDER_REFUND, SCN_CHAIN_IN_ORDER_NO_REFUND } scn_chain_policy;
+
+typedef struct scn_limiter {
     char name[SCN_NAME_MAX];
     const lim_entry *entry;          /* what it is: its name, parameters, kind */
     const lim_ops *ops;              /* a rate limiter's functions and facts; NULL for a queue entry */
@@ -75,6 +80,10 @@ typedef struct {
     int global;                      /* scope "global": one key for all requests */
     lim_config cfg;
     char sweep[256];                 /* its grid for `ratelab sweep --algo all` (sweep.h), or "" */
+    /* a chain (entry kind LIM_KIND_CHAIN): copies of the limiters it chains, in order (owned) */
+    struct scn_limiter *tiers;
+    size_t n_tiers;
+    scn_chain_policy policy;
 } scn_limiter;
 
 typedef struct {
@@ -117,6 +126,10 @@ typedef struct {
 int scn_load(const char *path, const scn_options *opt, scn_scenario *out, char *err, size_t errlen);
 
 void scn_free(scn_scenario *s);
+
+/* "rate=100;capacity=200" for a limiter, "tiers=a+b;policy=..." for a
+ * chain: what summary.csv and the decision log name as its parameters. */
+void scn_params(const scn_limiter *l, char *buf, size_t len);
 
 /* Number of ticks (the last may be partial). */
 size_t scn_tick_count(const scn_scenario *s);

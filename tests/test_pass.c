@@ -93,7 +93,7 @@ Test(pass, a_request_counted_but_never_judged_is_a_conservation_violation)
         pass_count(p, &q3, &no);
         if (!lose) pass_unanswered(p, &no);   /* the connection failed: counted, not judged */
         while (pass_ticks_left(p)) pass_close_tick(p, 0);
-        pass_finish(p, 0.001, 1, &(run_backend_report){ 1, 0, 0 });
+        pass_finish(p, 0.001, 1, &(run_backend_report){ .keys_seen = 1 });
         cr_assert_eq(r.summary.offered, 3);
         cr_assert_eq(r.summary.admitted, 2);
         cr_assert_eq(r.oracle.offered, lose ? 2 : 3);
@@ -120,7 +120,7 @@ Test(pass, with_client_clocks_the_pairwise_check_is_unknown_but_a_lost_request_s
             if (!(lose && i == 4)) pass_judge(p, &q, q.t_us, &yes);
         }
         while (pass_ticks_left(p)) pass_close_tick(p, 0);
-        pass_finish(p, 0.001, 0, &(run_backend_report){ 1, 0, 0 });
+        pass_finish(p, 0.001, 0, &(run_backend_report){ .keys_seen = 1 });
         cr_assert_eq(r.oracle.violations, lose ? 2 : (uint64_t)-1);
         cr_assert_gt(r.summary.over_admitted, 0, "the whole-run bound stays exact");
         run_result_free(&r);
