@@ -1,8 +1,10 @@
 #!/bin/sh
 # embed_lua.sh OUT.c -- writes the Redis twins of the algorithms into a C
-# file: every algorithms/lua/<name>.lua, between prelude.lua and
-# epilogue.lua, as one string literal per script; then the reliable
-# queue's scripts, sim/lua/<name>.lua, as they are.
+# file: every algorithms/lua/<name>.lua, between prelude.lua + call.lua and
+# epilogue.lua, as one string literal per script; then the scripts of
+# sim/lua/<name>.lua (the reliable queue's, the chain's frame) as they are;
+# then, for a chain to assemble its own script from (sim/chain_script.h),
+# prelude.lua alone and each algorithm's body alone, as "body/<name>".
 set -eu
 out=${1:?usage: embed_lua.sh OUT.c}
 dir=$(dirname "$0")/../algorithms/lua
@@ -16,13 +18,23 @@ tmp="$out.tmp.$$"
     echo 'const rscript_source rscript_sources[] = {'
     for f in "$dir"/*.lua; do
         name=$(basename "$f" .lua)
-        case "$name" in prelude|epilogue) continue ;; esac
+        case "$name" in prelude|call|epilogue) continue ;; esac
         printf '    { "%s",\n' "$name"
-        cat "$dir/prelude.lua" "$f" "$dir/epilogue.lua" | quote
+        cat "$dir/prelude.lua" "$dir/call.lua" "$f" "$dir/epilogue.lua" | quote
         printf '    },\n'
     done
     for f in "$queue_dir"/*.lua; do
         printf '    { "%s",\n' "$(basename "$f" .lua)"
+        quote < "$f"
+        printf '    },\n'
+    done
+    printf '    { "prelude",\n'
+    quote < "$dir/prelude.lua"
+    printf '    },\n'
+    for f in "$dir"/*.lua; do
+        name=$(basename "$f" .lua)
+        case "$name" in prelude|call|epilogue) continue ;; esac
+        printf '    { "body/%s",\n' "$name"
         quote < "$f"
         printf '    },\n'
     done

@@ -12,7 +12,8 @@
 #include "redis_conn.h"
 #include "redis_scripts.h"
 
-#define BRED_ARGS (3 + LIM_MAX_CONFIG)
+/* now, cost, ttl and a config; a chain's: policy, tiers, and per tier a count and a config */
+#define BRED_ARGS (5 + SCN_MAX_TIERS * (1 + LIM_MAX_CONFIG))
 #define BRED_BACKOFF_MAX_MS 1000
 #define BRED_KEY_MAX (KSPACE_MAX_NAME + 200)
 
@@ -21,7 +22,9 @@ struct bred_client {
     bred *owner;
     rconn *conn;
     char sha[41];
-    char key[BRED_KEY_MAX];
+    char key[SCN_MAX_TIERS][BRED_KEY_MAX];   /* the request's keys: one, or one per tier of a chain */
+    size_t klen[SCN_MAX_TIERS];
+    const char *keys[SCN_MAX_TIERS];
     int64_t args[BRED_ARGS];
     int argc;                 /* now, cost, ttl and the config up to its last nonzero value */
     int64_t backoff_ms, next_attempt_ns;
@@ -37,6 +40,8 @@ struct bred {
     const scn_scenario *s;
     const scn_limiter *l;
     const char *source;       /* NULL: no twin, decided client-side */
+    char *chain_source;       /* a chain's script, assembled at begin (owned) */
+    _Atomic uint64_t tier_refused[SCN_MAX_TIERS];
     char prefix[160];
     size_t plen;
     _Atomic uint64_t errors;  /* concurrent clients add to it */
@@ -106,33 +111,73 @@ static int bred_await(bred_client *c)
     }
 }
 
+/* The config's values up to the last nonzero one (the scripts read absent values as 0). */
+static int bred_config_count(const lim_config *cfg)
+{
+    int n = 0;
+    for (int i = 0; i < LIM_MAX_CONFIG; i++)
+        if (cfg->v[i] != 0) n = i + 1;
+    return n;
+}
+
 static void bred_client_setup(bred_client *c, bred *r)
 {
-    c->argc = 3;
-    for (int i = 0; i < LIM_MAX_CONFIG; i++) {
-        c->args[3 + i] = r->l->cfg.v[i];
-        if (r->l->cfg.v[i] != 0) c->argc = 4 + i;   /* the script reads absent values as 0 */
-    }
+    const scn_limiter *l = r->l;
     c->args[2] = r->opt.ttl_ms;
+    for (int i = 0; i < SCN_MAX_TIERS; i++) c->keys[i] = c->key[i];
+    if (l->entry->kind != LIM_KIND_CHAIN) {
+        int n = bred_config_count(&l->cfg);
+        for (int i = 0; i < n; i++) c->args[3 + i] = l->cfg.v[i];
+        c->argc = 3 + n;
+        return;
+    }
+    c->args[3] = (int64_t)l->policy;
+    c->args[4] = (int64_t)l->n_tiers;
+    int at = 5;
+    for (size_t t = 0; t < l->n_tiers; t++) {
+        int n = bred_config_count(&l->tiers[t].cfg);
+        c->args[at++] = n;
+        for (int i = 0; i < n; i++) c->args[at++] = l->tiers[t].cfg.v[i];
+    }
+    c->argc = at;
 }
 
-/* Writes the Redis key of keyspace id `key` into c->key; returns its length. */
-static size_t bred_key(bred_client *c, uint32_t key)
+/* Writes key `k` of keyspace id `key` into c->key[k]: the prefix, the
+ * key's name (or "global") as the hash tag, and for a chain's tier ":<k>". */
+static void bred_one_key(bred_client *c, int k, int global, uint32_t key, int tier)
 {
     bred *r = c->owner;
-    const char *name = r->l->global ? "global" : kspace_name(r->s->keys, key);
+    const char *name = global ? "global" : kspace_name(r->s->keys, key);
     size_t n = strlen(name);
-    memcpy(c->key, r->prefix, r->plen);
-    memcpy(c->key + r->plen, name, n);
-    c->key[r->plen + n] = '}';
-    return r->plen + n + 1;
+    char *p = c->key[k];
+    memcpy(p, r->prefix, r->plen);
+    memcpy(p + r->plen, name, n);
+    size_t len = r->plen + n;
+    p[len++] = '}';
+    if (tier) len += (size_t)snprintf(p + len, BRED_KEY_MAX - len, ":%d", k + 1);
+    c->klen[k] = len;
 }
 
-static int bred_decision(const rconn_reply *rep, lim_decision *d, int64_t *at_us)
+/* Writes the Redis keys of keyspace id `key` into c->key[]; returns how many. */
+static int bred_key(bred_client *c, uint32_t key)
+{
+    const scn_limiter *l = c->owner->l;
+    if (l->entry->kind != LIM_KIND_CHAIN) {
+        bred_one_key(c, 0, l->global, key, 0);
+        return 1;
+    }
+    for (size_t t = 0; t < l->n_tiers; t++) bred_one_key(c, (int)t, l->tiers[t].global, key, 1);
+    return (int)l->n_tiers;
+}
+
+static int bred_decision(bred *r, const rconn_reply *rep, lim_decision *d, int64_t *at_us)
 {
     if (rep->is_error || rep->n < 4) return -1;
     *d = (lim_decision){ (int)rep->v[0], rep->v[1], rep->v[2], rep->v[3] };
     if (at_us) *at_us = rep->n > 4 ? rep->v[4] : 0;
+    if (rep->n > 5)   /* a chain: which tiers refused */
+        for (size_t t = 0; t < SCN_MAX_TIERS; t++)
+            if (rep->v[5] >> t & 1) atomic_fetch_add(&r->tier_refused[t], 1);
     return 0;
 }
 
@@ -142,8 +187,9 @@ static int bred_client_side(bred_client *c, uint32_t key, int64_t now_us, int64_
 {
     bred *r = c->owner;
     const scn_limiter *l = r->l;
-    size_t klen = bred_key(c, key);
-    const char *get[] = { "GET", c->key };
+    bred_key(c, key);
+    size_t klen = c->klen[0];
+    const char *get[] = { "GET", c->key[0] };
     size_t get_len[] = { 3, klen };
     rconn_reply rep;
     rconn_reset(c->conn);
@@ -156,7 +202,7 @@ static int bred_client_side(bred_client *c, uint32_t key, int64_t now_us, int64_
     l->ops->decide(&l->cfg, state, is_new, now_us, cost, out);
     char ttl[24];
     snprintf(ttl, sizeof ttl, "%lld", (long long)r->opt.ttl_ms);
-    const char *set[] = { "SET", c->key, (const char *)state, "PX", ttl };
+    const char *set[] = { "SET", c->key[0], (const char *)state, "PX", ttl };
     size_t set_len[] = { 3, klen, l->cfg.state_size, 2, strlen(ttl) };
     rconn_reset(c->conn);
     if (rconn_add_argv(c->conn, 5, set, set_len) != 0 || rconn_send(c->conn) != 0 || rconn_recv(c->conn, &rep) != 0 ||
@@ -180,7 +226,8 @@ int bred_client_decide(bred_client *c, uint32_t key, int64_t now_us, int64_t cos
         c->args[1] = cost;
         rconn_reply rep;
         rconn_reset(c->conn);
-        if (rconn_add_evalsha(c->conn, c->sha, c->key, bred_key(c, key), c->args, c->argc) != 0 ||
+        int n_keys = bred_key(c, key);
+        if (rconn_add_evalsha(c->conn, c->sha, n_keys, c->keys, c->klen, c->args, c->argc) != 0 ||
             rconn_send(c->conn) != 0 || rconn_recv(c->conn, &rep) != 0)
             return -1;
         if (rep.is_error && strncmp(rep.error, "NOSCRIPT", 8) == 0) {
@@ -188,7 +235,7 @@ int bred_client_decide(bred_client *c, uint32_t key, int64_t now_us, int64_t cos
             if (bred_load_script(c, err, sizeof err) != 0) return -1;
             continue;
         }
-        return bred_decision(&rep, out, at_us);
+        return bred_decision(r, &rep, out, at_us);
     }
     return -1;
 }
@@ -220,6 +267,41 @@ void bred_add_errors(bred *r, uint64_t n) { atomic_fetch_add(&r->errors, n); }
 
 /* ---- the run_backend ------------------------------------------------------------------- */
 
+/* A chain's script: prelude.lua, then sim/lua/chain.lua with each tier's
+ * algorithm body put in at its --@tiers line (chain.lua says how). NULL
+ * with a message when a tier has no Lua body or memory is short. */
+static char *bred_chain_script(const scn_limiter *l, char *err, size_t errlen)
+{
+    const char *prelude = rscript_find("prelude"), *frame = rscript_find("chain");
+    const char *mark = frame ? strstr(frame, "--@tiers\n") : NULL;
+    const char *body[SCN_MAX_TIERS];
+    size_t need = (prelude ? strlen(prelude) : 0) + (frame ? strlen(frame) : 0) + 1;
+    for (size_t t = 0; t < l->n_tiers; t++) {
+        char name[80];
+        snprintf(name, sizeof name, "body/%s", l->tiers[t].ops->name);
+        if (!(body[t] = rscript_find(name))) {
+            snprintf(err, errlen, "%s: tier %s (%s) has no Lua twin: a chain runs on Redis as one script of its "
+                                  "tiers' twins", l->name, l->tiers[t].name, l->tiers[t].ops->name);
+            return NULL;
+        }
+        need += strlen(body[t]) + 64;
+    }
+    if (!prelude || !mark) {
+        snprintf(err, errlen, "%s: the embedded chain script is missing", l->name);
+        return NULL;
+    }
+    char *s = malloc(need);
+    if (!s) {
+        snprintf(err, errlen, "%s: out of memory for its script", l->name);
+        return NULL;
+    }
+    size_t used = (size_t)snprintf(s, need, "%s%.*s", prelude, (int)(mark - frame), frame);
+    for (size_t t = 0; t < l->n_tiers; t++)
+        used += (size_t)snprintf(s + used, need - used, "tiers[%zu] = function()\n%send\n", t + 1, body[t]);
+    snprintf(s + used, need - used, "%s", mark + strlen("--@tiers\n"));
+    return s;
+}
+
 static int bred_begin(void *ctx, const scn_scenario *s, const scn_limiter *l, char *err, size_t errlen)
 {
     bred *r = ctx;
@@ -227,11 +309,18 @@ static int bred_begin(void *ctx, const scn_scenario *s, const scn_limiter *l, ch
     r->l = l;
     atomic_store(&r->errors, 0);
     r->last_error[0] = '\0';
-    if (!l->ops) {
-        snprintf(err, errlen, "%s: a %s runs in memory only so far (--backend memory)", l->name, l->entry->name);
+    free(r->chain_source);
+    r->chain_source = NULL;
+    for (size_t t = 0; t < SCN_MAX_TIERS; t++) atomic_store(&r->tier_refused[t], 0);
+    if (l->entry->kind == LIM_KIND_CHAIN) {
+        if (!(r->chain_source = bred_chain_script(l, err, errlen))) return -1;
+        r->source = r->chain_source;
+    } else if (!l->ops) {
+        snprintf(err, errlen, "%s: a %s does not decide requests one by one", l->name, l->entry->name);
         return -1;
+    } else {
+        r->source = rscript_find(l->ops->name);
     }
-    r->source = rscript_find(l->ops->name);
     if (!r->source && !l->ops->facts.client_side) {
         snprintf(err, errlen, "%s: %s has no Lua twin (algorithms/lua/%s.lua) and is not marked client_side in "
                               "the registry: it cannot run on Redis", l->name, l->ops->name, l->ops->name);
@@ -301,7 +390,8 @@ static void bred_round_trip(bred *r, const gen_request *reqs, const size_t *idx,
         const gen_request *q = &reqs[idx[i]];
         c->args[0] = q->t_us;
         c->args[1] = q->cost;
-        if (rconn_add_evalsha(c->conn, c->sha, c->key, bred_key(c, q->key), c->args, c->argc) != 0) {
+        int n_keys = bred_key(c, q->key);
+        if (rconn_add_evalsha(c->conn, c->sha, n_keys, c->keys, c->klen, c->args, c->argc) != 0) {
             for (size_t k = 0; k < n; k++) bred_unanswered(r, &out[idx[k]], rconn_error(c->conn));
             return;
         }
@@ -320,7 +410,7 @@ static void bred_round_trip(bred *r, const gen_request *reqs, const size_t *idx,
         }
         latency_ns[idx[i]] = clk_mono_ns() - sent;
         if (rep.is_error && strncmp(rep.error, "NOSCRIPT", 8) == 0) r->retry[(*n_retry)++] = idx[i];
-        else if (bred_decision(&rep, d, NULL) != 0)
+        else if (bred_decision(r, &rep, d, NULL) != 0)
             bred_unanswered(r, d, rep.is_error ? rep.error : "a reply that is not a decision");
     }
 }
@@ -379,9 +469,9 @@ static int64_t bred_level(void *ctx, uint32_t key, int64_t now_us)
     if (!bred_await(c)) return 0;
     if (!r->source) {
         /* read the state and ask the C algorithm */
-        size_t klen = bred_key(c, key);
-        const char *get[] = { "GET", c->key };
-        size_t lens[] = { 3, klen };
+        bred_key(c, key);
+        const char *get[] = { "GET", c->key[0] };
+        size_t lens[] = { 3, c->klen[0] };
         rconn_reply rep;
         rconn_reset(c->conn);
         if (rconn_add_argv(c->conn, 2, get, lens) != 0 || rconn_send(c->conn) != 0 || rconn_recv(c->conn, &rep) != 0)
@@ -395,7 +485,8 @@ static int64_t bred_level(void *ctx, uint32_t key, int64_t now_us)
     c->args[1] = 0;  /* cost 0: the script only reports the level */
     rconn_reset(c->conn);
     rconn_reply rep;
-    if (rconn_add_evalsha(c->conn, c->sha, c->key, bred_key(c, key), c->args, c->argc) != 0 ||
+    int n_keys = bred_key(c, key);
+    if (rconn_add_evalsha(c->conn, c->sha, n_keys, c->keys, c->klen, c->args, c->argc) != 0 ||
         rconn_send(c->conn) != 0 || rconn_recv(c->conn, &rep) != 0 || rep.is_error || rep.n < 1)
         return 0;
     return rep.v[0];
@@ -422,6 +513,7 @@ static void bred_end(void *ctx, run_backend_report *sum, char *note, size_t note
         deleted = rconn_scan(r->main.conn, pattern, rconn_unlink_page, NULL, 0) >= 0;
     }
     sum->errors = atomic_load(&r->errors);
+    for (size_t t = 0; t < SCN_MAX_TIERS; t++) sum->tier_refused[t] = atomic_load(&r->tier_refused[t]);
     bred_client *c = &r->main;
     if (c->outages) {
         int64_t away = c->outage_ns + (c->outage_started_ns ? clk_mono_ns() - c->outage_started_ns : 0);
@@ -458,6 +550,7 @@ void bred_destroy(bred *r)
     if (!r) return;
     rconn_close(r->main.conn);
     free(r->retry);
+    free(r->chain_source);
     free(r);
 }
 

@@ -319,15 +319,20 @@ static char *rconn_put_int(char *p, int64_t v)
     return rconn_put_bulk(p, text, (size_t)len);
 }
 
-int rconn_add_evalsha(rconn *c, const char *sha, const char *key, size_t klen, const int64_t *argv, int argc)
+int rconn_add_evalsha(rconn *c, const char *sha, int n_keys, const char *const *keys, const size_t *klens,
+                      const int64_t *argv, int argc)
 {
-    if (rconn_reserve(c, 128 + klen + (size_t)argc * 32) != 0) return -1;
+    size_t need = 128 + (size_t)argc * 32;
+    for (int k = 0; k < n_keys; k++) need += klens[k] + 32;
+    if (rconn_reserve(c, need) != 0) return -1;
     char *p = c->out + c->out_len;
-    p = rconn_put_header(p, '*', (size_t)argc + 4);
+    p = rconn_put_header(p, '*', (size_t)argc + 3 + (size_t)n_keys);
     p = rconn_put_bulk(p, "EVALSHA", 7);
     p = rconn_put_bulk(p, sha, 40);
-    p = rconn_put_bulk(p, "1", 1);
-    p = rconn_put_bulk(p, key, klen);
+    char count[16];
+    int cl = snprintf(count, sizeof count, "%d", n_keys);
+    p = rconn_put_bulk(p, count, (size_t)cl);
+    for (int k = 0; k < n_keys; k++) p = rconn_put_bulk(p, keys[k], klens[k]);
     for (int i = 0; i < argc; i++) p = rconn_put_int(p, argv[i]);
     c->out_len = (size_t)(p - c->out);
     return 0;

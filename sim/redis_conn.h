@@ -52,9 +52,10 @@ redisContext *rconn_ctx(rconn *c);
 /* Empties the pipeline buffer. */
 void rconn_reset(rconn *c);
 
-/* Appends EVALSHA sha 1 key argv[0..argc-1] to the pipeline.
- * 0, or -1 when the buffer cannot grow (memory). */
-int rconn_add_evalsha(rconn *c, const char *sha, const char *key, size_t klen, const int64_t *argv, int argc);
+/* Appends EVALSHA sha n_keys keys[0..n_keys-1] argv[0..argc-1] to the
+ * pipeline. 0, or -1 when the buffer cannot grow (memory). */
+int rconn_add_evalsha(rconn *c, const char *sha, int n_keys, const char *const *keys, const size_t *klens,
+                      const int64_t *argv, int argc);
 
 /* Appends a command of binary-safe arguments; 0 or -1 as above. */
 int rconn_add_argv(rconn *c, int argc, const char *const *argv, const size_t *lens);

@@ -164,3 +164,48 @@ Test(chain, a_chain_keeps_every_tiers_promise_and_the_leak_shows)
     cr_assert_lt(admitted[4], admitted[2], "global first without refunds: %llu, all or nothing: %llu",
                  (unsigned long long)admitted[4], (unsigned long long)admitted[2]);
 }
+
+/* On Redis a chain is one script of its tiers' twins: every decision,
+ * retries included, and every tier's refusals equal memory's. */
+Test(chain, chains_decide_the_same_on_redis_as_in_memory, .timeout = 180)
+{
+    char *dir = tsup_tempdir(), out[600], logs[600], err[4096];
+    snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(logs, sizeof logs, "%s/logs", dir);
+    const char *argv[] = { "run", "tests/fixtures/good/chains.json", "--backend", "memory,redis", "--out", out,
+                           "--log-decisions", logs, "--quiet", NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s", err);
+    const char *chains[] = { "aon", "refund", "leak_global_first" };
+    for (size_t i = 0; i < 3; i++) {
+        char a[700], b[700];
+        snprintf(a, sizeof a, "%s/%s.memory.csv", logs, chains[i]);
+        snprintf(b, sizeof b, "%s/%s.redis.csv", logs, chains[i]);
+        char *mem = tsup_slurp(a), *red = tsup_slurp(b);
+        cr_assert(mem && red, "no decision logs for %s", chains[i]);
+        const char *m = strstr(mem, "\n# params"), *r = strstr(red, "\n# params");
+        cr_assert(m && r);
+        cr_assert_str_eq(m, r, "%s: memory and Redis decided differently", chains[i]);
+        free(mem);
+        free(red);
+    }
+    char path[700];
+    snprintf(path, sizeof path, "%s/summary.csv", out);
+    char *csv = tsup_slurp(path);
+    cr_assert(csv);
+    for (size_t i = 0; i < 3; i++) {
+        char want[2][80];
+        snprintf(want[0], sizeof want[0], "\n%s,chain,memory,", chains[i]);
+        snprintf(want[1], sizeof want[1], "\n%s,chain,redis,", chains[i]);
+        const char *row[2] = { strstr(csv, want[0]), strstr(csv, want[1]) };
+        cr_assert(row[0] && row[1], "%s: rows", chains[i]);
+        /* refused_by is the last column but for the queue's */
+        const char *tier[2] = { strstr(row[0], "user_tb="), strstr(row[1], "user_tb=") };
+        cr_assert(tier[0] && tier[1]);
+        size_t la = strcspn(tier[0], ",\n"), lb = strcspn(tier[1], ",\n");
+        cr_assert(la == lb && strncmp(tier[0], tier[1], la) == 0, "%s: refusals per tier %.*s vs %.*s", chains[i],
+                  (int)la, tier[0], (int)lb, tier[1]);
+    }
+    free(csv);
+    tsup_rmtree(dir);
+    free(dir);
+}
