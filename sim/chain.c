@@ -5,7 +5,7 @@ const lim_entry chain_entry = {
     .name = "chain",
     .kind = LIM_KIND_CHAIN,
     .summary = "a request passes only if every tier admits it (all_or_nothing, in_order_refund, in_order_no_refund)",
-    .level_name = "first tier's level",
+    .level_name = "first-tier-level",
 };
 
 const char *const chain_policy_names[] = { "all_or_nothing", "in_order_refund", "in_order_no_refund", NULL };

@@ -380,6 +380,32 @@ static const rep_column rep_summary_cols[] = {
     { "downstream_completed", "completed", REP_INT },
 };
 
+static const rep_column rep_client_cols[] = {
+    { "limiter", "limiter or chain", REP_TEXT },
+    { "backend", "backend", REP_TEXT },
+    { "intents", "intents", REP_INT },
+    { "offered", "attempts", REP_INT },
+    { "amplification", "amplification", REP_FIXED2 },
+    { "goodput_rps", "goodput/s", REP_FIXED2 },
+    { "tts_p50_us", "time to success p50 ms", REP_US_MS },
+    { "tts_p99_us", "time to success p99 ms", REP_US_MS },
+    { "attempts_per_success", "attempts per success", REP_FIXED2 },
+    { "abandoned", "abandoned", REP_INT },
+    { "budget_refused", "refused by budget", REP_INT },
+    { "unfinished", "unfinished", REP_INT },
+    { "recovery_s", "recovery s (-1: never)", REP_INT },
+    { "refused_by", "refusals per tier", REP_TEXT },
+};
+
+/* Whether clients came back (some amplification above 1) or a chain ran. */
+static int rep_has_clients(const csv_table *t, int have)
+{
+    int amp = have ? csv_col(t, "amplification") : -1, tiers = have ? csv_col(t, "refused_by") : -1;
+    for (size_t r = 0; amp >= 0 && r < t->n_rows; r++)
+        if (atof(csv_get(t, r, amp)) > 1 || (tiers >= 0 && *csv_get(t, r, tiers))) return 1;
+    return 0;
+}
+
 static const rep_column rep_queue_cols[] = {
     { "limiter", "queue", REP_TEXT },
     { "backend", "backend", REP_TEXT },
@@ -506,6 +532,15 @@ int rep_write(const char *dir, char *err, size_t errlen)
         if (have_summary)
             rep_table(f, &summary, rep_summary_cols, sizeof rep_summary_cols / sizeof rep_summary_cols[0], "summary",
                       "limiter", NULL);
+        if (rep_has_clients(&summary, have_summary)) {
+            fputs("<h3>Clients who come back, and chains</h3>\n<p>intents are first attempts; amplification = "
+                  "attempts / intents; goodput = intents admitted per second; recovery: from the busiest second of "
+                  "the last phase until attempts stay within the limiter's rate and the downstream's capacity. See "
+                  "<a href=\"plots/attempts.png\">attempts</a> and <a href=\"plots/tts_cdf.png\">time to "
+                  "success</a>.</p>\n", f);
+            rep_table(f, &summary, rep_client_cols, sizeof rep_client_cols / sizeof rep_client_cols[0], "clients",
+                      "limiter", NULL);
+        }
         if (rep_has_queue(&summary, have_summary)) {
             fputs("<h3>Reliable queue: where every message went</h3>\n<p>lost = produced &minus; (succeeded + "
                   "dead-lettered + still queued + rejected); durability is the redis-server's AOF, with what it "

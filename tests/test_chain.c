@@ -209,3 +209,28 @@ Test(chain, chains_decide_the_same_on_redis_as_in_memory, .timeout = 180)
     tsup_rmtree(dir);
     free(dir);
 }
+
+/* A results directory with chains and clients plots and reports whole. */
+Test(chain, chains_and_clients_are_plotted_and_reported, .timeout = 120)
+{
+    char *dir = tsup_tempdir(), out[600], err[4096];
+    snprintf(out, sizeof out, "%s/out", dir);
+    const char *run[] = { "run", "tests/fixtures/good/chains.json", "--out", out, "--quiet", NULL };
+    cr_assert_eq(tsup_run(run, err, sizeof err), 0, "%s", err);
+    const char *plot[] = { "scripts/plot.sh", out, NULL };
+    cr_assert_eq(tsup_exec(plot, err, sizeof err), 0, "%s", err);
+    char path[700];
+    snprintf(path, sizeof path, "%s/plots/attempts.png", out);
+    cr_assert(tsup_is_png(path), "no %s", path);
+    snprintf(path, sizeof path, "%s/plots/tts_cdf.png", out);
+    cr_assert(tsup_is_png(path), "no %s", path);
+    const char *report[] = { "report", out, NULL };
+    cr_assert_eq(tsup_run(report, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/index.html", out);
+    char *html = tsup_slurp(path);
+    cr_assert(html && strstr(html, "<table id=\"clients\">"), "the clients table");
+    cr_assert(strstr(html, "user_tb=") && strstr(html, "global_tb="), "refusals per tier");
+    free(html);
+    tsup_rmtree(dir);
+    free(dir);
+}
