@@ -14,10 +14,12 @@ static uint64_t cli_mix(uint64_t x)
     return x ^ (x >> 31);
 }
 
-/* A uniform double in [0, 1) for draw `which` of (seed, intent, attempt). */
+/* A uniform double in [0, 1) for draw `which` of (seed, intent, attempt):
+ * one mix of the three spread by odd constants (a draw per call, no state). */
 static double cli_uniform(uint64_t seed, uint64_t intent, uint32_t attempt, uint32_t which)
 {
-    uint64_t h = cli_mix(cli_mix(cli_mix(seed ^ 0x636c69656e7473ULL) ^ intent) ^ ((uint64_t)attempt << 8 | which));
+    uint64_t h = cli_mix(seed * 0xd6e8feb86659fd93ULL ^ intent * 0x9e3779b97f4a7c15ULL ^
+                         ((uint64_t)attempt << 8 | which) * 0xd1b54a32d192ed03ULL);
     return (double)(h >> 11) * 0x1.0p-53;
 }
 
@@ -60,48 +62,40 @@ static int64_t cli_backoff_us(const cli_class *k, uint32_t n, int64_t prev_us, d
     return 0;
 }
 
-/* The draws of retry `attempt`: the backoff x and the random part of the
- * jitter on it (what a Retry-After is topped up with). */
-static void cli_draw(const cli_class *k, uint64_t seed, uint64_t intent, uint32_t attempt, int64_t prev_backoff_us,
-                     int64_t *x, int64_t *random_part, int64_t *spread)
+void cli_draw(const cli_class *k, uint64_t seed, uint64_t intent, uint32_t attempt, int64_t prev_backoff_us,
+              cli_draws *d)
 {
-    *x = cli_backoff_us(k, attempt, prev_backoff_us, cli_uniform(seed, intent, attempt, 1));
-    *spread = k->backoff == CLI_BACKOFF_DECORRELATED ? 0
-              : k->jitter == CLI_JITTER_FULL         ? *x
-              : k->jitter == CLI_JITTER_EQUAL        ? *x / 2
-                                                     : 0;
-    *random_part = cli_between(0, *spread, cli_uniform(seed, intent, attempt, 2));
+    d->x = cli_backoff_us(k, attempt, prev_backoff_us, cli_uniform(seed, intent, attempt, 1));
+    d->spread = k->backoff == CLI_BACKOFF_DECORRELATED ? 0
+                : k->jitter == CLI_JITTER_FULL         ? d->x
+                : k->jitter == CLI_JITTER_EQUAL        ? d->x / 2
+                                                       : 0;
+    d->random_part = cli_between(0, d->spread, cli_uniform(seed, intent, attempt, 2));
 }
 
 /* The wait after a refusal without (or without using) a Retry-After:
  * full x - x + r = r; equal x - x/2 + r; none and decorrelated x. */
-static int64_t cli_plain_wait(int64_t x, int64_t random_part, int64_t spread) { return x - spread + random_part; }
+static int64_t cli_plain_wait(const cli_draws *d) { return d->x - d->spread + d->random_part; }
 
-cli_verdict cli_next(const cli_class *k, uint64_t seed, uint64_t intent, uint32_t attempt, int64_t first_us,
-                     int64_t now_us, int64_t prev_backoff_us, const lim_decision *d, int64_t *at_us,
-                     int64_t *backoff_us)
+cli_verdict cli_next(const cli_class *k, const cli_draws *dr, uint32_t attempt, int64_t first_us, int64_t now_us,
+                     const lim_decision *d, int64_t *at_us, int64_t *backoff_us)
 {
     if (attempt >= k->max_attempts) return CLI_GIVE_UP;
     if (k->honor_retry_after && d->retry_after_us == LIM_RETRY_NEVER) return CLI_GIVE_UP;
-    int64_t x, random_part, spread;
-    cli_draw(k, seed, intent, attempt, prev_backoff_us, &x, &random_part, &spread);
-    int64_t wait = k->honor_retry_after && d->retry_after_us > 0 ? d->retry_after_us + random_part
-                                                                 : cli_plain_wait(x, random_part, spread);
-    *backoff_us = x;
+    int64_t wait = k->honor_retry_after && d->retry_after_us > 0 ? d->retry_after_us + dr->random_part
+                                                                 : cli_plain_wait(dr);
+    *backoff_us = dr->x;
     *at_us = now_us + wait;
     if (k->abandon_after_us > 0 && *at_us - first_us > k->abandon_after_us) return CLI_GIVE_UP;
     return CLI_RETRY;
 }
 
-int64_t cli_earliest_return_us(const cli_class *k, uint64_t seed, uint64_t intent, uint32_t attempt,
-                               int64_t prev_backoff_us)
+int64_t cli_earliest_return_us(const cli_class *k, uint32_t attempt, const cli_draws *d)
 {
     if (attempt >= k->max_attempts) return INT64_MAX;
-    int64_t x, random_part, spread;
-    cli_draw(k, seed, intent, attempt, prev_backoff_us, &x, &random_part, &spread);
-    int64_t plain = cli_plain_wait(x, random_part, spread);
+    int64_t plain = cli_plain_wait(d);
     /* a Retry-After adds to the random part; without one the plain wait holds, and it is never below it */
-    return k->honor_retry_after && random_part < plain ? random_part : plain;
+    return k->honor_retry_after && d->random_part < plain ? d->random_part : plain;
 }
 
 void cli_budget_init(cli_budget *b, uint32_t window_s)

@@ -67,24 +67,34 @@ typedef struct {
 /* The class of intent `intent` (0-based arrival index). */
 uint32_t cli_class_of(const cli_config *c, uint64_t seed, uint64_t intent);
 
-/* What a client does after attempt `attempt` (1-based) of an intent that
- * first arrived at first_us was refused at now_us with decision d. */
+/* The draws of retry `attempt` (1-based: after that attempt's refusal)
+ * of an intent: its backoff x, the spread of the jitter on it and the
+ * jitter's random part. Hashes of (seed, intent, attempt), so they are
+ * known before the attempt is decided. prev_backoff_us is the backoff
+ * before this attempt (0 for the first; decorrelated needs it). */
+typedef struct {
+    int64_t x, spread, random_part;
+} cli_draws;
+
+void cli_draw(const cli_class *k, uint64_t seed, uint64_t intent, uint32_t attempt, int64_t prev_backoff_us,
+              cli_draws *d);
+
 typedef enum { CLI_RETRY, CLI_GIVE_UP } cli_verdict;
 
-/* The retry time *at_us and the backoff used (*backoff_us, to give back
- * as prev_backoff_us next time: decorrelated needs it; 0 the first time),
- * or CLI_GIVE_UP (max_attempts reached, never admissible, or later than
+/* What a client of class k does after attempt `attempt` of an intent that
+ * first arrived at first_us was refused at now_us with decision d, with
+ * that attempt's draws: CLI_RETRY with the retry's time *at_us and the
+ * backoff used (*backoff_us, the next attempt's prev_backoff_us), or
+ * CLI_GIVE_UP (max_attempts reached, never admissible, or later than
  * after_s). The budget is not consulted here (cli_budget). */
-cli_verdict cli_next(const cli_class *k, uint64_t seed, uint64_t intent, uint32_t attempt, int64_t first_us,
-                     int64_t now_us, int64_t prev_backoff_us, const lim_decision *d, int64_t *at_us,
-                     int64_t *backoff_us);
+cli_verdict cli_next(const cli_class *k, const cli_draws *dr, uint32_t attempt, int64_t first_us, int64_t now_us,
+                     const lim_decision *d, int64_t *at_us, int64_t *backoff_us);
 
 /* The earliest a refusal of this attempt can bring its client back, as a
- * wait from the refusal, known before the decision (INT64_MAX: it would
- * not come back): requests closer than this to it may be decided together
- * with it, as its retry cannot come between them. */
-int64_t cli_earliest_return_us(const cli_class *k, uint64_t seed, uint64_t intent, uint32_t attempt,
-                               int64_t prev_backoff_us);
+ * wait from the refusal (INT64_MAX: it would not come back): requests
+ * closer than this to it may be decided together with it, as its retry
+ * cannot come between them. */
+int64_t cli_earliest_return_us(const cli_class *k, uint32_t attempt, const cli_draws *d);
 
 /* A class's retry budget over whole seconds: a ring of per-second counts. */
 typedef struct {

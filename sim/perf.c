@@ -12,6 +12,7 @@
 #include "../algorithms/keystore.h"
 #include "backend_memory.h"
 #include "backend_redis.h"
+#include "evloop.h"
 #include "redis_scripts.h"
 #include "redis_server.h"
 #include "generator.h"
@@ -45,24 +46,32 @@ static void perf_limiter_json(const perf_case *p, int many_keys, char *buf, size
     snprintf(buf, len, "\"algorithm\":\"%s\",%s", p->ops->name, many_keys ? p->c->many_keys : p->c->one_key);
 }
 
-/* Writes a one-limiter scenario to a temporary file and loads it. */
-static int perf_scenario(const char *limiter, unsigned keys, double requests, scn_scenario *s)
+/* Writes a one-limiter scenario (with a "clients" section when clients is
+ * not "") to a temporary file and loads it. */
+static int perf_scenario_with(const char *limiter, unsigned keys, double requests, double duration_s,
+                              const char *clients, scn_scenario *s)
 {
     char path[] = "/tmp/ratelab-perf-XXXXXX";
     int fd = mkstemp(path);
     if (fd < 0) return -1;
     FILE *f = fdopen(fd, "w");
     if (!f) { close(fd); unlink(path); return -1; }
-    fprintf(f, "{\"name\":\"perf\",\"duration_s\":1,\"seed\":7,\"tick_ms\":10,"
-               "\"phases\":[{\"shape\":\"constant\",\"start_s\":0,\"end_s\":1,\"rate\":%.0f}],"
-               "\"keys\":{\"count\":%u,\"distribution\":\"zipf\",\"exponent\":1.0},"
-               "\"limiters\":[{%s}]}", requests, keys, limiter);
+    fprintf(f, "{\"name\":\"perf\",\"duration_s\":%.0f,\"seed\":7,\"tick_ms\":10,"
+               "\"phases\":[{\"shape\":\"constant\",\"start_s\":0,\"end_s\":%.0f,\"rate\":%.0f}],"
+               "\"keys\":{\"count\":%u,\"distribution\":\"zipf\",\"exponent\":1.0},%s%s"
+               "\"limiters\":[{%s}]}", duration_s, duration_s, requests / duration_s, keys, *clients ? "\"clients\":" : "", *clients ? clients : "",
+            limiter);
     fclose(f);
     char err[512];
     int rc = scn_load(path, NULL, s, err, sizeof err);
     unlink(path);
     if (rc != 0) fprintf(stderr, "ratelab perf: %s\n", err);
     return rc;
+}
+
+static int perf_scenario(const char *limiter, unsigned keys, double requests, scn_scenario *s)
+{
+    return perf_scenario_with(limiter, keys, requests, 1, "", s);
 }
 
 static int perf_cmp(const void *a, const void *b)
@@ -97,6 +106,69 @@ static double perf_decide_ns(const scn_scenario *s, const gen_request *reqs, siz
     ks_destroy(store);
     /* the admitted count keeps the loop from being optimized away */
     return admitted <= n ? (double)(t1 - t0) / (double)n : -1;
+}
+
+/* One pass in memory: wall seconds, and what it offered and kept pending. */
+static int perf_pass(const scn_scenario *s, double *wall_s, uint64_t *offered, uint64_t *intents, uint64_t *pending)
+{
+    gen *g = gen_create(s);
+    run_backend mem;
+    bmem *m = bmem_create(16, &mem);
+    run_result res;
+    char err[256] = "out of memory";
+    run_options opt = { NULL, NULL, NULL, NULL };
+    int rc = g && m ? run_limiter(s, g, &s->limiters[0], &mem, &opt, &res, err, sizeof err) : -1;
+    if (rc != 0) fprintf(stderr, "ratelab perf: %s\n", err);
+    else {
+        *wall_s = res.summary.wall_s;
+        *offered = res.summary.offered;
+        *intents = res.clients.intents;
+        *pending = res.clients.peak_pending;
+        run_result_free(&res);
+    }
+    bmem_destroy(m);
+    gen_destroy(g);
+    return rc;
+}
+
+/* Clients who come back against the same number of open-loop requests,
+ * over 100 s, one pass of each in turn: what the retries cost is the event
+ * queue's and the client model's. */
+static int perf_clients(double attempts, int reps)
+{
+    const double duration_s = 100;
+    const char *limiter = "\"algorithm\":\"token_bucket\",\"scope\":\"global\",\"rate\":%.0f,\"capacity\":1000";
+    const char *clients = "[{\"weight\":1,\"retry\":{\"max_attempts\":4,\"backoff\":\"exponential\","
+                          "\"base_ms\":20,\"cap_ms\":200,\"jitter\":\"full\"}}],";
+    /* intents at twice the rate: about half refused, some of them several times */
+    double intents = attempts / 2.2;
+    char lim[300];
+    snprintf(lim, sizeof lim, limiter, intents / 2 / duration_s);
+    scn_scenario closed, open;
+    if (perf_scenario_with(lim, 1000, intents, duration_s, clients, &closed) != 0) return 1;
+    double wall[2][9];
+    uint64_t offered[2] = { 0, 0 }, firsts = 0, pending = 0, ignored;
+    if (perf_pass(&closed, &wall[0][0], &offered[0], &firsts, &pending) != 0) return 1;
+    if (perf_scenario_with(lim, 1000, (double)offered[0], duration_s, "", &open) != 0) return 1;
+    for (int r = 0; r < reps; r++) {
+        uint64_t o;
+        if ((r > 0 && perf_pass(&closed, &wall[0][r], &o, &ignored, &ignored) != 0) ||
+            perf_pass(&open, &wall[1][r], &offered[1], &ignored, &ignored) != 0)
+            return 1;
+    }
+    double with = perf_median(wall[0], reps) / (double)offered[0] * 1e9;
+    double without = perf_median(wall[1], reps) / (double)offered[1] * 1e9;
+    printf("\nclients who come back (token_bucket, one global key, %.0f s, median of %d interleaved passes):\n",
+           duration_s, reps);
+    printf("  %llu attempts of %llu intents: %.1f ns per attempt; %llu open-loop requests: %.1f ns per request; "
+           "ratio %.2f\n", (unsigned long long)offered[0], (unsigned long long)firsts, with,
+           (unsigned long long)offered[1], without, with / without);
+    printf("  peak pending retries %llu: %.1f KiB of event queue at %zu B each, and its ring's %.0f KiB\n",
+           (unsigned long long)pending, (double)pending * (double)EVL_BYTES_PER_EVENT / 1024, EVL_BYTES_PER_EVENT,
+           (double)EVL_RING_BYTES / 1024);
+    scn_free(&closed);
+    scn_free(&open);
+    return 0;
 }
 
 int perf_main(int argc, char **argv)
@@ -151,7 +223,7 @@ int perf_main(int argc, char **argv)
             scn_free(&s);
         }
     }
-    return 0;
+    return perf_clients(requests / 2, reps);
 }
 
 /* ---- perf-redis ---------------------------------------------------------------- */

@@ -48,12 +48,12 @@ static void run_schedule_tick_end(const pass *p, evl *q)
 /* After the decision d of request q sent by `from`: the intent ends, or
  * its client comes back (a retry event; room was reserved). */
 static void run_after_decision(run_loop *r, pass *p, const gen_request *q, const evl_sender *from,
-                               const lim_decision *d)
+                               const cli_draws *draws, const lim_decision *d)
 {
     const cli_config *cc = &r->s->clients;
     if (from->attempt == 1) {
         pass_intent(p, q->t_us);
-        if (cc->n) cli_budget_intent(&r->budgets[from->client_class], q->t_us);
+        if (cc->n && cc->c[from->client_class].has_budget) cli_budget_intent(&r->budgets[from->client_class], q->t_us);
     }
     if (d->allowed) {
         pass_intent_ended(p, PASS_SUCCEEDED, from->first_us, q->t_us, from->attempt);
@@ -65,8 +65,7 @@ static void run_after_decision(run_loop *r, pass *p, const gen_request *q, const
     }
     const cli_class *k = &cc->c[from->client_class];
     int64_t at, backoff;
-    if (cli_next(k, r->s->seed, from->intent, from->attempt, from->first_us, q->t_us, from->prev_backoff_us, d, &at,
-                 &backoff) == CLI_GIVE_UP) {
+    if (cli_next(k, draws, from->attempt, from->first_us, q->t_us, d, &at, &backoff) == CLI_GIVE_UP) {
         pass_intent_ended(p, PASS_ABANDONED, from->first_us, q->t_us, from->attempt);
     } else if (!cli_budget_take(&r->budgets[from->client_class], k, q->t_us)) {
         pass_intent_ended(p, PASS_BUDGET_REFUSED, from->first_us, q->t_us, from->attempt);
@@ -91,13 +90,14 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
      * has begun, end() always runs (it deletes Redis keys, frees state). */
     gen_request *reqs = malloc(batch * sizeof *reqs);
     evl_sender *from = malloc(batch * sizeof *from);
+    cli_draws *draws = malloc(batch * sizeof *draws);
     lim_decision *dec = malloc(batch * sizeof *dec);
     int64_t *latency = malloc(batch * sizeof *latency);
     run_loop r = { .s = s, .g = g, .budgets = cc->n ? malloc(cc->n * sizeof *r.budgets) : NULL };
     int rc = -1;
     int queue_ok = evl_init(&r.events, 64) == 0;
     pass *p = pass_open(s, l, b->name, opt->log, out, err, errlen);
-    if (!reqs || !from || !dec || !latency || !queue_ok || (cc->n && !r.budgets) || !p) {
+    if (!reqs || !from || !draws || !dec || !latency || !queue_ok || (cc->n && !r.budgets) || !p) {
         if (p) snprintf(err, errlen, "%s: out of memory for a batch of %zu requests", l->name, batch);
         goto fail;
     }
@@ -111,8 +111,10 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
     rc = 0;
     uint64_t decided = 0;
     int64_t started = clk_mono_ns();
-    for (const evl_event *e; rc == 0 && (e = evl_peek(&r.events));) {
-        if (e->kind == EVL_TICK_END) {
+    int64_t t_next;
+    evl_kind kind;
+    while (rc == 0 && evl_next(&r.events, &t_next, &kind)) {
+        if (kind == EVL_TICK_END) {
             evl_pop(&r.events, NULL);
             pass_close_tick(p, b->level(b->ctx, level_key, pass_tick_end_us(p)));
             run_schedule_tick_end(p, &r.events);
@@ -124,17 +126,18 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
          * decided out of its time. */
         size_t n = 0;
         int64_t horizon = INT64_MAX;
-        while (n < batch && (e = evl_peek(&r.events)) && e->kind != EVL_TICK_END && e->t_us <= horizon) {
-            if (cc->n) {
-                int64_t back = cli_earliest_return_us(&cc->c[e->from.client_class], s->seed, e->from.intent,
-                                                      e->from.attempt, e->from.prev_backoff_us);
-                if (back != INT64_MAX && e->t_us + back < horizon) horizon = e->t_us + back;
+        while (n < batch && evl_next(&r.events, &t_next, &kind) && kind != EVL_TICK_END && t_next <= horizon) {
+            evl_event e;
+            evl_pop(&r.events, &e);
+            const cli_class *k = cc->n ? &cc->c[e.from.client_class] : NULL;
+            if (k && e.from.attempt < k->max_attempts) {
+                cli_draw(k, s->seed, e.from.intent, e.from.attempt, e.from.prev_backoff_us, &draws[n]);
+                int64_t back = cli_earliest_return_us(k, e.from.attempt, &draws[n]);
+                if (e.t_us + back < horizon) horizon = e.t_us + back;
             }
-            reqs[n] = e->req;
-            from[n] = e->from;
-            evl_kind kind = e->kind;
-            evl_pop(&r.events, NULL);
-            if (kind == EVL_ARRIVAL) run_schedule_next(&r);
+            reqs[n] = e.req;
+            from[n] = e.from;
+            if (e.kind == EVL_ARRIVAL) run_schedule_next(&r);
             else r.retries_pending--;
             n++;
         }
@@ -147,7 +150,7 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
         for (size_t i = 0; i < n; i++) {
             pass_decided(p, &reqs[i], &dec[i]);
             if (latency[i] >= 0) pass_latency(p, latency[i]);
-            run_after_decision(&r, p, &reqs[i], &from[i], &dec[i]);
+            run_after_decision(&r, p, &reqs[i], &from[i], &draws[i], &dec[i]);
         }
         uint64_t before = decided;
         decided += n;
@@ -175,6 +178,7 @@ fail:
     free(r.budgets);
     free(reqs);
     free(from);
+    free(draws);
     free(dec);
     free(latency);
     return rc;

@@ -12,6 +12,16 @@
 
 static const lim_decision refused = { 0, 0, 0, 0 };
 
+/* cli_next after the draws of that attempt, as the runner does. */
+static cli_verdict next_of(const cli_class *k, uint64_t seed, uint64_t intent, uint32_t attempt, int64_t first_us,
+                           int64_t now_us, int64_t prev_backoff_us, const lim_decision *d, int64_t *at_us,
+                           int64_t *backoff_us)
+{
+    cli_draws dr;
+    cli_draw(k, seed, intent, attempt, prev_backoff_us, &dr);
+    return cli_next(k, &dr, attempt, first_us, now_us, d, at_us, backoff_us);
+}
+
 static cli_class class_of(cli_backoff b, cli_jitter j, int64_t base_us, int64_t cap_us, uint32_t attempts)
 {
     cli_class k;
@@ -31,15 +41,15 @@ Test(clients, constant_and_exponential_backoff_without_jitter_by_hand)
     cli_class c = class_of(CLI_BACKOFF_CONSTANT, CLI_JITTER_NONE, 200000, 0, 10);
     int64_t at, backoff;
     for (uint32_t a = 1; a < 10; a++) {
-        cr_assert_eq(cli_next(&c, 1, 7, a, 0, 1000000, 0, &refused, &at, &backoff), CLI_RETRY);
+        cr_assert_eq(next_of(&c, 1, 7, a, 0, 1000000, 0, &refused, &at, &backoff), CLI_RETRY);
         cr_assert_eq(at, 1200000, "attempt %u: constant 200 ms", a);
     }
-    cr_assert_eq(cli_next(&c, 1, 7, 10, 0, 1000000, 0, &refused, &at, &backoff), CLI_GIVE_UP, "max_attempts 10");
+    cr_assert_eq(next_of(&c, 1, 7, 10, 0, 1000000, 0, &refused, &at, &backoff), CLI_GIVE_UP, "max_attempts 10");
 
     cli_class e = class_of(CLI_BACKOFF_EXPONENTIAL, CLI_JITTER_NONE, 100000, 1000000, 20);
     const int64_t expect[] = { 100000, 200000, 400000, 800000, 1000000, 1000000 };
     for (uint32_t a = 1; a <= 6; a++) {
-        cr_assert_eq(cli_next(&e, 1, 7, a, 0, 5000000, 0, &refused, &at, &backoff), CLI_RETRY);
+        cr_assert_eq(next_of(&e, 1, 7, a, 0, 5000000, 0, &refused, &at, &backoff), CLI_RETRY);
         cr_assert_eq(at - 5000000, expect[a - 1], "retry %u waits %lld", a, (long long)(at - 5000000));
     }
 }
@@ -54,13 +64,13 @@ Test(clients, jittered_waits_stay_inside_their_bounds)
     for (uint64_t intent = 0; intent < 20000; intent++) {
         uint32_t a = 1 + (uint32_t)(intent % 4);
         int64_t x = 100000LL << (a - 1);
-        cr_assert_eq(cli_next(&full, 9, intent, a, 0, 0, 0, &refused, &at, &backoff), CLI_RETRY);
+        cr_assert_eq(next_of(&full, 9, intent, a, 0, 0, 0, &refused, &at, &backoff), CLI_RETRY);
         cr_assert(at >= 0 && at <= x, "full jitter: %lld outside [0, %lld]", (long long)at, (long long)x);
         if (a == 1) sum_full += (double)at;
-        cr_assert_eq(cli_next(&equal, 9, intent, a, 0, 0, 0, &refused, &at, &backoff), CLI_RETRY);
+        cr_assert_eq(next_of(&equal, 9, intent, a, 0, 0, 0, &refused, &at, &backoff), CLI_RETRY);
         cr_assert(at >= x - x / 2 && at <= x, "equal jitter: %lld outside [%lld, %lld]", (long long)at,
                   (long long)(x - x / 2), (long long)x);
-        cr_assert_eq(cli_next(&dec, 9, intent, a, 0, 0, prev, &refused, &at, &backoff), CLI_RETRY);
+        cr_assert_eq(next_of(&dec, 9, intent, a, 0, 0, prev, &refused, &at, &backoff), CLI_RETRY);
         int64_t hi = (prev > 0 ? prev : 100000) * 3;
         cr_assert(at >= 100000 && at <= (hi < 3000000 ? hi : 3000000), "decorrelated: %lld", (long long)at);
         prev = a == 4 ? 0 : backoff;
@@ -75,11 +85,11 @@ Test(clients, honor_retry_after_waits_exactly_the_limiters_answer_and_never_mean
     k.honor_retry_after = 1;
     lim_decision later = { 0, 0, 37123, 0 }, never = { 0, 0, LIM_RETRY_NEVER, 0 };
     int64_t at, backoff;
-    cr_assert_eq(cli_next(&k, 1, 3, 1, 0, 500, 0, &later, &at, &backoff), CLI_RETRY);
+    cr_assert_eq(next_of(&k, 1, 3, 1, 0, 500, 0, &later, &at, &backoff), CLI_RETRY);
     cr_assert_eq(at, 500 + 37123);
-    cr_assert_eq(cli_next(&k, 1, 3, 1, 0, 500, 0, &never, &at, &backoff), CLI_GIVE_UP);
+    cr_assert_eq(next_of(&k, 1, 3, 1, 0, 500, 0, &never, &at, &backoff), CLI_GIVE_UP);
     k.honor_retry_after = 0;
-    cr_assert_eq(cli_next(&k, 1, 3, 1, 0, 500, 0, &later, &at, &backoff), CLI_RETRY);
+    cr_assert_eq(next_of(&k, 1, 3, 1, 0, 500, 0, &later, &at, &backoff), CLI_RETRY);
     cr_assert_eq(at, 500 + 100000, "without it the backoff rules");
 }
 
@@ -88,8 +98,8 @@ Test(clients, abandon_after_s_counts_from_the_first_attempt)
     cli_class k = class_of(CLI_BACKOFF_CONSTANT, CLI_JITTER_NONE, 400000, 0, 100);
     k.abandon_after_us = 1000000;
     int64_t at, backoff;
-    cr_assert_eq(cli_next(&k, 1, 0, 2, 0, 600000, 0, &refused, &at, &backoff), CLI_RETRY, "1.0 s: still in time");
-    cr_assert_eq(cli_next(&k, 1, 0, 3, 0, 600001, 0, &refused, &at, &backoff), CLI_GIVE_UP, "1.000001 s: too late");
+    cr_assert_eq(next_of(&k, 1, 0, 2, 0, 600000, 0, &refused, &at, &backoff), CLI_RETRY, "1.0 s: still in time");
+    cr_assert_eq(next_of(&k, 1, 0, 3, 0, 600001, 0, &refused, &at, &backoff), CLI_GIVE_UP, "1.000001 s: too late");
 }
 
 Test(clients, the_budget_caps_retries_at_its_ratio)
