@@ -98,6 +98,11 @@ int64_t cli_earliest_return_us(const cli_class *k, uint32_t attempt, const cli_d
     return k->honor_retry_after && d->random_part < plain ? d->random_part : plain;
 }
 
+int cli_failed(uint64_t seed, uint64_t intent, uint32_t attempt, double failure_prob)
+{
+    return failure_prob > 0 && cli_uniform(seed, intent, attempt, 3) < failure_prob;
+}
+
 void cli_budget_init(cli_budget *b, uint32_t window_s)
 {
     memset(b, 0, sizeof *b);

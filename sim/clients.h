@@ -18,6 +18,10 @@
  * (full: uniform(0, x); equal: uniform(0, x/2); none: nothing), and one
  * that says never (LIM_RETRY_NEVER: the cost can never pass) gives up.
  *
+ * With retry_on "failed", an admitted attempt fails with the downstream's
+ * failure_prob (a draw of its own) and its client comes back as after a
+ * refusal, without a Retry-After.
+ *
  * A client gives up (abandons) after max_attempts attempts, or when its
  * next attempt would come more than after_s after its first. A class may
  * hold a retry budget (Finagle's RetryBudget, gRPC's retry throttling): a
@@ -47,6 +51,8 @@ typedef enum { CLI_JITTER_NONE, CLI_JITTER_FULL, CLI_JITTER_EQUAL } cli_jitter;
 typedef struct {
     char name[CLI_NAME_MAX];
     double weight;               /* share of intents, relative to the other classes */
+    int retry_on_refused;        /* comes back after a refusal by the limiter (default) */
+    int retry_on_failed;         /* comes back after an admitted call the downstream failed */
     uint32_t max_attempts;       /* 1: never retries */
     cli_backoff backoff;
     int64_t base_us, cap_us;
@@ -95,6 +101,10 @@ cli_verdict cli_next(const cli_class *k, const cli_draws *dr, uint32_t attempt, 
  * closer than this to it may be decided together with it, as its retry
  * cannot come between them. */
 int64_t cli_earliest_return_us(const cli_class *k, uint32_t attempt, const cli_draws *d);
+
+/* 1 when the downstream fails admitted attempt `attempt` of `intent`, which
+ * it does with probability failure_prob. */
+int cli_failed(uint64_t seed, uint64_t intent, uint32_t attempt, double failure_prob);
 
 /* A class's retry budget over whole seconds: a ring of per-second counts. */
 typedef struct {

@@ -19,7 +19,8 @@ static const char *const gold_metrics[] = {
     "violations", "wrongly_allowed", "wrongly_blocked", "max_window_cost", "reference_admitted",
     "downstream_overload_s", "downstream_wait_p99_us", "e2e_p99_us", "downstream_completed", "queue_produced",
     "queue_succeeded", "queue_dead_lettered", "queue_still_queued", "queue_lost", "queue_retries", "intents",
-    "amplification", "goodput_rps", "abandoned", "budget_refused", "unfinished", "tts_p99_us", "recovery_s", NULL,
+    "amplification", "goodput_rps", "abandoned", "budget_refused", "unfinished", "failed", "failed_attempts",
+    "tts_p99_us", "recovery_s", NULL,
 };
 
 /* A queue on Redis runs on the wall clock: only what no timing can change

@@ -130,6 +130,7 @@ void pass_intent_ended(pass *p, pass_outcome o, int64_t first_us, int64_t end_us
     case PASS_ABANDONED: c->abandoned++; break;
     case PASS_BUDGET_REFUSED: c->budget_refused++; break;
     case PASS_UNFINISHED: c->unfinished++; break;
+    case PASS_FAILED: c->failed++; break;
     }
 }
 
@@ -138,6 +139,8 @@ void pass_single_attempt(pass *p, const gen_request *q, const lim_decision *d)
     pass_intent(p, q->t_us);
     pass_intent_ended(p, d->allowed ? PASS_SUCCEEDED : PASS_ABANDONED, q->t_us, q->t_us, 1);
 }
+
+void pass_failed_attempt(pass *p) { p->out->clients.failed_attempts++; }
 
 void pass_pending(pass *p, size_t pending)
 {
@@ -223,7 +226,7 @@ void pass_finish(pass *p, double wall_s, int decision_order_known, const run_bac
     c->peak_second_s = pass_peak_second(p->s, m);
     c->recovery_s = pass_recovery(p->s, p->l, m, c->peak_second_s);
     /* every intent ends exactly once: one lost or ended twice is a violation */
-    uint64_t ends = c->succeeded + c->abandoned + c->budget_refused + c->unfinished;
+    uint64_t ends = c->succeeded + c->abandoned + c->budget_refused + c->unfinished + c->failed;
     uint64_t astray = ends > c->intents ? ends - c->intents : c->intents - ends;
     if (astray && out->oracle.violations != (uint64_t)-1) out->oracle.violations += astray;
     for (size_t i = 0; i < p->n_checks; i++) orc_check_destroy(p->check[i]);

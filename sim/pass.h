@@ -62,16 +62,21 @@ void pass_decided(pass *p, const gen_request *q, const lim_decision *d);
 
 /* ---- what clients did (clients.h) ----
  * Every intent is counted when it first arrives and ends once: admitted
- * at some attempt, abandoned, refused a retry by its budget, or cut by
- * the run's end. Without clients an intent ends at its first attempt. */
+ * at some attempt, abandoned, refused a retry by its budget, cut by the
+ * run's end, or admitted but failed by the downstream for a client that
+ * does not retry on failure. Without clients an intent ends at its first
+ * attempt. */
 
-typedef enum { PASS_SUCCEEDED, PASS_ABANDONED, PASS_BUDGET_REFUSED, PASS_UNFINISHED } pass_outcome;
+typedef enum { PASS_SUCCEEDED, PASS_ABANDONED, PASS_BUDGET_REFUSED, PASS_UNFINISHED, PASS_FAILED } pass_outcome;
 
 /* A first attempt at t_us, in the tick being recorded. */
 void pass_intent(pass *p, int64_t t_us);
 
 /* The intent first sent at first_us ended at end_us after `attempts` attempts. */
 void pass_intent_ended(pass *p, pass_outcome o, int64_t first_us, int64_t end_us, uint32_t attempts);
+
+/* An admitted attempt the downstream failed (clients.h). */
+void pass_failed_attempt(pass *p);
 
 /* An intent that had one attempt, decided d (open-loop drivers). */
 void pass_single_attempt(pass *p, const gen_request *q, const lim_decision *d);

@@ -55,17 +55,23 @@ static void run_after_decision(run_loop *r, pass *p, const gen_request *q, const
         pass_intent(p, q->t_us);
         if (cc->n && cc->c[from->client_class].has_budget) cli_budget_intent(&r->budgets[from->client_class], q->t_us);
     }
-    if (d->allowed) {
+    const cli_class *k = cc->n ? &cc->c[from->client_class] : NULL;
+    int failed = d->allowed && k && r->s->downstream.present &&
+                 cli_failed(r->s->seed, from->intent, from->attempt, r->s->downstream.failure_prob);
+    if (failed) pass_failed_attempt(p);
+    if (d->allowed && !failed) {
         pass_intent_ended(p, PASS_SUCCEEDED, from->first_us, q->t_us, from->attempt);
         return;
     }
-    if (!cc->n) {
-        pass_intent_ended(p, PASS_ABANDONED, from->first_us, q->t_us, from->attempt);
+    if (!k || (failed ? !k->retry_on_failed : !k->retry_on_refused)) {
+        pass_intent_ended(p, failed ? PASS_FAILED : PASS_ABANDONED, from->first_us, q->t_us, from->attempt);
         return;
     }
-    const cli_class *k = &cc->c[from->client_class];
+    /* a failed call comes back like a refusal without a Retry-After */
+    const lim_decision no_answer = { 0, 0, 0, 0 };
     int64_t at, backoff;
-    if (cli_next(k, draws, from->attempt, from->first_us, q->t_us, d, &at, &backoff) == CLI_GIVE_UP) {
+    if (cli_next(k, draws, from->attempt, from->first_us, q->t_us, failed ? &no_answer : d, &at, &backoff) ==
+        CLI_GIVE_UP) {
         pass_intent_ended(p, PASS_ABANDONED, from->first_us, q->t_us, from->attempt);
     } else if (!cli_budget_take(&r->budgets[from->client_class], k, q->t_us)) {
         pass_intent_ended(p, PASS_BUDGET_REFUSED, from->first_us, q->t_us, from->attempt);

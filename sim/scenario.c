@@ -546,12 +546,23 @@ static int scn_client_class(scn_ctx *c, const cJSON *obj, size_t i, cli_class *k
                         CLI_NAME_MAX - 1, name);
     snprintf(k->name, sizeof k->name, "%s", name);
     if (scn_number(c, obj, path, "weight", (scn_num){ 1, 0, 1e-9, 1e9, 0 }, &k->weight) != 0) return -1;
-    const char *on;
-    if (scn_string(c, obj, path, "retry_on", 0, "refused", &on) != 0) return -1;
-    if (strcmp(on, "refused") != 0) {
-        scn_join(p, path, "retry_on");
-        return scn_fail(c, p, "'%.40s' is not supported yet: clients retry on \"refused\" (a refusal by the limiter)",
-                        on);
+    /* retry_on: one of refused, failed (or both, as an array) */
+    const cJSON *on = cJSON_GetObjectItemCaseSensitive(obj, "retry_on");
+    scn_join(p, path, "retry_on");
+    k->retry_on_refused = !on;
+    int n_on = on && cJSON_IsArray(on) ? cJSON_GetArraySize(on) : on ? 1 : 0;
+    if (on && !cJSON_IsArray(on) && !cJSON_IsString(on))
+        return scn_fail(c, p, "must be \"refused\", \"failed\" or an array of them, got %s", scn_type_name(on));
+    if (on && cJSON_IsArray(on) && n_on == 0) return scn_fail(c, p, "must name at least one of refused, failed");
+    for (int i = 0; i < n_on; i++) {
+        const cJSON *v = cJSON_IsArray(on) ? cJSON_GetArrayItem(on, i) : on;
+        if (!cJSON_IsString(v)) return scn_fail(c, p, "must hold strings, got %s", scn_type_name(v));
+        if (strcmp(v->valuestring, "refused") == 0) k->retry_on_refused = 1;
+        else if (strcmp(v->valuestring, "failed") == 0) k->retry_on_failed = 1;
+        else if (strcmp(v->valuestring, "timeout") == 0)
+            return scn_fail(c, p, "'timeout' is not supported yet: the downstream model does not give each call's "
+                                  "wait back to its client (refused and failed are)");
+        else return scn_fail(c, p, "unknown value '%.40s' (expected refused or failed)", v->valuestring);
     }
     k->max_attempts = 1;
     k->backoff = CLI_BACKOFF_NONE;
@@ -641,6 +652,12 @@ static int scn_clients(scn_ctx *c, const cJSON *root, scn_scenario *s)
         cc->total_weight += k->weight;
     }
     cc->n = (size_t)n;
+    for (int i = 0; i < n; i++)
+        if (cc->c[i].retry_on_failed && !(s->downstream.present && s->downstream.failure_prob > 0)) {
+            char p[SCN_PATH];
+            snprintf(p, sizeof p, "clients[%d].retry_on", i);
+            return scn_fail(c, p, "\"failed\" needs a downstream with a failure_prob above 0");
+        }
     return 0;
 }
 

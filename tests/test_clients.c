@@ -1,6 +1,7 @@
 /* Clients who come back: backoff, jitter, Retry-After, giving up, the
  * budget (clients.h), and the retries of whole runs. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,4 +264,28 @@ Test(clients, retries_decide_the_same_on_redis_as_in_memory, .timeout = 180)
     free(red);
     tsup_rmtree(dir);
     free(dir);
+}
+
+/* The downstream fails 30% of calls: clients that retry failures come
+ * back (about 1 + 0.3 + 0.09 attempts each, 2.7% failing all three), the
+ * others end failed at 30%; every intent still ends once. */
+Test(clients, failed_calls_come_back_for_clients_that_retry_them)
+{
+    scn_scenario s;
+    run_result r = run_file("tests/fixtures/good/retry_failed.json", NULL, 0, &s);
+    const run_client_stats *c = &r.clients;
+    double intents = (double)c->intents;
+    cr_assert_eq(r.summary.admitted, r.summary.offered, "the limiter admits all");
+    cr_assert_eq(c->succeeded + c->abandoned + c->budget_refused + c->unfinished + c->failed, c->intents);
+    double expect_attempts = intents / 2 * 1.39 + intents / 2;
+    cr_assert(fabs((double)r.summary.offered - expect_attempts) < 0.03 * expect_attempts, "%llu attempts, expected %.0f",
+              (unsigned long long)r.summary.offered, expect_attempts);
+    cr_assert(fabs((double)c->failed - 0.15 * intents) < 0.02 * intents, "%llu failed of %.0f",
+              (unsigned long long)c->failed, intents);
+    cr_assert(fabs((double)c->abandoned - 0.0135 * intents) < 0.006 * intents, "%llu abandoned after 3 failures",
+              (unsigned long long)c->abandoned);
+    cr_assert(fabs((double)c->failed_attempts - 0.3 * (double)r.summary.offered) < 0.02 * (double)r.summary.offered);
+    cr_assert_eq(r.oracle.violations, 0);
+    run_result_free(&r);
+    scn_free(&s);
 }

@@ -79,6 +79,7 @@ static const bad_case bad_cases[] = {
     { "clients_budget_no_ratio", ": clients[0].budget.ratio: required" },
     { "clients_cap_below_base", ": clients[0].retry.cap_ms: must be >= base_ms (100), got 10" },
     { "clients_duplicate_name", ": clients[1].name: 'a' names clients[0] already" },
+    { "clients_failed_without_failures", ": clients[0].retry_on: \"failed\" needs a downstream with a failure_prob above 0" },
     { "clients_honor_not_bool", ": clients[0].retry.honor_retry_after: must be true or false, got a string" },
     { "clients_no_weight", ": clients[0].weight: required" },
     { "clients_not_array", ": clients: must be an array of client classes, got an object" },
