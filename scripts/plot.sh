@@ -33,31 +33,27 @@ tmp="$dir/.plots.tmp.$$"
 rm -rf "$tmp"
 mkdir -p "$tmp/plots"
 trap 'rm -rf "$tmp"' EXIT
-for fmt in png svg; do
-    # gnuplot writes into $tmp/plots; the CSV is read from $dir
-    "$gnuplot" -e "dir='$dir'; names='$names'; deciders='$deciders'; levels='$levels'; tagged=$((backends > 1)); tick=$tick; fmt='$fmt'; title='$title'" \
-        -e "set loadpath '$here'" -e "outdir='$tmp'" "$here/plot.gp" 2>"$tmp/gnuplot.log" || {
-        echo "ratelab: gnuplot failed on $dir:" >&2
+# draw WHAT SCRIPT VARIABLES...: one gnuplot run; its complaints and exit 1 on failure
+draw() {
+    what=$1 script=$2
+    shift 2
+    "$gnuplot" "$@" "$here/$script" 2>"$tmp/gnuplot.log" || {
+        echo "ratelab: gnuplot failed on $what:" >&2
         cat "$tmp/gnuplot.log" >&2
         exit 1
     }
+}
+for fmt in png svg; do
+    # gnuplot writes into $tmp/plots; the CSV is read from $dir
+    draw "$dir" plot.gp -e "dir='$dir'; names='$names'; deciders='$deciders'; levels='$levels'; tagged=$((backends > 1)); tick=$tick; fmt='$fmt'; title='$title'" \
+        -e "set loadpath '$here'" -e "outdir='$tmp'"
     if [ -f "$dir/tts.csv" ]; then
         clients=$(awk -F, 'NR > 1 && !seen[$1 "@" $2]++ { printf "%s@%s ", $1, $2 }' "$dir/tts.csv")
-        "$gnuplot" -e "dir='$dir'; names='$clients'; tagged=$((backends > 1)); tick=$tick; fmt='$fmt'; title='$title'; outdir='$tmp'" \
-            "$here/clients.gp" 2>"$tmp/gnuplot.log" || {
-            echo "ratelab: gnuplot failed on $dir/tts.csv:" >&2
-            cat "$tmp/gnuplot.log" >&2
-            exit 1
-        }
+        draw "$dir/tts.csv" clients.gp -e "dir='$dir'; names='$clients'; tagged=$((backends > 1)); tick=$tick; fmt='$fmt'; title='$title'; outdir='$tmp'"
     fi
     if [ -f "$dir/queue.csv" ]; then
         queues=$(awk -F, 'NR > 1 && !seen[$1 "@" $2]++ { printf "%s@%s ", $1, $2 }' "$dir/queue.csv")
-        "$gnuplot" -e "dir='$dir'; queues='$queues'; tick=$tick; fmt='$fmt'; title='$title'; outdir='$tmp'" \
-            "$here/queue.gp" 2>"$tmp/gnuplot.log" || {
-            echo "ratelab: gnuplot failed on $dir/queue.csv:" >&2
-            cat "$tmp/gnuplot.log" >&2
-            exit 1
-        }
+        draw "$dir/queue.csv" queue.gp -e "dir='$dir'; queues='$queues'; tick=$tick; fmt='$fmt'; title='$title'; outdir='$tmp'"
     fi
 done
 rm -rf "$dir/plots"

@@ -18,9 +18,9 @@ static inline int64_t evl_bucket(int64_t t_us) { return t_us >> EVL_BUCKET_SHIFT
 
 /* ---- a 4-ary heap of nodes ---- */
 
-static void evl_heap_push(evl_node *h, size_t *n, evl_node e)
+/* Puts e at hole i and moves it up while it comes before its parent. */
+static void evl_heap_rise(evl_node *h, size_t i, evl_node e)
 {
-    size_t i = (*n)++;
     while (i > 0) {
         size_t parent = (i - 1) / EVL_ARITY;
         if (!evl_before(&e, &h[parent])) break;
@@ -29,6 +29,8 @@ static void evl_heap_push(evl_node *h, size_t *n, evl_node e)
     }
     h[i] = e;
 }
+
+static void evl_heap_push(evl_node *h, size_t *n, evl_node e) { evl_heap_rise(h, (*n)++, e); }
 
 static evl_node evl_heap_pop(evl_node *h, size_t *n)
 {
@@ -45,13 +47,7 @@ static evl_node evl_heap_pop(evl_node *h, size_t *n)
         h[i] = h[least];
         i = least;
     }
-    while (i > 0) {
-        size_t parent = (i - 1) / EVL_ARITY;
-        if (!evl_before(&last, &h[parent])) break;
-        h[i] = h[parent];
-        i = parent;
-    }
-    h[i] = last;
+    evl_heap_rise(h, i, last);
     return top;
 }
 

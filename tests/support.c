@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "support.h"
 
+#include "../sim/backend_memory.h"
 #include "../sim/fsutil.h"
 
 #include <criterion/criterion.h>
@@ -199,4 +200,22 @@ char *tsup_slurp(const char *path)
     if (buf) buf[n] = '\0';
     fclose(f);
     return buf;
+}
+
+run_result tsup_run_memory(const char *path, const char *const *sets, size_t n_sets, size_t entry, scn_scenario *s)
+{
+    char err[512];
+    scn_options opt = { sets, n_sets, NULL };
+    cr_assert_eq(scn_load(path, &opt, s, err, sizeof err), 0, "%s", err);
+    cr_assert_lt(entry, s->n_limiters, "%s has no entry %zu", path, entry);
+    gen *g = gen_create(s);
+    run_backend mem;
+    bmem *m = bmem_create(16, &mem);
+    cr_assert(g && m, "out of memory");
+    run_options ro = { NULL, NULL, NULL, NULL };
+    run_result r;
+    cr_assert_eq(run_limiter(s, g, &s->limiters[entry], &mem, &ro, &r, err, sizeof err), 0, "%s", err);
+    bmem_destroy(m);
+    gen_destroy(g);
+    return r;
 }

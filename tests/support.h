@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "../algorithms/limiter.h"
+#include "../sim/runner.h"
 
 typedef struct {
     lim_config cfg;
@@ -76,5 +77,10 @@ int tsup_is_png(const char *path);
 
 /* The whole file, NUL-terminated, or NULL. Caller frees. */
 char *tsup_slurp(const char *path);
+
+/* Loads scenario `path` (with "limiter.param=value" sets) into *s and
+ * runs its entry `entry` in memory; the test fails on any error. The
+ * caller frees the result and the scenario. */
+run_result tsup_run_memory(const char *path, const char *const *sets, size_t n_sets, size_t entry, scn_scenario *s);
 
 #endif

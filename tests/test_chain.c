@@ -120,21 +120,6 @@ Test(chain, all_or_nothing_never_consumes_on_a_refusal_and_counts_every_refusing
     two_tiers_free(&c);
 }
 
-static run_result run_chain_file(const char *path, size_t entry, scn_scenario *s)
-{
-    char err[512];
-    cr_assert_eq(scn_load(path, NULL, s, err, sizeof err), 0, "%s", err);
-    gen *g = gen_create(s);
-    run_backend mem;
-    bmem *m = bmem_create(16, &mem);
-    run_options ro = { NULL, NULL, NULL, NULL };
-    run_result r;
-    cr_assert_eq(run_limiter(s, g, &s->limiters[entry], &mem, &ro, &r, err, sizeof err), 0, "%s", err);
-    bmem_destroy(m);
-    gen_destroy(g);
-    return r;
-}
-
 /* Per-user 5/s and global 150/s on Zipf users: each chain admits at most
  * what each tier alone would, keeps both promises, and leaking the global
  * tier's tokens to requests the user tier refuses costs admissions. */
@@ -148,7 +133,7 @@ Test(chain, a_chain_keeps_every_tiers_promise_and_the_leak_shows)
     uint64_t admitted[8] = { 0 };
     for (size_t i = 0; i < n && i < 8; i++) {
         scn_scenario si;
-        run_result r = run_chain_file("tests/fixtures/good/chains.json", i, &si);
+        run_result r = tsup_run_memory("tests/fixtures/good/chains.json", NULL, 0, i, &si);
         admitted[i] = r.summary.admitted;
         cr_assert_eq(r.oracle.violations, 0, "%s: %llu violations", si.limiters[i].name,
                      (unsigned long long)r.oracle.violations);

@@ -140,27 +140,10 @@ Test(clients, classes_are_drawn_by_weight)
     cr_assert(count[2] > 9500 && count[2] < 10500, "%llu", (unsigned long long)count[2]);
 }
 
-/* Whole runs in memory. */
-static run_result run_file(const char *path, const char *const *sets, size_t n_sets, scn_scenario *s)
-{
-    char err[512];
-    scn_options opt = { sets, n_sets, NULL };
-    cr_assert_eq(scn_load(path, &opt, s, err, sizeof err), 0, "%s", err);
-    gen *g = gen_create(s);
-    run_backend mem;
-    bmem *m = bmem_create(16, &mem);
-    run_options ro = { NULL, NULL, NULL, NULL };
-    run_result r;
-    cr_assert_eq(run_limiter(s, g, &s->limiters[0], &mem, &ro, &r, err, sizeof err), 0, "%s", err);
-    bmem_destroy(m);
-    gen_destroy(g);
-    return r;
-}
-
 Test(clients, without_clients_amplification_is_exactly_one)
 {
     scn_scenario s;
-    run_result r = run_file("tests/fixtures/good/flash_burst.json", NULL, 0, &s);
+    run_result r = tsup_run_memory("tests/fixtures/good/flash_burst.json", NULL, 0, 0, &s);
     cr_assert_eq(r.clients.intents, r.summary.offered);
     cr_assert_eq(r.clients.succeeded, r.summary.admitted);
     cr_assert_eq(r.clients.abandoned, r.summary.dropped);
@@ -172,7 +155,7 @@ Test(clients, without_clients_amplification_is_exactly_one)
 Test(clients, every_intent_ends_once_and_a_retrying_run_is_deterministic)
 {
     scn_scenario s;
-    run_result a = run_file("tests/fixtures/good/retry_sale.json", NULL, 0, &s);
+    run_result a = tsup_run_memory("tests/fixtures/good/retry_sale.json", NULL, 0, 0, &s);
     const run_client_stats *c = &a.clients;
     cr_assert_gt(c->intents, 1000);
     cr_assert_eq(c->succeeded + c->abandoned + c->budget_refused + c->unfinished, c->intents);
@@ -181,7 +164,7 @@ Test(clients, every_intent_ends_once_and_a_retrying_run_is_deterministic)
     cr_assert_eq(a.oracle.violations, 0);
     cr_assert_eq(c->success_attempts >= c->succeeded, 1);
     scn_scenario s2;
-    run_result b = run_file("tests/fixtures/good/retry_sale.json", NULL, 0, &s2);
+    run_result b = tsup_run_memory("tests/fixtures/good/retry_sale.json", NULL, 0, 0, &s2);
     cr_assert_eq(b.summary.offered, a.summary.offered);
     cr_assert_eq(b.summary.admitted, a.summary.admitted);
     cr_assert_eq(b.clients.abandoned, a.clients.abandoned);
@@ -202,8 +185,8 @@ Test(clients, every_intent_ends_once_and_a_retrying_run_is_deterministic)
 Test(clients, clients_who_honor_retry_after_give_up_on_never_at_once)
 {
     scn_scenario s1, s2;
-    run_result honor = run_file("tests/fixtures/good/retry_after.json", NULL, 0, &s1);
-    run_result blind = run_file("tests/fixtures/good/retry_blind.json", NULL, 0, &s2);
+    run_result honor = tsup_run_memory("tests/fixtures/good/retry_after.json", NULL, 0, 0, &s1);
+    run_result blind = tsup_run_memory("tests/fixtures/good/retry_blind.json", NULL, 0, 0, &s2);
     cr_assert_lt(honor.summary.offered, blind.summary.offered, "honor %llu attempts, blind %llu",
                  (unsigned long long)honor.summary.offered, (unsigned long long)blind.summary.offered);
     cr_assert_geq(honor.clients.succeeded, blind.clients.succeeded);
@@ -272,7 +255,7 @@ Test(clients, retries_decide_the_same_on_redis_as_in_memory, .timeout = 180)
 Test(clients, failed_calls_come_back_for_clients_that_retry_them)
 {
     scn_scenario s;
-    run_result r = run_file("tests/fixtures/good/retry_failed.json", NULL, 0, &s);
+    run_result r = tsup_run_memory("tests/fixtures/good/retry_failed.json", NULL, 0, 0, &s);
     const run_client_stats *c = &r.clients;
     double intents = (double)c->intents;
     cr_assert_eq(r.summary.admitted, r.summary.offered, "the limiter admits all");

@@ -11,19 +11,8 @@
 
 static run_result run(const char *path, const char *const *sets, size_t n_sets)
 {
-    char err[512];
-    static scn_scenario s;
-    scn_options opt = { sets, n_sets, NULL };
-    cr_assert_eq(scn_load(path, &opt, &s, err, sizeof err), 0, "%s", err);
-    gen *g = gen_create(&s);
-    run_backend mem;
-    bmem *m = bmem_create(16, &mem);
-    run_options ro = { NULL, NULL, NULL, NULL };
-    run_result r;
-    cr_assert_eq(run_limiter(&s, g, &s.limiters[0], &mem, &ro, &r, err, sizeof err), 0, "%s", err);
-    bmem_destroy(m);
-    gen_destroy(g);
-    return r;
+    static scn_scenario s;   /* the result points into it */
+    return tsup_run_memory(path, sets, n_sets, 0, &s);
 }
 
 /* One server, 20 ms per request, a request every 10 ms: request k waits

@@ -49,3 +49,25 @@ end
 
 local function ahead(us, rem, now, rate) return (us - now) * rate + rem end
 
+-- What every call shares (ARGV[1..3]: now, cost, TTL), and the state of the
+-- key being decided, `key`, which the script that follows sets.
+local now = tonumber(ARGV[1])
+if now < 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+local cost = tonumber(ARGV[2])
+local ttl = ARGV[3]
+local RETRY_NEVER = -1
+local key
+
+-- The state as packed doubles: one GET, one SET with the TTL.
+local function load(fmt)
+  local s = redis.call('GET', key)
+  if not s then return nil end
+  return struct.unpack(fmt, s)
+end
+
+local function store(fmt, ...)
+  redis.call('SET', key, struct.pack(fmt, ...), 'PX', ttl)
+end

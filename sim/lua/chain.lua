@@ -14,32 +14,14 @@
 -- as it was with RESTORE (or DEL, for a key that did not exist), which is
 -- what the memory backend's copies amount to.
 
-local now = tonumber(ARGV[1])
-if now < 0 then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-end
-local cost = tonumber(ARGV[2])
-local ttl = ARGV[3]
-local RETRY_NEVER = -1
 local policy = tonumber(ARGV[4])
 local n = tonumber(ARGV[5])
 
--- what a tier's body reads: its key and its config, set before each call
-local key, base, count
+-- what a tier's body reads besides prelude.lua's: its config, set before each call
+local base, count
 local function cfg(i)
   if i < count then return tonumber(ARGV[base + i]) end
   return 0
-end
-
-local function load(fmt)
-  local s = redis.call('GET', key)
-  if not s then return nil end
-  return struct.unpack(fmt, s)
-end
-
-local function store(fmt, ...)
-  redis.call('SET', key, struct.pack(fmt, ...), 'PX', ttl)
 end
 
 local tiers = {}
