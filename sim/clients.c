@@ -103,6 +103,22 @@ int cli_failed(uint64_t seed, uint64_t intent, uint32_t attempt, double failure_
     return failure_prob > 0 && cli_uniform(seed, intent, attempt, 3) < failure_prob;
 }
 
+cli_outcome cli_after(const cli_class *k, cli_budget *budget, uint64_t seed, double failure_prob,
+                      int64_t duration_us, uint64_t intent, uint32_t attempt, int64_t first_us, const cli_draws *dr,
+                      int64_t now_us, const lim_decision *d, int *failed, int64_t *at_us, int64_t *backoff_us)
+{
+    *failed = d->allowed && cli_failed(seed, intent, attempt, failure_prob);
+    if (d->allowed && !*failed) return CLI_SUCCEEDED;
+    if (*failed ? !k->retry_on_failed : !k->retry_on_refused) return *failed ? CLI_FAILED : CLI_ABANDONED;
+    /* a failed call comes back like a refusal without a Retry-After */
+    const lim_decision no_answer = { 0, 0, 0, 0 };
+    if (cli_next(k, dr, attempt, first_us, now_us, *failed ? &no_answer : d, at_us, backoff_us) == CLI_GIVE_UP)
+        return CLI_ABANDONED;
+    if (!cli_budget_take(budget, k, now_us)) return CLI_BUDGET_REFUSED;
+    if (*at_us >= duration_us) return CLI_UNFINISHED;
+    return CLI_COMES_BACK;
+}
+
 void cli_budget_init(cli_budget *b, uint32_t window_s)
 {
     memset(b, 0, sizeof *b);

@@ -106,8 +106,30 @@ int64_t cli_earliest_return_us(const cli_class *k, uint32_t attempt, const cli_d
  * it does with probability failure_prob. */
 int cli_failed(uint64_t seed, uint64_t intent, uint32_t attempt, double failure_prob);
 
+/* What follows a decided attempt. */
+typedef enum {
+    CLI_SUCCEEDED,       /* admitted (and not failed): the intent is done */
+    CLI_ABANDONED,       /* refused (or failed), and its client gives up */
+    CLI_BUDGET_REFUSED,  /* its client would come back; the class's budget refuses */
+    CLI_UNFINISHED,      /* it would come back after the run's end */
+    CLI_FAILED,          /* admitted, failed by the downstream, and not retried */
+    CLI_COMES_BACK,      /* a retry at *at_us */
+} cli_outcome;
+
+struct cli_budget;
+
+/* After attempt `attempt` of an intent (first sent at first_us, of class
+ * k, with that attempt's draws) was decided d at now_us: whether the
+ * downstream failed it (*failed, for an admitted attempt; failure_prob 0
+ * fails nothing) and what follows. CLI_COMES_BACK sets *at_us and
+ * *backoff_us (the next attempt's prev_backoff_us). `budget` is the
+ * class's (consulted only for a retry). */
+cli_outcome cli_after(const cli_class *k, struct cli_budget *budget, uint64_t seed, double failure_prob,
+                      int64_t duration_us, uint64_t intent, uint32_t attempt, int64_t first_us, const cli_draws *dr,
+                      int64_t now_us, const lim_decision *d, int *failed, int64_t *at_us, int64_t *backoff_us);
+
 /* A class's retry budget over whole seconds: a ring of per-second counts. */
-typedef struct {
+typedef struct cli_budget {
     uint32_t window_s;
     int64_t second;              /* the newest second counted, -1 before any */
     uint64_t intents[CLI_MAX_WINDOW_S], retries[CLI_MAX_WINDOW_S];

@@ -45,6 +45,18 @@ static void run_schedule_tick_end(const pass *p, evl *q)
     evl_push(q, pass_ticks_left(p) == 1 ? INT64_MAX : pass_tick_end_us(p), EVL_TICK_END, NULL, NULL);
 }
 
+/* pass.h's name for how an intent ended (clients.h cli_outcome). */
+static pass_outcome run_ending(cli_outcome o)
+{
+    switch (o) {
+    case CLI_SUCCEEDED: return PASS_SUCCEEDED;
+    case CLI_BUDGET_REFUSED: return PASS_BUDGET_REFUSED;
+    case CLI_UNFINISHED: return PASS_UNFINISHED;
+    case CLI_FAILED: return PASS_FAILED;
+    default: return PASS_ABANDONED;
+    }
+}
+
 /* After the decision d of request q sent by `from`: the intent ends, or
  * its client comes back (a retry event; room was reserved). */
 static void run_after_decision(run_loop *r, pass *p, const gen_request *q, const evl_sender *from,
@@ -55,36 +67,27 @@ static void run_after_decision(run_loop *r, pass *p, const gen_request *q, const
         pass_intent(p, q->t_us);
         if (cc->n && cc->c[from->client_class].has_budget) cli_budget_intent(&r->budgets[from->client_class], q->t_us);
     }
-    const cli_class *k = cc->n ? &cc->c[from->client_class] : NULL;
-    int failed = d->allowed && k && r->s->downstream.present &&
-                 cli_failed(r->s->seed, from->intent, from->attempt, r->s->downstream.failure_prob);
-    if (failed) pass_failed_attempt(p);
-    if (d->allowed && !failed) {
-        pass_intent_ended(p, PASS_SUCCEEDED, from->first_us, q->t_us, from->attempt);
+    if (!cc->n) {
+        pass_intent_ended(p, d->allowed ? PASS_SUCCEEDED : PASS_ABANDONED, from->first_us, q->t_us, from->attempt);
         return;
     }
-    if (!k || (failed ? !k->retry_on_failed : !k->retry_on_refused)) {
-        pass_intent_ended(p, failed ? PASS_FAILED : PASS_ABANDONED, from->first_us, q->t_us, from->attempt);
-        return;
-    }
-    /* a failed call comes back like a refusal without a Retry-After */
-    const lim_decision no_answer = { 0, 0, 0, 0 };
+    int failed;
     int64_t at, backoff;
-    if (cli_next(k, draws, from->attempt, from->first_us, q->t_us, failed ? &no_answer : d, &at, &backoff) ==
-        CLI_GIVE_UP) {
-        pass_intent_ended(p, PASS_ABANDONED, from->first_us, q->t_us, from->attempt);
-    } else if (!cli_budget_take(&r->budgets[from->client_class], k, q->t_us)) {
-        pass_intent_ended(p, PASS_BUDGET_REFUSED, from->first_us, q->t_us, from->attempt);
-    } else if (at >= r->s->duration_us) {
-        pass_intent_ended(p, PASS_UNFINISHED, from->first_us, q->t_us, from->attempt);
-    } else {
-        gen_request again = { at, q->key, q->cost };
-        evl_sender next = *from;
-        next.attempt++;
-        next.prev_backoff_us = backoff;
-        evl_push(&r->events, at, EVL_RETRY, &again, &next);
-        pass_pending(p, ++r->retries_pending);
+    double failure_prob = r->s->downstream.present ? r->s->downstream.failure_prob : 0;
+    cli_outcome o = cli_after(&cc->c[from->client_class], &r->budgets[from->client_class], r->s->seed, failure_prob,
+                              r->s->duration_us, from->intent, from->attempt, from->first_us, draws, q->t_us, d,
+                              &failed, &at, &backoff);
+    if (failed) pass_failed_attempt(p);
+    if (o != CLI_COMES_BACK) {
+        pass_intent_ended(p, run_ending(o), from->first_us, q->t_us, from->attempt);
+        return;
     }
+    gen_request again = { at, q->key, q->cost };
+    evl_sender next = *from;
+    next.attempt++;
+    next.prev_backoff_us = backoff;
+    evl_push(&r->events, at, EVL_RETRY, &again, &next);
+    pass_pending(p, ++r->retries_pending);
 }
 
 int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_backend *b,
