@@ -134,12 +134,6 @@ void pass_intent_ended(pass *p, pass_outcome o, int64_t first_us, int64_t end_us
     }
 }
 
-void pass_single_attempt(pass *p, const gen_request *q, const lim_decision *d)
-{
-    pass_intent(p, q->t_us);
-    pass_intent_ended(p, d->allowed ? PASS_SUCCEEDED : PASS_ABANDONED, q->t_us, q->t_us, 1);
-}
-
 void pass_failed_attempt(pass *p) { p->out->clients.failed_attempts++; }
 
 void pass_pending(pass *p, size_t pending)

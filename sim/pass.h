@@ -78,9 +78,6 @@ void pass_intent_ended(pass *p, pass_outcome o, int64_t first_us, int64_t end_us
 /* An admitted attempt the downstream failed (clients.h). */
 void pass_failed_attempt(pass *p);
 
-/* An intent that had one attempt, decided d (open-loop drivers). */
-void pass_single_attempt(pass *p, const gen_request *q, const lim_decision *d);
-
 /* How many retries wait now (the peak is reported). */
 void pass_pending(pass *p, size_t pending);
 

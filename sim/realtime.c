@@ -9,20 +9,34 @@
 #include <string.h>
 #include <time.h>
 
+#include "clients.h"
 #include "clock.h"
+#include "evloop.h"
 #include "pass.h"
 
+/* One attempt as a client made it: what the recorder is fed after the run. */
 typedef struct {
+    gen_request req;           /* t_us: when it was due, on the scenario's clock */
+    evl_sender from;
+    lim_decision dec;
+    int64_t at_us;             /* time the limiter decided at */
+    int64_t latency_ns;        /* from the scheduled time */
+    unsigned char unanswered;  /* Redis gave no decision: dec is the on-error policy's */
+    unsigned char failed_call; /* admitted, and failed by the downstream (clients.h) */
+    unsigned char ended;       /* this attempt ended its intent, as `outcome` */
+    unsigned char outcome;     /* pass_outcome */
+} rt_attempt;
+
+typedef struct {
+    const scn_scenario *s;
     const scn_limiter *l;
     const rt_options *o;
     const gen_request *reqs;
     size_t n;
-    lim_decision *dec;
-    int64_t *at_us;            /* time the limiter decided at */
-    int64_t *latency_ns;       /* from the scheduled time */
-    unsigned char *failed;
     int64_t start_ns;          /* monotonic time of virtual 0 */
     _Atomic int stop;
+    cli_budget *budgets;       /* per client class, shared by every client: under `lock` */
+    pthread_mutex_t lock;
 } rt_shared;
 
 typedef struct {
@@ -31,6 +45,9 @@ typedef struct {
     unsigned index;
     int64_t skew_us;
     uint64_t errors;
+    rt_attempt *log;           /* every attempt this client made, in the order it made them */
+    size_t n_log, cap_log;
+    evl retries;               /* its clients' retries still to send (clients section only) */
 } rt_client;
 
 /* The scenario's time now, in microseconds: wall time since virtual 0,
@@ -57,45 +74,116 @@ static int64_t rt_due(const rt_shared *sh, int64_t t_us)
     return sh->start_ns + (int64_t)((double)t_us * 1000.0 / sh->o->speed);
 }
 
+/* What follows attempt a: its intent ends (a->ended), or a retry is queued
+ * on this client's own queue, due on the scenario's clock. */
+static void rt_after(rt_client *c, rt_attempt *a)
+{
+    rt_shared *sh = c->sh;
+    const cli_config *cc = &sh->s->clients;
+    if (!cc->n) {
+        a->ended = 1;
+        a->outcome = a->dec.allowed ? PASS_SUCCEEDED : PASS_ABANDONED;
+        return;
+    }
+    const cli_class *k = &cc->c[a->from.client_class];
+    cli_draws dr;
+    if (a->from.attempt < k->max_attempts)
+        cli_draw(k, sh->s->seed, a->from.intent, a->from.attempt, a->from.prev_backoff_us, &dr);
+    int failed;
+    int64_t at, backoff;
+    double failure_prob = sh->s->downstream.present ? sh->s->downstream.failure_prob : 0;
+    /* the refusal's time is the limiter's: the client's clock, or the server's */
+    pthread_mutex_lock(&sh->lock);
+    if (a->from.attempt == 1 && k->has_budget) cli_budget_intent(&sh->budgets[a->from.client_class], a->at_us);
+    cli_outcome o = cli_after(k, &sh->budgets[a->from.client_class], sh->s->seed, failure_prob, sh->s->duration_us,
+                              a->from.intent, a->from.attempt, a->from.first_us, &dr, a->at_us, &a->dec, &failed, &at,
+                              &backoff);
+    pthread_mutex_unlock(&sh->lock);
+    a->failed_call = (unsigned char)failed;
+    if (o != CLI_COMES_BACK) {
+        a->ended = 1;
+        a->outcome = o == CLI_SUCCEEDED ? PASS_SUCCEEDED : o == CLI_BUDGET_REFUSED ? PASS_BUDGET_REFUSED
+                     : o == CLI_UNFINISHED ? PASS_UNFINISHED : o == CLI_FAILED ? PASS_FAILED : PASS_ABANDONED;
+        return;
+    }
+    gen_request again = { at, a->req.key, a->req.cost };
+    evl_sender next = a->from;
+    next.attempt++;
+    next.prev_backoff_us = backoff;
+    evl_push(&c->retries, at, EVL_RETRY, &again, &next);   /* room: one per intent of this client */
+}
+
 static void *rt_client_main(void *arg)
 {
     rt_client *c = arg;
     rt_shared *sh = c->sh;
+    const cli_config *cc = &sh->s->clients;
     unsigned stride = sh->o->clients;
-    for (size_t k = c->index; k < sh->n && !atomic_load(&sh->stop); k += stride) {
-        const gen_request *q = &sh->reqs[k];
-        int64_t due = rt_due(sh, q->t_us);
+    size_t k = c->index;   /* this client's next arrival */
+    while (!atomic_load(&sh->stop) && c->n_log < c->cap_log) {
+        int64_t t_retry;
+        evl_kind kind;
+        int retry = cc->n && evl_next(&c->retries, &t_retry, &kind);
+        if (k >= sh->n && !retry) break;
+        rt_attempt *a = &c->log[c->n_log];
+        memset(a, 0, sizeof *a);
+        if (retry && (k >= sh->n || t_retry < sh->reqs[k].t_us)) {
+            evl_event e;
+            evl_pop(&c->retries, &e);
+            a->req = e.req;
+            a->from = e.from;
+        } else {
+            a->req = sh->reqs[k];
+            a->from = (evl_sender){ .intent = k, .first_us = a->req.t_us, .attempt = 1,
+                                    .client_class = cli_class_of(cc, sh->s->seed, k) };
+            k += stride;
+        }
+        int64_t due = rt_due(sh, a->req.t_us);
         if (!rt_sleep_unless_stopped(due, &sh->stop)) break;
         int64_t now_us = sh->o->server_clock ? -1 : rt_scenario_us(sh) + c->skew_us;
-        uint32_t key = sh->l->global ? 0 : q->key;
-        if (bred_client_decide(c->client, key, now_us, q->cost, &sh->dec[k], &sh->at_us[k]) != 0) {
-            sh->dec[k] = (lim_decision){ sh->o->on_error_allow, 0, 0, 0 };
-            sh->failed[k] = 1;
+        uint32_t key = sh->l->global ? 0 : a->req.key;
+        if (bred_client_decide(c->client, key, now_us, a->req.cost, &a->dec, &a->at_us) != 0) {
+            a->dec = (lim_decision){ sh->o->on_error_allow, 0, 0, 0 };
+            a->at_us = now_us < 0 ? a->req.t_us : now_us;
+            a->unanswered = 1;
             c->errors++;
         }
-        sh->latency_ns[k] = clk_mono_ns() - due;
+        a->latency_ns = clk_mono_ns() - due;
+        c->n_log++;
+        rt_after(c, a);
     }
     return NULL;
 }
 
-typedef struct {
-    size_t i;
-    const int64_t *at;
-} rt_order;
-
-static int rt_by_time(const void *a, const void *b)
+static int rt_by_due(const void *x, const void *y)
 {
-    const rt_order *x = a, *y = b;
-    int64_t p = x->at[x->i], q = y->at[y->i];
-    int by_time = (p > q) - (p < q);
-    return by_time ? by_time : (x->i > y->i) - (x->i < y->i);
+    const rt_attempt *a = *(const rt_attempt *const *)x, *b = *(const rt_attempt *const *)y;
+    if (a->req.t_us != b->req.t_us) return (a->req.t_us > b->req.t_us) - (a->req.t_us < b->req.t_us);
+    return (a > b) - (a < b);   /* one client's attempts stay in the order it made them */
+}
+
+static int rt_by_decided(const void *x, const void *y)
+{
+    const rt_attempt *a = *(const rt_attempt *const *)x, *b = *(const rt_attempt *const *)y;
+    if (a->at_us != b->at_us) return (a->at_us > b->at_us) - (a->at_us < b->at_us);
+    return (a > b) - (a < b);
+}
+
+/* The most attempts any intent may make. */
+static uint32_t rt_max_attempts(const cli_config *cc)
+{
+    uint32_t most = 1;
+    for (size_t i = 0; i < cc->n; i++)
+        if (cc->c[i].max_attempts > most) most = cc->c[i].max_attempts;
+    return most;
 }
 
 int rt_run(const scn_scenario *s, gen *g, const scn_limiter *l, bred *r, const run_backend *b,
            const rt_options *o, const run_options *ropt, run_result *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);   /* a failure before the recorder opens still leaves a clean note */
-    rt_shared sh = { .l = l, .o = o };
+    rt_shared sh = { .s = s, .l = l, .o = o };
+    pthread_mutex_init(&sh.lock, NULL);
     size_t cap = 1 << 16;
     gen_request *reqs = malloc(cap * sizeof *reqs);
     gen_rewind(g);
@@ -103,6 +191,7 @@ int rt_run(const scn_scenario *s, gen *g, const scn_limiter *l, bred *r, const r
         if (sh.n == RT_MAX_REQUESTS) {
             snprintf(err, errlen, "%s: realtime mode replays at most %d requests", l->name, RT_MAX_REQUESTS);
             free(reqs);
+            pthread_mutex_destroy(&sh.lock);
             return -1;
         }
         if (sh.n == cap) {
@@ -115,23 +204,39 @@ int rt_run(const scn_scenario *s, gen *g, const scn_limiter *l, bred *r, const r
     if (gen_stopped(g)) {
         snprintf(err, errlen, "%s: interrupted", l->name);
         free(reqs);
+        pthread_mutex_destroy(&sh.lock);
         return -1;
     }
+    const cli_config *cc = &s->clients;
     size_t n = sh.n, n_ticks = scn_tick_count(s);
+    size_t per_client = (n + o->clients - 1) / o->clients, most = rt_max_attempts(cc);
     sh.reqs = reqs;
-    sh.dec = calloc(n + 1, sizeof *sh.dec);
-    sh.at_us = calloc(n + 1, sizeof *sh.at_us);
-    sh.latency_ns = calloc(n + 1, sizeof *sh.latency_ns);
-    sh.failed = calloc(n + 1, 1);
+    sh.budgets = cc->n ? calloc(cc->n, sizeof *sh.budgets) : NULL;
+    for (size_t i = 0; sh.budgets && i < cc->n; i++) cli_budget_init(&sh.budgets[i], cc->c[i].budget_window_s);
     int64_t *levels = calloc(n_ticks, sizeof *levels);
     rt_client *clients = calloc(o->clients, sizeof *clients);
     pthread_t *threads = calloc(o->clients, sizeof *threads);
+    rt_attempt **order = NULL;
     int rc = -1;
     unsigned started = 0;
     int begun = 0;
-    if (!reqs || !sh.dec || !sh.at_us || !sh.latency_ns || !sh.failed || !levels || !clients || !threads) {
+    if (!reqs || (cc->n && !sh.budgets) || !levels || !clients || !threads) {
         snprintf(err, errlen, "%s: out of memory for %zu requests", l->name, n);
         goto done;
+    }
+    if ((double)per_client * (double)most * o->clients > RT_MAX_REQUESTS) {
+        snprintf(err, errlen, "%s: %zu intents of up to %zu attempts are more than realtime mode replays (%d)",
+                 l->name, n, most, RT_MAX_REQUESTS);
+        goto done;
+    }
+    for (unsigned i = 0; i < o->clients; i++) {
+        rt_client *c = &clients[i];
+        c->cap_log = per_client * most + 1;
+        c->log = malloc(c->cap_log * sizeof *c->log);
+        if (!c->log || (cc->n && evl_init(&c->retries, per_client + 1) != 0)) {
+            snprintf(err, errlen, "%s: out of memory for the attempts of %zu intents", l->name, n);
+            goto done;
+        }
     }
     if (b->begin(b->ctx, s, l, err, errlen) != 0) goto done;
     begun = 1;
@@ -169,36 +274,43 @@ join:
     for (unsigned i = 0; i < started; i++) pthread_join(threads[i], NULL);
     int64_t wall_ended = clk_mono_ns();
     uint64_t errors = 0;
-    for (unsigned i = 0; i < o->clients; i++) errors += clients[i].errors;
+    size_t attempts = 0;
+    for (unsigned i = 0; i < o->clients; i++) {
+        errors += clients[i].errors;
+        attempts += clients[i].n_log;
+    }
     bred_add_errors(r, errors);
     if (atomic_load(&sh.stop)) goto done;
 
-    /* Metrics in arrival order, each latency in its request's tick. */
-    pass *p = pass_open(s, l, "redis", ropt->log, out, err, errlen);
-    rt_order *order = malloc(n * sizeof *order + 1);
-    if (!p || !order) {
-        if (p) snprintf(err, errlen, "%s: out of memory for the oracle's order", l->name);
-        pass_abort(p);
-        free(order);
+    /* Every attempt of every client, in the order they were due. */
+    order = malloc((attempts + 1) * sizeof *order);
+    pass *p = order ? pass_open(s, l, "redis", ropt->log, out, err, errlen) : NULL;
+    if (!p) {
+        if (!order) snprintf(err, errlen, "%s: out of memory for the order of %zu attempts", l->name, attempts);
         goto done;
     }
-    for (size_t k = 0; k < n; k++) {
-        while (!pass_in_tick(p, reqs[k].t_us)) pass_close_tick(p, levels[n_ticks - pass_ticks_left(p)]);
-        pass_count(p, &reqs[k], &sh.dec[k]);
-        pass_single_attempt(p, &reqs[k], &sh.dec[k]);   /* realtime clients do not retry (yet) */
-        pass_latency(p, sh.latency_ns[k]);
+    size_t m = 0;
+    for (unsigned i = 0; i < o->clients; i++)
+        for (size_t j = 0; j < clients[i].n_log; j++) order[m++] = &clients[i].log[j];
+    qsort(order, m, sizeof *order, rt_by_due);
+    for (size_t j = 0; j < m; j++) {
+        const rt_attempt *a = order[j];
+        while (!pass_in_tick(p, a->req.t_us)) pass_close_tick(p, levels[n_ticks - pass_ticks_left(p)]);
+        pass_count(p, &a->req, &a->dec);
+        pass_latency(p, a->latency_ns);
+        if (a->from.attempt == 1) pass_intent(p, a->req.t_us);
+        if (a->failed_call) pass_failed_attempt(p);
+        if (a->ended) pass_intent_ended(p, (pass_outcome)a->outcome, a->from.first_us, a->req.t_us, a->from.attempt);
     }
     while (pass_ticks_left(p)) pass_close_tick(p, levels[n_ticks - pass_ticks_left(p)]);
 
     /* The oracle, on the times the limiter decided at, in their order. */
-    for (size_t k = 0; k < n; k++) order[k] = (rt_order){ k, sh.at_us };
-    qsort(order, n, sizeof *order, rt_by_time);
-    for (size_t j = 0; j < n; j++) {
-        size_t k = order[j].i;
-        if (sh.failed[k]) pass_unanswered(p, &sh.dec[k]);
-        else pass_judge(p, &reqs[k], sh.at_us[k], &sh.dec[k]);
+    qsort(order, m, sizeof *order, rt_by_decided);
+    for (size_t j = 0; j < m; j++) {
+        const rt_attempt *a = order[j];
+        if (a->unanswered) pass_unanswered(p, &a->dec);
+        else pass_judge(p, &a->req, a->at_us, &a->dec);
     }
-    free(order);
     run_backend_report said;
     b->end(b->ctx, &said, out->note, sizeof out->note);
     begun = 0;
@@ -211,14 +323,17 @@ done:
         run_backend_report ignored;
         b->end(b->ctx, &ignored, out->note, sizeof out->note);  /* still delete the keys */
     }
-    for (unsigned i = 0; clients && i < o->clients; i++) bred_client_close(clients[i].client);
+    for (unsigned i = 0; clients && i < o->clients; i++) {
+        bred_client_close(clients[i].client);
+        free(clients[i].log);
+        evl_free(&clients[i].retries);
+    }
+    free(order);
     free(clients);
     free(threads);
     free(levels);
-    free(sh.dec);
-    free(sh.at_us);
-    free(sh.latency_ns);
-    free(sh.failed);
+    free(sh.budgets);
     free(reqs);
+    pthread_mutex_destroy(&sh.lock);
     return rc;
 }

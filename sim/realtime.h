@@ -12,7 +12,9 @@
  * client offset by a fixed skew spread over [-skew, +skew] wall ms (times
  * the speed on the scenario's clock); or at the server's TIME (speed 1 only: the server's clock is the
  * wall's). The
- * main thread reads the busiest key's level at each tick's end. The
+ * main thread reads the busiest key's level at each tick's end. With a
+ * scenario's clients, client k also sends its intents' retries, from a
+ * queue of its own, when they are due (clients.h). The
  * oracle then checks what was admitted against the times the limiter
  * decided at (oracle.h).
  */
