@@ -149,12 +149,26 @@ Test(realtime, at_any_speed_the_limiters_decide_on_the_scenarios_time, .timeout 
     cr_assert_eq(n, 2);
     const char *speeds[] = { "1", "10" };
     for (int s = 0; s < 2; s++) {
-        snprintf(out, sizeof out, "%s/speed%s", dir, speeds[s]);
-        const char *argv[] = { "run", "tests/fixtures/good/realtime_speed.json", "--mode", "realtime", "--speed",
-                               speeds[s], "--clients", "4", "--redis-url", url, "--out", out, "--quiet", NULL };
-        cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s", err);
+        /* A busy machine can stall a client long enough that jitter explains
+         * anything: such a run proves nothing either way, so it is run
+         * again, three times at most, before the test gives up on it. */
         row got[4];
-        cr_assert_eq(read_summary(out, got, 4), n);
+        double worst = 0;
+        for (int run = 0; run < 3; run++) {
+            snprintf(out, sizeof out, "%s/speed%s-%d", dir, speeds[s], run);
+            const char *argv[] = { "run", "tests/fixtures/good/realtime_speed.json", "--mode", "realtime", "--speed",
+                                   speeds[s], "--clients", "4", "--redis-url", url, "--out", out, "--quiet", NULL };
+            cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s", err);
+            cr_assert_eq(read_summary(out, got, 4), n);
+            worst = 0;
+            for (size_t i = 0; i < n; i++) {
+                double jitter = 300.0 * atof(speeds[s]) * (double)got[i].latency_max_ns / 1e9;
+                if (jitter > worst) worst = jitter;
+            }
+            if (worst < 500) break;
+        }
+        cr_assert_lt(worst, 500, "speed %s: three runs too slow to tell the clocks apart (jitter %.0f)", speeds[s],
+                     worst);
         for (size_t i = 0; i < n; i++) {
             cr_assert_eq(got[i].offered, want[i].offered);
             long long diff = (long long)got[i].admitted - (long long)want[i].admitted;
@@ -168,7 +182,6 @@ Test(realtime, at_any_speed_the_limiters_decide_on_the_scenarios_time, .timeout 
                           "%s at speed %s: %llu admitted, virtual time %llu (latest decision %.1f ms late)",
                           got[i].name, speeds[s], got[i].admitted, want[i].admitted,
                           (double)got[i].latency_max_ns / 1e6);
-            cr_assert_lt(jitter, 500, "%s: the machine was too slow to tell the clocks apart", got[i].name);
         }
         char path[600];
         snprintf(path, sizeof path, "%s/run.json", out);
