@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "atomicfile.h"
+#include "chain.h"
 #include "fsutil.h"
 #include "keyspace.h"
 
@@ -93,6 +94,11 @@ int dlog_check(const char *path, orc_report *r, char *limiter_name, char *worst_
     if (!fgets(line, sizeof line, f) ||
         sscanf(line, "# limiter %63s algorithm %63s scope %15s backend %15s", l.name, algo, scope, backend) != 4) {
         snprintf(err, errlen, "%s:2: expected '# limiter NAME algorithm ALGO scope SCOPE backend BACKEND'", path);
+        goto done;
+    }
+    if (strcmp(algo, chain_entry.name) == 0) {
+        snprintf(err, errlen, "%s:2: a chain's log cannot be checked alone: its tiers' parameters are not in it (the "
+                              "run's oracle held it to every tier's promise: see violations in summary.csv)", path);
         goto done;
     }
     if (!(l.entry = lim_find_entry(algo))) { snprintf(err, errlen, "%s:2: unknown algorithm '%s'", path, algo); goto done; }

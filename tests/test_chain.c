@@ -219,3 +219,22 @@ Test(chain, chains_and_clients_are_plotted_and_reported, .timeout = 120)
     tsup_rmtree(dir);
     free(dir);
 }
+
+/* A chain's decision log is written like a limiter's, and `ratelab check`
+ * says why it cannot judge it alone instead of calling it unknown. */
+Test(chain, check_says_why_a_chains_log_is_not_checked_alone, .timeout = 60)
+{
+    char *dir = tsup_tempdir(), out[600], logs[600], err[4096];
+    snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(logs, sizeof logs, "%s/logs", dir);
+    const char *run[] = { "run", "tests/fixtures/good/chains.json", "--only", "aon", "--out", out,
+                          "--log-decisions", logs, "--quiet", NULL };
+    cr_assert_eq(tsup_run(run, err, sizeof err), 0, "%s", err);
+    char path[700];
+    snprintf(path, sizeof path, "%s/aon.memory.csv", logs);
+    const char *check[] = { "check", path, NULL };
+    cr_assert_eq(tsup_run(check, err, sizeof err), 2, "%s", err);
+    cr_assert(strstr(err, "a chain's log cannot be checked alone"), "%s", err);
+    tsup_rmtree(dir);
+    free(dir);
+}
