@@ -7,8 +7,11 @@
 
 #include "rng.h"
 
+#define DSM_NO_TICKET UINT32_MAX
+
 typedef struct {
     int64_t release_us, delay_us;
+    uint32_t ticket;                  /* a watched call's, or DSM_NO_TICKET */
 } dsm_pending;
 
 struct dsm {
@@ -20,6 +23,9 @@ struct dsm {
     size_t n_pending, max_pending;
     uint64_t served, completed, out_of_order;
     hist *wait, *e2e;
+    int64_t *call_end;                /* per ticket: its call's end, DSM_LATER until served */
+    uint32_t *free_tickets;
+    size_t n_tickets, n_free_tickets; /* tickets made, and given back */
 };
 
 dsm *dsm_create(const scn_downstream *d, uint64_t seed, int64_t duration_us, size_t max_pending)
@@ -62,6 +68,8 @@ void dsm_destroy(dsm *m)
     free(m->pending);
     free(m->wait);
     free(m->e2e);
+    free(m->call_end);
+    free(m->free_tickets);
     free(m);
 }
 
@@ -83,8 +91,9 @@ int64_t dsm_service_draw(dsm_service *s)
 
 static void dsm_swap64(int64_t *a, int64_t *b) { int64_t t = *a; *a = *b; *b = t; }
 
-/* The earliest-free server takes the request (FIFO by release). */
-static void dsm_serve(dsm *m, int64_t release_us, int64_t delay_us)
+/* The earliest-free server takes the request (FIFO by release); returns
+ * when it ends, counted from its decision. */
+static int64_t dsm_serve(dsm *m, int64_t release_us, int64_t delay_us)
 {
     int64_t *h = m->free_at;
     size_t n = m->d.concurrency;
@@ -104,6 +113,13 @@ static void dsm_serve(dsm *m, int64_t release_us, int64_t delay_us)
     hist_record(m->e2e, delay_us + (start - release_us) + service);
     m->served++;
     if (finish <= m->duration_us) m->completed++;
+    return finish;
+}
+
+static void dsm_serve_pending(dsm *m, dsm_pending p)
+{
+    int64_t end = dsm_serve(m, p.release_us, p.delay_us);
+    if (p.ticket != DSM_NO_TICKET) m->call_end[p.ticket] = end;
 }
 
 static void dsm_push(dsm *m, dsm_pending p)
@@ -136,30 +152,63 @@ static dsm_pending dsm_pop(dsm *m)
     return top;
 }
 
-void dsm_admit(dsm *m, int64_t t_us, int64_t delay_us)
+/* Serves every release due by t_us. */
+static void dsm_advance(dsm *m, int64_t t_us)
 {
-    while (m->n_pending && m->pending[0].release_us <= t_us) {
-        dsm_pending p = dsm_pop(m);
-        dsm_serve(m, p.release_us, p.delay_us);
-    }
-    if (delay_us <= 0) {
-        dsm_serve(m, t_us, 0);
-        return;
-    }
+    while (m->n_pending && m->pending[0].release_us <= t_us) dsm_serve_pending(m, dsm_pop(m));
+}
+
+static int64_t dsm_take(dsm *m, int64_t t_us, int64_t delay_us, uint32_t ticket)
+{
+    dsm_advance(m, t_us);
+    if (delay_us <= 0) return dsm_serve(m, t_us, 0);
     if (m->n_pending == m->max_pending) {   /* full: serve the earliest now, a little out of order */
-        dsm_pending p = dsm_pop(m);
-        dsm_serve(m, p.release_us, p.delay_us);
+        dsm_serve_pending(m, dsm_pop(m));
         m->out_of_order++;
     }
-    dsm_push(m, (dsm_pending){ t_us + delay_us, delay_us });
+    if (ticket != DSM_NO_TICKET) m->call_end[ticket] = DSM_LATER;
+    dsm_push(m, (dsm_pending){ t_us + delay_us, delay_us, ticket });
+    return DSM_LATER;
+}
+
+void dsm_admit(dsm *m, int64_t t_us, int64_t delay_us) { dsm_take(m, t_us, delay_us, DSM_NO_TICKET); }
+
+int dsm_reserve_calls(dsm *m, size_t more)
+{
+    size_t waiting = m->n_tickets - m->n_free_tickets;
+    if (waiting + more <= m->n_tickets) return 0;
+    size_t cap = m->n_tickets ? m->n_tickets : 64;
+    while (cap < waiting + more) cap *= 2;
+    if (cap > DSM_NO_TICKET) return -1;
+    int64_t *ends = realloc(m->call_end, cap * sizeof *ends);
+    if (!ends) return -1;
+    m->call_end = ends;
+    uint32_t *free_list = realloc(m->free_tickets, cap * sizeof *free_list);
+    if (!free_list) return -1;
+    m->free_tickets = free_list;
+    for (size_t t = cap; t-- > m->n_tickets;) m->free_tickets[m->n_free_tickets++] = (uint32_t)t;
+    m->n_tickets = cap;
+    return 0;
+}
+
+int64_t dsm_admit_watched(dsm *m, int64_t t_us, int64_t delay_us, uint32_t *ticket)
+{
+    if (delay_us <= 0) return dsm_take(m, t_us, 0, DSM_NO_TICKET);
+    *ticket = m->free_tickets[--m->n_free_tickets];   /* room was reserved */
+    return dsm_take(m, t_us, delay_us, *ticket);
+}
+
+int64_t dsm_call_end(dsm *m, uint32_t ticket, int64_t now_us)
+{
+    dsm_advance(m, now_us);
+    int64_t end = m->call_end[ticket];
+    if (end != DSM_LATER) m->free_tickets[m->n_free_tickets++] = ticket;
+    return end;
 }
 
 void dsm_finish(dsm *m, dsm_report *r)
 {
-    while (m->n_pending) {
-        dsm_pending p = dsm_pop(m);
-        dsm_serve(m, p.release_us, p.delay_us);
-    }
+    while (m->n_pending) dsm_serve_pending(m, dsm_pop(m));
     memset(r, 0, sizeof *r);
     r->served = m->served;
     r->completed = m->completed;

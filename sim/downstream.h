@@ -10,8 +10,14 @@
  * how many completed within the run; overload seconds come from the
  * metrics' per-second releases against capacity_rps.
  *
+ * A call may be watched (a client that stops waiting after the
+ * downstream's timeout_ms, clients.h): its end is given back, at once when
+ * it is served at once (no limiter delay), else through a ticket that
+ * dsm_call_end redeems once the loop has reached the call's release.
+ *
  * Memory is allocated once: the pending releases of queued requests (at
- * most max_pending at a time) and one slot per server.
+ * most max_pending at a time) and one slot per server; the room for
+ * tickets grows with dsm_reserve_calls, between a driver's batches.
  */
 #ifndef RATELAB_DOWNSTREAM_H
 #define RATELAB_DOWNSTREAM_H
@@ -52,6 +58,21 @@ void dsm_destroy(dsm *m);
 /* An admitted request decided at t_us and released delay_us later. Calls
  * come in decision-time order; the model serves them in release order. */
 void dsm_admit(dsm *m, int64_t t_us, int64_t delay_us);
+
+#define DSM_LATER (-1)
+
+/* dsm_admit for a watched call: its end (decision + delay + wait +
+ * service) when it is served at once; else DSM_LATER with *ticket set,
+ * which needs room (dsm_reserve_calls). */
+int64_t dsm_admit_watched(dsm *m, int64_t t_us, int64_t delay_us, uint32_t *ticket);
+
+/* Room for `more` watched calls beyond those waiting. 0, or -1 when memory is short. */
+int dsm_reserve_calls(dsm *m, size_t more);
+
+/* The end of the watched call of `ticket`, serving what is released by
+ * now_us (every call decided before now_us must have been admitted); the
+ * ticket is given back. DSM_LATER when the call is not released by now_us. */
+int64_t dsm_call_end(dsm *m, uint32_t ticket, int64_t now_us);
 
 /* Serves what is still pending and reports. */
 void dsm_finish(dsm *m, dsm_report *r);
