@@ -103,6 +103,21 @@ int cli_failed(uint64_t seed, uint64_t intent, uint32_t attempt, double failure_
     return failure_prob > 0 && cli_uniform(seed, intent, attempt, 3) < failure_prob;
 }
 
+/* A client that would come back after what d says at now_us: when, if
+ * its limits and its budget let it and the run lasts. */
+static cli_outcome cli_come_back(const cli_class *k, cli_budget *budget, int64_t duration_us, uint32_t attempt,
+                                 int64_t first_us, const cli_draws *dr, int64_t now_us, const lim_decision *d,
+                                 int64_t *at_us, int64_t *backoff_us)
+{
+    if (cli_next(k, dr, attempt, first_us, now_us, d, at_us, backoff_us) == CLI_GIVE_UP) return CLI_ABANDONED;
+    if (!cli_budget_take(budget, k, now_us)) return CLI_BUDGET_REFUSED;
+    if (*at_us >= duration_us) return CLI_UNFINISHED;
+    return CLI_COMES_BACK;
+}
+
+/* What a call that was admitted but did not answer says to its client. */
+static const lim_decision cli_no_answer = { 0, 0, 0, 0 };
+
 cli_outcome cli_after(const cli_class *k, cli_budget *budget, uint64_t seed, double failure_prob,
                       int64_t duration_us, uint64_t intent, uint32_t attempt, int64_t first_us, const cli_draws *dr,
                       int64_t now_us, const lim_decision *d, int *failed, int64_t *at_us, int64_t *backoff_us)
@@ -111,12 +126,15 @@ cli_outcome cli_after(const cli_class *k, cli_budget *budget, uint64_t seed, dou
     if (d->allowed && !*failed) return CLI_SUCCEEDED;
     if (*failed ? !k->retry_on_failed : !k->retry_on_refused) return *failed ? CLI_FAILED : CLI_ABANDONED;
     /* a failed call comes back like a refusal without a Retry-After */
-    const lim_decision no_answer = { 0, 0, 0, 0 };
-    if (cli_next(k, dr, attempt, first_us, now_us, *failed ? &no_answer : d, at_us, backoff_us) == CLI_GIVE_UP)
-        return CLI_ABANDONED;
-    if (!cli_budget_take(budget, k, now_us)) return CLI_BUDGET_REFUSED;
-    if (*at_us >= duration_us) return CLI_UNFINISHED;
-    return CLI_COMES_BACK;
+    return cli_come_back(k, budget, duration_us, attempt, first_us, dr, now_us, *failed ? &cli_no_answer : d, at_us,
+                         backoff_us);
+}
+
+cli_outcome cli_after_timeout(const cli_class *k, cli_budget *budget, int64_t duration_us, uint32_t attempt,
+                              int64_t first_us, const cli_draws *dr, int64_t now_us, int64_t *at_us,
+                              int64_t *backoff_us)
+{
+    return cli_come_back(k, budget, duration_us, attempt, first_us, dr, now_us, &cli_no_answer, at_us, backoff_us);
 }
 
 void cli_budget_init(cli_budget *b, uint32_t window_s)

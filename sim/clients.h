@@ -20,7 +20,11 @@
  *
  * With retry_on "failed", an admitted attempt fails with the downstream's
  * failure_prob (a draw of its own) and its client comes back as after a
- * refusal, without a Retry-After.
+ * refusal, without a Retry-After. With retry_on "timeout", a client stops
+ * waiting for an admitted call that has not ended timeout_ms (the
+ * downstream's) after its admission -- limiter delay, wait for a server
+ * and service -- and, from that moment, comes back the same way; the
+ * downstream still serves the call it left.
  *
  * A client gives up (abandons) after max_attempts attempts, or when its
  * next attempt would come more than after_s after its first. A class may
@@ -53,6 +57,7 @@ typedef struct {
     double weight;               /* share of intents, relative to the other classes */
     int retry_on_refused;        /* comes back after a refusal by the limiter (default) */
     int retry_on_failed;         /* comes back after an admitted call the downstream failed */
+    int retry_on_timeout;        /* comes back after an admitted call that outlasted the downstream's timeout */
     uint32_t max_attempts;       /* 1: never retries */
     cli_backoff backoff;
     int64_t base_us, cap_us;
@@ -117,6 +122,14 @@ typedef enum {
 } cli_outcome;
 
 struct cli_budget;
+
+/* What follows attempt `attempt` (with its draws) of an intent first sent
+ * at first_us, admitted but timed out, the client noticing it at now_us:
+ * as after a refusal without a Retry-After (never CLI_SUCCEEDED or
+ * CLI_FAILED). */
+cli_outcome cli_after_timeout(const cli_class *k, struct cli_budget *budget, int64_t duration_us, uint32_t attempt,
+                              int64_t first_us, const cli_draws *dr, int64_t now_us, int64_t *at_us,
+                              int64_t *backoff_us);
 
 /* After attempt `attempt` of an intent (first sent at first_us, of class
  * k, with that attempt's draws) was decided d at now_us: whether the

@@ -79,6 +79,7 @@ typedef struct {
 #define COL_unfinished(X)        X(unfinished, "%lld", COL_CL(r, r->c->unfinished))
 #define COL_failed(X)            X(failed, "%lld", COL_CL(r, r->c->failed))
 #define COL_failed_attempts(X)   X(failed_attempts, "%lld", COL_CL(r, r->c->failed_attempts))
+#define COL_timed_out_attempts(X) X(timed_out_attempts, "%lld", COL_CL(r, r->c->timed_out_attempts))
 #define COL_tts_p50_us(X)        X(tts_p50_us, "%lld", COL_CL(r, r->c->tts_p50_us))
 #define COL_tts_p99_us(X)        X(tts_p99_us, "%lld", COL_CL(r, r->c->tts_p99_us))
 #define COL_tts_max_us(X)        X(tts_max_us, "%lld", COL_CL(r, r->c->tts_max_us))
@@ -99,7 +100,7 @@ typedef struct {
     COL_wall_latency_p999_ns(X) COL_wall_latency_max_ns(X) COL_wall_decisions_per_s(X) COL_intents(X) \
     COL_amplification(X) COL_goodput_rps(X) COL_abandoned(X) COL_budget_refused(X) COL_unfinished(X) \
     COL_tts_p50_us(X) COL_tts_p99_us(X) COL_tts_max_us(X) COL_attempts_per_success(X) COL_recovery_s(X) \
-    COL_peak_pending_retries(X) COL_failed(X) COL_failed_attempts(X) COL_refused_by(X)
+    COL_peak_pending_retries(X) COL_failed(X) COL_failed_attempts(X) COL_refused_by(X) COL_timed_out_attempts(X)
 
 /* a sweep's <limiter>.csv, after limiter,algorithm,point and the grid's values */
 #define COL_SWEEP(X) \

@@ -118,6 +118,8 @@ static void evl_file(evl *q, evl_node e)
     }
 }
 
+_Static_assert(EVL_RETRY < 4, "an event's kind takes the top two bits of its order");
+
 int evl_push(evl *q, int64_t t_us, evl_kind kind, const gen_request *req, const evl_sender *from)
 {
     if (q->n == q->cap || q->scheduled > EVL_SEQ_MASK) return -1;

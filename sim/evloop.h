@@ -24,6 +24,7 @@
 typedef enum {
     EVL_TICK_END = 0,   /* the tick being recorded ends: its level is read */
     EVL_ARRIVAL,        /* a first attempt reaches the limiter (an intent) */
+    EVL_DEADLINE,       /* a client stops waiting for an admitted call (clients.h retry_on timeout) */
     EVL_RETRY,          /* a client comes back after a refusal (clients.h) */
 } evl_kind;
 
@@ -34,6 +35,7 @@ typedef struct {
     int64_t prev_backoff_us;    /* the backoff before this attempt (decorrelated needs it) */
     uint32_t attempt;           /* 1: the first */
     uint32_t client_class;
+    uint32_t call;              /* DEADLINE: the downstream's ticket for the call (downstream.h) */
 } evl_sender;
 
 /* An event as it leaves the queue. */
@@ -41,8 +43,9 @@ typedef struct {
     int64_t t_us;
     evl_kind kind;
     uint64_t seq;       /* scheduling order */
-    gen_request req;    /* ARRIVAL, RETRY: the request (its t_us is the event's) */
-    evl_sender from;    /* ARRIVAL, RETRY: who sent it */
+    gen_request req;    /* the request: for ARRIVAL and RETRY its t_us is the event's;
+                         * for DEADLINE, the time it was admitted */
+    evl_sender from;    /* who sent it */
 } evl_event;
 
 /* Events are ordered by 16-byte nodes; what an event carries waits in a

@@ -20,7 +20,7 @@ static const char *const gold_metrics[] = {
     "downstream_overload_s", "downstream_wait_p99_us", "e2e_p99_us", "downstream_completed", "queue_produced",
     "queue_succeeded", "queue_dead_lettered", "queue_still_queued", "queue_lost", "queue_retries", "intents",
     "amplification", "goodput_rps", "abandoned", "budget_refused", "unfinished", "failed", "failed_attempts",
-    "tts_p99_us", "recovery_s", NULL,
+    "tts_p99_us", "recovery_s", "timed_out_attempts", NULL,
 };
 
 /* A queue on Redis runs on the wall clock: only what no timing can change

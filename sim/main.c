@@ -309,6 +309,11 @@ static int main_run(int argc, char **argv)
         fprintf(stderr, "ratelab: %s\n", err);
         return 2;
     }
+    if (a.realtime && rt_supports(&s, err, sizeof err) != 0) {
+        fprintf(stderr, "ratelab: %s: %s\n", a.scenario, err);
+        scn_free(&s);
+        return 2;
+    }
     intr_block();
     rurl url;
     if (a.use_redis && a.redis_url && rurl_parse(a.redis_url, &url, err, sizeof err) != 0) {

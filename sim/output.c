@@ -159,8 +159,11 @@ void out_print_table(FILE *f, const scn_scenario *s, const run_result *r, size_t
     fprintf(f, "clients who come back (%zu class(es)); recovery: seconds from the busiest second of the last phase "
                "(t=%llds) until attempts stay within the limiter's rate and the downstream's capacity\n",
             s->clients.n, n ? (long long)r[0].clients.peak_second_s : 0LL);
-    fprintf(f, "%-26s %-7s %10s %10s %7s %10s %10s %10s %9s %9s %9s\n", "limiter", "backend", "intents", "attempts",
-            "amplif", "goodput/s", "tts p99", "abandoned", "budget", "unfinish", "recovery");
+    int timeouts = 0;   /* the timed-out column only where a class waits for its answers */
+    for (size_t k = 0; k < s->clients.n; k++) timeouts |= s->clients.c[k].retry_on_timeout;
+    fprintf(f, "%-26s %-7s %10s %10s %7s %10s %10s %10s %9s %9s %9s%s\n", "limiter", "backend", "intents", "attempts",
+            "amplif", "goodput/s", "tts p99", "abandoned", "budget", "unfinish", "recovery",
+            timeouts ? "  timed out" : "");
     for (size_t i = 0; i < n; i++) {
         if (!r[i].has_clients) continue;
         const run_client_stats *c = &r[i].clients;
@@ -169,11 +172,13 @@ void out_print_table(FILE *f, const scn_scenario *s, const run_result *r, size_t
         else snprintf(tts, sizeof tts, "%.1fms", (double)c->tts_p99_us / 1e3);
         if (c->recovery_s < 0) snprintf(rec, sizeof rec, "never");
         else snprintf(rec, sizeof rec, "%.0fs", c->recovery_s);
-        fprintf(f, "%-26s %-7s %10llu %10llu %6.2fx %10.1f %10s %10llu %9llu %9llu %9s\n", r[i].limiter->name,
+        fprintf(f, "%-26s %-7s %10llu %10llu %6.2fx %10.1f %10s %10llu %9llu %9llu %9s", r[i].limiter->name,
                 r[i].backend, (unsigned long long)c->intents, (unsigned long long)r[i].summary.offered,
                 c->intents ? (double)r[i].summary.offered / (double)c->intents : 1.0,
                 c->duration_s > 0 ? (double)c->succeeded / c->duration_s : 0.0, tts, (unsigned long long)c->abandoned,
                 (unsigned long long)c->budget_refused, (unsigned long long)c->unfinished, rec);
+        if (timeouts) fprintf(f, " %10llu", (unsigned long long)c->timed_out_attempts);
+        fputc('\n', f);
     }
 }
 

@@ -69,6 +69,18 @@ void pass_count(pass *p, const gen_request *q, const lim_decision *d)
     if (p->down && d->allowed) dsm_admit(p->down, q->t_us, d->delay_us);
 }
 
+int64_t pass_decided_watched(pass *p, const gen_request *q, const lim_decision *d, uint32_t *ticket)
+{
+    met_record(&p->out->series, p->tick, q->t_us, q->cost, d);
+    int64_t end = dsm_admit_watched(p->down, q->t_us, d->delay_us, ticket);
+    pass_judge(p, q, q->t_us, d);
+    return end;
+}
+
+int pass_reserve_calls(pass *p, size_t more) { return p->down ? dsm_reserve_calls(p->down, more) : -1; }
+
+int64_t pass_call_end(pass *p, uint32_t ticket, int64_t now_us) { return dsm_call_end(p->down, ticket, now_us); }
+
 void pass_judge(pass *p, const gen_request *q, int64_t at_us, const lim_decision *d)
 {
     for (size_t i = 0; i < p->n_checks; i++) orc_check_add(p->check[i], p->judged[i]->global ? 0 : q->key, at_us, q->cost, d);
@@ -135,6 +147,8 @@ void pass_intent_ended(pass *p, pass_outcome o, int64_t first_us, int64_t end_us
 }
 
 void pass_failed_attempt(pass *p) { p->out->clients.failed_attempts++; }
+
+void pass_timed_out_attempt(pass *p) { p->out->clients.timed_out_attempts++; }
 
 void pass_pending(pass *p, size_t pending)
 {

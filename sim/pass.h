@@ -60,6 +60,19 @@ void pass_unanswered(pass *p, const lim_decision *d);
 /* pass_count and pass_judge at the request's own time. */
 void pass_decided(pass *p, const gen_request *q, const lim_decision *d);
 
+/* pass_decided for an admitted request whose client waits for its answer
+ * (clients.h, retry_on timeout): when the downstream ends the call; or
+ * DSM_LATER (downstream.h), the limiter having delayed it, with *ticket
+ * for pass_call_end. Needs room (pass_reserve_calls). */
+int64_t pass_decided_watched(pass *p, const gen_request *q, const lim_decision *d, uint32_t *ticket);
+
+/* Room for `more` calls waited for beyond those pending. 0, or -1 when memory is short. */
+int pass_reserve_calls(pass *p, size_t more);
+
+/* When the call of `ticket` ends, once every request decided before now_us
+ * has been counted (DSM_LATER if it is not released by now_us). */
+int64_t pass_call_end(pass *p, uint32_t ticket, int64_t now_us);
+
 /* ---- what clients did (clients.h) ----
  * Every intent is counted when it first arrives and ends once: admitted
  * at some attempt, abandoned, refused a retry by its budget, cut by the
@@ -77,6 +90,9 @@ void pass_intent_ended(pass *p, pass_outcome o, int64_t first_us, int64_t end_us
 
 /* An admitted attempt the downstream failed (clients.h). */
 void pass_failed_attempt(pass *p);
+
+/* An admitted attempt its client stopped waiting for (clients.h). */
+void pass_timed_out_attempt(pass *p);
 
 /* How many retries wait now (the peak is reported). */
 void pass_pending(pass *p, size_t pending);

@@ -178,10 +178,22 @@ static uint32_t rt_max_attempts(const cli_config *cc)
     return most;
 }
 
+int rt_supports(const scn_scenario *s, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < s->clients.n; i++)
+        if (s->clients.c[i].retry_on_timeout) {
+            snprintf(err, errlen, "clients[%zu].retry_on: \"timeout\" needs --mode virtual: realtime mode models the "
+                                  "downstream after the run, so no call's answer reaches its client in time", i);
+            return -1;
+        }
+    return 0;
+}
+
 int rt_run(const scn_scenario *s, gen *g, const scn_limiter *l, bred *r, const run_backend *b,
            const rt_options *o, const run_options *ropt, run_result *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);   /* a failure before the recorder opens still leaves a clean note */
+    if (rt_supports(s, err, errlen) != 0) return -1;
     rt_shared sh = { .s = s, .l = l, .o = o };
     pthread_mutex_init(&sh.lock, NULL);
     size_t cap = 1 << 16;

@@ -37,6 +37,12 @@ typedef struct {
     int on_error_allow;
 } rt_options;
 
+/* 0 when realtime mode can replay s; else -1 with what it cannot do: a
+ * client waiting for its call's answer (retry_on timeout) needs the
+ * downstream to answer as the run goes, which it does only in virtual
+ * time (realtime mode models the downstream tick by tick, afterwards). */
+int rt_supports(const scn_scenario *s, char *err, size_t errlen);
+
 /* Runs limiter l of s through backend b (a Redis backend, whose bred is r)
  * in real time. Returns 0, or -1 with a message. */
 int rt_run(const scn_scenario *s, gen *g, const scn_limiter *l, bred *r, const run_backend *b,

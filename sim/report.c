@@ -393,6 +393,7 @@ static const rep_column rep_client_cols[] = {
     { "abandoned", "abandoned", REP_INT },
     { "budget_refused", "refused by budget", REP_INT },
     { "unfinished", "unfinished", REP_INT },
+    { "timed_out_attempts", "timed out", REP_INT },
     { "recovery_s", "recovery s (-1: never)", REP_INT },
     { "refused_by", "refusals per tier", REP_TEXT },
 };

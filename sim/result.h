@@ -53,6 +53,7 @@ typedef struct {
     uint64_t unfinished;         /* their next retry would have come after the run's end */
     uint64_t failed;             /* admitted, failed by the downstream, and not retried */
     uint64_t failed_attempts;    /* admitted attempts the downstream failed (retried or not) */
+    uint64_t timed_out_attempts; /* admitted attempts their clients stopped waiting for (retry_on timeout) */
     uint64_t success_attempts;   /* attempts the successful intents took, summed */
     int64_t tts_p50_us, tts_p99_us, tts_max_us;   /* time to success: first attempt -> admitted */
     int64_t peak_second_s;       /* the busiest second of intents in the last phase */

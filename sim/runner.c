@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "clients.h"
+#include "downstream.h"
 #include "evloop.h"
 #include "pass.h"
 
@@ -22,6 +23,7 @@ typedef struct {
     uint64_t intents;            /* arrivals scheduled so far: the next one's number */
     size_t retries_pending;
     cli_budget *budgets;         /* one per client class */
+    int waits;                   /* some class waits for its calls' answers (retry_on timeout) */
 } run_loop;
 
 /* The next arrival from the generator, scheduled as a new intent; 0 when
@@ -57,37 +59,86 @@ static pass_outcome run_ending(cli_outcome o)
     }
 }
 
-/* After the decision d of request q sent by `from`: the intent ends, or
- * its client comes back (a retry event; room was reserved). */
-static void run_after_decision(run_loop *r, pass *p, const gen_request *q, const evl_sender *from,
-                               const cli_draws *draws, const lim_decision *d)
+/* The client of `from` comes back at `at` (room was reserved). */
+static void run_schedule_retry(run_loop *r, pass *p, const gen_request *q, const evl_sender *from, int64_t at,
+                               int64_t backoff)
 {
-    const cli_config *cc = &r->s->clients;
-    if (from->attempt == 1) {
-        pass_intent(p, q->t_us);
-        if (cc->n && cc->c[from->client_class].has_budget) cli_budget_intent(&r->budgets[from->client_class], q->t_us);
-    }
-    if (!cc->n) {
-        pass_intent_ended(p, d->allowed ? PASS_SUCCEEDED : PASS_ABANDONED, from->first_us, q->t_us, from->attempt);
-        return;
-    }
-    int failed;
-    int64_t at, backoff;
-    double failure_prob = r->s->downstream.present ? r->s->downstream.failure_prob : 0;
-    cli_outcome o = cli_after(&cc->c[from->client_class], &r->budgets[from->client_class], r->s->seed, failure_prob,
-                              r->s->duration_us, from->intent, from->attempt, from->first_us, draws, q->t_us, d,
-                              &failed, &at, &backoff);
-    if (failed) pass_failed_attempt(p);
-    if (o != CLI_COMES_BACK) {
-        pass_intent_ended(p, run_ending(o), from->first_us, q->t_us, from->attempt);
-        return;
-    }
     gen_request again = { at, q->key, q->cost };
     evl_sender next = *from;
     next.attempt++;
     next.prev_backoff_us = backoff;
     evl_push(&r->events, at, EVL_RETRY, &again, &next);
     pass_pending(p, ++r->retries_pending);
+}
+
+/* Attempt q of `from`, admitted, ended at end_us (DSM_LATER: not by its
+ * deadline): a success, or a timeout its client notices at its deadline. */
+static void run_after_call(run_loop *r, pass *p, const gen_request *q, const evl_sender *from, const cli_draws *draws,
+                           int64_t end_us)
+{
+    int64_t timeout = r->s->downstream.timeout_us, deadline = q->t_us + timeout;
+    if (end_us != DSM_LATER && end_us - q->t_us <= timeout) {
+        pass_intent_ended(p, PASS_SUCCEEDED, from->first_us, q->t_us, from->attempt);
+        return;
+    }
+    pass_timed_out_attempt(p);
+    int64_t at, backoff;
+    const cli_class *k = &r->s->clients.c[from->client_class];
+    cli_outcome o = cli_after_timeout(k, &r->budgets[from->client_class], r->s->duration_us, from->attempt,
+                                      from->first_us, draws, deadline, &at, &backoff);
+    if (o != CLI_COMES_BACK) pass_intent_ended(p, run_ending(o), from->first_us, deadline, from->attempt);
+    else run_schedule_retry(r, p, q, from, at, backoff);
+}
+
+/* A client's deadline for an admitted call the limiter delayed: the call
+ * has been released by now, so the downstream knows when it ends. */
+static void run_deadline(run_loop *r, pass *p, const evl_event *e)
+{
+    const cli_class *k = &r->s->clients.c[e->from.client_class];
+    cli_draws draws;
+    cli_draw(k, r->s->seed, e->from.intent, e->from.attempt, e->from.prev_backoff_us, &draws);
+    run_after_call(r, p, &e->req, &e->from, &draws, pass_call_end(p, e->from.call, e->t_us));
+}
+
+/* Records the decision d of request q sent by `from`; then the intent
+ * ends, or its client comes back (a retry event), or waits for the call's
+ * answer (a deadline event). Room for one event was reserved. */
+static void run_after_decision(run_loop *r, pass *p, const gen_request *q, evl_sender *from,
+                               const cli_draws *draws, const lim_decision *d)
+{
+    const cli_config *cc = &r->s->clients;
+    const cli_class *k = cc->n ? &cc->c[from->client_class] : NULL;
+    double failure_prob = r->s->downstream.present ? r->s->downstream.failure_prob : 0;
+    int waits = k && k->retry_on_timeout && d->allowed &&
+                !cli_failed(r->s->seed, from->intent, from->attempt, failure_prob);
+    int64_t end = DSM_LATER;
+    if (!waits || d->delay_us > r->s->downstream.timeout_us) pass_decided(p, q, d);   /* a delay past it times out */
+    else end = pass_decided_watched(p, q, d, &from->call);
+    if (from->attempt == 1) {
+        pass_intent(p, q->t_us);
+        if (k && k->has_budget) cli_budget_intent(&r->budgets[from->client_class], q->t_us);
+    }
+    if (!k) {
+        pass_intent_ended(p, d->allowed ? PASS_SUCCEEDED : PASS_ABANDONED, from->first_us, q->t_us, from->attempt);
+        return;
+    }
+    if (waits) {
+        if (end == DSM_LATER && d->delay_us <= r->s->downstream.timeout_us)
+            evl_push(&r->events, q->t_us + r->s->downstream.timeout_us, EVL_DEADLINE, q, from);
+        else
+            run_after_call(r, p, q, from, draws, end);
+        return;
+    }
+    int failed;
+    int64_t at, backoff;
+    cli_outcome o = cli_after(k, &r->budgets[from->client_class], r->s->seed, failure_prob, r->s->duration_us,
+                              from->intent, from->attempt, from->first_us, draws, q->t_us, d, &failed, &at, &backoff);
+    if (failed) pass_failed_attempt(p);
+    if (o != CLI_COMES_BACK) {
+        pass_intent_ended(p, run_ending(o), from->first_us, q->t_us, from->attempt);
+        return;
+    }
+    run_schedule_retry(r, p, q, from, at, backoff);
 }
 
 int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_backend *b,
@@ -110,7 +161,10 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
         if (p) snprintf(err, errlen, "%s: out of memory for a batch of %zu requests", l->name, batch);
         goto fail;
     }
-    for (size_t i = 0; i < cc->n; i++) cli_budget_init(&r.budgets[i], cc->c[i].budget_window_s);
+    for (size_t i = 0; i < cc->n; i++) {
+        cli_budget_init(&r.budgets[i], cc->c[i].budget_window_s);
+        r.waits |= cc->c[i].retry_on_timeout;
+    }
     if (b->begin(b->ctx, s, l, err, errlen) != 0) goto fail;
     uint32_t level_key = l->global ? 0 : s->level_key;
 
@@ -129,16 +183,26 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
             run_schedule_tick_end(p, &r.events);
             continue;
         }
+        if (kind == EVL_DEADLINE) {
+            evl_event e;
+            evl_pop(&r.events, &e);
+            run_deadline(&r, p, &e);
+            continue;
+        }
         /* Consecutive requests go to the backend together (a Redis
-         * pipeline): never across a tick's end, never past the earliest
-         * return of a client the batch may refuse, so that no retry is
-         * decided out of its time. */
+         * pipeline): never across a tick's end or a client's deadline
+         * (which needs every earlier request decided), never past the
+         * earliest return of a client the batch may refuse, so that no
+         * retry is decided out of its time. */
         size_t n = 0;
         int64_t horizon = INT64_MAX;
-        while (n < batch && evl_next(&r.events, &t_next, &kind) && kind != EVL_TICK_END && t_next <= horizon) {
+        while (n < batch && evl_next(&r.events, &t_next, &kind) && kind != EVL_TICK_END && kind != EVL_DEADLINE &&
+               t_next <= horizon) {
             evl_event e;
             evl_pop(&r.events, &e);
             const cli_class *k = cc->n ? &cc->c[e.from.client_class] : NULL;
+            if (k && k->retry_on_timeout && e.t_us + s->downstream.timeout_us - 1 < horizon)
+                horizon = e.t_us + s->downstream.timeout_us - 1;   /* its deadline comes after the batch */
             if (k && e.from.attempt < k->max_attempts) {
                 cli_draw(k, s->seed, e.from.intent, e.from.attempt, e.from.prev_backoff_us, &draws[n]);
                 int64_t back = cli_earliest_return_us(k, e.from.attempt, &draws[n]);
@@ -150,16 +214,16 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
             else r.retries_pending--;
             n++;
         }
-        if (cc->n && evl_reserve(&r.events, n) != 0) {   /* a retry per request at most */
+        if (cc->n && (evl_reserve(&r.events, n) != 0 ||   /* a retry or a deadline per request at most */
+                      (r.waits && pass_reserve_calls(p, n) != 0))) {
             snprintf(err, errlen, "%s: out of memory for %zu pending retries", l->name, r.events.n + n);
             rc = -1;
             break;
         }
         if (b->decide(b->ctx, reqs, n, dec, latency, err, errlen) != 0) { rc = -1; break; }
         for (size_t i = 0; i < n; i++) {
-            pass_decided(p, &reqs[i], &dec[i]);
-            if (latency[i] >= 0) pass_latency(p, latency[i]);
             run_after_decision(&r, p, &reqs[i], &from[i], &draws[i], &dec[i]);
+            if (latency[i] >= 0) pass_latency(p, latency[i]);
         }
         uint64_t before = decided;
         decided += n;

@@ -483,14 +483,17 @@ static int scn_downstream_load(scn_ctx *c, const cJSON *root, scn_scenario *s)
     scn_downstream *ds = &s->downstream;
     if (!d) return 0;
     if (!cJSON_IsObject(d)) return scn_fail(c, "downstream", "must be an object, got %s", scn_type_name(d));
-    static const char *const allowed[] = { "capacity_rps", "concurrency", "service_ms", "failure_prob", NULL };
+    static const char *const allowed[] = { "capacity_rps", "concurrency", "service_ms", "failure_prob",
+                                           "timeout_ms", NULL };
     if (scn_check_fields(c, d, "downstream", allowed, "downstream") != 0) return -1;
-    double conc;
+    double conc, timeout_ms;
     if (scn_number(c, d, "downstream", "capacity_rps", (scn_num){ 1, 0, 1e-3, LIM_RATE_MAX, 0 }, &ds->capacity_rps) != 0 ||
         scn_number(c, d, "downstream", "concurrency", (scn_num){ 1, 0, 1, 100000, 1 }, &conc) != 0 ||
-        scn_number(c, d, "downstream", "failure_prob", (scn_num){ 0, 0, 0, 1, 0 }, &ds->failure_prob) != 0)
+        scn_number(c, d, "downstream", "failure_prob", (scn_num){ 0, 0, 0, 1, 0 }, &ds->failure_prob) != 0 ||
+        scn_number(c, d, "downstream", "timeout_ms", (scn_num){ 0, 0, 1e-3, 3.6e6, 0 }, &timeout_ms) != 0)
         return -1;
     ds->concurrency = (uint32_t)conc;
+    ds->timeout_us = llround(timeout_ms * 1000);
     const cJSON *svc = cJSON_GetObjectItemCaseSensitive(d, "service_ms");
     if (!svc) return scn_fail(c, "downstream.service_ms", "required");
     if (!cJSON_IsObject(svc))
@@ -546,23 +549,23 @@ static int scn_client_class(scn_ctx *c, const cJSON *obj, size_t i, cli_class *k
                         CLI_NAME_MAX - 1, name);
     snprintf(k->name, sizeof k->name, "%s", name);
     if (scn_number(c, obj, path, "weight", (scn_num){ 1, 0, 1e-9, 1e9, 0 }, &k->weight) != 0) return -1;
-    /* retry_on: one of refused, failed (or both, as an array) */
+    /* retry_on: one of refused, failed, timeout (or several, as an array) */
     const cJSON *on = cJSON_GetObjectItemCaseSensitive(obj, "retry_on");
     scn_join(p, path, "retry_on");
     k->retry_on_refused = !on;
     int n_on = on && cJSON_IsArray(on) ? cJSON_GetArraySize(on) : on ? 1 : 0;
     if (on && !cJSON_IsArray(on) && !cJSON_IsString(on))
-        return scn_fail(c, p, "must be \"refused\", \"failed\" or an array of them, got %s", scn_type_name(on));
-    if (on && cJSON_IsArray(on) && n_on == 0) return scn_fail(c, p, "must name at least one of refused, failed");
+        return scn_fail(c, p, "must be \"refused\", \"failed\", \"timeout\" or an array of them, got %s",
+                        scn_type_name(on));
+    if (on && cJSON_IsArray(on) && n_on == 0)
+        return scn_fail(c, p, "must name at least one of refused, failed, timeout");
     for (int i = 0; i < n_on; i++) {
         const cJSON *v = cJSON_IsArray(on) ? cJSON_GetArrayItem(on, i) : on;
         if (!cJSON_IsString(v)) return scn_fail(c, p, "must hold strings, got %s", scn_type_name(v));
         if (strcmp(v->valuestring, "refused") == 0) k->retry_on_refused = 1;
         else if (strcmp(v->valuestring, "failed") == 0) k->retry_on_failed = 1;
-        else if (strcmp(v->valuestring, "timeout") == 0)
-            return scn_fail(c, p, "'timeout' is not supported yet: the downstream model does not give each call's "
-                                  "wait back to its client (refused and failed are)");
-        else return scn_fail(c, p, "unknown value '%.40s' (expected refused or failed)", v->valuestring);
+        else if (strcmp(v->valuestring, "timeout") == 0) k->retry_on_timeout = 1;
+        else return scn_fail(c, p, "unknown value '%.40s' (expected refused, failed or timeout)", v->valuestring);
     }
     k->max_attempts = 1;
     k->backoff = CLI_BACKOFF_NONE;
@@ -657,6 +660,12 @@ static int scn_clients(scn_ctx *c, const cJSON *root, scn_scenario *s)
             char p[SCN_PATH];
             snprintf(p, sizeof p, "clients[%d].retry_on", i);
             return scn_fail(c, p, "\"failed\" needs a downstream with a failure_prob above 0");
+        }
+    for (int i = 0; i < n; i++)
+        if (cc->c[i].retry_on_timeout && !(s->downstream.present && s->downstream.timeout_us > 0)) {
+            char p[SCN_PATH];
+            snprintf(p, sizeof p, "clients[%d].retry_on", i);
+            return scn_fail(c, p, "\"timeout\" needs a downstream with a timeout_ms");
         }
     return 0;
 }

@@ -64,6 +64,7 @@ typedef struct {
     scn_service_dist dist;
     double mean_ms, p99_ms;          /* service time; p99 only for lognormal */
     double failure_prob;             /* a delivery fails (a queue retries it); limiters ignore it */
+    int64_t timeout_us;              /* clients stop waiting for a call after this (0: never; clients.h) */
 } scn_downstream;
 
 #define SCN_MAX_TIERS 4

@@ -183,7 +183,7 @@ Test(chain, chains_decide_the_same_on_redis_as_in_memory, .timeout = 180)
         snprintf(want[1], sizeof want[1], "\n%s,chain,redis,", chains[i]);
         const char *row[2] = { strstr(csv, want[0]), strstr(csv, want[1]) };
         cr_assert(row[0] && row[1], "%s: rows", chains[i]);
-        /* refused_by is the last column but for the queue's */
+        /* refused_by: per tier, name=count;... (the only column that names a tier) */
         const char *tier[2] = { strstr(row[0], "user_tb="), strstr(row[1], "user_tb=") };
         cr_assert(tier[0] && tier[1]);
         size_t la = strcspn(tier[0], ",\n"), lb = strcspn(tier[1], ",\n");

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../sim/backend_memory.h"
 #include "../sim/clients.h"
@@ -318,6 +319,108 @@ Test(clients, realtime_clients_come_back_on_the_wall_clock, .timeout = 120)
     free(csv);
     run_result_free(&v);
     scn_free(&s);
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+/* By hand (retry_timeout.json): request n arrives at 50n ms; the queue
+ * releases it at 100n ms to one server of 50 ms, so it ends 50n + 50 ms
+ * after its admission, past the clients' 1 s for n >= 20 (from n = 21 the
+ * limiter's delay alone outlasts it). Without the queue nobody waits. */
+Test(clients, a_call_that_outlasts_the_timeout_is_timed_out_by_hand)
+{
+    scn_scenario s, t;
+    run_result q = tsup_run_memory("tests/fixtures/good/retry_timeout.json", NULL, 0, 0, &s);
+    cr_assert_eq(q.summary.admitted, 40);
+    cr_assert_eq(q.clients.timed_out_attempts, 20);
+    cr_assert_eq(q.clients.abandoned, 20, "max_attempts 1: a timed-out client gives up");
+    cr_assert_eq(q.clients.succeeded, 20);
+    cr_assert_eq(q.downstream.served, 40, "the service still serves the calls it was left with");
+    cr_assert_eq(q.downstream.e2e_max_us, 39 * 50000 + 50000);
+    run_result o = tsup_run_memory("tests/fixtures/good/retry_timeout.json", NULL, 0, 1, &t);
+    cr_assert_eq(o.clients.timed_out_attempts, 0);
+    cr_assert_eq(o.clients.succeeded, 40);
+    run_result_free(&q);
+    run_result_free(&o);
+    scn_free(&s);
+    scn_free(&t);
+}
+
+/* Clients that come back after a timeout: every intent ends once, the
+ * queue whose delay outlasts their patience multiplies its attempts, and
+ * on Redis in virtual mode every decision and client figure is memory's. */
+Test(clients, timeouts_come_back_and_decide_the_same_on_redis, .timeout = 180)
+{
+    for (size_t e = 0; e < 2; e++) {
+        scn_scenario s;
+        run_result r = tsup_run_memory("tests/fixtures/good/retry_timeout_sale.json", NULL, 0, e, &s);
+        const run_client_stats *c = &r.clients;
+        cr_assert_eq(c->succeeded + c->abandoned + c->budget_refused + c->unfinished + c->failed, c->intents,
+                     "%s: every intent ends once", r.limiter->name);
+        if (e == 1) {
+            cr_assert_gt(c->timed_out_attempts, c->intents / 4, "the queue: %llu timeouts",
+                         (unsigned long long)c->timed_out_attempts);
+            cr_assert_gt(r.summary.offered, 2 * c->intents, "its clients come back");
+        }
+        cr_assert_eq(r.oracle.violations, 0);
+        run_result_free(&r);
+        scn_free(&s);
+    }
+    char *dir = tsup_tempdir(), out[600], logs[600], err[4096];
+    snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(logs, sizeof logs, "%s/logs", dir);
+    const char *argv[] = { "run", "tests/fixtures/good/retry_timeout_sale.json", "--backend", "memory,redis", "--out",
+                           out, "--log-decisions", logs, "--quiet", NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s", err);
+    const char *names[] = { "bucket", "queue" };
+    for (size_t i = 0; i < 2; i++) {
+        char a[700], b[700];
+        snprintf(a, sizeof a, "%s/%s.memory.csv", logs, names[i]);
+        snprintf(b, sizeof b, "%s/%s.redis.csv", logs, names[i]);
+        char *mem = tsup_slurp(a), *red = tsup_slurp(b);
+        cr_assert(mem && red, "no decision logs in %s", logs);
+        const char *m = strstr(mem, "\n# params"), *r = strstr(red, "\n# params");
+        cr_assert(m && r);
+        cr_assert_str_eq(m, r, "%s: memory and Redis decided differently", names[i]);
+        free(mem);
+        free(red);
+    }
+    char summary[700];
+    snprintf(summary, sizeof summary, "%s/summary.csv", out);
+    char *csv = tsup_slurp(summary);
+    cr_assert(csv);
+    /* the client columns run from intents to the end of the row */
+    size_t idx = 0;
+    for (const char *f = csv; *f != '\n' && strncmp(f, "intents,", 8) != 0; f++) idx += *f == ',';
+    for (size_t i = 0; i < 2; i++) {
+        char want[2][80];
+        snprintf(want[0], sizeof want[0], "\n%s,", names[i]);
+        const char *row[2] = { strstr(csv, want[0]), NULL };
+        cr_assert(row[0]);
+        row[1] = strstr(row[0] + 1, want[0]);
+        cr_assert(row[1], "%s: a row per backend", names[i]);
+        for (int k = 0; k < 2; k++)   /* to the comma before intents */
+            for (size_t f = 0; f < idx; f++) row[k] = strchr(row[k] + 1, ',');
+        size_t la = strcspn(row[0], "\n"), lb = strcspn(row[1], "\n");
+        cr_assert(la == lb && strncmp(row[0], row[1], la) == 0, "%s: memory %.*s, redis %.*s", names[i], (int)la,
+                  row[0], (int)lb, row[1]);
+    }
+    free(csv);
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+/* Realtime mode cannot give a call's answer back to its client: a
+ * scenario that needs it is refused before anything runs. */
+Test(clients, realtime_mode_refuses_clients_that_wait_for_answers)
+{
+    char *dir = tsup_tempdir(), out[600], err[4096];
+    snprintf(out, sizeof out, "%s/out", dir);
+    const char *argv[] = { "run", "tests/fixtures/good/retry_timeout.json", "--mode", "realtime", "--backend", "redis",
+                           "--out", out, "--quiet", NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 2, "%s", err);
+    cr_assert(strstr(err, "retry_timeout.json: clients[0].retry_on: \"timeout\" needs --mode virtual"), "%s", err);
+    cr_assert(access(out, F_OK) != 0, "nothing written");
     tsup_rmtree(dir);
     free(dir);
 }
