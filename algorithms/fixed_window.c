@@ -50,6 +50,17 @@ static void fw_decide(const lim_config *cfg, void *state, int is_new,
     out->remaining = limit - s->count;
 }
 
+static void fw_consume(const lim_config *cfg, void *state, int is_new, int64_t now_us, int64_t cost)
+{
+    fw_state *s = state;
+    int64_t idx = fx_floor_div(now_us, cfg->v[1]);
+    if (is_new || idx > s->window) {
+        s->window = idx;
+        s->count = 0;
+    }
+    s->count += cost;   /* above the limit when the fleet took more */
+}
+
 static int64_t fw_level(const lim_config *cfg, const void *state, int64_t now_us)
 {
     const fw_state *s = state;
@@ -64,9 +75,11 @@ static const lim_perf_case fw_perf[] = {
     { NULL, NULL, NULL },
 };
 
+static const char *const fw_split[] = { "limit", NULL };
+
 const lim_ops fixed_window_ops = {
     .name = "fixed_window",
-    .facts = { LIM_ORACLE_WINDOW_FIXED, NULL, "sliding_window_log", 0, fw_perf },
+    .facts = { LIM_ORACLE_WINDOW_FIXED, NULL, "sliding_window_log", 0, fw_perf, fw_split },
     .summary = "counts per aligned window of `window_ms`; admits up to `limit`",
     .level_name = "count-in-window",
     .params = fw_params,
@@ -74,4 +87,5 @@ const lim_ops fixed_window_ops = {
     .configure = fw_configure,
     .decide = fw_decide,
     .level = fw_level,
+    .consume = fw_consume,
 };

@@ -68,6 +68,13 @@ static void gcra_decide(const lim_config *cfg, void *state, int is_new,
     }
 }
 
+static void gcra_consume(const lim_config *cfg, void *state, int is_new, int64_t now_us, int64_t cost)
+{
+    fx_time *tat = state;
+    if (is_new) *tat = (fx_time){ now_us, 0 };
+    *tat = fx_add_intervals(gcra_base(tat, now_us), cost, cfg->v[0], cfg->v[2]);   /* however far ahead */
+}
+
 static int64_t gcra_level(const lim_config *cfg, const void *state, int64_t now_us)
 {
     if (!state) return cfg->v[1];
@@ -82,9 +89,11 @@ static const lim_perf_case gcra_perf[] = {
     { NULL, NULL, NULL },
 };
 
+static const char *const gcra_split[] = { "rate", "burst", NULL };
+
 const lim_ops gcra_ops = {
     .name = "gcra",
-    .facts = { LIM_ORACLE_BUCKET, "burst", NULL, 0, gcra_perf },
+    .facts = { LIM_ORACLE_BUCKET, "burst", NULL, 0, gcra_perf, gcra_split },
     .summary = "theoretical arrival time advances by 1/rate per request; admits within `burst` intervals",
     .level_name = "admissible-now",
     .params = gcra_params,
@@ -92,4 +101,5 @@ const lim_ops gcra_ops = {
     .configure = gcra_configure,
     .decide = gcra_decide,
     .level = gcra_level,
+    .consume = gcra_consume,
 };

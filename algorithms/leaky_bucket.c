@@ -159,9 +159,11 @@ static const lim_perf_case lb_perf[] = {
     { NULL, NULL, NULL },
 };
 
+static const char *const lb_split[] = { "rate", "capacity", NULL };
+
 const lim_ops leaky_bucket_ops = {
     .name = "leaky_bucket",
-    .facts = { LIM_ORACLE_LEAKY, NULL, NULL, 0, lb_perf },
+    .facts = { LIM_ORACLE_LEAKY, NULL, NULL, 0, lb_perf, lb_split },
     .summary = "queue: releases at `rate`, delays up to `capacity` deep; meter: nginx nodelay excess",
     .level_name = "queued(queue)/excess(meter)",
     .params = lb_params,

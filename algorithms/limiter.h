@@ -78,8 +78,9 @@ typedef struct {
 
 /* A rate limiter decides each request when it arrives; a queue accepts
  * it and delivers it later (sim/queue_run.h drives it); a chain passes a
- * request only if each of its limiters admits it (sim/chain.h). */
-typedef enum { LIM_KIND_LIMITER = 0, LIM_KIND_QUEUE, LIM_KIND_CHAIN } lim_kind;
+ * request only if each of its limiters admits it (sim/chain.h); a fleet
+ * is many gateway nodes sharing one limiter's limit (sim/fleet.h). */
+typedef enum { LIM_KIND_LIMITER = 0, LIM_KIND_QUEUE, LIM_KIND_CHAIN, LIM_KIND_FLEET } lim_kind;
 
 /* Which promise the oracle (sim/oracle.h) holds an algorithm to. */
 typedef enum {
@@ -107,6 +108,7 @@ typedef struct {
     const char *approximates;    /* an approximation: the exact algorithm it is measured against; NULL if exact */
     int client_side;             /* no Lua twin, on purpose: Redis runs it read-decide-write */
     const lim_perf_case *perf;   /* what `ratelab perf` measures, ended by a case with one_key NULL */
+    const char *const *split;    /* the parameters a fleet's nodes share out (a rate, a size), NULL-ended */
 } lim_facts;
 
 /* What every entry of a scenario's "limiters" has, a rate limiter or the
@@ -147,6 +149,11 @@ typedef struct lim_ops {
     /* The state's level at now_us without changing it (tokens, window
      * count...), in whole requests; state NULL means a key never seen. */
     int64_t (*level)(const lim_config *cfg, const void *state, int64_t now_us);
+
+    /* Optional (NULL: a fleet cannot sync it): charges `cost` admitted
+     * elsewhere at now_us, whatever the state holds (tokens may go below
+     * zero, a count above the limit), as a store takes a synced delta. */
+    void (*consume)(const lim_config *cfg, void *state, int is_new, int64_t now_us, int64_t cost);
 } lim_ops;
 
 /* The rate limiters, NULL-terminated, in a fixed order. */

@@ -88,9 +88,11 @@ static const lim_perf_case ntb_perf[] = {
     { NULL, NULL, NULL },
 };
 
+static const char *const ntb_split[] = { "rate", "capacity", "initial", NULL };
+
 const lim_ops naive_token_bucket_ops = {
     .name = "naive_token_bucket",
-    .facts = { LIM_ORACLE_BUCKET, "capacity", NULL, 1, ntb_perf },
+    .facts = { LIM_ORACLE_BUCKET, "capacity", NULL, 1, ntb_perf, ntb_split },
     .summary = "the client-side GET/compute/SET bucket with whole-second timestamps (a baseline, no Lua twin)",
     .level_name = "tokens",
     .params = ntb_params,

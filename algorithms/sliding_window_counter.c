@@ -91,6 +91,15 @@ static void swc_decide(const lim_config *cfg, void *state, int is_new,
     out->remaining = weighted >= limit * w ? 0 : (limit * w - weighted) / w;
 }
 
+static void swc_consume(const lim_config *cfg, void *state, int is_new, int64_t now_us, int64_t cost)
+{
+    swc_state *s = state;
+    int64_t idx = fx_floor_div(now_us, cfg->v[1]);
+    if (is_new) *s = (swc_state){ idx, 0, 0 };
+    *s = swc_at(s, idx);
+    s->cur += cost;
+}
+
 static int64_t swc_level(const lim_config *cfg, const void *state, int64_t now_us)
 {
     if (!state) return 0;
@@ -107,9 +116,11 @@ static const lim_perf_case swc_perf[] = {
     { NULL, NULL, NULL },
 };
 
+static const char *const swc_split[] = { "limit", NULL };
+
 const lim_ops sliding_window_counter_ops = {
     .name = "sliding_window_counter",
-    .facts = { LIM_ORACLE_WINDOW_ESTIMATE, NULL, "sliding_window_log", 0, swc_perf },
+    .facts = { LIM_ORACLE_WINDOW_ESTIMATE, NULL, "sliding_window_log", 0, swc_perf, swc_split },
     .summary = "Cloudflare's weighted previous + current window count",
     .level_name = "estimated-count",
     .params = swc_params,
@@ -117,4 +128,5 @@ const lim_ops sliding_window_counter_ops = {
     .configure = swc_configure,
     .decide = swc_decide,
     .level = swc_level,
+    .consume = swc_consume,
 };

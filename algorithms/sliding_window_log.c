@@ -102,9 +102,11 @@ static const lim_perf_case swl_perf[] = {
     { NULL, NULL, NULL },
 };
 
+static const char *const swl_split[] = { "limit", NULL };
+
 const lim_ops sliding_window_log_ops = {
     .name = "sliding_window_log",
-    .facts = { LIM_ORACLE_WINDOW_LOG, NULL, NULL, 0, swl_perf },
+    .facts = { LIM_ORACLE_WINDOW_LOG, NULL, NULL, 0, swl_perf, swl_split },
     .summary = "exact log of admitted requests over the last `window_ms`",
     .level_name = "count-in-window",
     .params = swl_params,

@@ -76,6 +76,18 @@ static void tb_decide(const lim_config *cfg, void *state, int is_new,
     out->remaining = s->tokens / unit;
 }
 
+static void tb_consume(const lim_config *cfg, void *state, int is_new, int64_t now_us, int64_t cost)
+{
+    tb_state *s = state;
+    if (is_new) {
+        s->tokens = cfg->v[2];
+        s->last_us = now_us;
+    }
+    s->tokens = tb_refilled(cfg, s, now_us);
+    if (now_us > s->last_us) s->last_us = now_us;
+    s->tokens -= cost * cfg->v[3];   /* below zero when the fleet took more than there was */
+}
+
 static int64_t tb_level(const lim_config *cfg, const void *state, int64_t now_us)
 {
     if (!state) return cfg->v[2] / cfg->v[3];
@@ -89,9 +101,11 @@ static const lim_perf_case tb_perf[] = {
     { NULL, NULL, NULL },
 };
 
+static const char *const tb_split[] = { "rate", "capacity", "initial", NULL };
+
 const lim_ops token_bucket_ops = {
     .name = "token_bucket",
-    .facts = { LIM_ORACLE_BUCKET, "capacity", NULL, 0, tb_perf },
+    .facts = { LIM_ORACLE_BUCKET, "capacity", NULL, 0, tb_perf, tb_split },
     .summary = "refills at `rate`, holds up to `capacity`; admits while tokens last",
     .level_name = "tokens",
     .params = tb_params,
@@ -99,4 +113,5 @@ const lim_ops token_bucket_ops = {
     .configure = tb_configure,
     .decide = tb_decide,
     .level = tb_level,
+    .consume = tb_consume,
 };
