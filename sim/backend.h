@@ -12,6 +12,7 @@
 
 #include "../algorithms/limiter.h"
 #include "generator.h"
+#include "fleet.h"
 #include "scenario.h"
 
 /* What a backend says of a pass when it ends. */
@@ -19,6 +20,7 @@ typedef struct {
     size_t keys_seen, state_bytes;   /* state_bytes: the store, or Redis MEMORY USAGE */
     uint64_t errors;                 /* errors survived (Redis) */
     uint64_t tier_refused[SCN_MAX_TIERS];   /* a chain: refusals per tier (chain.h) */
+    flt_report fleet;                /* a fleet: per node and store calls (fleet.h; nodes 0 otherwise) */
 } run_backend_report;
 
 typedef struct run_backend {

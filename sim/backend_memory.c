@@ -8,6 +8,7 @@
 
 #include "../algorithms/keystore.h"
 #include "chain.h"
+#include "fleet.h"
 
 struct bmem {
     unsigned sample_mask;
@@ -21,6 +22,7 @@ struct bmem {
     ks_store *tier_store[SCN_MAX_TIERS];
     void *scratch[SCN_MAX_TIERS];
     uint64_t refused[SCN_MAX_TIERS];
+    flt_model *fleet;            /* a fleet: its nodes and store */
 };
 
 static void bmem_release(bmem *m)
@@ -34,6 +36,8 @@ static void bmem_release(bmem *m)
         m->scratch[i] = NULL;
     }
     m->n_tiers = 0;
+    flt_destroy(m->fleet);
+    m->fleet = NULL;
 }
 
 static int bmem_begin(void *ctx, const scn_scenario *s, const scn_limiter *l, char *err, size_t errlen)
@@ -44,6 +48,7 @@ static int bmem_begin(void *ctx, const scn_scenario *s, const scn_limiter *l, ch
     m->hashes = kspace_hashes(s->keys);
     m->n = 0;
     memset(m->refused, 0, sizeof m->refused);
+    if (l->entry->kind == LIM_KIND_FLEET) return (m->fleet = flt_create(s, l, err, errlen)) ? 0 : -1;
     if (l->entry->kind == LIM_KIND_CHAIN) {
         m->n_tiers = l->n_tiers;
         for (size_t i = 0; i < l->n_tiers; i++) {
@@ -107,7 +112,9 @@ static int bmem_decide(void *ctx, const gen_request *reqs, size_t n, lim_decisio
         uint64_t hash = global ? 0 : m->hashes[key];
         int timed = (m->n++ & m->sample_mask) == 0;
         int64_t t0 = timed ? clk_mono_ns() : 0;
-        if (m->n_tiers) {
+        if (m->fleet) {
+            flt_decide(m->fleet, &reqs[i], &out[i]);
+        } else if (m->n_tiers) {
             if (bmem_chain_decide(m, &reqs[i], &out[i]) != 0) {
                 snprintf(err, errlen, "%s: key store full", m->l->name);
                 return -1;
@@ -130,6 +137,7 @@ static int bmem_decide(void *ctx, const gen_request *reqs, size_t n, lim_decisio
 static int64_t bmem_level(void *ctx, uint32_t key, int64_t now_us)
 {
     bmem *m = ctx;
+    if (m->fleet) return flt_level(m->fleet, now_us);
     if (m->n_tiers) {   /* the first tier's */
         const scn_limiter *t = &m->l->tiers[0];
         uint32_t k = t->global ? 0 : key;
@@ -144,7 +152,12 @@ static void bmem_end(void *ctx, run_backend_report *sum, char *note, size_t note
     if (notelen) note[0] = '\0';
     bmem *m = ctx;
     memset(sum, 0, sizeof *sum);
-    if (m->n_tiers) {
+    if (m->fleet) {
+        sum->keys_seen = 1;
+        sum->state_bytes = flt_state_bytes(m->fleet);
+        if (flt_report_fill(m->fleet, &sum->fleet) != 0) snprintf(note, notelen, "%s: out of memory for the "
+                                                                  "fleet's report per node", m->l->name);
+    } else if (m->n_tiers) {
         for (size_t i = 0; i < m->n_tiers; i++) {
             sum->keys_seen += ks_count(m->tier_store[i]);
             sum->state_bytes += ks_bytes(m->tier_store[i]);

@@ -315,6 +315,9 @@ static int bred_begin(void *ctx, const scn_scenario *s, const scn_limiter *l, ch
     if (l->entry->kind == LIM_KIND_CHAIN) {
         if (!(r->chain_source = bred_chain_script(l, err, errlen))) return -1;
         r->source = r->chain_source;
+    } else if (l->entry->kind == LIM_KIND_FLEET) {
+        snprintf(err, errlen, "%s: a fleet runs on the memory backend only so far", l->name);
+        return -1;
     } else if (!l->ops) {
         snprintf(err, errlen, "%s: a %s does not decide requests one by one", l->name, l->entry->name);
         return -1;

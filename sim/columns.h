@@ -26,12 +26,16 @@ typedef struct {
     int has_clients;             /* else every client column reads -1 (a queue) */
     const run_client_stats *c;
     const char *refused_by;      /* a chain: "tier=refusals;..." (summary only), else "" */
+    const flt_report *fl;        /* a fleet's (nodes 0 or NULL: not one; every fleet column reads -1) */
+    uint64_t bound_breaches;
 } col_row;
 
 #define COL_DS(r, v) ((r)->has_downstream ? (long long)(v) : -1LL)
 #define COL_OF(r) ((r)->m->offered ? (double)(r)->m->offered : 1.0)
 #define COL_CL(r, v) ((r)->has_clients ? (long long)(v) : -1LL)
 #define COL_CLD(r, v) ((r)->has_clients ? (double)(v) : -1.0)
+#define COL_IS_FLEET(r) ((r)->fl && (r)->fl->nodes)
+#define COL_FL(r, v) (COL_IS_FLEET(r) ? (long long)(v) : -1LL)
 
 /* X(name, printf format, value) for each column */
 #define COL_offered(X)           X(offered, "%llu", (unsigned long long)r->m->offered)
@@ -86,6 +90,11 @@ typedef struct {
 #define COL_attempts_per_success(X) X(attempts_per_success, "%.4f", COL_CLD(r, r->c->succeeded ? (double)r->c->success_attempts / (double)r->c->succeeded : 0.0))
 #define COL_recovery_s(X)        X(recovery_s, "%.0f", COL_CLD(r, r->c->recovery_s))
 #define COL_peak_pending_retries(X) X(peak_pending_retries, "%lld", COL_CL(r, r->c->peak_pending))
+#define COL_nodes(X)             X(nodes, "%lld", COL_IS_FLEET(r) ? (long long)r->fl->nodes : 0LL)
+#define COL_store_calls_per_request(X) X(store_calls_per_request, "%.4f", COL_IS_FLEET(r) ? (double)r->fl->store_calls / COL_OF(r) : -1.0)
+#define COL_added_latency_p50_us(X) X(added_latency_p50_us, "%lld", COL_FL(r, r->fl->added_p50_us))
+#define COL_added_latency_p99_us(X) X(added_latency_p99_us, "%lld", COL_FL(r, r->fl->added_p99_us))
+#define COL_bound_breaches(X)    X(bound_breaches, "%lld", COL_FL(r, r->bound_breaches))
 #define COL_refused_by(X)        X(refused_by, "%s", r->refused_by ? r->refused_by : "")
 
 /* summary.csv, after limiter,algorithm,backend,scope,params */
@@ -100,7 +109,9 @@ typedef struct {
     COL_wall_latency_p999_ns(X) COL_wall_latency_max_ns(X) COL_wall_decisions_per_s(X) COL_intents(X) \
     COL_amplification(X) COL_goodput_rps(X) COL_abandoned(X) COL_budget_refused(X) COL_unfinished(X) \
     COL_tts_p50_us(X) COL_tts_p99_us(X) COL_tts_max_us(X) COL_attempts_per_success(X) COL_recovery_s(X) \
-    COL_peak_pending_retries(X) COL_failed(X) COL_failed_attempts(X) COL_refused_by(X) COL_timed_out_attempts(X)
+    COL_peak_pending_retries(X) COL_failed(X) COL_failed_attempts(X) COL_refused_by(X) COL_timed_out_attempts(X) \
+    COL_nodes(X) COL_store_calls_per_request(X) COL_added_latency_p50_us(X) COL_added_latency_p99_us(X) \
+    COL_bound_breaches(X)
 
 /* a sweep's <limiter>.csv, after limiter,algorithm,point and the grid's values */
 #define COL_SWEEP(X) \

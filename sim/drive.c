@@ -7,6 +7,17 @@
 
 int drv_decides(const scn_limiter *l) { return l->entry->kind != LIM_KIND_QUEUE; }
 
+int drv_check(const scn_scenario *s, int on_redis, char *err, size_t errlen)
+{
+    for (size_t i = 0; on_redis && i < s->n_limiters; i++)
+        if (s->limiters[i].entry->kind == LIM_KIND_FLEET) {
+            snprintf(err, errlen, "fleet '%s' runs on --backend memory only so far (fleets on Redis are not "
+                                  "built yet): run it there, or leave it out with --only", s->limiters[i].name);
+            return -1;
+        }
+    return 0;
+}
+
 int drv_run(const scn_scenario *s, gen *g, const scn_limiter *l, const drv_target *t, const run_options *opt,
             run_result *out, char *err, size_t errlen)
 {

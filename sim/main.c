@@ -309,7 +309,7 @@ static int main_run(int argc, char **argv)
         fprintf(stderr, "ratelab: %s\n", err);
         return 2;
     }
-    if (a.realtime && rt_supports(&s, err, sizeof err) != 0) {
+    if ((a.realtime && rt_supports(&s, err, sizeof err) != 0) || drv_check(&s, a.use_redis, err, sizeof err) != 0) {
         fprintf(stderr, "ratelab: %s: %s\n", a.scenario, err);
         scn_free(&s);
         return 2;
@@ -452,8 +452,9 @@ static int main_run(int argc, char **argv)
         if (a.use_redis) printf("redis: %s, %s%s, keys ratelab:%s-<limiter>:{key}, deleted\n", where,
                                 a.realtime ? mode : "virtual mode (pipelined)",
                                 qout_any(results, n_results) ? "; queues on the wall clock" : "", run_id);
-        printf("results: %s/{summary.csv,timeseries.csv,accuracy.csv,run.json%s%s}\n", outdir,
-               qout_any(results, n_results) ? ",queue.csv" : "", s.clients.n ? ",tts.csv" : "");
+        printf("results: %s/{summary.csv,timeseries.csv,accuracy.csv,run.json%s%s%s}\n", outdir,
+               qout_any(results, n_results) ? ",queue.csv" : "", s.clients.n ? ",tts.csv" : "",
+               out_any_fleet(results, n_results) ? ",fleet_nodes.csv" : "");
     }
 done:
     for (size_t i = 0; i < n_logs; i++) dlog_close(&logs[i], 0, err, sizeof err);

@@ -44,7 +44,7 @@ void out_summary_csv(FILE *f, const run_result *r, size_t n)
             used += (size_t)snprintf(refused + used, sizeof refused - used, "%s%s=%llu", t ? ";" : "", l->tiers[t].name,
                                      (unsigned long long)r[i].tier_refused[t]);
         col_row row = { &r[i].summary, &r[i].oracle, r[i].has_downstream, &r[i].downstream, r[i].overload_s,
-                        r[i].has_clients, &r[i].clients, refused };
+                        r[i].has_clients, &r[i].clients, refused, &r[i].fleet, r[i].bound_breaches };
         col_summary_row(f, &row);
         qout_summary_fields(f, &r[i]);
         fputc('\n', f);
@@ -131,6 +131,34 @@ void out_print_violations(FILE *f, const scn_scenario *s, const run_result *r, s
     }
 }
 
+/* The fleets' own table: what sharing one limit across nodes cost. */
+static void out_fleet_table(FILE *f, const run_result *r, size_t n)
+{
+    size_t fleets = 0;
+    for (size_t i = 0; i < n; i++) fleets += r[i].fleet.nodes > 0;
+    if (!fleets) return;
+    fprintf(f, "fleets: over the bound = admitted above the limiter's whole-run bound; breaches = admissions that "
+               "broke its promise pairwise (worst excess beside); vs exact = admitted minus what the exact central "
+               "limiter admits on the same stream\n");
+    fprintf(f, "%-22s %-7s %-11s %5s %10s %10s %10s %9s %10s %10s %11s\n", "fleet", "backend", "strategy", "nodes",
+            "admitted", "over bound", "breaches", "worst", "vs exact", "calls/req", "added p99");
+    for (size_t i = 0; i < n; i++) {
+        const flt_report *fl = &r[i].fleet;
+        if (!fl->nodes) continue;
+        const scn_limiter *l = r[i].limiter;
+        char added[24];
+        if (fl->added_p99_us >= 1000) snprintf(added, sizeof added, "%.1fms", (double)fl->added_p99_us / 1e3);
+        else snprintf(added, sizeof added, "%lldus", (long long)fl->added_p99_us);
+        const orc_report *o = &r[i].oracle;
+        fprintf(f, "%-22s %-7s %-11s %5u %10llu %10lld %10llu %9.1f %+10lld %10.4f %11s\n", l->name, r[i].backend,
+                flt_strategy_names[l->fleet->strategy], fl->nodes, (unsigned long long)r[i].summary.admitted,
+                (long long)o->over_admitted, (unsigned long long)r[i].bound_breaches,
+                r[i].bound_breaches ? o->worst_excess : 0.0,
+                (long long)r[i].summary.admitted - (long long)o->reference_admitted,
+                r[i].summary.offered ? (double)fl->store_calls / (double)r[i].summary.offered : 0.0, added);
+    }
+}
+
 void out_print_table(FILE *f, const scn_scenario *s, const run_result *r, size_t n)
 {
     fprintf(f, "%s: %.15g s, seed %llu, %zu key(s)\n", s->name, s->duration_s, (unsigned long long)s->seed,
@@ -155,6 +183,7 @@ void out_print_table(FILE *f, const scn_scenario *s, const run_result *r, size_t
                 (unsigned long long)m->peak_offered_rps, (unsigned long long)m->peak_admitted_rps, p99, p50, p99l, rate,
                 (unsigned long long)m->errors);
     }
+    out_fleet_table(f, r, n);
     if (!s->clients.n) return;
     fprintf(f, "clients who come back (%zu class(es)); recovery: seconds from the busiest second of the last phase "
                "(t=%llds) until attempts stay within the limiter's rate and the downstream's capacity\n",
@@ -318,6 +347,27 @@ static int out_write_tts(FILE *f, const void *a)
     return ferror(f) ? -1 : 0;
 }
 
+int out_any_fleet(const run_result *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (r[i].fleet.nodes) return 1;
+    return 0;
+}
+
+/* fleet_nodes.csv: each fleet's requests and admissions per node. */
+static int out_write_fleet_nodes(FILE *f, const void *a)
+{
+    const out_job *j = a;
+    fputs("fleet,backend,node,offered,admitted\n", f);
+    for (size_t i = 0; i < j->n; i++) {
+        const flt_report *fl = &j->r[i].fleet;
+        for (uint32_t k = 0; k < fl->nodes && fl->offered; k++)
+            fprintf(f, "%s,%s,%u,%llu,%llu\n", j->r[i].limiter->name, j->r[i].backend, k,
+                    (unsigned long long)fl->offered[k], (unsigned long long)fl->admitted[k]);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
 static int out_write_queue(FILE *f, const void *a)
 {
     const out_job *j = a;
@@ -376,7 +426,8 @@ int out_write_run(const char *given, const scn_scenario *s, const run_result *re
         out_file(tmp, "accuracy.csv", out_write_accuracy, &job, err, errlen) != 0 ||
         out_file(tmp, "run.json", out_write_json, &job, err, errlen) != 0 ||
         (qout_any(results, n) && out_file(tmp, "queue.csv", out_write_queue, &job, err, errlen) != 0) ||
-        (s->clients.n && out_file(tmp, "tts.csv", out_write_tts, &job, err, errlen) != 0)) {
+        (s->clients.n && out_file(tmp, "tts.csv", out_write_tts, &job, err, errlen) != 0) ||
+        (out_any_fleet(results, n) && out_file(tmp, "fleet_nodes.csv", out_write_fleet_nodes, &job, err, errlen) != 0)) {
         fs_remove_tree(tmp);
         return -1;
     }

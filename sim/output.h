@@ -67,4 +67,7 @@ typedef struct {
 int out_write_sweep_run(const char *path, const scn_scenario *s, const char *command, const char *targets,
                         unsigned jobs, const out_sweep *sweeps, size_t n, char *err, size_t errlen);
 
+/* 1 when some result is a fleet's (fleet_nodes.csv is written). */
+int out_any_fleet(const run_result *r, size_t n);
+
 #endif

@@ -31,7 +31,8 @@ pass *pass_open(const scn_scenario *s, const scn_limiter *l, const char *backend
         int chain = l->entry->kind == LIM_KIND_CHAIN;
         p->n_checks = chain ? l->n_tiers : 1;
         for (size_t i = 0; i < p->n_checks; i++) {
-            p->judged[i] = chain ? &l->tiers[i] : l;
+            /* a fleet is measured against the limit it shares */
+            p->judged[i] = chain ? &l->tiers[i] : l->entry->kind == LIM_KIND_FLEET ? l->base : l;
             p->check[i] = orc_check_create(p->judged[i], p->judged[i]->global ? 1 : kspace_count(s->keys));
             checks &= p->check[i] != NULL;
         }
@@ -174,6 +175,7 @@ static double pass_recovery(const scn_scenario *s, const scn_limiter *l, const m
 {
     /* a chain admits at most what its tightest tier does */
     double rate = INFINITY;
+    if (l->base) l = l->base;   /* a fleet shares its limiter's */
     for (size_t i = 0; i < (l->n_tiers ? l->n_tiers : 1); i++) {
         const scn_limiter *t = l->n_tiers ? &l->tiers[i] : l;
         double r = orc_rate_per_s(t) * (double)(t->global ? 1 : kspace_count(s->keys));
@@ -215,6 +217,11 @@ void pass_finish(pass *p, double wall_s, int decision_order_known, const run_bac
     }
     pass_oracle_report(p, &out->oracle);
     memcpy(out->tier_refused, b->tier_refused, sizeof out->tier_refused);
+    if (p->l->entry->kind == LIM_KIND_FLEET) {   /* its breaches are measured, not broken promises */
+        out->fleet = b->fleet;                   /* the arrays are the result's now */
+        out->bound_breaches = out->oracle.violations;
+        out->oracle.violations = 0;
+    }
     if (!decision_order_known) out->oracle.violations = 0;
     uint64_t lost = orc_conservation(&out->oracle, out->summary.offered, out->summary.admitted, out->summary.dropped);
     /* Client clocks stamp requests that can reach Redis out of their time
@@ -330,6 +337,7 @@ int pass_queue(const scn_scenario *s, const scn_limiter *l, const pass_queue_mea
 void run_result_free(run_result *r)
 {
     met_free(&r->series);
+    flt_report_free(&r->fleet);
     if (r->queue) {
         free(r->queue->series);
         free(r->queue->faults);

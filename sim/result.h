@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "downstream.h"
+#include "fleet.h"
 #include "metrics.h"
 #include "oracle.h"
 #include "queue_model.h"
@@ -78,6 +79,14 @@ typedef struct run_result {
     int has_clients;             /* a rate limiter's pass: clients is filled */
     run_client_stats clients;
     run_queue_result *queue;     /* a queue entry's own part (owned), else NULL */
+    /* A fleet: what its nodes and store did (arrays owned), and its
+     * admissions that broke its limiter's promise. A fleet promises only
+     * that nothing is lost (oracle.violations); over-admission against
+     * the global bound (oracle.over_admitted) and under-admission against
+     * the exact central limiter (oracle.wrongly_blocked) are what it
+     * measures. */
+    flt_report fleet;            /* nodes 0: not a fleet */
+    uint64_t bound_breaches;
 } run_result;
 
 /* Frees what a result owns (its series, a queue's part). */

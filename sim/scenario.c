@@ -8,6 +8,7 @@
 #include "fsutil.h"
 #include "utf8.h"
 #include "chain.h"
+#include "fleet.h"
 #include "targets.h"
 
 #include <cjson/cJSON.h>
@@ -475,6 +476,38 @@ static int scn_cost_load(scn_ctx *c, const cJSON *root, scn_scenario *s)
     return 0;
 }
 
+/* A distribution of durations in ms, {dist, mean, p99}, at path.name:
+ * fixed or exponential with a mean, or lognormal with a mean and a p99. */
+static int scn_duration_dist(scn_ctx *c, const cJSON *parent, const char *path, const char *name, int required,
+                             scn_service_dist *dist_out, double *mean, double *p99)
+{
+    char at[SCN_PATH], q[SCN_PATH];
+    scn_join(at, path, name);
+    const cJSON *svc = cJSON_GetObjectItemCaseSensitive(parent, name);
+    if (!svc) return required ? scn_fail(c, at, "required") : 0;
+    if (!cJSON_IsObject(svc)) return scn_fail(c, at, "must be an object, got %s", scn_type_name(svc));
+    static const char *const svc_allowed[] = { "dist", "mean", "p99", NULL };
+    if (scn_check_fields(c, svc, at, svc_allowed, name) != 0) return -1;
+    static const char *const dists[] = { "fixed", "exponential", "lognormal", NULL };
+    int dist;
+    if (scn_choice(c, svc, at, "dist", dists, -1, &dist) != 0) return -1;
+    *dist_out = (scn_service_dist)dist;
+    if (scn_number(c, svc, at, "mean", (scn_num){ 1, 0, 1e-3, 3.6e6, 0 }, mean) != 0) return -1;
+    if (*dist_out == SCN_SERVICE_LOGNORMAL) {
+        if (scn_number(c, svc, at, "p99", (scn_num){ 1, 0, 1e-3, 3.6e7, 0 }, p99) != 0) return -1;
+        /* a lognormal with this mean reaches at most mean * e^(z99^2/2) at p99 */
+        double ratio = *p99 / *mean;
+        scn_join(q, at, "p99");
+        if (ratio <= 1 || ratio >= 14.9)
+            return scn_fail(c, q, "must lie between mean (%.15g) and 14.9 x mean for a lognormal, got %.15g", *mean,
+                            *p99);
+    } else if (cJSON_GetObjectItemCaseSensitive(svc, "p99")) {
+        scn_join(q, at, "p99");
+        return scn_fail(c, q, "only for dist lognormal");
+    }
+    return 0;
+}
+
 /* ---- downstream --------------------------------------------------------- */
 
 static int scn_downstream_load(scn_ctx *c, const cJSON *root, scn_scenario *s)
@@ -494,29 +527,7 @@ static int scn_downstream_load(scn_ctx *c, const cJSON *root, scn_scenario *s)
         return -1;
     ds->concurrency = (uint32_t)conc;
     ds->timeout_us = llround(timeout_ms * 1000);
-    const cJSON *svc = cJSON_GetObjectItemCaseSensitive(d, "service_ms");
-    if (!svc) return scn_fail(c, "downstream.service_ms", "required");
-    if (!cJSON_IsObject(svc))
-        return scn_fail(c, "downstream.service_ms", "must be an object, got %s", scn_type_name(svc));
-    static const char *const svc_allowed[] = { "dist", "mean", "p99", NULL };
-    if (scn_check_fields(c, svc, "downstream.service_ms", svc_allowed, "service_ms") != 0) return -1;
-    static const char *const dists[] = { "fixed", "exponential", "lognormal", NULL };
-    int dist;
-    if (scn_choice(c, svc, "downstream.service_ms", "dist", dists, -1, &dist) != 0) return -1;
-    ds->dist = (scn_service_dist)dist;
-    if (scn_number(c, svc, "downstream.service_ms", "mean", (scn_num){ 1, 0, 1e-3, 3.6e6, 0 }, &ds->mean_ms) != 0)
-        return -1;
-    if (ds->dist == SCN_SERVICE_LOGNORMAL) {
-        if (scn_number(c, svc, "downstream.service_ms", "p99", (scn_num){ 1, 0, 1e-3, 3.6e7, 0 }, &ds->p99_ms) != 0)
-            return -1;
-        /* a lognormal with this mean reaches at most mean * e^(z99^2/2) at p99 */
-        double ratio = ds->p99_ms / ds->mean_ms;
-        if (ratio <= 1 || ratio >= 14.9)
-            return scn_fail(c, "downstream.service_ms.p99", "must lie between mean (%.15g) and 14.9 x mean for a "
-                            "lognormal, got %.15g", ds->mean_ms, ds->p99_ms);
-    } else if (cJSON_GetObjectItemCaseSensitive(svc, "p99")) {
-        return scn_fail(c, "downstream.service_ms.p99", "only for dist lognormal");
-    }
+    if (scn_duration_dist(c, d, "downstream", "service_ms", 1, &ds->dist, &ds->mean_ms, &ds->p99_ms) != 0) return -1;
     ds->present = 1;
     return 0;
 }
@@ -746,8 +757,179 @@ static int scn_chains(scn_ctx *c, const cJSON *root, scn_scenario *s)
     return 0;
 }
 
+
+/* ---- fleets ------------------------------------------------------------ */
+
+/* An array of `n` positive numbers at path.name (whole ones when `whole`). */
+static int scn_per_node(scn_ctx *c, const cJSON *obj, const char *path, const char *name, uint32_t n, int whole,
+                        double *out)
+{
+    char p[SCN_PATH];
+    scn_join(p, path, name);
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (!cJSON_IsArray(a)) return scn_fail(c, p, "must be an array of one number per node, got %s", scn_type_name(a));
+    if ((uint32_t)cJSON_GetArraySize(a) != n)
+        return scn_fail(c, p, "must hold one number per node (%u), got %d", n, cJSON_GetArraySize(a));
+    uint32_t i = 0;
+    for (const cJSON *v = a->child; v; v = v->next, i++) {
+        char q[SCN_PATH];
+        snprintf(q, sizeof q, "%.150s[%u]", p, i);
+        if (!cJSON_IsNumber(v)) return scn_fail(c, q, "must be a number, got %s", scn_type_name(v));
+        char why[120];
+        if (lim_range_check(v->valuedouble, whole ? 1 : 1e-9, 1e6, whole, why, sizeof why) != 0)
+            return scn_fail(c, q, "%s", why);
+        out[i] = v->valuedouble;
+    }
+    return 0;
+}
+
+static int scn_fleet_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario *s, scn_limiter *fl)
+{
+    char path[SCN_PATH], p[SCN_PATH];
+    snprintf(path, sizeof path, "fleets[%zu]", i);
+    if (!cJSON_IsObject(obj)) return scn_fail(c, path, "must be an object, got %s", scn_type_name(obj));
+    static const char *const allowed[] = { "name", "limiter", "nodes", "balance", "weights", "strategy", "split",
+                                           "sync_ms", "link_ms", NULL };
+    if (scn_check_fields(c, obj, path, allowed, "a fleet") != 0) return -1;
+    const char *name, *base_name;
+    if (scn_string(c, obj, path, "name", 1, NULL, &name) != 0) return -1;
+    scn_join(p, path, "name");
+    if (!scn_identifier(name, 48))
+        return scn_fail(c, p, "'%.60s' must start with a letter and hold only letters, digits, _ and - (at most 47)", name);
+    for (size_t k = 0; k < s->n_limiters; k++)
+        if (strcmp(s->limiters[k].name, name) == 0)
+            return scn_fail(c, p, "'%s' is already the name of a limiter, chain or fleet; give each its own name", name);
+    if (scn_string(c, obj, path, "limiter", 1, NULL, &base_name) != 0) return -1;
+    scn_join(p, path, "limiter");
+    const scn_limiter *base = NULL;
+    for (size_t k = 0; k < s->n_limiters; k++)
+        if (s->limiters[k].entry->kind == LIM_KIND_LIMITER && strcmp(s->limiters[k].name, base_name) == 0)
+            base = &s->limiters[k];
+    if (!base) return scn_fail(c, p, "'%.60s' names no rate limiter of this scenario", base_name);
+    if (!base->global)
+        return scn_fail(c, p, "'%s' is per key: a fleet shares one global limit (give it \"scope\": \"global\")",
+                        base_name);
+    scn_fleet f = { 0 };
+    double nodes, sync_ms;
+    int strategy, balance;
+    if (scn_number(c, obj, path, "nodes", (scn_num){ 1, 0, 1, SCN_MAX_NODES, 1 }, &nodes) != 0 ||
+        scn_choice(c, obj, path, "strategy", flt_strategy_names, -1, &strategy) != 0 ||
+        scn_choice(c, obj, path, "balance", flt_balance_names, SCN_BALANCE_ROUND_ROBIN, &balance) != 0)
+        return -1;
+    f.nodes = (uint32_t)nodes;
+    f.strategy = (scn_fleet_strategy)strategy;
+    f.balance = (scn_balance)balance;
+    int is_sync = f.strategy == SCN_FLEET_LOCAL_SYNC;
+    if (scn_number(c, obj, path, "sync_ms", (scn_num){ is_sync, 0, 1e-3, 3.6e6, 0 }, &sync_ms) != 0) return -1;
+    scn_join(p, path, "sync_ms");
+    if (!is_sync && cJSON_GetObjectItemCaseSensitive(obj, "sync_ms"))
+        return scn_fail(c, p, "only for strategy local_sync");
+    f.sync_us = llround(sync_ms * 1000);
+    if (is_sync && !base->ops->consume) {
+        char list[200] = "";
+        for (size_t k = 0; lim_registry[k]; k++)
+            if (lim_registry[k]->consume) {
+                size_t used = strlen(list);
+                snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", lim_registry[k]->name);
+            }
+        scn_join(p, path, "strategy");
+        return scn_fail(c, p, "local_sync needs an algorithm a store can charge a synced count to (%s), not %s",
+                        list, base->ops->name);
+    }
+    if (scn_duration_dist(c, obj, path, "link_ms", 0, &f.link_dist, &f.link_mean_ms, &f.link_p99_ms) != 0) return -1;
+    double per_node[SCN_MAX_NODES];
+    scn_join(p, path, "weights");
+    if (f.balance == SCN_BALANCE_WEIGHTED) {
+        if (scn_per_node(c, obj, path, "weights", f.nodes, 0, per_node) != 0) return -1;
+    } else if (cJSON_GetObjectItemCaseSensitive(obj, "weights")) {
+        return scn_fail(c, p, "only for balance weighted");
+    }
+    int has_split = cJSON_GetObjectItemCaseSensitive(obj, "split") != NULL;
+    double shares[SCN_MAX_NODES];
+    scn_join(p, path, "split");
+    if (has_split && f.strategy != SCN_FLEET_LOCAL) return scn_fail(c, p, "only for strategy local");
+    if (has_split && scn_per_node(c, obj, path, "split", f.nodes, 1, shares) != 0) return -1;
+
+    memset(fl, 0, sizeof *fl);
+    snprintf(fl->name, sizeof fl->name, "%s", name);
+    fl->entry = &fleet_entry;
+    fl->global = 1;
+    fl->base = malloc(sizeof *fl->base);
+    fl->fleet = malloc(sizeof *fl->fleet);
+    if (!fl->base || !fl->fleet) return scn_fail(c, path, "out of memory");
+    *fl->base = *base;
+    *fl->fleet = f;
+    scn_fleet *g = fl->fleet;
+    if (f.balance == SCN_BALANCE_WEIGHTED) {
+        if (!(g->weights = malloc(f.nodes * sizeof *g->weights))) return scn_fail(c, path, "out of memory");
+        memcpy(g->weights, per_node, f.nodes * sizeof *g->weights);
+    }
+    if (has_split) {
+        if (!(g->split = malloc(f.nodes * sizeof *g->split))) return scn_fail(c, path, "out of memory");
+        for (uint32_t k = 0; k < f.nodes; k++) g->split_total += g->split[k] = (uint32_t)shares[k];
+    }
+    if (f.strategy == SCN_FLEET_LOCAL) {   /* each node's share, configured now so that a bad one is a load error */
+        if (!(g->node_cfg = calloc(f.nodes, sizeof *g->node_cfg))) return scn_fail(c, path, "out of memory");
+        for (uint32_t k = 0; k < f.nodes; k++) {
+            double values[LIM_MAX_PARAMS];
+            lim_rate rates[LIM_MAX_PARAMS];
+            char why[300];
+            flt_node_values(base, g, k, values, rates);
+            if (lim_configure_checked(base->entry, values, rates, &g->node_cfg[k], why, sizeof why) != 0)
+                return scn_fail(c, has_split ? p : path, "node %u's share of %s: %s", k, base_name, why);
+            g->node_cfg[k].ops = base->ops;
+        }
+    }
+    return 0;
+}
+
+static int scn_fleets(scn_ctx *c, const cJSON *root, scn_scenario *s)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "fleets");
+    if (!arr) return 0;
+    if (!cJSON_IsArray(arr)) return scn_fail(c, "fleets", "must be an array of fleets, got %s", scn_type_name(arr));
+    size_t n = (size_t)cJSON_GetArraySize(arr);
+    if (s->n_limiters + n > SCN_MAX_LIMITERS)
+        return scn_fail(c, "fleets", "at most %d limiters, chains and fleets together, got %zu", SCN_MAX_LIMITERS,
+                        s->n_limiters + n);
+    scn_limiter *more = realloc(s->limiters, (s->n_limiters + n) * sizeof *more);
+    if (!more) return scn_fail(c, "fleets", "out of memory");
+    s->limiters = more;
+    size_t i = 0;
+    for (const cJSON *e = arr->child; e; e = e->next, i++) {
+        scn_limiter *fl = &s->limiters[s->n_limiters];
+        fl->entry = NULL;
+        int rc = scn_fleet_load(c, e, i, s, fl);
+        if (fl->entry == &fleet_entry) s->n_limiters++;   /* owned from here on, whole or not */
+        if (rc != 0) return -1;
+    }
+    return 0;
+}
+
+/* Frees what a limiter entry owns (a chain's tiers, a fleet's parts). */
+static void scn_limiter_free(scn_limiter *l)
+{
+    free(l->tiers);
+    free(l->base);
+    if (l->fleet) {
+        free(l->fleet->weights);
+        free(l->fleet->split);
+        free(l->fleet->node_cfg);
+        free(l->fleet);
+    }
+}
+
 void scn_params(const scn_limiter *l, char *buf, size_t len)
 {
+    if (l->entry->kind == LIM_KIND_FLEET) {
+        const scn_fleet *f = l->fleet;
+        size_t used = (size_t)snprintf(buf, len, "limiter=%s;strategy=%s;nodes=%u;balance=%s", l->base->name,
+                                       flt_strategy_names[f->strategy], f->nodes, flt_balance_names[f->balance]);
+        if (f->strategy == SCN_FLEET_LOCAL_SYNC && used < len)
+            used += (size_t)snprintf(buf + used, len - used, ";sync_ms=%g", (double)f->sync_us / 1000);
+        if (f->link_mean_ms > 0 && used < len) snprintf(buf + used, len - used, ";link_ms=%g", f->link_mean_ms);
+        return;
+    }
     if (l->entry->kind != LIM_KIND_CHAIN) {
         lim_format_params(l->entry, l->values, l->rates, buf, len);
         return;
@@ -967,7 +1149,7 @@ static int scn_apply_only(scn_ctx *c, scn_scenario *s, const char *only)
     size_t out = 0;
     for (size_t i = 0; i < s->n_limiters; i++) {
         if (keep[i]) s->limiters[out++] = s->limiters[i];
-        else free(s->limiters[i].tiers);   /* a chain left out; its tiers are copies */
+        else scn_limiter_free(&s->limiters[i]);   /* a chain or fleet left out */
     }
     if (out == 0) { snprintf(c->err, c->errlen, "--only: selects no limiter"); return -1; }
     s->n_limiters = out;
@@ -1026,7 +1208,7 @@ static int scn_top(scn_ctx *c, const cJSON *root, scn_scenario *s)
     if (!cJSON_IsObject(root)) return scn_fail(c, "", "the top level must be an object, got %s", scn_type_name(root));
     static const char *const allowed[] = { "name", "description", "duration_s", "seed", "tick_ms", "arrival",
                                            "phases", "keys", "cost", "limiters", "downstream", "targets", "clients",
-                                           "chains", NULL };
+                                           "chains", "fleets", NULL };
     if (scn_check_fields(c, root, "", allowed, "a scenario") != 0) return -1;
     const char *name, *desc;
     if (scn_string(c, root, "", "name", 1, NULL, &name) != 0) return -1;
@@ -1100,7 +1282,9 @@ int scn_load(const char *path, const scn_options *opt, scn_scenario *s, char *er
     if (scn_top(&c, root, s) != 0 || scn_keys(&c, root, s) != 0 || scn_cost_load(&c, root, s) != 0 ||
         scn_phases(&c, root, s) != 0 || scn_limiters(&c, root, s) != 0 || scn_downstream_load(&c, root, s) != 0)
         goto out;
-    if (scn_targets_load(&c, root, s) != 0 || scn_clients(&c, root, s) != 0 || scn_chains(&c, root, s) != 0) goto out;
+    if (scn_targets_load(&c, root, s) != 0 || scn_clients(&c, root, s) != 0 || scn_chains(&c, root, s) != 0 ||
+        scn_fleets(&c, root, s) != 0)
+        goto out;
     if (opt->only && scn_apply_only(&c, s, opt->only) != 0) goto out;
     scn_pick_level_key(s);
     rc = 0;
@@ -1120,7 +1304,7 @@ void scn_free(scn_scenario *s)
     free(s->traces);
     free(s->trace_paths);
     free(s->phases);
-    for (size_t i = 0; i < s->n_limiters; i++) free(s->limiters[i].tiers);
+    for (size_t i = 0; i < s->n_limiters; i++) scn_limiter_free(&s->limiters[i]);
     free(s->limiters);
     free(s->description);
     free(s->path);

@@ -72,6 +72,24 @@ typedef struct {
 /* How a chain combines its tiers (chain.h). */
 typedef enum { SCN_CHAIN_ALL_OR_NOTHING, SCN_CHAIN_IN_ORDER_REFUND, SCN_CHAIN_IN_ORDER_NO_REFUND } scn_chain_policy;
 
+/* A fleet (fleet.h): N gateway nodes sharing one global limiter's limit. */
+typedef enum { SCN_FLEET_CENTRAL, SCN_FLEET_LOCAL, SCN_FLEET_LOCAL_SYNC } scn_fleet_strategy;
+typedef enum { SCN_BALANCE_ROUND_ROBIN, SCN_BALANCE_RANDOM, SCN_BALANCE_KEY_HASH, SCN_BALANCE_WEIGHTED } scn_balance;
+#define SCN_MAX_NODES 1024
+
+typedef struct {
+    scn_fleet_strategy strategy;
+    scn_balance balance;
+    uint32_t nodes;
+    double *weights;                 /* weighted: the balancer's weight per node (owned), else NULL */
+    uint32_t *split;                 /* local: each node's whole share of the limit (owned); NULL: even */
+    uint64_t split_total;
+    lim_config *node_cfg;            /* local: each node's limiter (owned) */
+    int64_t sync_us;                 /* local_sync: how often a node syncs */
+    scn_service_dist link_dist;      /* one way between a node and the store */
+    double link_mean_ms, link_p99_ms;   /* mean 0: no delay */
+} scn_fleet;
+
 typedef struct scn_limiter {
     char name[SCN_NAME_MAX];
     const lim_entry *entry;          /* what it is: its name, parameters, kind */
@@ -85,6 +103,9 @@ typedef struct scn_limiter {
     struct scn_limiter *tiers;
     size_t n_tiers;
     scn_chain_policy policy;
+    /* a fleet (entry kind LIM_KIND_FLEET): the limiter whose limit it shares (a copy) and how (owned) */
+    struct scn_limiter *base;
+    scn_fleet *fleet;
 } scn_limiter;
 
 typedef struct {

@@ -254,7 +254,7 @@ static int swp_write_csv(const char *path, const scn_limiter *l, const swp_grid 
         fprintf(f, "%s,%s,%zu", l->name, l->entry->name, i + 1);
         for (size_t k = 0; k < g->n_params; k++) fprintf(f, ",%.15g", values[g->param[k]]);
         col_row row = { &recs[i].summary, &recs[i].oracle, recs[i].has_downstream, &recs[i].downstream,
-                        recs[i].overload_s, recs[i].has_clients, &recs[i].clients, NULL };
+                        recs[i].overload_s, recs[i].has_clients, &recs[i].clients, NULL, NULL, 0 };
         col_sweep_row(f, &row);
         fputc('\n', f);
     }

@@ -1,0 +1,85 @@
+/*
+ * fleet.h -- many gateway nodes in front of one global limit: a
+ * scenario's "fleets" (scenarios/README.md). A balancer picks the node of
+ * each request; a strategy says how the nodes share the limit:
+ *
+ *   central     the shared limiter in the store decides every request:
+ *               one store call each, a link round trip added to its
+ *               latency (the decision itself is taken at its arrival);
+ *   local       node i decides alone with its share of the limit: the
+ *               parameters the registry names as split (lim_facts) scaled
+ *               by split[i] / sum(split), whole amounts rounded down to
+ *               at least the parameter's minimum;
+ *   local_sync  node i decides on its own replica of the whole limit;
+ *               every sync_ms (node i offset by i/N of it) it pushes the
+ *               cost it admitted since its last push, which the store
+ *               takes whatever its state, as of the last of those
+ *               admissions (lim_ops.consume: Kong's and APISIX's INCRBY
+ *               of a delta, into the window it was counted in), and
+ *               pulls the store's state,
+ *               which reaches it a link delay later and becomes its
+ *               replica, with what it admitted meanwhile taken again.
+ *               A sync starts no sooner than the previous one's reply.
+ *
+ * The link delay is each message's, one way, drawn from link_ms. The
+ * sync messages are events of a small queue of the fleet's own, drained
+ * up to each decision's time: the order the event loop would give them.
+ *
+ * Pure model: no clock, no I/O; the state of every node and of the store
+ * is allocated at creation.
+ */
+#ifndef RATELAB_FLEET_H
+#define RATELAB_FLEET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "generator.h"
+#include "scenario.h"
+
+/* The entry kind of a scenario's fleets. */
+extern const lim_entry fleet_entry;
+
+/* "central", "local", "local_sync"; NULL-ended (scn_fleet_strategy order). */
+extern const char *const flt_strategy_names[];
+
+/* "round_robin", "random", "key_hash", "weighted"; NULL-ended. */
+extern const char *const flt_balance_names[];
+
+/* What one fleet pass did, per node and in all. */
+typedef struct {
+    uint32_t nodes;
+    uint64_t *offered, *admitted;   /* per node (owned; flt_report_free) */
+    uint64_t store_calls;           /* messages to the store: a decision, a push, a pull */
+    uint64_t syncs;                 /* local_sync: pulls that reached their node */
+    int64_t added_p50_us, added_p99_us, added_max_us;   /* link time a decision waited for */
+} flt_report;
+
+typedef struct flt_model flt_model;
+
+/* The model of fleet f (f->fleet, f->base) over s; NULL with a message
+ * when memory is short. */
+flt_model *flt_create(const scn_scenario *s, const scn_limiter *f, char *err, size_t errlen);
+void flt_destroy(flt_model *m);
+
+/* Decides request q, the fleet's next in decision order (its balancer
+ * counts them): its node, the messages due by q->t_us, the decision. */
+void flt_decide(flt_model *m, const gen_request *q, lim_decision *out);
+
+/* The global limit's level at now_us: the store's (central, local_sync)
+ * or the nodes' summed (local). */
+int64_t flt_level(const flt_model *m, int64_t now_us);
+
+/* Bytes of limiter state the nodes and the store hold. */
+size_t flt_state_bytes(const flt_model *m);
+
+/* What the pass did so far, into *r (its arrays allocated here). 0, or
+ * -1 when memory is short. */
+int flt_report_fill(const flt_model *m, flt_report *r);
+void flt_report_free(flt_report *r);
+
+/* Node i's share of the limit under f (split, or even): the parameters'
+ * values and exact rates scaled, ready for lim_configure_checked. */
+void flt_node_values(const scn_limiter *base, const scn_fleet *f, uint32_t i, double *values, lim_rate *rates);
+
+#endif

@@ -1,0 +1,184 @@
+/* Fleets (fleet.h): a limit shared across gateway nodes, on hand-computed
+ * streams and against the bounds the strategies are known for. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../sim/backend_memory.h"
+#include "../sim/runner.h"
+#include "support.h"
+
+/* Runs entry `entry` of the scenario at path with its seed replaced. */
+static run_result run_seeded(const char *path, size_t entry, uint64_t seed, scn_scenario *s)
+{
+    char err[512];
+    scn_options opt = { NULL, 0, NULL };
+    cr_assert_eq(scn_load(path, &opt, s, err, sizeof err), 0, "%s", err);
+    s->seed = seed;
+    gen *g = gen_create(s);
+    run_backend mem;
+    bmem *m = bmem_create(16, &mem);
+    cr_assert(g && m, "out of memory");
+    run_options ro = { NULL, NULL, NULL, NULL };
+    run_result r;
+    cr_assert_eq(run_limiter(s, g, &s->limiters[entry], &mem, &ro, &r, err, sizeof err), 0, "%s", err);
+    bmem_destroy(m);
+    gen_destroy(g);
+    return r;
+}
+
+/* By hand (fleet_split.json): per second, round robin gives each node 10
+ * requests; node 0 (7 of the window) admits requests 0, 2, ..., 12 and
+ * node 1 (2 of it) requests 1 and 3, where the shared window admits 0-9:
+ * 9 a second, 3 of the shared window's refused (5, 7, 9), 2 admitted
+ * that it refuses (10, 12) -- never more than the limit. */
+Test(fleet, a_local_split_refuses_what_a_hand_count_says)
+{
+    scn_scenario s;
+    run_result r = tsup_run_memory("tests/fixtures/good/fleet_split.json", NULL, 0, 1, &s);
+    cr_assert_eq(r.summary.offered, 40);
+    cr_assert_eq(r.summary.admitted, 18);
+    cr_assert_eq(r.fleet.nodes, 2);
+    cr_assert_eq(r.fleet.offered[0], 20);
+    cr_assert_eq(r.fleet.admitted[0], 14);
+    cr_assert_eq(r.fleet.admitted[1], 4);
+    cr_assert_eq(r.oracle.wrongly_blocked, 6, "against the exact window on the same stream");
+    cr_assert_eq(r.oracle.over_admitted, 0);
+    cr_assert_eq(r.bound_breaches, 0);
+    cr_assert_eq(r.oracle.violations, 0, "nothing lost");
+    cr_assert_eq(r.fleet.store_calls, 0, "local nodes never ask the store");
+    run_result_free(&r);
+    scn_free(&s);
+}
+
+/* central is the shared limiter, paying the link: the plain limiter's
+ * decisions, one store call per request, a round trip of 2 x 0.5 ms. */
+Test(fleet, central_decides_like_the_shared_limiter)
+{
+    scn_scenario s, t;
+    run_result plain = tsup_run_memory("tests/fixtures/good/fleet_small.json", NULL, 0, 0, &s);
+    run_result central = tsup_run_memory("tests/fixtures/good/fleet_small.json", NULL, 0, 1, &t);
+    cr_assert_eq(central.summary.admitted, plain.summary.admitted);
+    cr_assert_eq(central.oracle.wrongly_blocked, 0);
+    cr_assert_eq(central.oracle.wrongly_allowed, 0);
+    cr_assert_eq(central.bound_breaches, 0);
+    cr_assert_eq(central.fleet.store_calls, central.summary.offered);
+    cr_assert_eq(central.fleet.added_p99_us, 1000);
+    uint64_t sum = 0;
+    for (uint32_t i = 0; i < central.fleet.nodes; i++) sum += central.fleet.admitted[i];
+    cr_assert_eq(sum, central.summary.admitted, "the nodes' admissions add up");
+    run_result_free(&plain);
+    run_result_free(&central);
+    scn_free(&s);
+    scn_free(&t);
+}
+
+/* Kong/wso2's bound: between syncs each node sees none of the others'
+ * admissions, so the fleet passes at most (N - 1) x rate x (sync + the
+ * link's round trip) plus a burst above the limit, in any window. Over
+ * seeds: the bound holds, and the fleet does pass more than the limit. */
+Test(fleet, local_sync_stays_within_its_known_bound_over_seeds, .timeout = 120)
+{
+    const char *path = "tests/fixtures/good/fleet_sync.json";
+    for (uint64_t seed = 1; seed <= 6; seed++) {
+        scn_scenario s;
+        run_result r = run_seeded(path, 1, seed, &s);
+        const scn_limiter *f = r.limiter;
+        double rate = 400, burst = 100, n = f->fleet->nodes;
+        double sync_s = (double)f->fleet->sync_us / 1e6 + 2 * f->fleet->link_mean_ms / 1000;
+        double bound = (n - 1) * rate * sync_s + burst;
+        cr_assert_gt(r.bound_breaches, 0, "seed %llu: it does pass more than the limit", (unsigned long long)seed);
+        cr_assert_leq(r.oracle.worst_excess, bound, "seed %llu: %.1f over, bound %.1f", (unsigned long long)seed,
+                      r.oracle.worst_excess, bound);
+        cr_assert_eq(r.oracle.violations, 0, "nothing lost");
+        cr_assert_eq(r.fleet.store_calls, 2 * r.fleet.syncs + 2 * (r.fleet.syncs < r.fleet.store_calls / 2),
+                     "a push and a pull per sync (one may be in flight at the end)");
+        run_result_free(&r);
+        scn_free(&s);
+    }
+}
+
+/* With syncs far more often than requests come, a node's replica is the
+ * store's when it decides: local_sync decides as the shared limiter does. */
+Test(fleet, local_sync_at_a_tiny_interval_decides_like_central)
+{
+    scn_scenario s, t;
+    run_result plain = tsup_run_memory("tests/fixtures/good/fleet_sync_fast.json", NULL, 0, 0, &s);
+    run_result sync = tsup_run_memory("tests/fixtures/good/fleet_sync_fast.json", NULL, 0, 1, &t);
+    cr_assert_lt(plain.summary.admitted, plain.summary.offered, "the bucket refuses some");
+    cr_assert_eq(sync.summary.admitted, plain.summary.admitted);
+    cr_assert_eq(sync.oracle.wrongly_blocked, 0);
+    cr_assert_eq(sync.oracle.wrongly_allowed, 0);
+    cr_assert_eq(sync.bound_breaches, 0);
+    /* each node every millisecond until the last request (1.95 s), node 0 from 0 */
+    cr_assert_eq(sync.fleet.syncs, 4 * 1950 + 1, "%llu syncs", (unsigned long long)sync.fleet.syncs);
+    run_result_free(&plain);
+    run_result_free(&sync);
+    scn_free(&s);
+    scn_free(&t);
+}
+
+/* Same scenario, same seed: the same fleet, node by node. */
+Test(fleet, a_fleet_run_is_deterministic)
+{
+    scn_scenario s, t;
+    run_result a = tsup_run_memory("tests/fixtures/good/fleet_small.json", NULL, 0, 3, &s);
+    run_result b = tsup_run_memory("tests/fixtures/good/fleet_small.json", NULL, 0, 3, &t);
+    cr_assert_eq(a.summary.admitted, b.summary.admitted);
+    cr_assert_eq(a.bound_breaches, b.bound_breaches);
+    cr_assert_eq(a.fleet.syncs, b.fleet.syncs);
+    for (uint32_t i = 0; i < a.fleet.nodes; i++) cr_assert_eq(a.fleet.admitted[i], b.fleet.admitted[i]);
+    run_result_free(&a);
+    run_result_free(&b);
+    scn_free(&s);
+    scn_free(&t);
+}
+
+/* Fleets run in memory only so far: asking Redis for one is refused
+ * before anything runs, with the fleet named. */
+Test(fleet, redis_refuses_a_fleet_up_front)
+{
+    char *dir = tsup_tempdir(), out[600], err[4096];
+    snprintf(out, sizeof out, "%s/out", dir);
+    const char *argv[] = { "run", "tests/fixtures/good/fleet_small.json", "--backend", "memory,redis", "--out", out,
+                           "--quiet", NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 2, "%s", err);
+    cr_assert(strstr(err, "fleet 'shared' runs on --backend memory only"), "%s", err);
+    cr_assert(access(out, F_OK) != 0, "nothing written");
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+/* What a store does with a synced delta (lim_ops.consume): it charges the
+ * cost whatever the state holds, so a limit already spent elsewhere is
+ * spent here too -- 7 charged to a limit of 5 leaves it 2 in debt: the
+ * next request waits until 3 have come back (a bucket, GCRA) or for the
+ * next window. */
+Test(fleet, a_store_charges_a_synced_delta_beyond_the_limit)
+{
+    const struct { const char *algo, *params; int64_t back_us; } cases[] = {
+        { "token_bucket", "rate=10 capacity=5", 300000 },   /* 3 tokens at 10/s */
+        { "gcra", "rate=10 burst=5", 300000 },
+        { "fixed_window", "limit=5 window_ms=1000", 1000000 },
+        { "sliding_window_counter", "limit=5 window_ms=1000", 1428572 },   /* 7 x (1 - m) + 1 <= 5 from m = 3/7 s */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tsup_limiter l = tsup_make(cases[i].algo, cases[i].params);
+        const lim_ops *ops = lim_find(cases[i].algo);
+        cr_assert(ops && ops->consume, "%s can be synced", cases[i].algo);
+        ops->consume(&l.cfg, l.state, 1, 0, 7);
+        l.used = 1;
+        cr_assert_eq(tsup_at(&l, 0, 1).allowed, 0, "%s: in debt", cases[i].algo);
+        cr_assert_eq(tsup_at(&l, cases[i].back_us - 1000, 1).allowed, 0, "%s: not yet", cases[i].algo);
+        cr_assert_eq(tsup_at(&l, cases[i].back_us, 1).allowed, 1, "%s: back at %lld us", cases[i].algo,
+                     (long long)cases[i].back_us);
+        tsup_free(&l);
+    }
+    /* the registry says who can be synced, and the loader reads it from there */
+    size_t synced = 0;
+    for (size_t i = 0; lim_registry[i]; i++) synced += lim_registry[i]->consume != NULL;
+    cr_assert_eq(synced, 4);
+}
