@@ -20,23 +20,37 @@ static int flt_no_configure(const double *values, const lim_rate *rates, lim_con
 const lim_entry fleet_entry = {
     .name = "fleet",
     .kind = LIM_KIND_FLEET,
-    .summary = "N gateway nodes sharing one global limit (central, local split, local with periodic sync)",
+    .summary = "N gateway nodes sharing one global limit (central, local split, synced, leased, controlled, gossiping)",
     .level_name = "level",
     .params = NULL,
     .n_params = 0,
     .configure = flt_no_configure,
 };
 
-const char *const flt_strategy_names[] = { "central", "local", "local_sync", NULL };
+const char *const flt_strategy_names[] = { "central", "local", "local_sync", "lease", "controller", "gossip", NULL };
 const char *const flt_balance_names[] = { "round_robin", "random", "key_hash", "weighted", NULL };
 
-typedef enum { FLT_SEND, FLT_ARRIVE, FLT_REPLY } flt_step;
+/* A message or timer of the fleet, in the order ties are handled. */
+typedef enum {
+    FLT_SEND, FLT_ARRIVE, FLT_REPLY,            /* local_sync: push leaves, reaches the store, pull returns */
+    FLT_REPORT, FLT_REPORT_ARRIVE, FLT_CONTROL, /* controller: a node's report leaves, arrives; the controller sets shares */
+    FLT_SHARE,                                  /* controller: a node's new share reaches it */
+    FLT_PUBLISH, FLT_HEARD,                     /* gossip: a node publishes its demand; one of the others hears it */
+    FLT_RENEW, FLT_AT_COORDINATOR, FLT_GRANT,   /* lease: a renewal leaves, reaches the coordinator; the grant returns */
+} flt_step_kind;
 
-/* A node's next sync message: one pending per node at a time. */
+/* 1 for the strategies that give each node a share of the rate. */
+static int flt_shares(const scn_fleet *c)
+{
+    return c->strategy == SCN_FLEET_LEASE || c->strategy == SCN_FLEET_CONTROLLER || c->strategy == SCN_FLEET_GOSSIP;
+}
+
 typedef struct {
     int64_t t_us;
-    uint32_t node;
-    flt_step step;
+    flt_step_kind step;
+    uint32_t node, from;       /* the node it concerns; HEARD: the one it is from */
+    double value;              /* a demand (requests/s) or a share of the rate */
+    int64_t until_us;          /* GRANT: when the lease it carries expires */
 } flt_event;
 
 typedef struct {
@@ -49,7 +63,25 @@ typedef struct {
     int64_t pushing, pushing_at_us;   /* the push in flight: its cost, and when the last of it was admitted */
     int64_t next_grid_us;      /* its next sync time on its grid */
     uint64_t offered, admitted;
+    /* lease, controller, gossip: its share of the rate, enforced by a bucket of its own */
+    double rate_us, burst;     /* per microsecond; whole requests */
+    double tokens;
+    int64_t tokens_at_us;
+    int64_t lease_until_us;    /* lease: when its grant runs out (then it has none) */
+    double share;              /* lease: the fraction of the limit granted */
+    double next_rate;          /* lease: a larger grant, held back until the old one expires (from -1: none) */
+    int64_t next_from_us, next_until_us;
+    uint64_t offered_since;    /* requests since its last report, publish or renewal */
+    int64_t since_us;
+    double *heard;             /* gossip: the last demand heard from each node (requests/s) */
 } flt_node;
+
+/* lease: what the coordinator knows of a node */
+typedef struct {
+    double demand;             /* requests/s, as last told */
+    double grant, old_grant;   /* the last grant; the one before while it holds */
+    int64_t until_us, old_until_us;
+} flt_lessee;
 
 struct flt_model {
     const scn_scenario *s;
@@ -65,6 +97,9 @@ struct flt_model {
     uint64_t n;                /* requests decided: the balancer's count */
     uint64_t store_calls, syncs;
     hist *added;
+    double *reported;          /* controller: the demand each node last reported (requests/s) */
+    flt_lessee *lessee;        /* lease: the coordinator's book */
+    size_t cap_events;
 };
 
 /* splitmix64's finaliser (Steele, Lea and Flood, OOPSLA 2014). */
@@ -100,11 +135,15 @@ void flt_node_values(const scn_limiter *base, const scn_fleet *f, uint32_t i, do
 
 static int flt_earlier(const flt_event *a, const flt_event *b)
 {
-    return a->t_us < b->t_us || (a->t_us == b->t_us && a->node < b->node);
+    if (a->t_us != b->t_us) return a->t_us < b->t_us;
+    if (a->step != b->step) return a->step < b->step;
+    if (a->node != b->node) return a->node < b->node;
+    return a->from < b->from;
 }
 
 static void flt_push(flt_model *m, flt_event e)
 {
+    if (m->n_events == m->cap_events) return;   /* cannot happen: sized for every message at once */
     size_t i = m->n_events++;
     m->events[i] = e;
     while (i > 0 && flt_earlier(&m->events[i], &m->events[(i - 1) / 2])) {
@@ -133,6 +172,11 @@ static flt_event flt_pop(flt_model *m)
     return top;
 }
 
+static flt_event flt_msg(int64_t t_us, flt_step_kind step, uint32_t node)
+{
+    return (flt_event){ .t_us = t_us, .step = step, .node = node };
+}
+
 /* One way over the link. */
 static int64_t flt_link(flt_model *m) { return m->cfg->link_mean_ms > 0 ? dsm_service_draw(&m->link) : 0; }
 
@@ -145,9 +189,177 @@ static void flt_consume(const flt_model *m, unsigned char *state, int *fresh, in
     *fresh = 0;
 }
 
-/* Handles one sync message of node e.node. */
-static void flt_step_sync(flt_model *m, flt_event e)
+/* ---- lease, controller, gossip: a share of the rate per node ---------- */
+
+/* Node n's bucket refilled up to t_us at its share. */
+static void flt_refill(flt_node *n, int64_t t_us)
 {
+    if (t_us <= n->tokens_at_us) return;
+    n->tokens += n->rate_us * (double)(t_us - n->tokens_at_us);
+    if (n->tokens > n->burst) n->tokens = n->burst;
+    n->tokens_at_us = t_us;
+}
+
+/* Node n enforces `fraction` of the limit from t_us on. */
+static void flt_set_share(const flt_model *m, flt_node *n, int64_t t_us, double fraction)
+{
+    flt_refill(n, t_us);
+    n->rate_us = m->cfg->rate_per_s * fraction / 1e6;
+    n->burst = m->cfg->burst * fraction;
+    if (n->tokens > n->burst) n->tokens = n->burst;
+}
+
+/* Node n's demand since its last report, in requests/s, and a new count from t_us. */
+static double flt_demand(flt_node *n, int64_t t_us)
+{
+    double d = t_us > n->since_us ? (double)n->offered_since * 1e6 / (double)(t_us - n->since_us) : 0;
+    n->offered_since = 0;
+    n->since_us = t_us;
+    return d;
+}
+
+/* lease: a held-back grant starts when the old one ends; an unrenewed one ends. */
+static void flt_lease_at(const flt_model *m, flt_node *n, int64_t t_us)
+{
+    if (n->next_from_us >= 0 && t_us >= n->next_from_us) {
+        flt_set_share(m, n, n->next_from_us, n->next_rate);
+        n->share = n->next_rate;
+        n->lease_until_us = n->next_until_us;
+        n->next_from_us = -1;
+    }
+    if (t_us >= n->lease_until_us && n->burst > 0) {   /* not renewed in time: fail closed */
+        flt_set_share(m, n, n->lease_until_us, 0);
+        n->share = 0;
+    }
+}
+
+/* The coordinator grants node i its share of the demand it knows, never
+ * letting what the nodes may hold at once pass the whole: another node
+ * holds the larger of its last two grants until the older expires. */
+static double flt_grant(flt_model *m, uint32_t i, int64_t t_us)
+{
+    double total = 0, others = 0;
+    for (uint32_t j = 0; j < m->cfg->nodes; j++) {
+        total += m->lessee[j].demand;
+        if (j == i) continue;
+        const flt_lessee *l = &m->lessee[j];
+        others += t_us < l->old_until_us && l->old_grant > l->grant ? l->old_grant : l->grant;
+    }
+    double fair = total > 0 ? m->lessee[i].demand / total : 1.0 / m->cfg->nodes;
+    double room = 1 - others;
+    return fair < room ? fair : room > 0 ? room : 0;
+}
+
+static void flt_step_share(flt_model *m, flt_event e)
+{
+    const scn_fleet *c = m->cfg;
+    flt_node *n = e.node < c->nodes ? &m->node[e.node] : NULL;
+    switch (e.step) {
+    case FLT_REPORT: {   /* a node tells the controller its demand */
+        flt_event r = flt_msg(e.t_us + flt_link(m), FLT_REPORT_ARRIVE, e.node);
+        r.value = flt_demand(n, e.t_us);
+        flt_push(m, r);
+        flt_push(m, flt_msg(e.t_us + c->interval_us, FLT_REPORT, e.node));
+        m->store_calls++;
+        break;
+    }
+    case FLT_REPORT_ARRIVE: m->reported[e.node] = e.value; break;
+    case FLT_CONTROL: {   /* shares in proportion to demand, summing to the limit */
+        double total = 0;
+        for (uint32_t j = 0; j < c->nodes; j++) total += m->reported[j];
+        for (uint32_t j = 0; j < c->nodes; j++) {
+            flt_event sh = flt_msg(e.t_us + flt_link(m), FLT_SHARE, j);
+            sh.value = total > 0 ? m->reported[j] / total : 1.0 / c->nodes;
+            flt_push(m, sh);
+            m->store_calls++;
+        }
+        flt_push(m, flt_msg(e.t_us + c->interval_us, FLT_CONTROL, UINT32_MAX));
+        break;
+    }
+    case FLT_SHARE: flt_set_share(m, n, e.t_us, e.value); break;
+    case FLT_PUBLISH: {   /* gossip: tell everyone, then take a share of what was heard */
+        double own = flt_demand(n, e.t_us), total = own;
+        n->heard[e.node] = own;
+        for (uint32_t j = 0; j < c->nodes; j++) {
+            if (j == e.node) continue;
+            total += n->heard[j];
+            flt_event h = flt_msg(e.t_us + flt_link(m), FLT_HEARD, j);
+            h.from = e.node;
+            h.value = own;
+            flt_push(m, h);
+        }
+        flt_set_share(m, n, e.t_us, total > 0 ? own / total : 1.0 / c->nodes);
+        flt_push(m, flt_msg(e.t_us + c->interval_us, FLT_PUBLISH, e.node));
+        m->store_calls++;
+        break;
+    }
+    case FLT_HEARD: n->heard[e.from] = e.value; break;
+    case FLT_RENEW: {
+        flt_event r = flt_msg(e.t_us + flt_link(m), FLT_AT_COORDINATOR, e.node);
+        r.value = flt_demand(n, e.t_us);
+        flt_push(m, r);
+        flt_push(m, flt_msg(e.t_us + c->lease_us / 2, FLT_RENEW, e.node));
+        m->store_calls++;
+        break;
+    }
+    case FLT_AT_COORDINATOR: {
+        flt_lessee *l = &m->lessee[e.node];
+        l->demand = e.value;
+        double g = flt_grant(m, e.node, e.t_us);
+        l->old_grant = l->grant;
+        l->old_until_us = l->until_us;
+        l->grant = g;
+        l->until_us = e.t_us + c->lease_us;
+        flt_event gr = flt_msg(e.t_us + flt_link(m), FLT_GRANT, e.node);
+        gr.value = g;
+        gr.until_us = l->until_us;
+        flt_push(m, gr);
+        break;
+    }
+    case FLT_GRANT:
+        flt_lease_at(m, n, e.t_us);
+        if (e.value <= n->share || n->burst == 0) {   /* smaller (or nothing held): at once */
+            flt_set_share(m, n, e.t_us, e.value);
+            n->share = e.value;
+            n->lease_until_us = e.until_us;
+            n->next_from_us = -1;
+        } else {   /* larger: once the grant it replaces has run out */
+            n->next_rate = e.value;
+            n->next_until_us = e.until_us;
+            n->next_from_us = n->lease_until_us;
+        }
+        break;
+    default: break;
+    }
+}
+
+/* Decides q at node n by its share's bucket. */
+static void flt_share_decide(flt_model *m, flt_node *n, const gen_request *q, lim_decision *out)
+{
+    if (m->cfg->strategy == SCN_FLEET_LEASE) flt_lease_at(m, n, q->t_us);
+    flt_refill(n, q->t_us);
+    double cost = (double)q->cost;
+    out->delay_us = 0;
+    if (n->tokens >= cost) {
+        n->tokens -= cost;
+        out->allowed = 1;
+        out->retry_after_us = 0;
+    } else {
+        out->allowed = 0;
+        int64_t reshare = m->cfg->strategy == SCN_FLEET_LEASE ? m->cfg->lease_us / 2 : m->cfg->interval_us;
+        out->retry_after_us = n->rate_us > 0 && n->burst >= cost ? (int64_t)ceil((cost - n->tokens) / n->rate_us)
+                                                                   : reshare;   /* until its share changes */
+    }
+    out->remaining = n->tokens >= 1 ? (int64_t)floor(n->tokens) : 0;
+}
+
+/* Handles one message or timer (local_sync's here, the shares' above). */
+static void flt_step(flt_model *m, flt_event e)
+{
+    if (e.step > FLT_REPLY) {
+        flt_step_share(m, e);
+        return;
+    }
     flt_node *n = &m->node[e.node];
     size_t size = m->base->cfg.state_size;
     switch (e.step) {
@@ -155,7 +367,7 @@ static void flt_step_sync(flt_model *m, flt_event e)
         n->pushing = n->since_send;
         n->pushing_at_us = n->last_admit_us;
         n->since_send = 0;
-        flt_push(m, (flt_event){ e.t_us + flt_link(m), e.node, FLT_ARRIVE });
+        flt_push(m, flt_msg(e.t_us + flt_link(m), FLT_ARRIVE, e.node));
         break;
     case FLT_ARRIVE:   /* INCRBY the delta, GET the total */
         /* charged as of the delta's last admission: the window it was counted in, the bucket's refill until then */
@@ -164,7 +376,7 @@ static void flt_step_sync(flt_model *m, flt_event e)
         memcpy(n->snapshot, m->store, size);
         n->snapshot_fresh = m->store_fresh;
         m->store_calls += 2;
-        flt_push(m, (flt_event){ e.t_us + flt_link(m), e.node, FLT_REPLY });
+        flt_push(m, flt_msg(e.t_us + flt_link(m), FLT_REPLY, e.node));
         break;
     case FLT_REPLY:
         memcpy(n->state, n->snapshot, size);
@@ -172,8 +384,9 @@ static void flt_step_sync(flt_model *m, flt_event e)
         flt_consume(m, n->state, &n->fresh, n->last_admit_us, n->since_send);
         m->syncs++;
         while (n->next_grid_us <= e.t_us) n->next_grid_us += m->cfg->sync_us;
-        flt_push(m, (flt_event){ n->next_grid_us, e.node, FLT_SEND });
+        flt_push(m, flt_msg(n->next_grid_us, FLT_SEND, e.node));
         break;
+    default: break;
     }
 }
 
@@ -184,12 +397,15 @@ void flt_destroy(flt_model *m)
         for (uint32_t i = 0; i < m->cfg->nodes; i++) {
             free(m->node[i].state);
             free(m->node[i].snapshot);
+            free(m->node[i].heard);
         }
     free(m->node);
     free(m->store);
     free(m->events);
     free(m->cum_weights);
     free(m->added);
+    free(m->reported);
+    free(m->lessee);
     free(m);
 }
 
@@ -205,7 +421,9 @@ flt_model *flt_create(const scn_scenario *s, const scn_limiter *f, char *err, si
     size_t size = m->base->cfg.state_size ? m->base->cfg.state_size : 1;
     m->node = calloc(nodes, sizeof *m->node);
     m->store = calloc(1, size);
-    m->events = malloc(nodes * sizeof *m->events);
+    /* every message that can be on its way at once: a node's report and share, or each of its gossip */
+    m->cap_events = m->cfg->strategy == SCN_FLEET_GOSSIP ? (size_t)nodes * nodes * 2 + nodes : 4 * (size_t)nodes + 1;
+    m->events = malloc(m->cap_events * sizeof *m->events);
     m->added = malloc(sizeof *m->added);
     if (!m->node || !m->store || !m->events || !m->added) goto short_of_memory;
     hist_init(m->added);
@@ -218,9 +436,33 @@ flt_model *flt_create(const scn_scenario *s, const scn_limiter *f, char *err, si
         n->fresh = 1;
         if (m->cfg->strategy == SCN_FLEET_LOCAL_SYNC) {   /* node i's grid: offset by i/N of a sync */
             n->next_grid_us = m->cfg->sync_us * (int64_t)i / (int64_t)nodes;
-            flt_push(m, (flt_event){ n->next_grid_us, i, FLT_SEND });
+            flt_push(m, flt_msg(n->next_grid_us, FLT_SEND, i));
             n->next_grid_us += m->cfg->sync_us;
         }
+        if (flt_shares(m->cfg)) {   /* an even share to begin with, its bucket full */
+            flt_set_share(m, n, 0, 1.0 / nodes);
+            n->tokens = n->burst;
+            n->share = 1.0 / nodes;
+            n->next_from_us = -1;
+            n->lease_until_us = m->cfg->lease_us;
+            if (m->cfg->strategy == SCN_FLEET_GOSSIP) {
+                if (!(n->heard = calloc(nodes, sizeof *n->heard))) goto short_of_memory;
+                /* published in turn, i/N of an interval apart */
+                flt_push(m, flt_msg(m->cfg->interval_us + m->cfg->interval_us * (int64_t)i / nodes, FLT_PUBLISH, i));
+            }
+            if (m->cfg->strategy == SCN_FLEET_CONTROLLER) flt_push(m, flt_msg(m->cfg->interval_us, FLT_REPORT, i));
+            if (m->cfg->strategy == SCN_FLEET_LEASE)
+                flt_push(m, flt_msg(m->cfg->lease_us / 2 * (nodes + (int64_t)i) / nodes, FLT_RENEW, i));
+        }
+    }
+    if (m->cfg->strategy == SCN_FLEET_CONTROLLER) {
+        if (!(m->reported = calloc(nodes, sizeof *m->reported))) goto short_of_memory;
+        flt_push(m, flt_msg(m->cfg->interval_us, FLT_CONTROL, UINT32_MAX));
+    }
+    if (m->cfg->strategy == SCN_FLEET_LEASE) {
+        if (!(m->lessee = calloc(nodes, sizeof *m->lessee))) goto short_of_memory;
+        for (uint32_t i = 0; i < nodes; i++)
+            m->lessee[i] = (flt_lessee){ 0, 1.0 / nodes, 0, m->cfg->lease_us, 0 };
     }
     if (m->cfg->balance == SCN_BALANCE_WEIGHTED) {
         if (!(m->cum_weights = malloc(nodes * sizeof *m->cum_weights))) goto short_of_memory;
@@ -265,7 +507,7 @@ void flt_decide(flt_model *m, const gen_request *q, lim_decision *out)
     uint32_t i = flt_node_of(m, q);
     m->n++;
     flt_node *n = &m->node[i];
-    while (m->n_events && m->events[0].t_us <= q->t_us) flt_step_sync(m, flt_pop(m));
+    while (m->n_events && m->events[0].t_us <= q->t_us) flt_step(m, flt_pop(m));
     const lim_ops *ops = m->base->ops;
     int64_t added = 0;
     switch (m->cfg->strategy) {
@@ -278,6 +520,12 @@ void flt_decide(flt_model *m, const gen_request *q, lim_decision *out)
     case SCN_FLEET_LOCAL:
         ops->decide(&m->cfg->node_cfg[i], n->state, n->fresh, q->t_us, q->cost, out);
         n->fresh = 0;
+        break;
+    case SCN_FLEET_LEASE:
+    case SCN_FLEET_CONTROLLER:
+    case SCN_FLEET_GOSSIP:
+        n->offered_since++;
+        flt_share_decide(m, n, q, out);
         break;
     case SCN_FLEET_LOCAL_SYNC:
         ops->decide(&m->base->cfg, n->state, n->fresh, q->t_us, q->cost, out);
@@ -296,6 +544,15 @@ void flt_decide(flt_model *m, const gen_request *q, lim_decision *out)
 int64_t flt_level(const flt_model *m, int64_t now_us)
 {
     const lim_ops *ops = m->base->ops;
+    if (flt_shares(m->cfg)) {   /* the tokens the nodes hold */
+        double sum = 0;
+        for (uint32_t i = 0; i < m->cfg->nodes; i++) {
+            const flt_node *n = &m->node[i];
+            double t = n->tokens + n->rate_us * (double)(now_us > n->tokens_at_us ? now_us - n->tokens_at_us : 0);
+            sum += t < n->burst ? t : n->burst;
+        }
+        return (int64_t)floor(sum);
+    }
     if (m->cfg->strategy != SCN_FLEET_LOCAL)
         return ops->level(&m->base->cfg, m->store_fresh ? NULL : m->store, now_us);
     int64_t sum = 0;
@@ -324,6 +581,13 @@ int flt_report_fill(const flt_model *m, flt_report *r)
         r->offered[i] = m->node[i].offered;
         r->admitted[i] = m->node[i].admitted;
     }
+    if (flt_shares(m->cfg)) {
+        if (!(r->share = malloc(r->nodes * sizeof *r->share))) {
+            flt_report_free(r);
+            return -1;
+        }
+        for (uint32_t i = 0; i < r->nodes; i++) r->share[i] = m->node[i].rate_us * 1e6 / m->cfg->rate_per_s;
+    }
     r->store_calls = m->store_calls;
     r->syncs = m->syncs;
     r->added_p50_us = hist_quantile(m->added, 0.5);
@@ -336,5 +600,7 @@ void flt_report_free(flt_report *r)
 {
     free(r->offered);
     free(r->admitted);
+    free(r->share);
     r->offered = r->admitted = NULL;
+    r->share = NULL;
 }

@@ -50,6 +50,7 @@ extern const char *const flt_balance_names[];
 typedef struct {
     uint32_t nodes;
     uint64_t *offered, *admitted;   /* per node (owned; flt_report_free) */
+    double *share;                  /* per node: its share of the rate at the end (lease, controller, gossip), else NULL */
     uint64_t store_calls;           /* messages to the store: a decision, a push, a pull */
     uint64_t syncs;                 /* local_sync: pulls that reached their node */
     int64_t added_p50_us, added_p99_us, added_max_us;   /* link time a decision waited for */

@@ -358,12 +358,15 @@ int out_any_fleet(const run_result *r, size_t n)
 static int out_write_fleet_nodes(FILE *f, const void *a)
 {
     const out_job *j = a;
-    fputs("fleet,backend,node,offered,admitted\n", f);
+    fputs("fleet,backend,node,offered,admitted,share\n", f);
     for (size_t i = 0; i < j->n; i++) {
         const flt_report *fl = &j->r[i].fleet;
-        for (uint32_t k = 0; k < fl->nodes && fl->offered; k++)
-            fprintf(f, "%s,%s,%u,%llu,%llu\n", j->r[i].limiter->name, j->r[i].backend, k,
+        for (uint32_t k = 0; k < fl->nodes && fl->offered; k++) {
+            fprintf(f, "%s,%s,%u,%llu,%llu,", j->r[i].limiter->name, j->r[i].backend, k,
                     (unsigned long long)fl->offered[k], (unsigned long long)fl->admitted[k]);
+            if (fl->share) fprintf(f, "%.6f", fl->share[k]);   /* the share of the rate it held at the end */
+            fputc('\n', f);
+        }
     }
     return ferror(f) ? -1 : 0;
 }

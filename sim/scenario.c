@@ -789,7 +789,7 @@ static int scn_fleet_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario *
     snprintf(path, sizeof path, "fleets[%zu]", i);
     if (!cJSON_IsObject(obj)) return scn_fail(c, path, "must be an object, got %s", scn_type_name(obj));
     static const char *const allowed[] = { "name", "limiter", "nodes", "balance", "weights", "strategy", "split",
-                                           "sync_ms", "link_ms", NULL };
+                                           "sync_ms", "interval_ms", "lease_ms", "link_ms", NULL };
     if (scn_check_fields(c, obj, path, allowed, "a fleet") != 0) return -1;
     const char *name, *base_name;
     if (scn_string(c, obj, path, "name", 1, NULL, &name) != 0) return -1;
@@ -825,6 +825,43 @@ static int scn_fleet_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario *
     if (!is_sync && cJSON_GetObjectItemCaseSensitive(obj, "sync_ms"))
         return scn_fail(c, p, "only for strategy local_sync");
     f.sync_us = llround(sync_ms * 1000);
+    /* interval_ms for controller and gossip, lease_ms for lease: each only where it means something */
+    int wants_interval = f.strategy == SCN_FLEET_CONTROLLER || f.strategy == SCN_FLEET_GOSSIP;
+    int wants_lease = f.strategy == SCN_FLEET_LEASE;
+    double interval_ms, lease_ms;
+    if (scn_number(c, obj, path, "interval_ms", (scn_num){ wants_interval, 0, 1e-3, 3.6e6, 0 }, &interval_ms) != 0 ||
+        scn_number(c, obj, path, "lease_ms", (scn_num){ wants_lease, 0, 1e-3, 3.6e6, 0 }, &lease_ms) != 0)
+        return -1;
+    scn_join(p, path, "interval_ms");
+    if (!wants_interval && cJSON_GetObjectItemCaseSensitive(obj, "interval_ms"))
+        return scn_fail(c, p, "only for strategy controller or gossip");
+    scn_join(p, path, "lease_ms");
+    if (!wants_lease && cJSON_GetObjectItemCaseSensitive(obj, "lease_ms"))
+        return scn_fail(c, p, "only for strategy lease");
+    f.interval_us = llround(interval_ms * 1000);
+    f.lease_us = llround(lease_ms * 1000);
+    if (f.strategy == SCN_FLEET_LEASE && f.lease_us < 2) {
+        scn_join(p, path, "lease_ms");
+        return scn_fail(c, p, "must be at least 0.002 (renewed at half of it)");
+    }
+    if (f.strategy == SCN_FLEET_LEASE || f.strategy == SCN_FLEET_CONTROLLER || f.strategy == SCN_FLEET_GOSSIP) {
+        /* a share of the limit is a share of its rate and of its burst: the registry's split parameters */
+        const char *const *split = base->ops->facts.split;
+        int rate = -1, burst = -1;
+        for (size_t k = 0; split && split[k]; k++) {
+            int q = lim_param_index(base->entry, split[k]);
+            if (q < 0) continue;
+            if (base->entry->params[q].kind == LIM_PARAM_RATE) { if (rate < 0) rate = q; }
+            else if (burst < 0) burst = q;
+        }
+        if (rate < 0 || burst < 0) {
+            scn_join(p, path, "strategy");
+            return scn_fail(c, p, "%s shares out a rate and a burst: %s has no rate parameter to share",
+                            flt_strategy_names[f.strategy], base->ops->name);
+        }
+        f.rate_per_s = base->values[rate];
+        f.burst = base->values[burst];
+    }
     if (is_sync && !base->ops->consume) {
         char list[200] = "";
         for (size_t k = 0; lim_registry[k]; k++)

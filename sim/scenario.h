@@ -73,7 +73,9 @@ typedef struct {
 typedef enum { SCN_CHAIN_ALL_OR_NOTHING, SCN_CHAIN_IN_ORDER_REFUND, SCN_CHAIN_IN_ORDER_NO_REFUND } scn_chain_policy;
 
 /* A fleet (fleet.h): N gateway nodes sharing one global limiter's limit. */
-typedef enum { SCN_FLEET_CENTRAL, SCN_FLEET_LOCAL, SCN_FLEET_LOCAL_SYNC } scn_fleet_strategy;
+typedef enum {
+    SCN_FLEET_CENTRAL, SCN_FLEET_LOCAL, SCN_FLEET_LOCAL_SYNC, SCN_FLEET_LEASE, SCN_FLEET_CONTROLLER, SCN_FLEET_GOSSIP
+} scn_fleet_strategy;
 typedef enum { SCN_BALANCE_ROUND_ROBIN, SCN_BALANCE_RANDOM, SCN_BALANCE_KEY_HASH, SCN_BALANCE_WEIGHTED } scn_balance;
 #define SCN_MAX_NODES 1024
 
@@ -86,6 +88,9 @@ typedef struct {
     uint64_t split_total;
     lim_config *node_cfg;            /* local: each node's limiter (owned) */
     int64_t sync_us;                 /* local_sync: how often a node syncs */
+    int64_t interval_us;             /* controller, gossip: how often shares are set */
+    int64_t lease_us;                /* lease: how long a grant holds (renewed at half of it) */
+    double rate_per_s, burst;        /* lease, controller, gossip: the limit shared (the limiter's rate, burst) */
     scn_service_dist link_dist;      /* one way between a node and the store */
     double link_mean_ms, link_p99_ms;   /* mean 0: no delay */
 } scn_fleet;
