@@ -20,7 +20,8 @@ static const char *const gold_metrics[] = {
     "downstream_overload_s", "downstream_wait_p99_us", "e2e_p99_us", "downstream_completed", "queue_produced",
     "queue_succeeded", "queue_dead_lettered", "queue_still_queued", "queue_lost", "queue_retries", "intents",
     "amplification", "goodput_rps", "abandoned", "budget_refused", "unfinished", "failed", "failed_attempts",
-    "tts_p99_us", "recovery_s", "timed_out_attempts", NULL,
+    "tts_p99_us", "recovery_s", "timed_out_attempts", "worst_excess", "bound_breaches", "store_calls_per_request",
+    "added_latency_p99_us", NULL,
 };
 
 /* A queue on Redis runs on the wall clock: only what no timing can change
@@ -38,13 +39,16 @@ static size_t gold_find(const csv_table *s, const char *limiter, const char *bac
     return s->n_rows;
 }
 
-/* Oracle violations in the summary, whatever the golden says. */
+/* Oracle violations in the summary, whatever the golden says. A fleet
+ * (nodes > 0) promises only that nothing is lost: its over-admission is
+ * what it measures, held to the golden like any figure. */
 static int gold_violations(const csv_table *s, const char *path, FILE *out)
 {
     int problems = 0, li = csv_col(s, "limiter"), bi = csv_col(s, "backend"), vi = csv_col(s, "violations"),
-        oi = csv_col(s, "over_admitted"), wi = csv_col(s, "worst_excess");
+        oi = csv_col(s, "over_admitted"), wi = csv_col(s, "worst_excess"), ni = csv_col(s, "nodes");
     for (size_t r = 0; r < s->n_rows; r++) {
-        long long v = atoll(csv_get(s, r, vi)), o = atoll(csv_get(s, r, oi));
+        int fleet = ni >= 0 && atoll(csv_get(s, r, ni)) > 0;
+        long long v = atoll(csv_get(s, r, vi)), o = fleet ? 0 : atoll(csv_get(s, r, oi));
         if (v > 0 || o > 0) {
             fprintf(out, "%s: %s (%s): VIOLATION: the oracle found %lld broken promise(s), worst %s over, and %lld "
                          "admitted above the whole-run bound\n",

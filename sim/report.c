@@ -1,6 +1,7 @@
 /* report.c -- see report.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "report.h"
+#include "fleet.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -398,6 +399,20 @@ static const rep_column rep_client_cols[] = {
     { "refused_by", "refusals per tier", REP_TEXT },
 };
 
+static const rep_column rep_fleet_cols[] = {
+    { "limiter", "fleet", REP_TEXT },
+    { "backend", "backend", REP_TEXT },
+    { "params", "strategy", REP_TEXT },
+    { "admitted", "admitted", REP_INT },
+    { "reference_admitted", "one exact limiter admits", REP_INT },
+    { "over_admitted", "over the whole-run bound", REP_INT },
+    { "bound_breaches", "admissions breaking the bound", REP_INT },
+    { "worst_excess", "worst excess", REP_FIXED2 },
+    { "wrongly_blocked", "refused, exact admits", REP_INT },
+    { "store_calls_per_request", "store calls per request", REP_FIXED2 },
+    { "added_latency_p99_us", "added latency p99 ms", REP_US_MS },
+};
+
 /* Whether clients came back (some amplification above 1) or a chain ran. */
 static int rep_has_clients(const csv_table *t, int have)
 {
@@ -541,6 +556,17 @@ int rep_write(const char *dir, char *err, size_t errlen)
                   "success</a>.</p>\n", f);
             rep_table(f, &summary, rep_client_cols, sizeof rep_client_cols / sizeof rep_client_cols[0], "clients",
                       "limiter", NULL);
+        }
+        int nodes = have_summary ? csv_col(&summary, "nodes") : -1, fleets = 0;
+        for (size_t r = 0; nodes >= 0 && r < summary.n_rows; r++) fleets |= atoi(csv_get(&summary, r, nodes)) > 0;
+        if (fleets) {
+            fputs("<h3>Fleets: one limit across gateway nodes</h3>\n<p>Each fleet is judged by its limiter's promise "
+                  "on the requests it admitted: above the whole-run bound, admissions that break it in some window "
+                  "(and by how much at worst), and what it refused that one exact limiter would have admitted; what "
+                  "coordination cost in calls to the store or coordinator and in link latency. Per node: "
+                  "<code>fleet_nodes.csv</code>.</p>\n", f);
+            rep_table(f, &summary, rep_fleet_cols, sizeof rep_fleet_cols / sizeof rep_fleet_cols[0], "fleets",
+                      "limiter", fleet_entry.name);
         }
         if (rep_has_queue(&summary, have_summary)) {
             fputs("<h3>Reliable queue: where every message went</h3>\n<p>lost = produced &minus; (succeeded + "

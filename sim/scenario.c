@@ -964,6 +964,10 @@ void scn_params(const scn_limiter *l, char *buf, size_t len)
                                        flt_strategy_names[f->strategy], f->nodes, flt_balance_names[f->balance]);
         if (f->strategy == SCN_FLEET_LOCAL_SYNC && used < len)
             used += (size_t)snprintf(buf + used, len - used, ";sync_ms=%g", (double)f->sync_us / 1000);
+        if (f->interval_us && used < len)
+            used += (size_t)snprintf(buf + used, len - used, ";interval_ms=%g", (double)f->interval_us / 1000);
+        if (f->lease_us && used < len)
+            used += (size_t)snprintf(buf + used, len - used, ";lease_ms=%g", (double)f->lease_us / 1000);
         if (f->link_mean_ms > 0 && used < len) snprintf(buf + used, len - used, ";link_ms=%g", f->link_mean_ms);
         return;
     }

@@ -137,17 +137,29 @@ Test(fleet, a_fleet_run_is_deterministic)
     scn_free(&t);
 }
 
-/* Fleets run in memory only so far: asking Redis for one is refused
- * before anything runs, with the fleet named. */
-Test(fleet, redis_refuses_a_fleet_up_front)
+/* Fleets run in memory only so far: asking Redis alone for one is
+ * refused before anything runs, with the fleet named; beside memory, the
+ * fleet runs there and the run says so. */
+Test(fleet, redis_refuses_a_fleet_up_front_and_memory_runs_it, .timeout = 120)
 {
     char *dir = tsup_tempdir(), out[600], err[4096];
     snprintf(out, sizeof out, "%s/out", dir);
-    const char *argv[] = { "run", "tests/fixtures/good/fleet_small.json", "--backend", "memory,redis", "--out", out,
+    const char *argv[] = { "run", "tests/fixtures/good/fleet_small.json", "--backend", "redis", "--out", out,
                            "--quiet", NULL };
     cr_assert_eq(tsup_run(argv, err, sizeof err), 2, "%s", err);
     cr_assert(strstr(err, "fleet 'shared' runs on --backend memory only"), "%s", err);
     cr_assert(access(out, F_OK) != 0, "nothing written");
+    const char *both[] = { "run", "tests/fixtures/good/fleet_small.json", "--backend", "memory,redis", "--out", out,
+                           "--only", "bucket,split", "--quiet", NULL };
+    cr_assert_eq(tsup_run(both, err, sizeof err), 0, "%s", err);
+    char path[700];
+    snprintf(path, sizeof path, "%s/summary.csv", out);
+    char *csv = tsup_slurp(path);
+    cr_assert(csv);
+    cr_assert(strstr(csv, "\nbucket,token_bucket,memory,") && strstr(csv, "\nbucket,token_bucket,redis,"));
+    cr_assert(strstr(csv, "\nsplit,fleet,memory,"), "the fleet ran in memory");
+    cr_assert(!strstr(csv, "\nsplit,fleet,redis,"), "and not on Redis");
+    free(csv);
     tsup_rmtree(dir);
     free(dir);
 }
