@@ -95,6 +95,8 @@ typedef struct {
 #define COL_added_latency_p50_us(X) X(added_latency_p50_us, "%lld", COL_FL(r, r->fl->added_p50_us))
 #define COL_added_latency_p99_us(X) X(added_latency_p99_us, "%lld", COL_FL(r, r->fl->added_p99_us))
 #define COL_bound_breaches(X)    X(bound_breaches, "%lld", COL_FL(r, r->bound_breaches))
+#define COL_fallback_decisions(X) X(fallback_decisions, "%lld", COL_FL(r, r->fl->fallbacks))
+#define COL_lost_messages(X)     X(lost_messages, "%lld", COL_FL(r, r->fl->lost_messages))
 #define COL_refused_by(X)        X(refused_by, "%s", r->refused_by ? r->refused_by : "")
 
 /* summary.csv, after limiter,algorithm,backend,scope,params */
@@ -111,7 +113,7 @@ typedef struct {
     COL_tts_p50_us(X) COL_tts_p99_us(X) COL_tts_max_us(X) COL_attempts_per_success(X) COL_recovery_s(X) \
     COL_peak_pending_retries(X) COL_failed(X) COL_failed_attempts(X) COL_refused_by(X) COL_timed_out_attempts(X) \
     COL_nodes(X) COL_store_calls_per_request(X) COL_added_latency_p50_us(X) COL_added_latency_p99_us(X) \
-    COL_bound_breaches(X)
+    COL_bound_breaches(X) COL_fallback_decisions(X) COL_lost_messages(X)
 
 /* a sweep's <limiter>.csv, after limiter,algorithm,point and the grid's values */
 #define COL_SWEEP(X) \

@@ -74,6 +74,9 @@ typedef struct {
     uint64_t offered_since;    /* requests since its last report, publish or renewal */
     int64_t since_us;
     double *heard;             /* gossip: the last demand heard from each node (requests/s) */
+    int64_t heard_us;          /* when a share, a grant or a gossip last reached it */
+    double fb_tokens;          /* on_cut local: its even share, in a bucket kept for the fallback */
+    int64_t fb_at_us;
 } flt_node;
 
 /* lease: what the coordinator knows of a node */
@@ -96,6 +99,7 @@ struct flt_model {
     dsm_service link;
     uint64_t n;                /* requests decided: the balancer's count */
     uint64_t store_calls, syncs;
+    uint64_t fallbacks, lost;  /* decisions taken by on_cut; messages a cut or a stopped coordinator lost */
     hist *added;
     double *reported;          /* controller: the demand each node last reported (requests/s) */
     flt_lessee *lessee;        /* lease: the coordinator's book */
@@ -180,6 +184,43 @@ static flt_event flt_msg(int64_t t_us, flt_step_kind step, uint32_t node)
 /* One way over the link. */
 static int64_t flt_link(flt_model *m) { return m->cfg->link_mean_ms > 0 ? dsm_service_draw(&m->link) : 0; }
 
+/* 1 when node i is cut off at t_us. */
+static int flt_cut(const flt_model *m, uint32_t i, int64_t t_us)
+{
+    for (size_t k = 0; k < m->cfg->n_cuts; k++)
+        if (m->cfg->cuts[k].node == i && t_us >= m->cfg->cuts[k].from_us && t_us < m->cfg->cuts[k].to_us) return 1;
+    return 0;
+}
+
+/* A node that cannot reach what it needs decides by on_cut: admit, refuse,
+ * or its even share in a bucket of its own (rate-limiter-flexible's
+ * insurance limiter, Sentinel's fallback to local). */
+static void flt_fallback(flt_model *m, flt_node *n, const gen_request *q, lim_decision *out)
+{
+    m->fallbacks++;
+    *out = (lim_decision){ 0, 0, 0, 0 };
+    switch (m->cfg->on_cut) {
+    case SCN_ON_CUT_FAIL_OPEN: out->allowed = 1; return;
+    case SCN_ON_CUT_FAIL_CLOSED: return;
+    case SCN_ON_CUT_LOCAL: {
+        double rate_us = m->cfg->rate_per_s / m->cfg->nodes / 1e6, burst = m->cfg->burst / m->cfg->nodes;
+        if (q->t_us > n->fb_at_us) {
+            n->fb_tokens += rate_us * (double)(q->t_us - n->fb_at_us);
+            if (n->fb_tokens > burst) n->fb_tokens = burst;
+            n->fb_at_us = q->t_us;
+        }
+        if (n->fb_tokens >= (double)q->cost) {
+            n->fb_tokens -= (double)q->cost;
+            out->allowed = 1;
+        } else {
+            out->retry_after_us = (int64_t)ceil(((double)q->cost - n->fb_tokens) / rate_us);
+        }
+        out->remaining = n->fb_tokens >= 1 ? (int64_t)floor(n->fb_tokens) : 0;
+        return;
+    }
+    }
+}
+
 /* Charges `cost` to state at t_us, whatever it holds (a delta another
  * node, or this one, admitted already). */
 static void flt_consume(const flt_model *m, unsigned char *state, int *fresh, int64_t t_us, int64_t cost)
@@ -255,16 +296,21 @@ static void flt_step_share(flt_model *m, flt_event e)
     const scn_fleet *c = m->cfg;
     flt_node *n = e.node < c->nodes ? &m->node[e.node] : NULL;
     switch (e.step) {
-    case FLT_REPORT: {   /* a node tells the controller its demand */
+    case FLT_REPORT: {   /* a node tells the controller its demand (a cut one cannot: its count goes on) */
+        flt_push(m, flt_msg(e.t_us + c->interval_us, FLT_REPORT, e.node));
+        if (flt_cut(m, e.node, e.t_us)) {
+            m->lost++;
+            break;
+        }
         flt_event r = flt_msg(e.t_us + flt_link(m), FLT_REPORT_ARRIVE, e.node);
         r.value = flt_demand(n, e.t_us);
         flt_push(m, r);
-        flt_push(m, flt_msg(e.t_us + c->interval_us, FLT_REPORT, e.node));
         m->store_calls++;
         break;
     }
     case FLT_REPORT_ARRIVE: m->reported[e.node] = e.value; break;
     case FLT_CONTROL: {   /* shares in proportion to demand, summing to the limit */
+        if (e.t_us >= c->coordinator_stop_us) break;   /* stopped: no round again */
         double total = 0;
         for (uint32_t j = 0; j < c->nodes; j++) total += m->reported[j];
         for (uint32_t j = 0; j < c->nodes; j++) {
@@ -276,8 +322,20 @@ static void flt_step_share(flt_model *m, flt_event e)
         flt_push(m, flt_msg(e.t_us + c->interval_us, FLT_CONTROL, UINT32_MAX));
         break;
     }
-    case FLT_SHARE: flt_set_share(m, n, e.t_us, e.value); break;
+    case FLT_SHARE:
+        if (flt_cut(m, e.node, e.t_us)) {
+            m->lost++;
+            break;
+        }
+        flt_set_share(m, n, e.t_us, e.value);
+        n->heard_us = e.t_us;
+        break;
     case FLT_PUBLISH: {   /* gossip: tell everyone, then take a share of what was heard */
+        flt_push(m, flt_msg(e.t_us + c->interval_us, FLT_PUBLISH, e.node));
+        if (flt_cut(m, e.node, e.t_us)) {   /* nobody hears it; it keeps the share it has */
+            m->lost++;
+            break;
+        }
         double own = flt_demand(n, e.t_us), total = own;
         n->heard[e.node] = own;
         for (uint32_t j = 0; j < c->nodes; j++) {
@@ -289,20 +347,34 @@ static void flt_step_share(flt_model *m, flt_event e)
             flt_push(m, h);
         }
         flt_set_share(m, n, e.t_us, total > 0 ? own / total : 1.0 / c->nodes);
-        flt_push(m, flt_msg(e.t_us + c->interval_us, FLT_PUBLISH, e.node));
         m->store_calls++;
         break;
     }
-    case FLT_HEARD: n->heard[e.from] = e.value; break;
+    case FLT_HEARD:
+        if (flt_cut(m, e.node, e.t_us)) {
+            m->lost++;
+            break;
+        }
+        n->heard[e.from] = e.value;
+        n->heard_us = e.t_us;
+        break;
     case FLT_RENEW: {
+        flt_push(m, flt_msg(e.t_us + c->lease_us / 2, FLT_RENEW, e.node));
+        if (flt_cut(m, e.node, e.t_us)) {
+            m->lost++;
+            break;
+        }
         flt_event r = flt_msg(e.t_us + flt_link(m), FLT_AT_COORDINATOR, e.node);
         r.value = flt_demand(n, e.t_us);
         flt_push(m, r);
-        flt_push(m, flt_msg(e.t_us + c->lease_us / 2, FLT_RENEW, e.node));
         m->store_calls++;
         break;
     }
     case FLT_AT_COORDINATOR: {
+        if (e.t_us >= c->coordinator_stop_us) {   /* stopped: nobody answers */
+            m->lost++;
+            break;
+        }
         flt_lessee *l = &m->lessee[e.node];
         l->demand = e.value;
         double g = flt_grant(m, e.node, e.t_us);
@@ -317,6 +389,11 @@ static void flt_step_share(flt_model *m, flt_event e)
         break;
     }
     case FLT_GRANT:
+        if (flt_cut(m, e.node, e.t_us)) {
+            m->lost++;
+            break;
+        }
+        n->heard_us = e.t_us;
         flt_lease_at(m, n, e.t_us);
         if (e.value <= n->share || n->burst == 0) {   /* smaller (or nothing held): at once */
             flt_set_share(m, n, e.t_us, e.value);
@@ -336,7 +413,17 @@ static void flt_step_share(flt_model *m, flt_event e)
 /* Decides q at node n by its share's bucket. */
 static void flt_share_decide(flt_model *m, flt_node *n, const gen_request *q, lim_decision *out)
 {
-    if (m->cfg->strategy == SCN_FLEET_LEASE) flt_lease_at(m, n, q->t_us);
+    const scn_fleet *c = m->cfg;
+    if (c->strategy == SCN_FLEET_LEASE) {
+        flt_lease_at(m, n, q->t_us);
+        if (q->t_us >= n->lease_until_us) {   /* its lease ran out unrenewed */
+            flt_fallback(m, n, q, out);
+            return;
+        }
+    } else if (c->stale_us > 0 && q->t_us - n->heard_us > c->stale_us) {   /* its share went stale */
+        flt_fallback(m, n, q, out);
+        return;
+    }
     flt_refill(n, q->t_us);
     double cost = (double)q->cost;
     out->delay_us = 0;
@@ -364,6 +451,12 @@ static void flt_step(flt_model *m, flt_event e)
     size_t size = m->base->cfg.state_size;
     switch (e.step) {
     case FLT_SEND:
+        if (flt_cut(m, e.node, e.t_us)) {   /* cannot push: its delta waits for the next round */
+            m->lost++;
+            while (n->next_grid_us <= e.t_us) n->next_grid_us += m->cfg->sync_us;
+            flt_push(m, flt_msg(n->next_grid_us, FLT_SEND, e.node));
+            break;
+        }
         n->pushing = n->since_send;
         n->pushing_at_us = n->last_admit_us;
         n->since_send = 0;
@@ -379,6 +472,12 @@ static void flt_step(flt_model *m, flt_event e)
         flt_push(m, flt_msg(e.t_us + flt_link(m), FLT_REPLY, e.node));
         break;
     case FLT_REPLY:
+        if (flt_cut(m, e.node, e.t_us)) {   /* the pull is lost: it keeps its replica */
+            m->lost++;
+            while (n->next_grid_us <= e.t_us) n->next_grid_us += m->cfg->sync_us;
+            flt_push(m, flt_msg(n->next_grid_us, FLT_SEND, e.node));
+            break;
+        }
         memcpy(n->state, n->snapshot, size);
         n->fresh = n->snapshot_fresh;
         flt_consume(m, n->state, &n->fresh, n->last_admit_us, n->since_send);
@@ -434,6 +533,7 @@ flt_model *flt_create(const scn_scenario *s, const scn_limiter *f, char *err, si
         n->snapshot = m->cfg->strategy == SCN_FLEET_LOCAL_SYNC ? calloc(1, size) : malloc(1);
         if (!n->state || !n->snapshot) goto short_of_memory;
         n->fresh = 1;
+        n->fb_tokens = m->cfg->burst / nodes;
         if (m->cfg->strategy == SCN_FLEET_LOCAL_SYNC) {   /* node i's grid: offset by i/N of a sync */
             n->next_grid_us = m->cfg->sync_us * (int64_t)i / (int64_t)nodes;
             flt_push(m, flt_msg(n->next_grid_us, FLT_SEND, i));
@@ -512,6 +612,10 @@ void flt_decide(flt_model *m, const gen_request *q, lim_decision *out)
     int64_t added = 0;
     switch (m->cfg->strategy) {
     case SCN_FLEET_CENTRAL:
+        if (flt_cut(m, i, q->t_us)) {
+            flt_fallback(m, n, q, out);
+            break;
+        }
         ops->decide(&m->base->cfg, m->store, m->store_fresh, q->t_us, q->cost, out);
         m->store_fresh = 0;
         m->store_calls++;
@@ -589,6 +693,8 @@ int flt_report_fill(const flt_model *m, flt_report *r)
         for (uint32_t i = 0; i < r->nodes; i++) r->share[i] = m->node[i].rate_us * 1e6 / m->cfg->rate_per_s;
     }
     r->store_calls = m->store_calls;
+    r->fallbacks = m->fallbacks;
+    r->lost_messages = m->lost;
     r->syncs = m->syncs;
     r->added_p50_us = hist_quantile(m->added, 0.5);
     r->added_p99_us = hist_quantile(m->added, 0.99);

@@ -21,6 +21,13 @@
  *               replica, with what it admitted meanwhile taken again.
  *               A sync starts no sooner than the previous one's reply.
  *
+ * Faults: a cut node (cuts) sends and receives nothing; a coordinator
+ * that stops (controller, lease) answers nothing. A node that needs what
+ * it cannot reach -- central's store while cut, a lease run out, a share
+ * older than stale_ms -- decides by on_cut: fail_open, fail_closed, or
+ * local (its even share in a bucket kept for it). A cut local_sync node
+ * decides on its replica, its delta pushed once it is back.
+ *
  * The link delay is each message's, one way, drawn from link_ms. The
  * sync messages are events of a small queue of the fleet's own, drained
  * up to each decision's time: the order the event loop would give them.
@@ -53,6 +60,8 @@ typedef struct {
     double *share;                  /* per node: its share of the rate at the end (lease, controller, gossip), else NULL */
     uint64_t store_calls;           /* messages to the store: a decision, a push, a pull */
     uint64_t syncs;                 /* local_sync: pulls that reached their node */
+    uint64_t fallbacks;             /* decisions a node took by on_cut (cut off, lease lapsed, share stale) */
+    uint64_t lost_messages;         /* messages a cut node or a stopped coordinator never sent or received */
     int64_t added_p50_us, added_p99_us, added_max_us;   /* link time a decision waited for */
 } flt_report;
 

@@ -21,7 +21,7 @@ static const char *const gold_metrics[] = {
     "queue_succeeded", "queue_dead_lettered", "queue_still_queued", "queue_lost", "queue_retries", "intents",
     "amplification", "goodput_rps", "abandoned", "budget_refused", "unfinished", "failed", "failed_attempts",
     "tts_p99_us", "recovery_s", "timed_out_attempts", "worst_excess", "bound_breaches", "store_calls_per_request",
-    "added_latency_p99_us", NULL,
+    "added_latency_p99_us", "fallback_decisions", "lost_messages", NULL,
 };
 
 /* A queue on Redis runs on the wall clock: only what no timing can change

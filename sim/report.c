@@ -411,6 +411,8 @@ static const rep_column rep_fleet_cols[] = {
     { "wrongly_blocked", "refused, exact admits", REP_INT },
     { "store_calls_per_request", "store calls per request", REP_FIXED2 },
     { "added_latency_p99_us", "added latency p99 ms", REP_US_MS },
+    { "fallback_decisions", "decided by on_cut", REP_INT },
+    { "lost_messages", "messages lost", REP_INT },
 };
 
 /* Whether clients came back (some amplification above 1) or a chain ran. */

@@ -789,7 +789,8 @@ static int scn_fleet_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario *
     snprintf(path, sizeof path, "fleets[%zu]", i);
     if (!cJSON_IsObject(obj)) return scn_fail(c, path, "must be an object, got %s", scn_type_name(obj));
     static const char *const allowed[] = { "name", "limiter", "nodes", "balance", "weights", "strategy", "split",
-                                           "sync_ms", "interval_ms", "lease_ms", "link_ms", NULL };
+                                           "sync_ms", "interval_ms", "lease_ms", "link_ms", "cuts", "on_cut",
+                                           "coordinator_stops_s", "stale_ms", NULL };
     if (scn_check_fields(c, obj, path, allowed, "a fleet") != 0) return -1;
     const char *name, *base_name;
     if (scn_string(c, obj, path, "name", 1, NULL, &name) != 0) return -1;
@@ -844,23 +845,79 @@ static int scn_fleet_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario *
         scn_join(p, path, "lease_ms");
         return scn_fail(c, p, "must be at least 0.002 (renewed at half of it)");
     }
-    if (f.strategy == SCN_FLEET_LEASE || f.strategy == SCN_FLEET_CONTROLLER || f.strategy == SCN_FLEET_GOSSIP) {
-        /* a share of the limit is a share of its rate and of its burst: the registry's split parameters */
-        const char *const *split = base->ops->facts.split;
-        int rate = -1, burst = -1;
-        for (size_t k = 0; split && split[k]; k++) {
-            int q = lim_param_index(base->entry, split[k]);
-            if (q < 0) continue;
-            if (base->entry->params[q].kind == LIM_PARAM_RATE) { if (rate < 0) rate = q; }
-            else if (burst < 0) burst = q;
-        }
-        if (rate < 0 || burst < 0) {
-            scn_join(p, path, "strategy");
-            return scn_fail(c, p, "%s shares out a rate and a burst: %s has no rate parameter to share",
-                            flt_strategy_names[f.strategy], base->ops->name);
-        }
+    /* a share of the limit is a share of its rate and of its burst: the registry's split parameters */
+    const char *const *split = base->ops->facts.split;
+    int rate = -1, burst = -1;
+    for (size_t k = 0; split && split[k]; k++) {
+        int q = lim_param_index(base->entry, split[k]);
+        if (q < 0) continue;
+        if (base->entry->params[q].kind == LIM_PARAM_RATE) { if (rate < 0) rate = q; }
+        else if (burst < 0) burst = q;
+    }
+    if (rate >= 0 && burst >= 0) {
         f.rate_per_s = base->values[rate];
         f.burst = base->values[burst];
+    }
+    int by_share = f.strategy == SCN_FLEET_LEASE || f.strategy == SCN_FLEET_CONTROLLER || f.strategy == SCN_FLEET_GOSSIP;
+    if (by_share && f.rate_per_s <= 0) {
+        scn_join(p, path, "strategy");
+        return scn_fail(c, p, "%s shares out a rate and a burst: %s has no rate parameter to share",
+                        flt_strategy_names[f.strategy], base->ops->name);
+    }
+    /* faults: cut nodes, a coordinator that stops, stale shares, and what a node does then */
+    static const char *const on_cut_names[] = { "local", "fail_open", "fail_closed", NULL };
+    int on_cut;
+    if (scn_choice(c, obj, path, "on_cut", on_cut_names, SCN_ON_CUT_LOCAL, &on_cut) != 0) return -1;
+    f.on_cut = (scn_on_cut)on_cut;
+    const cJSON *cuts = cJSON_GetObjectItemCaseSensitive(obj, "cuts");
+    scn_join(p, path, "cuts");
+    if (cuts) {
+        if (!cJSON_IsArray(cuts)) return scn_fail(c, p, "must be an array of {node, from_s, to_s}, got %s",
+                                                  scn_type_name(cuts));
+        if (f.strategy == SCN_FLEET_LOCAL) return scn_fail(c, p, "a local fleet never talks to a store to be cut from");
+        if (cJSON_GetArraySize(cuts) > SCN_MAX_CUTS)
+            return scn_fail(c, p, "at most %d cuts, got %d", SCN_MAX_CUTS, cJSON_GetArraySize(cuts));
+        for (const cJSON *e = cuts->child; e; e = e->next) {
+            char q[SCN_PATH];
+            snprintf(q, sizeof q, "%.150s[%zu]", p, f.n_cuts);
+            if (!cJSON_IsObject(e)) return scn_fail(c, q, "must be an object, got %s", scn_type_name(e));
+            static const char *const cut_allowed[] = { "node", "from_s", "to_s", NULL };
+            if (scn_check_fields(c, e, q, cut_allowed, "a cut") != 0) return -1;
+            double node, from, to;
+            if (scn_number(c, e, q, "node", (scn_num){ 1, 0, 0, f.nodes - 1, 1 }, &node) != 0 ||
+                scn_number(c, e, q, "from_s", (scn_num){ 1, 0, 0, SCN_MAX_DURATION_S, 0 }, &from) != 0 ||
+                scn_number(c, e, q, "to_s", (scn_num){ 1, 0, 0, SCN_MAX_DURATION_S, 0 }, &to) != 0)
+                return -1;
+            if (to <= from) {
+                char r[SCN_PATH];
+                scn_join(r, q, "to_s");
+                return scn_fail(c, r, "must be after from_s (%.15g), got %.15g", from, to);
+            }
+            f.cuts[f.n_cuts++] = (scn_cut){ (uint32_t)node, llround(from * 1e6), llround(to * 1e6) };
+        }
+    }
+    int stops = f.strategy == SCN_FLEET_CONTROLLER || f.strategy == SCN_FLEET_LEASE;
+    int stales = f.strategy == SCN_FLEET_CONTROLLER || f.strategy == SCN_FLEET_GOSSIP;
+    double stop_s, stale_ms;
+    if (scn_number(c, obj, path, "coordinator_stops_s", (scn_num){ 0, -1, 0, SCN_MAX_DURATION_S, 0 }, &stop_s) != 0 ||
+        scn_number(c, obj, path, "stale_ms", (scn_num){ 0, 0, 1e-3, 3.6e6, 0 }, &stale_ms) != 0)
+        return -1;
+    scn_join(p, path, "coordinator_stops_s");
+    if (!stops && cJSON_GetObjectItemCaseSensitive(obj, "coordinator_stops_s"))
+        return scn_fail(c, p, "only for strategy controller or lease");
+    scn_join(p, path, "stale_ms");
+    if (!stales && cJSON_GetObjectItemCaseSensitive(obj, "stale_ms"))
+        return scn_fail(c, p, "only for strategy controller or gossip (a lease goes stale when it expires)");
+    f.coordinator_stop_us = stop_s < 0 ? INT64_MAX : llround(stop_s * 1e6);
+    f.stale_us = llround(stale_ms * 1000);
+    if (f.stale_us && f.stale_us <= f.interval_us)
+        return scn_fail(c, p, "must be longer than interval_ms (%.15g): a share is at least that old before the next",
+                        (double)f.interval_us / 1000);
+    int may_fall_back = f.n_cuts || f.strategy == SCN_FLEET_LEASE || f.stale_us > 0;
+    if (may_fall_back && f.on_cut == SCN_ON_CUT_LOCAL && f.rate_per_s <= 0) {
+        scn_join(p, path, "on_cut");
+        return scn_fail(c, p, "local falls back to the node's even share of a rate: %s has none; choose fail_open or "
+                        "fail_closed", base->ops->name);
     }
     if (is_sync && !base->ops->consume) {
         char list[200] = "";

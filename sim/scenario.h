@@ -78,6 +78,16 @@ typedef enum {
 } scn_fleet_strategy;
 typedef enum { SCN_BALANCE_ROUND_ROBIN, SCN_BALANCE_RANDOM, SCN_BALANCE_KEY_HASH, SCN_BALANCE_WEIGHTED } scn_balance;
 #define SCN_MAX_NODES 1024
+#define SCN_MAX_CUTS 16
+
+/* What a node decides when it cannot reach what it needs (fleet.h). */
+typedef enum { SCN_ON_CUT_LOCAL, SCN_ON_CUT_FAIL_OPEN, SCN_ON_CUT_FAIL_CLOSED } scn_on_cut;
+
+/* A node cut off from the store, the coordinator and the others over [from, to). */
+typedef struct {
+    uint32_t node;
+    int64_t from_us, to_us;
+} scn_cut;
 
 typedef struct {
     scn_fleet_strategy strategy;
@@ -90,7 +100,12 @@ typedef struct {
     int64_t sync_us;                 /* local_sync: how often a node syncs */
     int64_t interval_us;             /* controller, gossip: how often shares are set */
     int64_t lease_us;                /* lease: how long a grant holds (renewed at half of it) */
-    double rate_per_s, burst;        /* lease, controller, gossip: the limit shared (the limiter's rate, burst) */
+    double rate_per_s, burst;        /* the limit shared (the limiter's rate, burst); 0 when it has no rate */
+    scn_cut cuts[SCN_MAX_CUTS];
+    size_t n_cuts;
+    scn_on_cut on_cut;
+    int64_t coordinator_stop_us;     /* controller, lease: when it stops (INT64_MAX: never) */
+    int64_t stale_us;                /* controller, gossip: a node that heard nothing this long falls back (0: never) */
     scn_service_dist link_dist;      /* one way between a node and the store */
     double link_mean_ms, link_p99_ms;   /* mean 0: no delay */
 } scn_fleet;

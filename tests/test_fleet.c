@@ -242,3 +242,87 @@ Test(fleet, a_lease_never_lets_more_than_the_leased_total_through, .timeout = 12
         scn_free(&s);
     }
 }
+
+/* The requests node 1 receives over [4 s, 7 s) (round robin: every 4th). */
+static uint64_t node1_in_cut(const char *path)
+{
+    scn_scenario s;
+    char err[512];
+    scn_options opt = { NULL, 0, NULL };
+    cr_assert_eq(scn_load(path, &opt, &s, err, sizeof err), 0, "%s", err);
+    gen *g = gen_create(&s);
+    uint64_t n = 0, k = 0;
+    for (gen_request q; gen_next(g, &q); k++) n += k % 4 == 1 && q.t_us >= 4000000 && q.t_us < 7000000;
+    gen_destroy(g);
+    scn_free(&s);
+    return n;
+}
+
+/* A node cut off from the store decides by on_cut, and only while cut:
+ * fail_open lets all its requests through above the limit, fail_closed
+ * none, local at most its even share (a burst of 25 and 100/s for 3 s)
+ * above it. */
+Test(fleet, a_node_cut_off_from_the_store_decides_by_on_cut)
+{
+    const char *path = "tests/fixtures/good/fleet_faults.json";
+    uint64_t cut = node1_in_cut(path);
+    cr_assert_gt(cut, 1000);
+    scn_scenario s[3];
+    run_result open = tsup_run_memory(path, NULL, 0, 1, &s[0]);
+    run_result closed = tsup_run_memory(path, NULL, 0, 2, &s[1]);
+    run_result local = tsup_run_memory(path, NULL, 0, 3, &s[2]);
+    cr_assert_eq(open.fleet.fallbacks, cut);
+    cr_assert_eq(closed.fleet.fallbacks, cut);
+    cr_assert_eq(local.fleet.fallbacks, cut);
+    cr_assert_gt(open.oracle.over_admitted, (int64_t)(cut * 9 / 10), "fail_open: %lld over",
+                 (long long)open.oracle.over_admitted);
+    cr_assert_eq(closed.oracle.over_admitted, 0);
+    cr_assert_eq(closed.bound_breaches, 0);
+    cr_assert_gt(local.oracle.over_admitted, 0);
+    cr_assert_leq(local.oracle.over_admitted, 25 + 100 * 3, "local: %lld over", (long long)local.oracle.over_admitted);
+    for (int i = 0; i < 3; i++) {
+        run_result *r = i == 0 ? &open : i == 1 ? &closed : &local;
+        cr_assert_eq(r->oracle.violations, 0, "nothing lost");
+        run_result_free(r);
+        scn_free(&s[i]);
+    }
+}
+
+/* A coordinator that stops: a controller's nodes keep their last shares
+ * for stale_ms (1 s) and then fail closed; a lease's nodes, once their
+ * leases (200 ms) run out. Nothing is admitted after that. */
+Test(fleet, nodes_fail_closed_once_their_coordinator_stopped)
+{
+    const struct { size_t entry; int64_t quiet_from_us; } cases[] = { { 4, 4100000 }, { 5, 3300000 } };
+    for (size_t c = 0; c < 2; c++) {
+        scn_scenario s;
+        run_result r = tsup_run_memory("tests/fixtures/good/fleet_faults.json", NULL, 0, cases[c].entry, &s);
+        uint64_t before = 0, after = 0;
+        for (size_t t = 0; t < r.series.n_ticks; t++) {
+            int64_t at = (int64_t)t * s.tick_us;
+            if (at < 2900000) before += r.series.admitted[t];
+            if (at >= cases[c].quiet_from_us) after += r.series.admitted[t];
+        }
+        cr_assert_gt(before, 500, "%s admits while its coordinator runs", r.limiter->name);
+        cr_assert_eq(after, 0, "%s: %llu admitted after its shares ran out", r.limiter->name,
+                     (unsigned long long)after);
+        cr_assert_gt(r.fleet.fallbacks, 0);
+        run_result_free(&r);
+        scn_free(&s);
+    }
+}
+
+/* A local_sync node cut off keeps deciding on its replica, alone with the
+ * whole limit for 3 s (at most a burst of 100 and 400/s above it); its
+ * pushes wait, and once it is back the store is charged all it admitted. */
+Test(fleet, a_cut_local_sync_node_catches_up_when_it_is_back)
+{
+    scn_scenario s;
+    run_result r = tsup_run_memory("tests/fixtures/good/fleet_faults.json", NULL, 0, 6, &s);
+    cr_assert_gt(r.fleet.lost_messages, 0);
+    cr_assert_eq(r.fleet.fallbacks, 0, "it never needs the store to decide");
+    cr_assert_leq(r.oracle.over_admitted, 100 + 400 * 3);
+    cr_assert_eq(r.oracle.violations, 0);
+    run_result_free(&r);
+    scn_free(&s);
+}
