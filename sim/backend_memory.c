@@ -48,7 +48,7 @@ static int bmem_begin(void *ctx, const scn_scenario *s, const scn_limiter *l, ch
     m->hashes = kspace_hashes(s->keys);
     m->n = 0;
     memset(m->refused, 0, sizeof m->refused);
-    if (l->entry->kind == LIM_KIND_FLEET) return (m->fleet = flt_create(s, l, err, errlen)) ? 0 : -1;
+    if (l->entry->kind == LIM_KIND_FLEET) return (m->fleet = flt_create(s, l, NULL, err, errlen)) ? 0 : -1;
     if (l->entry->kind == LIM_KIND_CHAIN) {
         m->n_tiers = l->n_tiers;
         for (size_t i = 0; i < l->n_tiers; i++) {

@@ -1,6 +1,7 @@
 /* backend_redis.c -- see backend_redis.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "backend_redis.h"
+#include "fleet.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -49,6 +50,9 @@ struct bred {
     size_t retry_cap;
     int64_t mem_bytes, mem_sampled;   /* MEMORY USAGE over a sample of keys */
     char last_error[200];     /* why the last request got no decision (virtual mode) */
+    flt_model *fleet;         /* a fleet: its nodes here, its shared state in Redis */
+    size_t *asked;            /* a central fleet, one batch: the requests the shared limiter decides */
+    uint32_t *node_of;        /* and each request's node */
 };
 
 /* ---- one connection ------------------------------------------------------------ */
@@ -122,7 +126,7 @@ static int bred_config_count(const lim_config *cfg)
 
 static void bred_client_setup(bred_client *c, bred *r)
 {
-    const scn_limiter *l = r->l;
+    const scn_limiter *l = r->l->base ? r->l->base : r->l;   /* a fleet calls its limiter's twin */
     c->args[2] = r->opt.ttl_ms;
     for (int i = 0; i < SCN_MAX_TIERS; i++) c->keys[i] = c->key[i];
     if (l->entry->kind != LIM_KIND_CHAIN) {
@@ -302,6 +306,88 @@ static char *bred_chain_script(const scn_limiter *l, char *err, size_t errlen)
     return s;
 }
 
+/* ---- a fleet: the nodes decide here, the shared state lives in Redis ---- */
+
+static void bred_round_trip(bred *r, const gen_request *reqs, const size_t *idx, size_t n, lim_decision *out,
+                            int64_t *latency_ns, size_t *n_retry);
+static void bred_unanswered(bred *r, lim_decision *d, const char *why);
+
+/* central: the twin decides, as for the limiter alone (one call). */
+static void bred_fleet_decide(void *ctx, int64_t t_us, int64_t cost, lim_decision *out)
+{
+    bred *r = ctx;
+    gen_request q = { t_us, 0, (uint32_t)cost };
+    size_t idx = 0, n_retry;
+    int64_t latency;
+    bred_round_trip(r, &q, &idx, 1, out, &latency, &n_retry);
+    if (!n_retry) return;
+    char msg[256];   /* the server lost its scripts: once more */
+    if (bred_load_script(&r->main, msg, sizeof msg) == 0) bred_round_trip(r, &q, &idx, 1, out, &latency, &n_retry);
+    if (n_retry) bred_unanswered(r, out, "NOSCRIPT twice");
+}
+
+/* local_sync: the twin charges the delta (a negative cost, prelude.lua),
+ * and GET reads the state back, its doubles the C state's int64 fields. */
+static int bred_fleet_push_pull(void *ctx, int64_t at_us, int64_t cost, void *state, int *fresh)
+{
+    bred *r = ctx;
+    bred_client *c = &r->main;
+    size_t size = r->l->base->cfg.state_size;
+    if (!bred_await(c)) return atomic_fetch_add(&r->errors, 1), -1;
+    bred_key(c, 0);
+    rconn_reset(c->conn);
+    c->args[0] = at_us;
+    c->args[1] = -cost;
+    const char *get[] = { "GET", c->key[0] };
+    size_t lens[] = { 3, c->klen[0] };
+    rconn_reply rep;
+    int failed = (cost > 0 && rconn_add_evalsha(c->conn, c->sha, 1, c->keys, c->klen, c->args, c->argc) != 0) ||
+                 rconn_add_argv(c->conn, 2, get, lens) != 0 || rconn_send(c->conn) != 0 ||
+                 (cost > 0 && (rconn_recv(c->conn, &rep) != 0 || rep.is_error)) || rconn_recv(c->conn, &rep) != 0 ||
+                 rep.is_error || (!rep.is_nil && rep.len != size);
+    if (failed) {
+        atomic_fetch_add(&r->errors, 1);
+        return -1;
+    }
+    *fresh = rep.is_nil;
+    memset(state, 0, size);
+    for (size_t k = 0; !rep.is_nil && k < size / 8; k++) {
+        uint64_t u = 0;   /* struct.pack '<d': little-endian */
+        for (int b = 7; b >= 0; b--) u = u << 8 | rep.bytes[8 * k + (size_t)b];
+        double d;
+        memcpy(&d, &u, sizeof d);
+        int64_t v = (int64_t)d;
+        memcpy((unsigned char *)state + 8 * k, &v, sizeof v);
+    }
+    return 0;
+}
+
+static int64_t bred_fleet_level(void *ctx, int64_t now_us)
+{
+    bred *r = ctx;
+    bred_client *c = &r->main;
+    if (!bred_await(c)) return 0;
+    c->args[0] = now_us;
+    c->args[1] = 0;  /* cost 0: the script only reports the level */
+    rconn_reset(c->conn);
+    rconn_reply rep;
+    int n_keys = bred_key(c, 0);
+    if (rconn_add_evalsha(c->conn, c->sha, n_keys, c->keys, c->klen, c->args, c->argc) != 0 ||
+        rconn_send(c->conn) != 0 || rconn_recv(c->conn, &rep) != 0 || rep.is_error || rep.n < 1)
+        return 0;
+    return rep.v[0];
+}
+
+/* After the script is loaded: a fleet's model, with its store here. */
+static int bred_fleet_begin(bred *r, char *err, size_t errlen)
+{
+    flt_destroy(r->fleet);
+    r->fleet = NULL;
+    if (r->l->entry->kind != LIM_KIND_FLEET) return 0;
+    flt_store store = { r, bred_fleet_decide, bred_fleet_push_pull, bred_fleet_level };
+    return (r->fleet = flt_create(r->s, r->l, &store, err, errlen)) ? 0 : -1;
+}
+
 static int bred_begin(void *ctx, const scn_scenario *s, const scn_limiter *l, char *err, size_t errlen)
 {
     bred *r = ctx;
@@ -316,15 +402,18 @@ static int bred_begin(void *ctx, const scn_scenario *s, const scn_limiter *l, ch
         if (!(r->chain_source = bred_chain_script(l, err, errlen))) return -1;
         r->source = r->chain_source;
     } else if (l->entry->kind == LIM_KIND_FLEET) {
-        snprintf(err, errlen, "%s: a fleet runs on the memory backend only so far", l->name);
-        return -1;
+        if (!(r->source = rscript_find(l->base->ops->name))) {
+            snprintf(err, errlen, "%s: a fleet on Redis calls its limiter's twin, and %s has none", l->name,
+                     l->base->ops->name);
+            return -1;
+        }
     } else if (!l->ops) {
         snprintf(err, errlen, "%s: a %s does not decide requests one by one", l->name, l->entry->name);
         return -1;
     } else {
         r->source = rscript_find(l->ops->name);
     }
-    if (!r->source && !l->ops->facts.client_side) {
+    if (!r->source && l->ops && !l->ops->facts.client_side) {
         snprintf(err, errlen, "%s: %s has no Lua twin (algorithms/lua/%s.lua) and is not marked client_side in "
                               "the registry: it cannot run on Redis", l->name, l->ops->name, l->ops->name);
         return -1;
@@ -357,7 +446,7 @@ static int bred_begin(void *ctx, const scn_scenario *s, const scn_limiter *l, ch
             return -1;
         }
         bred_client_setup(&r->main, r);
-        if (bred_load_script(&r->main, err, errlen) == 0) return 0;
+        if (bred_load_script(&r->main, err, errlen) == 0) return bred_fleet_begin(r, err, errlen);
         if (rconn_ctx(r->main.conn)) return -1;   /* refused, not lost */
     }
 }
@@ -422,6 +511,14 @@ static int bred_decide(void *ctx, const gen_request *reqs, size_t n, lim_decisio
                        char *err, size_t errlen)
 {
     bred *r = ctx;
+    if (r->fleet && !flt_central(r->fleet)) {   /* node by node: only local_sync's syncs call Redis */
+        for (size_t i = 0; i < n; i++) {
+            int64_t t0 = clk_mono_ns();
+            flt_decide(r->fleet, &reqs[i], &out[i]);
+            latency_ns[i] = clk_mono_ns() - t0;
+        }
+        return 0;
+    }
     if (!r->source) {
         /* no twin: one request at a time, read-decide-write */
         for (size_t i = 0; i < n; i++) {
@@ -438,13 +535,26 @@ static int bred_decide(void *ctx, const gen_request *reqs, size_t n, lim_decisio
         size_t *bigger = realloc(r->retry, 2 * n * sizeof *bigger);
         if (!bigger) { snprintf(err, errlen, "out of memory"); return -1; }
         r->retry = bigger;
+        size_t *asked = realloc(r->asked, n * sizeof *asked);
+        if (asked) r->asked = asked;
+        uint32_t *nodes = realloc(r->node_of, n * sizeof *nodes);
+        if (nodes) r->node_of = nodes;
+        if (!asked || !nodes) { snprintf(err, errlen, "out of memory"); return -1; }
         r->retry_cap = 2 * n;
     }
     size_t *idx = r->retry + n;   /* second half: the indices of this round */
     for (size_t i = 0; i < n; i++) latency_ns[i] = -1;   /* until answered */
-    for (size_t done = 0; done < n;) {
-        size_t chunk = n - done < r->opt.pipeline ? n - done : r->opt.pipeline;
-        for (size_t i = 0; i < chunk; i++) idx[i] = done + i;
+    /* A central fleet: the nodes route, the shared limiter's decisions go
+     * out together, the nodes count them (asked[]: those it decides). */
+    size_t n_asked = n;
+    if (r->fleet) {
+        n_asked = 0;
+        for (size_t i = 0; i < n; i++)
+            if (flt_route(r->fleet, &reqs[i], &r->node_of[i], &out[i])) r->asked[n_asked++] = i;
+    }
+    for (size_t done = 0; done < n_asked;) {
+        size_t chunk = n_asked - done < r->opt.pipeline ? n_asked - done : r->opt.pipeline;
+        for (size_t i = 0; i < chunk; i++) idx[i] = r->fleet ? r->asked[done + i] : done + i;
         size_t n_retry;
         bred_round_trip(r, reqs, idx, chunk, out, latency_ns, &n_retry);
         if (n_retry) {
@@ -462,6 +572,7 @@ static int bred_decide(void *ctx, const gen_request *reqs, size_t n, lim_decisio
         }
         done += chunk;
     }
+    for (size_t i = 0; r->fleet && i < n; i++) flt_settle(r->fleet, r->node_of[i], &out[i]);
     return 0;
 }
 
@@ -469,6 +580,7 @@ static int64_t bred_level(void *ctx, uint32_t key, int64_t now_us)
 {
     bred *r = ctx;
     bred_client *c = &r->main;
+    if (r->fleet) return flt_level(r->fleet, now_us);
     if (!bred_await(c)) return 0;
     if (!r->source) {
         /* read the state and ask the C algorithm */
@@ -517,6 +629,14 @@ static void bred_end(void *ctx, run_backend_report *sum, char *note, size_t note
     }
     sum->errors = atomic_load(&r->errors);
     for (size_t t = 0; t < SCN_MAX_TIERS; t++) sum->tier_refused[t] = atomic_load(&r->tier_refused[t]);
+    memset(&sum->fleet, 0, sizeof sum->fleet);
+    if (r->fleet) {   /* what the nodes did; the store's state is the keys above, the nodes' their own memory */
+        if (flt_report_fill(r->fleet, &sum->fleet) != 0 && notelen)
+            used = (size_t)snprintf(note, notelen, "%s: out of memory for the fleet's report per node", r->l->name);
+        sum->state_bytes += flt_state_bytes(r->fleet);
+        flt_destroy(r->fleet);
+        r->fleet = NULL;
+    }
     bred_client *c = &r->main;
     if (c->outages) {
         int64_t away = c->outage_ns + (c->outage_started_ns ? clk_mono_ns() - c->outage_started_ns : 0);
@@ -553,7 +673,10 @@ void bred_destroy(bred *r)
     if (!r) return;
     rconn_close(r->main.conn);
     free(r->retry);
+    free(r->asked);
+    free(r->node_of);
     free(r->chain_source);
+    flt_destroy(r->fleet);
     free(r);
 }
 

@@ -7,19 +7,6 @@
 
 int drv_decides(const scn_limiter *l) { return l->entry->kind != LIM_KIND_QUEUE; }
 
-int drv_runs_on(const scn_limiter *l, int on_redis) { return !(on_redis && l->entry->kind == LIM_KIND_FLEET); }
-
-int drv_check(const scn_scenario *s, int use_memory, int use_redis, char *err, size_t errlen)
-{
-    for (size_t i = 0; i < s->n_limiters; i++)
-        if (!(use_memory && drv_runs_on(&s->limiters[i], 0)) && !(use_redis && drv_runs_on(&s->limiters[i], 1))) {
-            snprintf(err, errlen, "fleet '%s' runs on --backend memory only so far (fleets on Redis are not "
-                                  "built yet): add memory, or leave it out with --only", s->limiters[i].name);
-            return -1;
-        }
-    return 0;
-}
-
 int drv_run(const scn_scenario *s, gen *g, const scn_limiter *l, const drv_target *t, const run_options *opt,
             run_result *out, char *err, size_t errlen)
 {

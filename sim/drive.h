@@ -27,14 +27,6 @@ typedef struct {
  * it has a decision log); 0 for a queue, which accepts and delivers later. */
 int drv_decides(const scn_limiter *l);
 
-/* 1 when entry l runs on Redis (on_redis) or in memory: a fleet runs in
- * memory only so far. */
-int drv_runs_on(const scn_limiter *l, int on_redis);
-
-/* 0 when every entry of s runs on one of the backends asked for (memory,
- * Redis); else -1 with which cannot and why, before anything runs. */
-int drv_check(const scn_scenario *s, int use_memory, int use_redis, char *err, size_t errlen);
-
 /* Runs entry l of s (every request of g, rewound) on target t into *out.
  * 0, or -1 with a message. */
 int drv_run(const scn_scenario *s, gen *g, const scn_limiter *l, const drv_target *t, const run_options *opt,

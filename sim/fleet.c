@@ -57,7 +57,7 @@ typedef struct {
     unsigned char *state;      /* its limiter (local) or its replica of the store's (local_sync) */
     int fresh;                 /* state never set */
     unsigned char *snapshot;   /* local_sync: the store's state its pull carries back */
-    int snapshot_fresh;
+    int snapshot_fresh, snapshot_ok;
     int64_t since_send;        /* cost admitted since its last push left */
     int64_t last_admit_us;     /* when it admitted the last of it */
     int64_t pushing, pushing_at_us;   /* the push in flight: its cost, and when the last of it was admitted */
@@ -91,8 +91,9 @@ struct flt_model {
     const scn_limiter *f, *base;
     const scn_fleet *cfg;
     flt_node *node;
-    unsigned char *store;      /* central, local_sync: the store's state */
+    unsigned char *store;      /* central, local_sync, in memory: the store's state */
     int store_fresh;
+    flt_store where;           /* the store: this model's memory, or the backend's (Redis) */
     flt_event *events;         /* min-heap by (time, node), one per node */
     size_t n_events;
     double *cum_weights;       /* balance weighted: cumulative */
@@ -464,15 +465,20 @@ static void flt_step(flt_model *m, flt_event e)
         break;
     case FLT_ARRIVE:   /* INCRBY the delta, GET the total */
         /* charged as of the delta's last admission: the window it was counted in, the bucket's refill until then */
-        flt_consume(m, m->store, &m->store_fresh, n->pushing_at_us, n->pushing);
+        n->snapshot_ok = m->where.push_pull(m->where.ctx, n->pushing_at_us, n->pushing, n->snapshot,
+                                            &n->snapshot_fresh) == 0;
         n->pushing = 0;
-        memcpy(n->snapshot, m->store, size);
-        n->snapshot_fresh = m->store_fresh;
         m->store_calls += 2;
         flt_push(m, flt_msg(e.t_us + flt_link(m), FLT_REPLY, e.node));
         break;
     case FLT_REPLY:
         if (flt_cut(m, e.node, e.t_us)) {   /* the pull is lost: it keeps its replica */
+            m->lost++;
+            while (n->next_grid_us <= e.t_us) n->next_grid_us += m->cfg->sync_us;
+            flt_push(m, flt_msg(n->next_grid_us, FLT_SEND, e.node));
+            break;
+        }
+        if (!n->snapshot_ok) {   /* the store did not answer: it keeps its replica */
             m->lost++;
             while (n->next_grid_us <= e.t_us) n->next_grid_us += m->cfg->sync_us;
             flt_push(m, flt_msg(n->next_grid_us, FLT_SEND, e.node));
@@ -487,6 +493,30 @@ static void flt_step(flt_model *m, flt_event e)
         break;
     default: break;
     }
+}
+
+/* ---- the store in memory ------------------------------------------------ */
+
+static void flt_mem_decide(void *ctx, int64_t t_us, int64_t cost, lim_decision *out)
+{
+    flt_model *m = ctx;
+    m->base->ops->decide(&m->base->cfg, m->store, m->store_fresh, t_us, cost, out);
+    m->store_fresh = 0;
+}
+
+static int flt_mem_push_pull(void *ctx, int64_t at_us, int64_t cost, void *state, int *fresh)
+{
+    flt_model *m = ctx;
+    flt_consume(m, m->store, &m->store_fresh, at_us, cost);
+    memcpy(state, m->store, m->base->cfg.state_size);
+    *fresh = m->store_fresh;
+    return 0;
+}
+
+static int64_t flt_mem_level(void *ctx, int64_t now_us)
+{
+    const flt_model *m = ctx;
+    return m->base->ops->level(&m->base->cfg, m->store_fresh ? NULL : m->store, now_us);
 }
 
 void flt_destroy(flt_model *m)
@@ -508,10 +538,11 @@ void flt_destroy(flt_model *m)
     free(m);
 }
 
-flt_model *flt_create(const scn_scenario *s, const scn_limiter *f, char *err, size_t errlen)
+flt_model *flt_create(const scn_scenario *s, const scn_limiter *f, const flt_store *store, char *err, size_t errlen)
 {
     flt_model *m = calloc(1, sizeof *m);
     if (!m) goto short_of_memory;
+    m->where = store ? *store : (flt_store){ m, flt_mem_decide, flt_mem_push_pull, flt_mem_level };
     m->s = s;
     m->f = f;
     m->base = f->base;
@@ -602,24 +633,27 @@ static uint32_t flt_node_of(flt_model *m, const gen_request *q)
     return 0;
 }
 
-void flt_decide(flt_model *m, const gen_request *q, lim_decision *out)
+int flt_central(const flt_model *m) { return m->cfg->strategy == SCN_FLEET_CENTRAL; }
+
+int flt_route(flt_model *m, const gen_request *q, uint32_t *node, lim_decision *out)
 {
     uint32_t i = flt_node_of(m, q);
     m->n++;
-    flt_node *n = &m->node[i];
+    *node = i;
     while (m->n_events && m->events[0].t_us <= q->t_us) flt_step(m, flt_pop(m));
+    flt_node *n = &m->node[i];
     const lim_ops *ops = m->base->ops;
     int64_t added = 0;
+    int ask = 0;
     switch (m->cfg->strategy) {
     case SCN_FLEET_CENTRAL:
         if (flt_cut(m, i, q->t_us)) {
             flt_fallback(m, n, q, out);
             break;
         }
-        ops->decide(&m->base->cfg, m->store, m->store_fresh, q->t_us, q->cost, out);
-        m->store_fresh = 0;
         m->store_calls++;
         added = flt_link(m) + flt_link(m);
+        ask = 1;
         break;
     case SCN_FLEET_LOCAL:
         ops->decide(&m->cfg->node_cfg[i], n->state, n->fresh, q->t_us, q->cost, out);
@@ -641,8 +675,20 @@ void flt_decide(flt_model *m, const gen_request *q, lim_decision *out)
         break;
     }
     hist_record(m->added, added);
-    n->offered++;
-    n->admitted += out->allowed != 0;
+    return ask;
+}
+
+void flt_settle(flt_model *m, uint32_t node, const lim_decision *d)
+{
+    m->node[node].offered++;
+    m->node[node].admitted += d->allowed != 0;
+}
+
+void flt_decide(flt_model *m, const gen_request *q, lim_decision *out)
+{
+    uint32_t node;
+    if (flt_route(m, q, &node, out)) m->where.decide(m->where.ctx, q->t_us, q->cost, out);
+    flt_settle(m, node, out);
 }
 
 int64_t flt_level(const flt_model *m, int64_t now_us)
@@ -658,7 +704,7 @@ int64_t flt_level(const flt_model *m, int64_t now_us)
         return (int64_t)floor(sum);
     }
     if (m->cfg->strategy != SCN_FLEET_LOCAL)
-        return ops->level(&m->base->cfg, m->store_fresh ? NULL : m->store, now_us);
+        return m->where.level(m->where.ctx, now_us);
     int64_t sum = 0;
     for (uint32_t i = 0; i < m->cfg->nodes; i++)
         sum += ops->level(&m->cfg->node_cfg[i], m->node[i].fresh ? NULL : m->node[i].state, now_us);

@@ -67,14 +67,40 @@ typedef struct {
 
 typedef struct flt_model flt_model;
 
-/* The model of fleet f (f->fleet, f->base) over s; NULL with a message
- * when memory is short. */
-flt_model *flt_create(const scn_scenario *s, const scn_limiter *f, char *err, size_t errlen);
+/* Where the shared state lives (central's limiter, local_sync's store):
+ * the model's own memory, or a backend's (Redis: the limiter's twin). */
+typedef struct {
+    void *ctx;
+    /* the shared limiter decides a request of cost at t_us */
+    void (*decide)(void *ctx, int64_t t_us, int64_t cost, lim_decision *out);
+    /* charges cost (admitted elsewhere, the last of it at at_us; 0: none)
+     * and copies the state back into state (*fresh: it has none yet). 0,
+     * or -1 when the store did not answer */
+    int (*push_pull)(void *ctx, int64_t at_us, int64_t cost, void *state, int *fresh);
+    /* the shared limiter's level at now_us */
+    int64_t (*level)(void *ctx, int64_t now_us);
+} flt_store;
+
+/* The model of fleet f (f->fleet, f->base) over s, its shared state in
+ * `store` (NULL: in the model's memory); NULL with a message when memory
+ * is short. */
+flt_model *flt_create(const scn_scenario *s, const scn_limiter *f, const flt_store *store, char *err, size_t errlen);
 void flt_destroy(flt_model *m);
 
 /* Decides request q, the fleet's next in decision order (its balancer
  * counts them): its node, the messages due by q->t_us, the decision. */
 void flt_decide(flt_model *m, const gen_request *q, lim_decision *out);
+
+/* flt_decide in two steps, so that a backend may send the shared
+ * limiter's decisions together (a pipeline): flt_route picks q's node
+ * (*node) and decides it there into *out, or returns 1 when the shared
+ * limiter must decide it (central, not cut off); flt_settle counts the
+ * decision at its node, in any order. Only central ever returns 1. */
+int flt_route(flt_model *m, const gen_request *q, uint32_t *node, lim_decision *out);
+void flt_settle(flt_model *m, uint32_t node, const lim_decision *d);
+
+/* 1 for central: its decisions are the shared limiter's (flt_route). */
+int flt_central(const flt_model *m);
 
 /* The global limit's level at now_us: the store's (central, local_sync)
  * or the nodes' summed (local). */

@@ -309,7 +309,7 @@ static int main_run(int argc, char **argv)
         fprintf(stderr, "ratelab: %s\n", err);
         return 2;
     }
-    if ((a.realtime && rt_supports(&s, err, sizeof err) != 0) || drv_check(&s, a.use_memory, a.use_redis, err, sizeof err) != 0) {
+    if (a.realtime && rt_supports(&s, err, sizeof err) != 0) {
         fprintf(stderr, "ratelab: %s: %s\n", a.scenario, err);
         scn_free(&s);
         return 2;
@@ -341,7 +341,7 @@ static int main_run(int argc, char **argv)
     if (!a.run_id) main_run_id(run_id, sizeof run_id);
     gen *g = gen_create(&s);
     if (g) gen_set_stop(g, intr_requested, NULL);
-    size_t n_results = 0, n_logs = 0, memory_only = 0;
+    size_t n_results = 0, n_logs = 0;
     run_result *results = NULL;
     af_file *logs = NULL;     /* the decision logs, put in place with the results */
     if (!g) { fprintf(stderr, "ratelab: out of memory for the generator\n"); rc = 1; goto done; }
@@ -398,10 +398,6 @@ static int main_run(int argc, char **argv)
             rt_options rto = { (unsigned)a.clients, a.speed, a.server_clock, a.skew_ms, a.on_error_allow };
             ropt.log = NULL;
             int on_redis = red && backends[b].ctx == (void *)red;
-            if (!drv_runs_on(&s.limiters[i], on_redis)) {   /* said below the table */
-                memory_only++;
-                continue;
-            }
             if (a.log_dir && drv_decides(&s.limiters[i])) {
                 if (!(ropt.log = dlog_open(&logs[n_logs], a.log_dir, &s.limiters[i], backends[b].name, err,
                                            sizeof err))) {
@@ -456,12 +452,6 @@ static int main_run(int argc, char **argv)
         if (a.use_redis) printf("redis: %s, %s%s, keys ratelab:%s-<limiter>:{key}, deleted\n", where,
                                 a.realtime ? mode : "virtual mode (pipelined)",
                                 qout_any(results, n_results) ? "; queues on the wall clock" : "", run_id);
-        if (memory_only) {
-            printf("fleets on memory only (Redis fleets are not built yet):");
-            for (size_t i = 0; i < s.n_limiters; i++)
-                if (!drv_runs_on(&s.limiters[i], 1)) printf(" %s", s.limiters[i].name);
-            printf("\n");
-        }
         printf("results: %s/{summary.csv,timeseries.csv,accuracy.csv,run.json%s%s%s}\n", outdir,
                qout_any(results, n_results) ? ",queue.csv" : "", s.clients.n ? ",tts.csv" : "",
                out_any_fleet(results, n_results) ? ",fleet_nodes.csv" : "");

@@ -180,6 +180,13 @@ static uint32_t rt_max_attempts(const cli_config *cc)
 
 int rt_supports(const scn_scenario *s, char *err, size_t errlen)
 {
+    for (size_t i = 0; i < s->n_limiters; i++)
+        if (s->limiters[i].entry->kind == LIM_KIND_FLEET) {
+            snprintf(err, errlen, "fleet '%s' runs in virtual mode only so far (realtime fleets, a thread and a "
+                                  "connection per node, are not built yet): leave it out with --only",
+                     s->limiters[i].name);
+            return -1;
+        }
     for (size_t i = 0; i < s->clients.n; i++)
         if (s->clients.c[i].retry_on_timeout) {
             snprintf(err, errlen, "clients[%zu].retry_on: \"timeout\" needs --mode virtual: realtime mode models the "

@@ -40,7 +40,8 @@ typedef struct {
 /* 0 when realtime mode can replay s; else -1 with what it cannot do: a
  * client waiting for its call's answer (retry_on timeout) needs the
  * downstream to answer as the run goes, which it does only in virtual
- * time (realtime mode models the downstream tick by tick, afterwards). */
+ * time (realtime mode models the downstream tick by tick, afterwards); a
+ * fleet runs in virtual time only so far. */
 int rt_supports(const scn_scenario *s, char *err, size_t errlen);
 
 /* Runs limiter l of s through backend b (a Redis backend, whose bred is r)

@@ -913,7 +913,10 @@ static int scn_fleet_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario *
     if (f.stale_us && f.stale_us <= f.interval_us)
         return scn_fail(c, p, "must be longer than interval_ms (%.15g): a share is at least that old before the next",
                         (double)f.interval_us / 1000);
-    int may_fall_back = f.n_cuts || f.strategy == SCN_FLEET_LEASE || f.stale_us > 0;
+    /* who falls back: central cut off from its store, a lease run out, a share gone stale (not local_sync,
+     * which goes on with its replica) */
+    int may_fall_back = (f.n_cuts && f.strategy == SCN_FLEET_CENTRAL) || f.strategy == SCN_FLEET_LEASE ||
+                        f.stale_us > 0 || (f.n_cuts && by_share);
     if (may_fall_back && f.on_cut == SCN_ON_CUT_LOCAL && f.rate_per_s <= 0) {
         scn_join(p, path, "on_cut");
         return scn_fail(c, p, "local falls back to the node's even share of a rate: %s has none; choose fail_open or "

@@ -6,6 +6,10 @@ local win, count = load('<dd')
 local known = win ~= nil
 if not known or idx > win then win, count = idx, 0 end
 if cost == 0 then return { count } end
+if cost < 0 then  -- a delta admitted elsewhere: counted past the limit if need be (lim_ops.consume)
+  store('<dd', win, count - cost)
+  return { 0 }
+end
 if count + cost <= limit then
   count = count + cost
   store('<dd', win, count)

@@ -12,6 +12,10 @@ if cost == 0 then
   if not known then return { burst } end
   return { fdiv(limit - ahead(bu, br, now, rate), unit) }
 end
+if cost < 0 then  -- a delta admitted elsewhere: however far ahead it puts the tat (lim_ops.consume)
+  store('<dd', add_intervals(bu, br, -cost, rate, unit))
+  return { 0 }
+end
 if cost > burst then
   if not known then store('<dd', tu, tr) end
   return { 0, fdiv(limit - ahead(bu, br, now, rate), unit), RETRY_NEVER, 0 }

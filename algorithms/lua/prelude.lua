@@ -12,7 +12,10 @@
 --            zeros left out (cfg(i) reads v[i], 0 when absent)
 -- Reply: { allowed, remaining, retry_after_us, delay_us, now }
 -- A cost of 0 is no request: the script only reports { level, now } at now,
--- as the C algorithm's level() does, and changes nothing.
+-- as the C algorithm's level() does, and changes nothing. A cost of -c, for
+-- an algorithm with lim_ops.consume, charges c admitted elsewhere whatever
+-- the state holds (a fleet's synced delta) and reports { 0, now }.
+-- A state string is the C state's int64 fields, in order, as doubles.
 -- The algorithm's text is the body of decide(); epilogue.lua closes it and
 -- appends the time the decision was made at.
 

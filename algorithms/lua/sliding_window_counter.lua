@@ -14,6 +14,10 @@ local m = now - win * w
 if m < 0 then m = 0 end
 local weighted = prev * (w - m) + cur * w
 if cost == 0 then return { fdiv(weighted, w) } end
+if cost < 0 then  -- a delta admitted elsewhere: counted past the limit if need be (lim_ops.consume)
+  store('<ddd', win, cur - cost, prev)
+  return { 0 }
+end
 
 local function remaining(wt)
   if wt >= limit * w then return 0 end

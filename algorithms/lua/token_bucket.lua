@@ -6,6 +6,10 @@ if not tokens then tokens, last = cfg(2), now end
 tokens = fill(tokens, capacity, rate, now - last)
 if cost == 0 then return { fdiv(tokens, unit) } end
 if now > last then last = now end
+if cost < 0 then  -- a delta admitted elsewhere: charged whatever is left (lim_ops.consume)
+  store('<dd', tokens + cost * unit, last)
+  return { 0 }
+end
 
 local allowed, retry = 0, 0
 if cost > fdiv(capacity, unit) then
