@@ -6,7 +6,10 @@ else { set terminal svg size 900,650 font 'sans,10' noenhanced }
 do for [metric in metrics] {
     t = metric eq 'drop_pct' ? 'requests dropped (%)' : \
         metric eq 'peak_admitted_rps' ? 'peak passed downstream (req/s)' : \
-        metric eq 'overload_s' ? 'seconds the downstream was overloaded' : 'p99 delay (ms)'
+        metric eq 'overload_s' ? 'seconds the downstream was overloaded' : \
+        metric eq 'worst_excess' ? 'worst excess over the bound (requests)' : \
+        metric eq 'bound_breaches' ? 'admissions breaking the bound' : \
+        metric eq 'store_calls_per_request' ? 'store calls per request' : 'p99 delay (ms)'
     set output dir.'/'.name.'_'.metric.'.'.fmt
     set title name.': '.t
     load tmp.'/'.metric.'.tics'

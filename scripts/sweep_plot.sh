@@ -7,6 +7,10 @@
 #    The parameters are the columns between `point` and `offered`; a grid of
 #    more than two is drawn over its first two, at the first value of the
 #    others;
+#    A fleet's grid draws the worst excess over the bound, the breaches,
+#    the store calls per request and the drops instead, and the price of
+#    coordination: worst excess against store calls per request, a line per
+#    value of the first parameter (coordination.gp);
 #  - from _points.csv (every limiter's points, judged by `ratelab sweep`):
 #    the Pareto scatter of drops against peak admitted load and against p99,
 #    each limiter in its own colour, target-meeting points filled, the front
@@ -37,6 +41,13 @@ for csv in "$sweep"/*.csv; do
                 END { exit !found }' "$csv"; then
         metrics="$metrics overload_s"
     fi
+    # a fleet's grid (nodes > 0): what coordination buys and costs
+    fleet=0
+    if awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "nodes") c = i; next } c && $c > 0 { found = 1; exit }
+                END { exit !found }' "$csv"; then
+        fleet=1
+        metrics="worst_excess bound_breaches store_calls_per_request drop_pct"
+    fi
     for metric in $metrics; do
         awk -F, -v metric="$metric" -v n="$n" -v out="$tmp/$metric" '
             NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
@@ -63,6 +74,15 @@ for csv in "$sweep"/*.csv; do
         "$gnuplot" -e "tmp='$tmp'; dir='$dir'; name='$name'; n=$n; p1='$p1'; p2='$p2'; fmt='$fmt'; metrics='$metrics'" \
             "$here/sweep.gp" 2>"$tmp/gnuplot.log" || { cat "$tmp/gnuplot.log" >&2; exit 1; }
     done
+    if [ $fleet = 1 ]; then   # the price of coordination: worst excess against store calls, a line per first parameter
+        awk -F, -v n="$n" 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+            { print $4, (n > 1 ? $5 : ""), $(col["store_calls_per_request"]), $(col["worst_excess"]) }' "$csv" |
+            sort -k1,1g -k3,3g >"$tmp/price.dat"
+        for fmt in png svg; do
+            "$gnuplot" -e "tmp='$tmp'; dir='$dir'; name='$name'; p1='$p1'; p2='$p2'; fmt='$fmt'" \
+                "$here/coordination.gp" 2>"$tmp/gnuplot.log" || { cat "$tmp/gnuplot.log" >&2; exit 1; }
+        done
+    fi
     echo "sweep plots: $dir/${name}_*.{png,svg}"
 done
 

@@ -121,7 +121,9 @@ typedef struct {
     COL_offered_cost(X) COL_admitted_cost(X) COL_peak_offered_rps(X) COL_peak_admitted_rps(X) \
     COL_delay_p50_us(X) COL_delay_p99_us(X) COL_delay_max_us(X) COL_violations(X) COL_over_admitted(X) \
     COL_wrongly_allowed(X) COL_wrongly_blocked(X) COL_max_window_cost(X) COL_overload_s(X) COL_e2e_p99_us(X) \
-    COL_amplification(X) COL_goodput_rps(X) COL_tts_p99_us(X) COL_recovery_s(X)
+    COL_amplification(X) COL_goodput_rps(X) COL_tts_p99_us(X) COL_recovery_s(X) COL_worst_excess(X) \
+    COL_nodes(X) COL_bound_breaches(X) COL_store_calls_per_request(X) COL_added_latency_p99_us(X) \
+    COL_fallback_decisions(X)
 
 #define COL_NAME(name, fmt, value) "," #name
 #define COL_PRINT(name, fmt, value) fprintf(f, "," fmt, value);

@@ -13,17 +13,25 @@
 static int flt_no_configure(const double *values, const lim_rate *rates, lim_config *cfg, char *err, size_t errlen)
 {
     (void)values, (void)rates, (void)cfg;
-    snprintf(err, errlen, "a fleet is configured by its limiter");
+    snprintf(err, errlen, "a fleet is configured by its limiter and its fleet fields (flt_point)");
     return -1;
 }
+
+/* What a sweep may vary (sweep.h): values[] of a fleet's scn_limiter, NAN where its strategy has none. */
+static const lim_param_spec flt_params[] = {
+    { "nodes", LIM_PARAM_INTEGER, 1, 1, 1, SCN_MAX_NODES, NULL, "gateway nodes" },
+    { "sync_ms", LIM_PARAM_NUMBER, 0, NAN, 1e-3, 3.6e6, NULL, "local_sync: how often a node syncs" },
+    { "interval_ms", LIM_PARAM_NUMBER, 0, NAN, 1e-3, 3.6e6, NULL, "controller, gossip: how often shares are set" },
+    { "lease_ms", LIM_PARAM_NUMBER, 0, NAN, 1e-3, 3.6e6, NULL, "lease: how long a grant holds" },
+};
 
 const lim_entry fleet_entry = {
     .name = "fleet",
     .kind = LIM_KIND_FLEET,
     .summary = "N gateway nodes sharing one global limit (central, local split, synced, leased, controlled, gossiping)",
     .level_name = "level",
-    .params = NULL,
-    .n_params = 0,
+    .params = flt_params,
+    .n_params = sizeof flt_params / sizeof flt_params[0],
     .configure = flt_no_configure,
 };
 
@@ -136,6 +144,88 @@ void flt_node_values(const scn_limiter *base, const scn_fleet *f, uint32_t i, do
             values[p] = v < e->params[p].min ? e->params[p].min : v;
         }
     }
+}
+
+void flt_values(const scn_fleet *f, double *values)
+{
+    values[FLT_NODES] = f->nodes;
+    values[FLT_SYNC_MS] = f->sync_us ? (double)f->sync_us / 1000 : NAN;
+    values[FLT_INTERVAL_MS] = f->interval_us ? (double)f->interval_us / 1000 : NAN;
+    values[FLT_LEASE_MS] = f->lease_us ? (double)f->lease_us / 1000 : NAN;
+}
+
+int flt_configure_nodes(const scn_limiter *base, scn_fleet *f, char *err, size_t errlen)
+{
+    free(f->node_cfg);
+    f->node_cfg = NULL;
+    if (f->strategy != SCN_FLEET_LOCAL) return 0;
+    if (!(f->node_cfg = calloc(f->nodes, sizeof *f->node_cfg))) {
+        snprintf(err, errlen, "out of memory for %u nodes", f->nodes);
+        return -1;
+    }
+    for (uint32_t k = 0; k < f->nodes; k++) {
+        double values[LIM_MAX_PARAMS];
+        lim_rate rates[LIM_MAX_PARAMS];
+        char why[300];
+        flt_node_values(base, f, k, values, rates);
+        if (lim_configure_checked(base->entry, values, rates, &f->node_cfg[k], why, sizeof why) != 0) {
+            snprintf(err, errlen, "node %u's share of %s: %s", k, base->name, why);
+            return -1;
+        }
+        f->node_cfg[k].ops = base->ops;
+    }
+    return 0;
+}
+
+int flt_point(const scn_limiter *l, const double *values, scn_limiter *out, char *err, size_t errlen)
+{
+    *out = *l;
+    out->fleet = malloc(sizeof *out->fleet);
+    if (!out->fleet) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    scn_fleet *f = out->fleet;
+    *f = *l->fleet;
+    f->node_cfg = NULL;
+    f->nodes = (uint32_t)values[FLT_NODES];
+    if (f->nodes != l->fleet->nodes && (f->weights || f->split)) {
+        snprintf(err, errlen, "nodes: %s has weights or a split per node, so its nodes cannot vary", l->name);
+        flt_point_free(out);
+        return -1;
+    }
+    for (size_t k = 0; k < f->n_cuts; k++)
+        if (f->cuts[k].node >= f->nodes) {
+            snprintf(err, errlen, "nodes: %u leaves out cut node %u", f->nodes, f->cuts[k].node);
+            flt_point_free(out);
+            return -1;
+        }
+    const struct { int index; int64_t *us; } timers[] = {
+        { FLT_SYNC_MS, &f->sync_us }, { FLT_INTERVAL_MS, &f->interval_us }, { FLT_LEASE_MS, &f->lease_us } };
+    for (size_t k = 0; k < 3; k++) {
+        if (isnan(values[timers[k].index])) continue;
+        if (*timers[k].us == 0) {
+            snprintf(err, errlen, "%s: not a field of strategy %s", flt_params[timers[k].index].name,
+                     flt_strategy_names[f->strategy]);
+            flt_point_free(out);
+            return -1;
+        }
+        *timers[k].us = llround(values[timers[k].index] * 1000);
+    }
+    memcpy(out->values, values, sizeof out->values);
+    if (flt_configure_nodes(l->base, f, err, errlen) != 0) {
+        flt_point_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+void flt_point_free(scn_limiter *point)
+{
+    if (!point->fleet) return;
+    free(point->fleet->node_cfg);
+    free(point->fleet);
+    point->fleet = NULL;
 }
 
 static int flt_earlier(const flt_event *a, const flt_event *b)

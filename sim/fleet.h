@@ -114,6 +114,21 @@ size_t flt_state_bytes(const flt_model *m);
 int flt_report_fill(const flt_model *m, flt_report *r);
 void flt_report_free(flt_report *r);
 
+/* The fields a sweep varies, as values[] of a fleet (fleet_entry.params). */
+enum { FLT_NODES, FLT_SYNC_MS, FLT_INTERVAL_MS, FLT_LEASE_MS };
+void flt_values(const scn_fleet *f, double *values);
+
+/* f's limiter per node (local: f->node_cfg, allocated; others: none). 0,
+ * or -1 with the node whose share cannot be configured. */
+int flt_configure_nodes(const scn_limiter *base, scn_fleet *f, char *err, size_t errlen);
+
+/* Fleet l at the sweep point `values` (fleet_entry.params order) into
+ * *out, with a fleet of its own (flt_point_free). 0, or -1 with why the
+ * point cannot be: nodes varied under per-node weights, a timer its
+ * strategy has not, a share that cannot be configured. */
+int flt_point(const scn_limiter *l, const double *values, scn_limiter *out, char *err, size_t errlen);
+void flt_point_free(scn_limiter *point);
+
 /* Node i's share of the limit under f (split, or even): the parameters'
  * values and exact rates scaled, ready for lim_configure_checked. */
 void flt_node_values(const scn_limiter *base, const scn_fleet *f, uint32_t i, double *values, lim_rate *rates);

@@ -965,18 +965,10 @@ static int scn_fleet_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario *
         if (!(g->split = malloc(f.nodes * sizeof *g->split))) return scn_fail(c, path, "out of memory");
         for (uint32_t k = 0; k < f.nodes; k++) g->split_total += g->split[k] = (uint32_t)shares[k];
     }
-    if (f.strategy == SCN_FLEET_LOCAL) {   /* each node's share, configured now so that a bad one is a load error */
-        if (!(g->node_cfg = calloc(f.nodes, sizeof *g->node_cfg))) return scn_fail(c, path, "out of memory");
-        for (uint32_t k = 0; k < f.nodes; k++) {
-            double values[LIM_MAX_PARAMS];
-            lim_rate rates[LIM_MAX_PARAMS];
-            char why[300];
-            flt_node_values(base, g, k, values, rates);
-            if (lim_configure_checked(base->entry, values, rates, &g->node_cfg[k], why, sizeof why) != 0)
-                return scn_fail(c, has_split ? p : path, "node %u's share of %s: %s", k, base_name, why);
-            g->node_cfg[k].ops = base->ops;
-        }
-    }
+    /* each node's share, configured now so that a bad one is a load error */
+    char why[400];
+    if (flt_configure_nodes(base, g, why, sizeof why) != 0) return scn_fail(c, has_split ? p : path, "%s", why);
+    flt_values(g, fl->values);
     return 0;
 }
 

@@ -1,6 +1,7 @@
 /* sweep.c -- see sweep.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "sweep.h"
+#include "fleet.h"
 
 #include <errno.h>
 #include <math.h>
@@ -168,12 +169,22 @@ typedef struct {
     uint64_t overload_s;
     int has_clients;
     run_client_stats clients;
+    flt_report fleet;         /* a fleet's figures (its per-node arrays not kept) */
+    uint64_t bound_breaches;
     char error[200];          /* empty: the point ran */
 } swp_record;
 
 /* The limiter of point i, configured; -1 with a message when refused. */
 static int swp_limiter(const swp_grid *g, const scn_limiter *l, size_t i, scn_limiter *out, char *err, size_t errlen)
 {
+    if (l->entry->kind == LIM_KIND_FLEET) {   /* nodes and timers: a fleet of the point's own */
+        double values[LIM_MAX_PARAMS];
+        char msg[256];
+        swp_point(g, l, i, values);
+        if (flt_point(l, values, out, msg, sizeof msg) == 0) return 0;
+        snprintf(err, errlen, "sweep point %zu: %s", i + 1, msg);
+        return -1;
+    }
     *out = *l;
     swp_point(g, l, i, out->values);
     char msg[256];
@@ -219,10 +230,14 @@ static void swp_worker(const scn_scenario *s, const scn_limiter *l, const swp_gr
         swp_record rec;
         memset(&rec, 0, sizeof rec);
         rec.index = i;
-        scn_limiter point;
+        scn_limiter point = { .fleet = NULL };
         run_result res;
         if (swp_limiter(g, l, i, &point, rec.error, sizeof rec.error) == 0 &&
             drv_run(s, gn, &point, &memory, &ro, &res, rec.error, sizeof rec.error) == 0) {
+            rec.fleet = res.fleet;
+            rec.fleet.offered = rec.fleet.admitted = NULL;   /* freed with res */
+            rec.fleet.share = NULL;
+            rec.bound_breaches = res.bound_breaches;
             rec.summary = res.summary;
             rec.oracle = res.oracle;
             rec.has_downstream = res.has_downstream;
@@ -232,6 +247,7 @@ static void swp_worker(const scn_scenario *s, const scn_limiter *l, const swp_gr
             rec.clients = res.clients;
             run_result_free(&res);
         }
+        if (l->entry->kind == LIM_KIND_FLEET) flt_point_free(&point);
         if (swp_write_all(fd, &rec, sizeof rec) != 0) status = 1;
     }
     close(fd);
@@ -254,7 +270,8 @@ static int swp_write_csv(const char *path, const scn_limiter *l, const swp_grid 
         fprintf(f, "%s,%s,%zu", l->name, l->entry->name, i + 1);
         for (size_t k = 0; k < g->n_params; k++) fprintf(f, ",%.15g", values[g->param[k]]);
         col_row row = { &recs[i].summary, &recs[i].oracle, recs[i].has_downstream, &recs[i].downstream,
-                        recs[i].overload_s, recs[i].has_clients, &recs[i].clients, NULL, NULL, 0 };
+                        recs[i].overload_s, recs[i].has_clients, &recs[i].clients, NULL, &recs[i].fleet,
+                        recs[i].bound_breaches };
         col_sweep_row(f, &row);
         fputc('\n', f);
     }

@@ -350,3 +350,61 @@ Test(fleet, a_cut_local_sync_node_catches_up_when_it_is_back)
     run_result_free(&r);
     scn_free(&s);
 }
+
+/* A column of a CSV row (0-based), as a number. */
+static double csv_field(const char *row, int col)
+{
+    for (int i = 0; i < col && row; i++) row = strchr(row, ',') + 1;
+    return atof(row);
+}
+
+/* A sweep over a fleet's nodes and sync interval: the point that is the
+ * scenario's own fleet reads as its run does; the worst excess grows with
+ * the interval and store calls fall with it (the price of coordination);
+ * a fleet with weights per node cannot vary its nodes. */
+Test(fleet, a_sweep_varies_nodes_and_the_sync_interval, .timeout = 120)
+{
+    char *dir = tsup_tempdir(), out[600], err[4096];
+    snprintf(out, sizeof out, "%s/sweep", dir);
+    const char *argv[] = { "sweep", "tests/fixtures/good/fleet_sync.json", "--algo", "synced", "--params",
+                           "nodes=2,4 sync_ms=10,50,500", "--out", out, "--quiet", NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s", err);
+    char path[700];
+    snprintf(path, sizeof path, "%s/synced.csv", out);
+    char *csv = tsup_slurp(path);
+    cr_assert(csv);
+    /* header: limiter,algorithm,point,nodes,sync_ms,...; find the columns by name */
+    int admitted = -1, worst = -1, calls = -1, breaches = -1, col = 0;
+    for (const char *h = csv; *h != '\n'; col++) {
+        size_t n = strcspn(h, ",\n");
+        if (n == 8 && strncmp(h, "admitted", 8) == 0) admitted = col;
+        if (n == 12 && strncmp(h, "worst_excess", 12) == 0) worst = col;
+        if (n == 23 && strncmp(h, "store_calls_per_request", 23) == 0) calls = col;
+        if (n == 14 && strncmp(h, "bound_breaches", 14) == 0) breaches = col;
+        h += n + (h[n] == ',');
+        if (h[-1] == '\n' || !*h) break;
+    }
+    cr_assert(admitted > 0 && worst > 0 && calls > 0 && breaches > 0, "columns");
+    const char *row[6];
+    row[0] = strchr(csv, '\n') + 1;
+    for (int i = 1; i < 6; i++) row[i] = strchr(row[i - 1], '\n') + 1;
+    for (int nodes = 0; nodes < 2; nodes++)
+        for (int k = 0; k < 2; k++) {
+            const char *a = row[3 * nodes + k], *b = row[3 * nodes + k + 1];
+            cr_assert_lt(csv_field(a, worst), csv_field(b, worst), "worst excess grows with the interval");
+            cr_assert_gt(csv_field(a, calls), csv_field(b, calls), "store calls fall with it");
+        }
+    scn_scenario s;
+    run_result r = tsup_run_memory("tests/fixtures/good/fleet_sync.json", NULL, 0, 1, &s);   /* nodes 4, sync 50 */
+    cr_assert_eq((uint64_t)csv_field(row[4], admitted), r.summary.admitted);
+    cr_assert_eq((uint64_t)csv_field(row[4], breaches), r.bound_breaches);
+    run_result_free(&r);
+    scn_free(&s);
+    free(csv);
+    const char *weighted[] = { "sweep", "scenarios/fleet_flash.json", "--algo", "local_sync_100ms", "--params",
+                               "nodes=2,4", "--out", out, "--quiet", NULL };
+    cr_assert_eq(tsup_run(weighted, err, sizeof err), 2, "%s", err);
+    cr_assert(strstr(err, "has weights or a split per node, so its nodes cannot vary"), "%s", err);
+    tsup_rmtree(dir);
+    free(dir);
+}
