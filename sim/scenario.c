@@ -737,26 +737,34 @@ static int scn_chain_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario *
     return 0;
 }
 
-static int scn_chains(scn_ctx *c, const cJSON *root, scn_scenario *s)
+/* Loads one entry of a section after the limiters (a chain, a fleet). */
+typedef int (*scn_entry_loader)(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario *s, scn_limiter *l);
+
+/* Appends the entries of section `name` (an array) to the scenario's
+ * limiters. An entry whose loader gave it a kind is the scenario's to
+ * free from then on, whole or not. */
+static int scn_more_entries(scn_ctx *c, const cJSON *root, scn_scenario *s, const char *name, scn_entry_loader load)
 {
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "chains");
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, name);
     if (!arr) return 0;
-    if (!cJSON_IsArray(arr)) return scn_fail(c, "chains", "must be an array of chains, got %s", scn_type_name(arr));
+    if (!cJSON_IsArray(arr)) return scn_fail(c, name, "must be an array of %s, got %s", name, scn_type_name(arr));
     size_t n = (size_t)cJSON_GetArraySize(arr);
     if (s->n_limiters + n > SCN_MAX_LIMITERS)
-        return scn_fail(c, "chains", "at most %d limiters and chains together, got %zu", SCN_MAX_LIMITERS,
+        return scn_fail(c, name, "at most %d limiters, chains and fleets together, got %zu", SCN_MAX_LIMITERS,
                         s->n_limiters + n);
     scn_limiter *more = realloc(s->limiters, (s->n_limiters + n) * sizeof *more);
-    if (!more) return scn_fail(c, "chains", "out of memory");
+    if (!more) return scn_fail(c, name, "out of memory");
     s->limiters = more;
     size_t i = 0;
     for (const cJSON *e = arr->child; e; e = e->next, i++) {
-        if (scn_chain_load(c, e, i, s, &s->limiters[s->n_limiters]) != 0) return -1;
-        s->n_limiters++;
+        scn_limiter *l = &s->limiters[s->n_limiters];
+        l->entry = NULL;
+        int rc = load(c, e, i, s, l);
+        if (l->entry) s->n_limiters++;
+        if (rc != 0) return -1;
     }
     return 0;
 }
-
 
 /* ---- fleets ------------------------------------------------------------ */
 
@@ -969,29 +977,6 @@ static int scn_fleet_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario *
     char why[400];
     if (flt_configure_nodes(base, g, why, sizeof why) != 0) return scn_fail(c, has_split ? p : path, "%s", why);
     flt_values(g, fl->values);
-    return 0;
-}
-
-static int scn_fleets(scn_ctx *c, const cJSON *root, scn_scenario *s)
-{
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "fleets");
-    if (!arr) return 0;
-    if (!cJSON_IsArray(arr)) return scn_fail(c, "fleets", "must be an array of fleets, got %s", scn_type_name(arr));
-    size_t n = (size_t)cJSON_GetArraySize(arr);
-    if (s->n_limiters + n > SCN_MAX_LIMITERS)
-        return scn_fail(c, "fleets", "at most %d limiters, chains and fleets together, got %zu", SCN_MAX_LIMITERS,
-                        s->n_limiters + n);
-    scn_limiter *more = realloc(s->limiters, (s->n_limiters + n) * sizeof *more);
-    if (!more) return scn_fail(c, "fleets", "out of memory");
-    s->limiters = more;
-    size_t i = 0;
-    for (const cJSON *e = arr->child; e; e = e->next, i++) {
-        scn_limiter *fl = &s->limiters[s->n_limiters];
-        fl->entry = NULL;
-        int rc = scn_fleet_load(c, e, i, s, fl);
-        if (fl->entry == &fleet_entry) s->n_limiters++;   /* owned from here on, whole or not */
-        if (rc != 0) return -1;
-    }
     return 0;
 }
 
@@ -1375,8 +1360,9 @@ int scn_load(const char *path, const scn_options *opt, scn_scenario *s, char *er
     if (scn_top(&c, root, s) != 0 || scn_keys(&c, root, s) != 0 || scn_cost_load(&c, root, s) != 0 ||
         scn_phases(&c, root, s) != 0 || scn_limiters(&c, root, s) != 0 || scn_downstream_load(&c, root, s) != 0)
         goto out;
-    if (scn_targets_load(&c, root, s) != 0 || scn_clients(&c, root, s) != 0 || scn_chains(&c, root, s) != 0 ||
-        scn_fleets(&c, root, s) != 0)
+    if (scn_targets_load(&c, root, s) != 0 || scn_clients(&c, root, s) != 0 ||
+        scn_more_entries(&c, root, s, "chains", scn_chain_load) != 0 ||
+        scn_more_entries(&c, root, s, "fleets", scn_fleet_load) != 0)
         goto out;
     if (opt->only && scn_apply_only(&c, s, opt->only) != 0) goto out;
     scn_pick_level_key(s);

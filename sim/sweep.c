@@ -284,8 +284,9 @@ int swp_run(const scn_scenario *s, const scn_limiter *l, const swp_grid *g, unsi
     /* every point configured before anything runs: a refused one stops the sweep */
     size_t keys = l->global ? 1 : kspace_count(s->keys);
     for (size_t i = 0; i < g->n_points; i++) {
-        scn_limiter point;
+        scn_limiter point = { .fleet = NULL };
         if (swp_limiter(g, l, i, &point, err, errlen) != 0) return -1;
+        if (l->entry->kind == LIM_KIND_FLEET) flt_point_free(&point);   /* only checked here; the workers make their own */
         if ((double)point.cfg.state_size * (double)keys > (double)SCN_STATE_BUDGET) {
             snprintf(err, errlen, "sweep point %zu: %zu keys of %zu bytes of state exceed the %.0f GiB budget", i + 1,
                      keys, point.cfg.state_size, (double)SCN_STATE_BUDGET / (1 << 30));

@@ -202,11 +202,15 @@ char *tsup_slurp(const char *path)
     return buf;
 }
 
-run_result tsup_run_memory(const char *path, const char *const *sets, size_t n_sets, size_t entry, scn_scenario *s)
+/* Loads path (with sets) and runs entry `entry` in memory; seed: the
+ * scenario's own when negative. */
+static run_result tsup_run_entry(const char *path, const char *const *sets, size_t n_sets, size_t entry, int64_t seed,
+                                 scn_scenario *s)
 {
     char err[512];
     scn_options opt = { sets, n_sets, NULL };
     cr_assert_eq(scn_load(path, &opt, s, err, sizeof err), 0, "%s", err);
+    if (seed >= 0) s->seed = (uint64_t)seed;
     cr_assert_lt(entry, s->n_limiters, "%s has no entry %zu", path, entry);
     gen *g = gen_create(s);
     run_backend mem;
@@ -218,4 +222,14 @@ run_result tsup_run_memory(const char *path, const char *const *sets, size_t n_s
     bmem_destroy(m);
     gen_destroy(g);
     return r;
+}
+
+run_result tsup_run_memory(const char *path, const char *const *sets, size_t n_sets, size_t entry, scn_scenario *s)
+{
+    return tsup_run_entry(path, sets, n_sets, entry, -1, s);
+}
+
+run_result tsup_run_memory_seeded(const char *path, size_t entry, uint64_t seed, scn_scenario *s)
+{
+    return tsup_run_entry(path, NULL, 0, entry, (int64_t)seed, s);
 }

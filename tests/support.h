@@ -83,4 +83,7 @@ char *tsup_slurp(const char *path);
  * caller frees the result and the scenario. */
 run_result tsup_run_memory(const char *path, const char *const *sets, size_t n_sets, size_t entry, scn_scenario *s);
 
+/* tsup_run_memory with the scenario's seed replaced by `seed`. */
+run_result tsup_run_memory_seeded(const char *path, size_t entry, uint64_t seed, scn_scenario *s);
+
 #endif

@@ -11,25 +11,6 @@
 #include "../sim/runner.h"
 #include "support.h"
 
-/* Runs entry `entry` of the scenario at path with its seed replaced. */
-static run_result run_seeded(const char *path, size_t entry, uint64_t seed, scn_scenario *s)
-{
-    char err[512];
-    scn_options opt = { NULL, 0, NULL };
-    cr_assert_eq(scn_load(path, &opt, s, err, sizeof err), 0, "%s", err);
-    s->seed = seed;
-    gen *g = gen_create(s);
-    run_backend mem;
-    bmem *m = bmem_create(16, &mem);
-    cr_assert(g && m, "out of memory");
-    run_options ro = { NULL, NULL, NULL, NULL };
-    run_result r;
-    cr_assert_eq(run_limiter(s, g, &s->limiters[entry], &mem, &ro, &r, err, sizeof err), 0, "%s", err);
-    bmem_destroy(m);
-    gen_destroy(g);
-    return r;
-}
-
 /* By hand (fleet_split.json): per second, round robin gives each node 10
  * requests; node 0 (7 of the window) admits requests 0, 2, ..., 12 and
  * node 1 (2 of it) requests 1 and 3, where the shared window admits 0-9:
@@ -85,7 +66,7 @@ Test(fleet, local_sync_stays_within_its_known_bound_over_seeds, .timeout = 120)
     const char *path = "tests/fixtures/good/fleet_sync.json";
     for (uint64_t seed = 1; seed <= 6; seed++) {
         scn_scenario s;
-        run_result r = run_seeded(path, 1, seed, &s);
+        run_result r = tsup_run_memory_seeded(path, 1, seed, &s);
         const scn_limiter *f = r.limiter;
         double rate = 400, burst = 100, n = f->fleet->nodes;
         double sync_s = (double)f->fleet->sync_us / 1e6 + 2 * f->fleet->link_mean_ms / 1000;
@@ -254,7 +235,7 @@ Test(fleet, a_lease_never_lets_more_than_the_leased_total_through, .timeout = 12
 {
     for (uint64_t seed = 1; seed <= 6; seed++) {
         scn_scenario s;
-        run_result r = run_seeded("tests/fixtures/good/fleet_shares.json", 1, seed, &s);
+        run_result r = tsup_run_memory_seeded("tests/fixtures/good/fleet_shares.json", 1, seed, &s);
         cr_assert_eq(r.bound_breaches, 0, "seed %llu: %llu breaches, worst %.2f", (unsigned long long)seed,
                      (unsigned long long)r.bound_breaches, r.oracle.worst_excess);
         cr_assert_eq(r.oracle.over_admitted, 0);
