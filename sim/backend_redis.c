@@ -326,12 +326,9 @@ static void bred_fleet_decide(void *ctx, int64_t t_us, int64_t cost, lim_decisio
     if (n_retry) bred_unanswered(r, out, "NOSCRIPT twice");
 }
 
-/* local_sync: the twin charges the delta (a negative cost, prelude.lua),
- * and GET reads the state back, its doubles the C state's int64 fields. */
-static int bred_fleet_push_pull(void *ctx, int64_t at_us, int64_t cost, void *state, int *fresh)
+int bred_client_push_pull(bred_client *c, int64_t at_us, int64_t cost, void *state, int *fresh)
 {
-    bred *r = ctx;
-    bred_client *c = &r->main;
+    bred *r = c->owner;
     size_t size = r->l->base->cfg.state_size;
     if (!bred_await(c)) return atomic_fetch_add(&r->errors, 1), -1;
     bred_key(c, 0);
@@ -360,6 +357,13 @@ static int bred_fleet_push_pull(void *ctx, int64_t at_us, int64_t cost, void *st
         memcpy((unsigned char *)state + 8 * k, &v, sizeof v);
     }
     return 0;
+}
+
+/* local_sync in virtual time: the main connection's push and pull. */
+static int bred_fleet_push_pull(void *ctx, int64_t at_us, int64_t cost, void *state, int *fresh)
+{
+    bred *r = ctx;
+    return bred_client_push_pull(&r->main, at_us, cost, state, fresh);
 }
 
 static int64_t bred_fleet_level(void *ctx, int64_t now_us)

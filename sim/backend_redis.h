@@ -54,6 +54,13 @@ typedef struct bred_client bred_client;
 bred_client *bred_client_open(bred *r, char *err, size_t errlen);
 void bred_client_close(bred_client *c);
 
+/* A fleet's local_sync push and pull on c (fleet.h flt_store.push_pull):
+ * the twin charges cost admitted elsewhere (the last of it at at_us; 0:
+ * none) on the fleet's key, then GET reads the state back into state, the
+ * twin's doubles being the C state's int64 fields. 0, or -1 (counted as
+ * an error) when Redis did not answer. */
+int bred_client_push_pull(bred_client *c, int64_t at_us, int64_t cost, void *state, int *fresh);
+
 /* Decides one request at now_us (negative: the server's clock, TIME). On
  * success *at_us is the time the limiter decided at. Returns 0, or -1 when
  * Redis gave no decision (the caller counts it and applies its policy). */

@@ -104,7 +104,7 @@ struct flt_model {
     flt_store where;           /* the store: this model's memory, or the backend's (Redis) */
     flt_event *events;         /* min-heap by (time, node), one per node */
     size_t n_events;
-    double *cum_weights;       /* balance weighted: cumulative */
+    flt_balancer balancer;
     dsm_service link;
     uint64_t n;                /* requests decided: the balancer's count */
     uint64_t store_calls, syncs;
@@ -621,7 +621,7 @@ void flt_destroy(flt_model *m)
     free(m->node);
     free(m->store);
     free(m->events);
-    free(m->cum_weights);
+    flt_balancer_free(&m->balancer);
     free(m->added);
     free(m->reported);
     free(m->lessee);
@@ -685,11 +685,7 @@ flt_model *flt_create(const scn_scenario *s, const scn_limiter *f, const flt_sto
         for (uint32_t i = 0; i < nodes; i++)
             m->lessee[i] = (flt_lessee){ 0, 1.0 / nodes, 0, m->cfg->lease_us, 0 };
     }
-    if (m->cfg->balance == SCN_BALANCE_WEIGHTED) {
-        if (!(m->cum_weights = malloc(nodes * sizeof *m->cum_weights))) goto short_of_memory;
-        double sum = 0;
-        for (uint32_t i = 0; i < nodes; i++) m->cum_weights[i] = sum += m->cfg->weights[i];
-    }
+    if (flt_balancer_init(&m->balancer, m->cfg, s) != 0) goto short_of_memory;
     scn_downstream link = { .present = 1, .dist = m->cfg->link_dist, .mean_ms = m->cfg->link_mean_ms,
                             .p99_ms = m->cfg->link_p99_ms };
     if (m->cfg->link_mean_ms > 0) dsm_service_init(&m->link, &link, s->seed, 6);
@@ -700,21 +696,36 @@ short_of_memory:
     return NULL;
 }
 
-/* The node the balancer sends request q to. */
-static uint32_t flt_node_of(flt_model *m, const gen_request *q)
+int flt_balancer_init(flt_balancer *b, const scn_fleet *f, const scn_scenario *s)
 {
-    uint32_t nodes = m->cfg->nodes;
-    uint64_t r = flt_mix(m->s->seed * 0xd6e8feb86659fd93ULL ^ m->n * 0x9e3779b97f4a7c15ULL ^ 0x6c656574ULL);
-    switch (m->cfg->balance) {
-    case SCN_BALANCE_ROUND_ROBIN: return (uint32_t)(m->n % nodes);
+    *b = (flt_balancer){ f, s->seed, kspace_hashes(s->keys), NULL };
+    if (f->balance != SCN_BALANCE_WEIGHTED) return 0;
+    if (!(b->cum = malloc(f->nodes * sizeof *b->cum))) return -1;
+    double sum = 0;
+    for (uint32_t i = 0; i < f->nodes; i++) b->cum[i] = sum += f->weights[i];
+    return 0;
+}
+
+void flt_balancer_free(flt_balancer *b)
+{
+    free(b->cum);
+    b->cum = NULL;
+}
+
+uint32_t flt_balance(const flt_balancer *b, uint64_t n, uint32_t key)
+{
+    uint32_t nodes = b->f->nodes;
+    uint64_t r = flt_mix(b->seed * 0xd6e8feb86659fd93ULL ^ n * 0x9e3779b97f4a7c15ULL ^ 0x6c656574ULL);
+    switch (b->f->balance) {
+    case SCN_BALANCE_ROUND_ROBIN: return (uint32_t)(n % nodes);
     case SCN_BALANCE_RANDOM: return (uint32_t)(r % nodes);
-    case SCN_BALANCE_KEY_HASH: return (uint32_t)(flt_mix(kspace_hashes(m->s->keys)[q->key]) % nodes);
+    case SCN_BALANCE_KEY_HASH: return (uint32_t)(flt_mix(b->hashes[key]) % nodes);
     case SCN_BALANCE_WEIGHTED: {
-        double x = (double)(r >> 11) * 0x1.0p-53 * m->cum_weights[nodes - 1];
+        double x = (double)(r >> 11) * 0x1.0p-53 * b->cum[nodes - 1];
         uint32_t lo = 0, hi = nodes - 1;   /* the first cumulative weight above x */
         while (lo < hi) {
             uint32_t mid = (lo + hi) / 2;
-            if (m->cum_weights[mid] > x) hi = mid;
+            if (b->cum[mid] > x) hi = mid;
             else lo = mid + 1;
         }
         return lo;
@@ -727,7 +738,7 @@ int flt_central(const flt_model *m) { return m->cfg->strategy == SCN_FLEET_CENTR
 
 int flt_route(flt_model *m, const gen_request *q, uint32_t *node, lim_decision *out)
 {
-    uint32_t i = flt_node_of(m, q);
+    uint32_t i = flt_balance(&m->balancer, m->n, q->key);
     m->n++;
     *node = i;
     while (m->n_events && m->events[0].t_us <= q->t_us) flt_step(m, flt_pop(m));

@@ -65,6 +65,20 @@ typedef struct {
     int64_t added_p50_us, added_p99_us, added_max_us;   /* link time a decision waited for */
 } flt_report;
 
+/* The balancer: which node takes request n (the fleet's n-th, 0-based)
+ * of key `key`. A draw of its own of the seed for random and weighted. */
+typedef struct {
+    const scn_fleet *f;
+    uint64_t seed;
+    const uint64_t *hashes;    /* the keyspace's, for key_hash */
+    double *cum;               /* weighted: cumulative weights (owned) */
+} flt_balancer;
+
+/* 0, or -1 when memory is short. */
+int flt_balancer_init(flt_balancer *b, const scn_fleet *f, const scn_scenario *s);
+void flt_balancer_free(flt_balancer *b);
+uint32_t flt_balance(const flt_balancer *b, uint64_t n, uint32_t key);
+
 typedef struct flt_model flt_model;
 
 /* Where the shared state lives (central's limiter, local_sync's store):

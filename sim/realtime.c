@@ -12,6 +12,7 @@
 #include "clients.h"
 #include "clock.h"
 #include "evloop.h"
+#include "fleet.h"
 #include "pass.h"
 
 /* One attempt as a client made it: what the recorder is fed after the run. */
@@ -37,6 +38,7 @@ typedef struct {
     _Atomic int stop;
     cli_budget *budgets;       /* per client class, shared by every client: under `lock` */
     pthread_mutex_t lock;
+    const scn_fleet *fleet;    /* a fleet: each client thread is one of its nodes */
 } rt_shared;
 
 typedef struct {
@@ -48,6 +50,13 @@ typedef struct {
     rt_attempt *log;           /* every attempt this client made, in the order it made them */
     size_t n_log, cap_log;
     evl retries;               /* its clients' retries still to send (clients section only) */
+    /* a fleet's node: the arrivals the balancer gave it, and what it keeps to itself */
+    uint32_t *mine;
+    size_t n_mine;
+    unsigned char *state;      /* local: its limiter; local_sync: its replica of the store's */
+    int fresh;
+    int64_t since_send, last_admit_us, next_sync_us;
+    uint64_t offered, admitted, store_calls, syncs;
 } rt_client;
 
 /* The scenario's time now, in microseconds: wall time since virtual 0,
@@ -113,13 +122,41 @@ static void rt_after(rt_client *c, rt_attempt *a)
     evl_push(&c->retries, at, EVL_RETRY, &again, &next);   /* room: one per intent of this client */
 }
 
+/* A fleet's node deciding by itself at t_us (its clock): local with its
+ * share, local_sync on its replica, pushing what it admitted and pulling
+ * the store's state on its own connection once a sync is due. */
+static void rt_node_decide(rt_client *c, rt_attempt *a, int64_t t_us)
+{
+    const scn_fleet *f = c->sh->fleet;
+    const scn_limiter *base = c->sh->l->base;
+    if (f->strategy == SCN_FLEET_LOCAL_SYNC && t_us >= c->next_sync_us) {
+        c->store_calls += 2;
+        if (bred_client_push_pull(c->client, c->last_admit_us, c->since_send, c->state, &c->fresh) == 0) {
+            c->since_send = 0;
+            c->syncs++;
+        } else {
+            c->errors++;   /* counted; its delta goes with the next push */
+        }
+        while (c->next_sync_us <= t_us) c->next_sync_us += f->sync_us;
+    }
+    const lim_config *cfg = f->strategy == SCN_FLEET_LOCAL ? &f->node_cfg[c->index] : &base->cfg;
+    base->ops->decide(cfg, c->state, c->fresh, t_us, a->req.cost, &a->dec);
+    c->fresh = 0;
+    a->at_us = t_us;
+    if (a->dec.allowed && f->strategy == SCN_FLEET_LOCAL_SYNC) {
+        c->since_send += a->req.cost;
+        c->last_admit_us = t_us;
+    }
+}
+
 static void *rt_client_main(void *arg)
 {
     rt_client *c = arg;
     rt_shared *sh = c->sh;
     const cli_config *cc = &sh->s->clients;
     unsigned stride = sh->o->clients;
-    size_t k = c->index;   /* this client's next arrival */
+    size_t k = c->index, mine = 0;   /* this client's next arrival (a node: the next of its own) */
+    if (sh->fleet) k = c->n_mine ? c->mine[0] : sh->n;
     while (!atomic_load(&sh->stop) && c->n_log < c->cap_log) {
         int64_t t_retry;
         evl_kind kind;
@@ -136,13 +173,16 @@ static void *rt_client_main(void *arg)
             a->req = sh->reqs[k];
             a->from = (evl_sender){ .intent = k, .first_us = a->req.t_us, .attempt = 1,
                                     .client_class = cli_class_of(cc, sh->s->seed, k) };
-            k += stride;
+            if (sh->fleet) k = ++mine < c->n_mine ? c->mine[mine] : sh->n;
+            else k += stride;
         }
         int64_t due = rt_due(sh, a->req.t_us);
         if (!rt_sleep_unless_stopped(due, &sh->stop)) break;
         int64_t now_us = sh->o->server_clock ? -1 : rt_scenario_us(sh) + c->skew_us;
         uint32_t key = sh->l->global ? 0 : a->req.key;
-        if (bred_client_decide(c->client, key, now_us, a->req.cost, &a->dec, &a->at_us) != 0) {
+        if (sh->fleet && sh->fleet->strategy != SCN_FLEET_CENTRAL) {
+            rt_node_decide(c, a, now_us < 0 ? rt_scenario_us(sh) : now_us);
+        } else if (bred_client_decide(c->client, key, now_us, a->req.cost, &a->dec, &a->at_us) != 0) {
             a->dec = (lim_decision){ sh->o->on_error_allow, 0, 0, 0 };
             a->at_us = now_us < 0 ? a->req.t_us : now_us;
             a->unanswered = 1;
@@ -150,6 +190,11 @@ static void *rt_client_main(void *arg)
         }
         a->latency_ns = clk_mono_ns() - due;
         c->n_log++;
+        if (sh->fleet) {
+            c->offered++;
+            c->admitted += a->dec.allowed != 0;
+            c->store_calls += sh->fleet->strategy == SCN_FLEET_CENTRAL;
+        }
         rt_after(c, a);
     }
     return NULL;
@@ -180,13 +225,20 @@ static uint32_t rt_max_attempts(const cli_config *cc)
 
 int rt_supports(const scn_scenario *s, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < s->n_limiters; i++)
-        if (s->limiters[i].entry->kind == LIM_KIND_FLEET) {
-            snprintf(err, errlen, "fleet '%s' runs in virtual mode only so far (realtime fleets, a thread and a "
-                                  "connection per node, are not built yet): leave it out with --only",
-                     s->limiters[i].name);
+    for (size_t i = 0; i < s->n_limiters; i++) {
+        const scn_fleet *f = s->limiters[i].fleet;
+        if (!f) continue;
+        const char *why = f->strategy != SCN_FLEET_CENTRAL && f->strategy != SCN_FLEET_LOCAL &&
+                                  f->strategy != SCN_FLEET_LOCAL_SYNC ? "its strategy runs in virtual mode only so far"
+                          : f->n_cuts ? "cuts run in virtual mode only so far"
+                          : f->nodes > RT_MAX_CLIENTS ? "realtime mode runs at most 256 nodes (a thread each)"
+                                                      : NULL;
+        if (why) {
+            snprintf(err, errlen, "fleet '%s': %s (realtime fleets have central, local and local_sync): leave it "
+                                  "out with --only", s->limiters[i].name, why);
             return -1;
         }
+    }
     for (size_t i = 0; i < s->clients.n; i++)
         if (s->clients.c[i].retry_on_timeout) {
             snprintf(err, errlen, "clients[%zu].retry_on: \"timeout\" needs --mode virtual: realtime mode models the "
@@ -196,12 +248,70 @@ int rt_supports(const scn_scenario *s, char *err, size_t errlen)
     return 0;
 }
 
+/* A fleet: the balancer gives each arrival its node (client thread),
+ * and each node its own state. 0, or -1 when memory is short. */
+static int rt_assign_nodes(rt_shared *sh, rt_client *nodes, char *err, size_t errlen)
+{
+    const scn_fleet *f = sh->fleet;
+    flt_balancer b;
+    uint32_t *node = malloc((sh->n + 1) * sizeof *node);
+    if (!node || flt_balancer_init(&b, f, sh->s) != 0) {
+        free(node);
+        snprintf(err, errlen, "%s: out of memory for the nodes of %zu requests", sh->l->name, sh->n);
+        return -1;
+    }
+    for (size_t k = 0; k < sh->n; k++) nodes[node[k] = flt_balance(&b, k, sh->reqs[k].key)].n_mine++;
+    flt_balancer_free(&b);
+    int rc = 0;
+    size_t size = sh->l->base->cfg.state_size ? sh->l->base->cfg.state_size : 1;
+    for (uint32_t i = 0; i < f->nodes && rc == 0; i++) {
+        rt_client *c = &nodes[i];
+        c->mine = malloc((c->n_mine + 1) * sizeof *c->mine);
+        c->state = calloc(1, size);
+        c->fresh = 1;
+        c->next_sync_us = f->sync_us * (int64_t)i / (int64_t)f->nodes;   /* node i's grid: i/N of a sync later */
+        if (!c->mine || !c->state) rc = -1;
+        c->n_mine = 0;
+    }
+    for (size_t k = 0; rc == 0 && k < sh->n; k++) nodes[node[k]].mine[nodes[node[k]].n_mine++] = (uint32_t)k;
+    free(node);
+    if (rc != 0) snprintf(err, errlen, "%s: out of memory for %u nodes", sh->l->name, f->nodes);
+    return rc;
+}
+
+/* What the nodes did, into *r (the backend's report replaced). */
+static int rt_fleet_report(const rt_client *nodes, unsigned n, flt_report *r)
+{
+    flt_report_free(r);
+    memset(r, 0, sizeof *r);
+    r->nodes = n;
+    r->offered = malloc(n * sizeof *r->offered);
+    r->admitted = malloc(n * sizeof *r->admitted);
+    if (!r->offered || !r->admitted) {
+        flt_report_free(r);
+        return -1;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        r->offered[i] = nodes[i].offered;
+        r->admitted[i] = nodes[i].admitted;
+        r->store_calls += nodes[i].store_calls;
+        r->syncs += nodes[i].syncs;
+    }
+    return 0;   /* a round trip's time is in the latency columns: added latency is virtual time's */
+}
+
 int rt_run(const scn_scenario *s, gen *g, const scn_limiter *l, bred *r, const run_backend *b,
            const rt_options *o, const run_options *ropt, run_result *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);   /* a failure before the recorder opens still leaves a clean note */
     if (rt_supports(s, err, errlen) != 0) return -1;
-    rt_shared sh = { .s = s, .l = l, .o = o };
+    rt_options as_nodes;
+    if (l->fleet) {   /* a fleet's nodes are the client threads, one connection each */
+        as_nodes = *o;
+        as_nodes.clients = l->fleet->nodes;
+        o = &as_nodes;
+    }
+    rt_shared sh = { .s = s, .l = l, .o = o, .fleet = l->fleet };
     pthread_mutex_init(&sh.lock, NULL);
     size_t cap = 1 << 16;
     gen_request *reqs = malloc(cap * sizeof *reqs);
@@ -248,11 +358,13 @@ int rt_run(const scn_scenario *s, gen *g, const scn_limiter *l, bred *r, const r
                  l->name, n, most, RT_MAX_REQUESTS);
         goto done;
     }
+    if (l->fleet && rt_assign_nodes(&sh, clients, err, errlen) != 0) goto done;
     for (unsigned i = 0; i < o->clients; i++) {
         rt_client *c = &clients[i];
-        c->cap_log = per_client * most + 1;
+        size_t intents = l->fleet ? c->n_mine : per_client;
+        c->cap_log = intents * most + 1;
         c->log = malloc(c->cap_log * sizeof *c->log);
-        if (!c->log || (cc->n && evl_init(&c->retries, per_client + 1) != 0)) {
+        if (!c->log || (cc->n && evl_init(&c->retries, intents + 1) != 0)) {
             snprintf(err, errlen, "%s: out of memory for the attempts of %zu intents", l->name, n);
             goto done;
         }
@@ -333,6 +445,11 @@ join:
     run_backend_report said;
     b->end(b->ctx, &said, out->note, sizeof out->note);
     begun = 0;
+    if (l->fleet && rt_fleet_report(clients, o->clients, &said.fleet) != 0) {
+        snprintf(err, errlen, "%s: out of memory for the fleet's report per node", l->name);
+        pass_abort(p);
+        goto done;
+    }
     /* The server's TIME follows execution; client clocks may reach it out
      * of their order (pass.h). */
     pass_finish(p, (double)(wall_ended - wall_started) / 1e9, o->server_clock, &said);
@@ -345,6 +462,8 @@ done:
     for (unsigned i = 0; clients && i < o->clients; i++) {
         bred_client_close(clients[i].client);
         free(clients[i].log);
+        free(clients[i].mine);
+        free(clients[i].state);
         evl_free(&clients[i].retries);
     }
     free(order);
