@@ -424,10 +424,13 @@ static int main_run(int argc, char **argv)
     main_command_line(argc, argv, command, sizeof command);
     const char *backend_names = a.use_memory && a.use_redis ? "memory,redis" : a.use_redis ? "redis" : "memory";
     char mode[200] = "virtual";
-    if (a.realtime)
-        snprintf(mode, sizeof mode, "realtime: %ld clients, speed %g, %s clock, skew +-%g ms%s", a.clients, a.speed,
-                 a.server_clock ? "server" : "client", a.skew_ms,
+    if (a.realtime) {
+        int fleets = 0;
+        for (size_t i = 0; i < s.n_limiters; i++) fleets |= s.limiters[i].fleet != NULL;
+        snprintf(mode, sizeof mode, "realtime: %ld clients%s, speed %g, %s clock, skew +-%g ms%s", a.clients,
+                 fleets ? " (a fleet: one per node)" : "", a.speed, a.server_clock ? "server" : "client", a.skew_ms,
                  a.server_clock ? "" : "; limiters decide at the scenario's time (wall time since start x speed)");
+    }
     out_context ctx = { backend_names, a.use_redis ? where : NULL, a.use_redis ? run_id : NULL, mode, command,
                         a.sample, main_clock_overhead() };
     /* The decision logs and the results go into place together: logs first
