@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rng.h"
 
 #define DSM_NO_TICKET UINT32_MAX
 
@@ -17,7 +16,7 @@ typedef struct {
 struct dsm {
     scn_downstream d;
     int64_t duration_us;
-    dsm_service service;
+    dur_dist service;
     int64_t *free_at;                 /* min-heap: when each server is next free */
     dsm_pending *pending;             /* min-heap by release */
     size_t n_pending, max_pending;
@@ -42,23 +41,8 @@ dsm *dsm_create(const scn_downstream *d, uint64_t seed, int64_t duration_us, siz
     if (!m->free_at || !m->pending || !m->wait || !m->e2e) { dsm_destroy(m); return NULL; }
     hist_init(m->wait);
     hist_init(m->e2e);
-    dsm_service_init(&m->service, d, seed, 4);
+    dur_init(&m->service, d->dist, d->mean_ms, d->p99_ms, seed, 4);
     return m;
-}
-
-void dsm_service_init(dsm_service *s, const scn_downstream *d, uint64_t seed, uint64_t stream)
-{
-    memset(s, 0, sizeof *s);
-    s->dist = d->dist;
-    s->mean_ms = d->mean_ms;
-    rng_seed(&s->r, seed, stream);
-    if (d->dist == SCN_SERVICE_LOGNORMAL) {
-        /* mean = e^(mu + s^2/2), p99 = e^(mu + z s): s is the smaller root of
-         * s^2/2 - z s + ln(p99/mean) = 0 */
-        const double z = 2.326347874040841;
-        s->sigma = z - sqrt(z * z - 2 * log(d->p99_ms / d->mean_ms));
-        s->mu = log(d->mean_ms) - s->sigma * s->sigma / 2;
-    }
 }
 
 void dsm_destroy(dsm *m)
@@ -73,22 +57,6 @@ void dsm_destroy(dsm *m)
     free(m);
 }
 
-int64_t dsm_service_draw(dsm_service *s)
-{
-    double ms;
-    switch (s->dist) {
-    case SCN_SERVICE_EXPONENTIAL: ms = s->mean_ms * rng_exp(&s->r); break;
-    case SCN_SERVICE_LOGNORMAL: {
-        double u1 = 1 - rng_uniform(&s->r), u2 = rng_uniform(&s->r);
-        double z = sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
-        ms = exp(s->mu + s->sigma * z);
-        break;
-    }
-    default: ms = s->mean_ms;
-    }
-    return (int64_t)llround(ms * 1000);
-}
-
 static void dsm_swap64(int64_t *a, int64_t *b) { int64_t t = *a; *a = *b; *b = t; }
 
 /* The earliest-free server takes the request (FIFO by release); returns
@@ -98,7 +66,7 @@ static int64_t dsm_serve(dsm *m, int64_t release_us, int64_t delay_us)
     int64_t *h = m->free_at;
     size_t n = m->d.concurrency;
     int64_t start = h[0] > release_us ? h[0] : release_us;
-    int64_t service = dsm_service_draw(&m->service);
+    int64_t service = dur_draw(&m->service);
     int64_t finish = start + service;
     h[0] = finish;   /* that server is busy until then: sift it down */
     for (size_t i = 0;;) {

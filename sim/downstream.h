@@ -26,21 +26,8 @@
 #include <stdint.h>
 
 #include "hist.h"
-#include "rng.h"
+#include "durations.h"
 #include "scenario.h"
-
-/* Service times of a downstream: its distribution and a stream of the seed. */
-typedef struct {
-    scn_service_dist dist;
-    double mean_ms, mu, sigma;       /* mu, sigma: lognormal */
-    rng r;
-} dsm_service;
-
-/* Draws from `d`'s service time distribution on stream `stream` of `seed`. */
-void dsm_service_init(dsm_service *s, const scn_downstream *d, uint64_t seed, uint64_t stream);
-
-/* The next service time, in whole µs. */
-int64_t dsm_service_draw(dsm_service *s);
 
 typedef struct dsm dsm;
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "downstream.h"
+#include "durations.h"
 #include "hist.h"
 #include "keyspace.h"
 
@@ -105,7 +105,7 @@ struct flt_model {
     flt_event *events;         /* min-heap by (time, node), one per node */
     size_t n_events;
     flt_balancer balancer;
-    dsm_service link;
+    dur_dist link;
     uint64_t n;                /* requests decided: the balancer's count */
     uint64_t store_calls, syncs;
     uint64_t fallbacks, lost;  /* decisions taken by on_cut; messages a cut or a stopped coordinator lost */
@@ -273,7 +273,7 @@ static flt_event flt_msg(int64_t t_us, flt_step_kind step, uint32_t node)
 }
 
 /* One way over the link. */
-static int64_t flt_link(flt_model *m) { return m->cfg->link_mean_ms > 0 ? dsm_service_draw(&m->link) : 0; }
+static int64_t flt_link(flt_model *m) { return m->cfg->link_mean_ms > 0 ? dur_draw(&m->link) : 0; }
 
 /* 1 when node i is cut off at t_us. */
 static int flt_cut(const flt_model *m, uint32_t i, int64_t t_us)
@@ -686,9 +686,8 @@ flt_model *flt_create(const scn_scenario *s, const scn_limiter *f, const flt_sto
             m->lessee[i] = (flt_lessee){ 0, 1.0 / nodes, 0, m->cfg->lease_us, 0 };
     }
     if (flt_balancer_init(&m->balancer, m->cfg, s) != 0) goto short_of_memory;
-    scn_downstream link = { .present = 1, .dist = m->cfg->link_dist, .mean_ms = m->cfg->link_mean_ms,
-                            .p99_ms = m->cfg->link_p99_ms };
-    if (m->cfg->link_mean_ms > 0) dsm_service_init(&m->link, &link, s->seed, 6);
+    if (m->cfg->link_mean_ms > 0)
+        dur_init(&m->link, m->cfg->link_dist, m->cfg->link_mean_ms, m->cfg->link_p99_ms, s->seed, 6);
     return m;
 short_of_memory:
     snprintf(err, errlen, "%s: out of memory for a fleet of %u nodes", f->name, f->fleet->nodes);

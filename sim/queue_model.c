@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "downstream.h"
+#include "durations.h"
 #include "hist.h"
 #include "rng.h"
 
@@ -29,7 +29,7 @@ typedef struct {
 struct qm {
     qm_config c;
     double failure_prob;
-    dsm_service service;
+    dur_dist service;
     rng fail;
     qm_message *msg;
     size_t n_msg, max_msg;
@@ -79,7 +79,7 @@ qm *qm_create(const qm_config *c, const scn_downstream *d, double failure_prob, 
     if (!m) return NULL;
     m->c = *c;
     m->failure_prob = failure_prob;
-    dsm_service_init(&m->service, d, seed, 5);
+    dur_init(&m->service, d->dist, d->mean_ms, d->p99_ms, seed, 5);
     rng_seed(&m->fail, seed, 6);
     m->max_msg = max_messages;
     m->msg = malloc((max_messages ? max_messages : 1) * sizeof *m->msg);
@@ -223,7 +223,7 @@ static void qm_run(qm *m, int64_t t_us)
         k->delivered++;
         qm_per_second(t_us, &m->delivered_second, &m->delivered_in_second, &m->r.peak_delivered_rps);
         if ((size_t)(t_us / 1000000) < m->n_seconds) m->second_delivered[t_us / 1000000]++;
-        int64_t service = dsm_service_draw(&m->service);
+        int64_t service = dur_draw(&m->service);
         int failed = m->failure_prob > 0 && rng_uniform(&m->fail) < m->failure_prob;
         qm_flight_push(m, (qm_flight){ t_us + service, id, (uint32_t)failed });
     }

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "../algorithms/queue.h"
-#include "downstream.h"
+#include "durations.h"
 #include "redis_conn.h"
 #include "clock.h"
 #include "redis_scripts.h"
@@ -452,10 +452,10 @@ static void rq_consumer_main(const rq_setup *s, uint32_t index, uint32_t incarna
         q->conn = NULL;
         if (rq_wait(stop_fd, rq_now_us() + 100000)) _exit(0);
     }
-    dsm_service service;
+    dur_dist service;
     rng fail;
     uint64_t stream = 1000 + (uint64_t)index * 1000 + incarnation;
-    dsm_service_init(&service, &s->down, s->seed, stream);
+    dur_init(&service, s->down.dist, s->down.mean_ms, s->down.p99_ms, s->seed, stream);
     rng_seed(&fail, s->seed, stream + 500);
     rq_item *items = calloc(share, sizeof *items);
     if (!items) _exit(1);
@@ -476,7 +476,7 @@ static void rq_consumer_main(const rq_setup *s, uint32_t index, uint32_t incarna
                 rq_item *it = &items[i];
                 *it = (rq_item){ .raw = r->element[i]->str };
                 rq_read(it);
-                it->done_us = taken_at + (it->msg ? dsm_service_draw(&service) : 0);
+                it->done_us = taken_at + (it->msg ? dur_draw(&service) : 0);
                 it->failed = it->msg && s->failure_prob > 0 && rng_uniform(&fail) < s->failure_prob;
             }
             /* the batch's calls run side by side; each ends after its own service time */
