@@ -236,9 +236,22 @@ static int flt_earlier(const flt_event *a, const flt_event *b)
     return a->from < b->from;
 }
 
+/* A node's own timers (a sync, a report, a control round, a publish, a
+ * renewal): at most one each, nodes + 1 in all, and room is kept for them. */
+static int flt_is_timer(flt_step_kind k)
+{
+    return k == FLT_SEND || k == FLT_REPORT || k == FLT_CONTROL || k == FLT_PUBLISH || k == FLT_RENEW;
+}
+
+/* Schedules e. The queue is sized for every message a link of about its
+ * delay keeps in flight; one beyond that is lost, and counted, so that a
+ * very slow link loses messages instead of allocating per request. */
 static void flt_push(flt_model *m, flt_event e)
 {
-    if (m->n_events == m->cap_events) return;   /* cannot happen: sized for every message at once */
+    if (!flt_is_timer(e.step) && m->n_events + m->cfg->nodes + 1 >= m->cap_events) {
+        m->lost++;
+        return;
+    }
     size_t i = m->n_events++;
     m->events[i] = e;
     while (i > 0 && flt_earlier(&m->events[i], &m->events[(i - 1) / 2])) {
@@ -642,7 +655,19 @@ flt_model *flt_create(const scn_scenario *s, const scn_limiter *f, const flt_sto
     m->node = calloc(nodes, sizeof *m->node);
     m->store = calloc(1, size);
     /* every message that can be on its way at once: a node's report and share, or each of its gossip */
-    m->cap_events = m->cfg->strategy == SCN_FLEET_GOSSIP ? (size_t)nodes * nodes * 2 + nodes : 4 * (size_t)nodes + 1;
+    /* messages in flight: rounds of them while a message is on its way (a link of 20 x its mean, or of its
+     * p99, counts as long as one gets), each round a node's report, share, renewal and grant, or its gossip */
+    double link_ms = m->cfg->link_dist == SCN_SERVICE_LOGNORMAL ? m->cfg->link_p99_ms
+                     : m->cfg->link_dist == SCN_SERVICE_EXPONENTIAL ? 20 * m->cfg->link_mean_ms
+                                                                   : m->cfg->link_mean_ms;
+    int64_t period_us = m->cfg->sync_us ? m->cfg->sync_us : m->cfg->interval_us ? m->cfg->interval_us
+                        : m->cfg->lease_us ? m->cfg->lease_us / 2 : 1000000;
+    size_t rounds = (size_t)ceil(2 * link_ms * 1000 / (double)(period_us > 0 ? period_us : 1)) + 2;
+    if (rounds > 64) rounds = 64;
+    size_t per_round = m->cfg->strategy == SCN_FLEET_GOSSIP ? (size_t)nodes * nodes : 3 * (size_t)nodes;
+    size_t messages = rounds * per_round;
+    if (messages > (size_t)1 << 22) messages = (size_t)1 << 22;   /* 4M (192 MiB): beyond, a message is lost */
+    m->cap_events = messages + nodes + 2;
     m->events = malloc(m->cap_events * sizeof *m->events);
     m->added = malloc(sizeof *m->added);
     if (!m->node || !m->store || !m->events || !m->added) goto short_of_memory;

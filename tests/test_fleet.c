@@ -440,3 +440,18 @@ Test(fleet, a_sweep_varies_nodes_and_the_sync_interval, .timeout = 120)
     tsup_rmtree(dir);
     free(dir);
 }
+
+/* A link far slower than the gossip: the fleet's queue holds what a link
+ * of about that delay keeps in flight, and loses the rest, counted --
+ * every node still publishes every interval. */
+Test(fleet, messages_beyond_a_slow_links_room_are_lost_and_counted)
+{
+    scn_scenario s;
+    run_result r = tsup_run_memory("tests/fixtures/good/fleet_slow_link.json", NULL, 0, 1, &s);
+    cr_assert_gt(r.fleet.lost_messages, 0);
+    /* 4 nodes publishing every 10 ms for 10 s */
+    cr_assert_geq(r.fleet.store_calls, 4 * 990);
+    cr_assert_eq(r.oracle.violations, 0);
+    run_result_free(&r);
+    scn_free(&s);
+}
