@@ -72,9 +72,7 @@ typedef struct {
     int64_t next_grid_us;      /* its next sync time on its grid */
     uint64_t offered, admitted;
     /* lease, controller, gossip: its share of the rate, enforced by a bucket of its own */
-    double rate_us, burst;     /* per microsecond; whole requests */
-    double tokens;
-    int64_t tokens_at_us;
+    flt_share b;
     int64_t lease_until_us;    /* lease: when its grant runs out (then it has none) */
     double share;              /* lease: the fraction of the limit granted */
     double next_rate;          /* lease: a larger grant, held back until the old one expires (from -1: none) */
@@ -336,22 +334,44 @@ static void flt_consume(const flt_model *m, unsigned char *state, int *fresh, in
 
 /* ---- lease, controller, gossip: a share of the rate per node ---------- */
 
-/* Node n's bucket refilled up to t_us at its share. */
-static void flt_refill(flt_node *n, int64_t t_us)
+void flt_share_refill(flt_share *b, int64_t t_us)
 {
-    if (t_us <= n->tokens_at_us) return;
-    n->tokens += n->rate_us * (double)(t_us - n->tokens_at_us);
-    if (n->tokens > n->burst) n->tokens = n->burst;
-    n->tokens_at_us = t_us;
+    if (t_us <= b->at_us) return;
+    b->tokens += b->rate_us * (double)(t_us - b->at_us);
+    if (b->tokens > b->burst) b->tokens = b->burst;
+    b->at_us = t_us;
 }
+
+void flt_share_set(flt_share *b, const scn_fleet *f, int64_t t_us, double fraction)
+{
+    flt_share_refill(b, t_us);
+    b->rate_us = f->rate_per_s * fraction / 1e6;
+    b->burst = f->burst * fraction;
+    if (b->tokens > b->burst) b->tokens = b->burst;
+}
+
+void flt_share_take(flt_share *b, int64_t t_us, int64_t cost, int64_t reshare_us, lim_decision *out)
+{
+    flt_share_refill(b, t_us);
+    double c = (double)cost;
+    out->delay_us = 0;
+    if (b->tokens >= c) {
+        b->tokens -= c;
+        out->allowed = 1;
+        out->retry_after_us = 0;
+    } else {
+        out->allowed = 0;
+        out->retry_after_us = b->rate_us > 0 && b->burst >= c ? (int64_t)ceil((c - b->tokens) / b->rate_us)
+                                                              : reshare_us;   /* until its share changes */
+    }
+    out->remaining = b->tokens >= 1 ? (int64_t)floor(b->tokens) : 0;
+}
+
 
 /* Node n enforces `fraction` of the limit from t_us on. */
 static void flt_set_share(const flt_model *m, flt_node *n, int64_t t_us, double fraction)
 {
-    flt_refill(n, t_us);
-    n->rate_us = m->cfg->rate_per_s * fraction / 1e6;
-    n->burst = m->cfg->burst * fraction;
-    if (n->tokens > n->burst) n->tokens = n->burst;
+    flt_share_set(&n->b, m->cfg, t_us, fraction);
 }
 
 /* Node n's demand since its last report, in requests/s, and a new count from t_us. */
@@ -372,7 +392,7 @@ static void flt_lease_at(const flt_model *m, flt_node *n, int64_t t_us)
         n->lease_until_us = n->next_until_us;
         n->next_from_us = -1;
     }
-    if (t_us >= n->lease_until_us && n->burst > 0) {   /* not renewed in time: fail closed */
+    if (t_us >= n->lease_until_us && n->b.burst > 0) {   /* not renewed in time: fail closed */
         flt_set_share(m, n, n->lease_until_us, 0);
         n->share = 0;
     }
@@ -499,7 +519,7 @@ static void flt_step_share(flt_model *m, flt_event e)
         }
         n->heard_us = e.t_us;
         flt_lease_at(m, n, e.t_us);
-        if (e.value <= n->share || n->burst == 0) {   /* smaller (or nothing held): at once */
+        if (e.value <= n->share || n->b.burst == 0) {   /* smaller (or nothing held): at once */
             flt_set_share(m, n, e.t_us, e.value);
             n->share = e.value;
             n->lease_until_us = e.until_us;
@@ -528,20 +548,7 @@ static void flt_share_decide(flt_model *m, flt_node *n, const gen_request *q, li
         flt_fallback(m, n, q, out);
         return;
     }
-    flt_refill(n, q->t_us);
-    double cost = (double)q->cost;
-    out->delay_us = 0;
-    if (n->tokens >= cost) {
-        n->tokens -= cost;
-        out->allowed = 1;
-        out->retry_after_us = 0;
-    } else {
-        out->allowed = 0;
-        int64_t reshare = m->cfg->strategy == SCN_FLEET_LEASE ? m->cfg->lease_us / 2 : m->cfg->interval_us;
-        out->retry_after_us = n->rate_us > 0 && n->burst >= cost ? (int64_t)ceil((cost - n->tokens) / n->rate_us)
-                                                                   : reshare;   /* until its share changes */
-    }
-    out->remaining = n->tokens >= 1 ? (int64_t)floor(n->tokens) : 0;
+    flt_share_take(&n->b, q->t_us, q->cost, c->strategy == SCN_FLEET_LEASE ? c->lease_us / 2 : c->interval_us, out);
 }
 
 /* Handles one message or timer (local_sync's here, the shares' above). */
@@ -687,7 +694,7 @@ flt_model *flt_create(const scn_scenario *s, const scn_limiter *f, const flt_sto
         }
         if (flt_shares(m->cfg)) {   /* an even share to begin with, its bucket full */
             flt_set_share(m, n, 0, 1.0 / nodes);
-            n->tokens = n->burst;
+            n->b.tokens = n->b.burst;
             n->share = 1.0 / nodes;
             n->next_from_us = -1;
             n->lease_until_us = m->cfg->lease_us;
@@ -823,8 +830,8 @@ int64_t flt_level(const flt_model *m, int64_t now_us)
         double sum = 0;
         for (uint32_t i = 0; i < m->cfg->nodes; i++) {
             const flt_node *n = &m->node[i];
-            double t = n->tokens + n->rate_us * (double)(now_us > n->tokens_at_us ? now_us - n->tokens_at_us : 0);
-            sum += t < n->burst ? t : n->burst;
+            double t = n->b.tokens + n->b.rate_us * (double)(now_us > n->b.at_us ? now_us - n->b.at_us : 0);
+            sum += t < n->b.burst ? t : n->b.burst;
         }
         return (int64_t)floor(sum);
     }
@@ -861,7 +868,7 @@ int flt_report_fill(const flt_model *m, flt_report *r)
             flt_report_free(r);
             return -1;
         }
-        for (uint32_t i = 0; i < r->nodes; i++) r->share[i] = m->node[i].rate_us * 1e6 / m->cfg->rate_per_s;
+        for (uint32_t i = 0; i < r->nodes; i++) r->share[i] = m->node[i].b.rate_us * 1e6 / m->cfg->rate_per_s;
     }
     r->store_calls = m->store_calls;
     r->fallbacks = m->fallbacks;

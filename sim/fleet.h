@@ -79,6 +79,24 @@ int flt_balancer_init(flt_balancer *b, const scn_fleet *f, const scn_scenario *s
 void flt_balancer_free(flt_balancer *b);
 uint32_t flt_balance(const flt_balancer *b, uint64_t n, uint32_t key);
 
+/* A node's share of the rate (lease, controller, gossip), enforced by a
+ * token bucket of its own: rate and burst times the share, in doubles. */
+typedef struct {
+    double rate_us, burst;     /* per microsecond; requests */
+    double tokens;
+    int64_t at_us;             /* tokens as of then */
+} flt_share;
+
+/* Refilled up to t_us. */
+void flt_share_refill(flt_share *b, int64_t t_us);
+
+/* `fraction` of f's rate and burst from t_us on (tokens capped to the new burst). */
+void flt_share_set(flt_share *b, const scn_fleet *f, int64_t t_us, double fraction);
+
+/* A request of cost at t_us: admitted while tokens last; a refusal waits
+ * for the tokens, or reshare_us when the share could never pass it. */
+void flt_share_take(flt_share *b, int64_t t_us, int64_t cost, int64_t reshare_us, lim_decision *out);
+
 typedef struct flt_model flt_model;
 
 /* Where the shared state lives (central's limiter, local_sync's store):
