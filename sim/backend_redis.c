@@ -3,11 +3,14 @@
 #include "backend_redis.h"
 #include "fleet.h"
 
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <hiredis/hiredis.h>
 
 #include "clock.h"
 #include "redis_conn.h"
@@ -682,6 +685,86 @@ void bred_destroy(bred *r)
     free(r->chain_source);
     flt_destroy(r->fleet);
     free(r);
+}
+
+/* ---- a fleet's gossip: PUBLISH and SUBSCRIBE on a channel of the run ---- */
+
+struct bred_sub {
+    rconn *conn;
+};
+
+/* The channel `name` of the pass: under its key prefix, as a hash tag. */
+static void bred_channel(const bred *r, const char *name, char *out, size_t len)
+{
+    snprintf(out, len, "%.*s%s}", (int)r->plen, r->prefix, name);
+}
+
+bred_sub *bred_subscribe(bred *r, const char *name, char *err, size_t errlen)
+{
+    bred_sub *sub = calloc(1, sizeof *sub);
+    if (!sub) { snprintf(err, errlen, "out of memory"); return NULL; }
+    if (!(sub->conn = rconn_open(&r->url, r->opt.timeout_ms, err, errlen))) {
+        free(sub);
+        return NULL;
+    }
+    char ch[300];
+    bred_channel(r, name, ch, sizeof ch);
+    redisContext *ctx = rconn_ctx(sub->conn);
+    redisReply *rep = ctx ? redisCommand(ctx, "SUBSCRIBE %s", ch) : NULL;
+    int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 3;
+    freeReplyObject(rep);
+    if (!ok) {
+        snprintf(err, errlen, "SUBSCRIBE %s: %s", ch, rconn_error(sub->conn));
+        bred_sub_close(sub);
+        return NULL;
+    }
+    return sub;
+}
+
+int bred_sub_poll(bred_sub *sub, char *buf, size_t len)
+{
+    redisContext *ctx = rconn_ctx(sub->conn);
+    if (!ctx) return -1;
+    for (;;) {
+        void *got = NULL;
+        if (redisGetReplyFromReader(ctx, &got) != REDIS_OK) return -1;
+        redisReply *rep = got;
+        if (rep) {
+            int message = rep->type == REDIS_REPLY_ARRAY && rep->elements == 3 &&
+                          rep->element[0]->type == REDIS_REPLY_STRING && strcmp(rep->element[0]->str, "message") == 0 &&
+                          rep->element[2]->type == REDIS_REPLY_STRING;
+            if (message) snprintf(buf, len, "%s", rep->element[2]->str);
+            freeReplyObject(rep);
+            if (message) return 1;
+            continue;
+        }
+        struct pollfd p = { ctx->fd, POLLIN, 0 };
+        int ready = poll(&p, 1, 0);
+        if (ready == 0) return 0;
+        if (ready < 0 || redisBufferRead(ctx) != REDIS_OK) return -1;
+    }
+}
+
+void bred_sub_close(bred_sub *sub)
+{
+    if (!sub) return;
+    rconn_close(sub->conn);
+    free(sub);
+}
+
+int bred_client_publish(bred_client *c, const char *name, const char *msg)
+{
+    char ch[300];
+    bred_channel(c->owner, name, ch, sizeof ch);
+    const char *argv[] = { "PUBLISH", ch, msg };
+    size_t lens[] = { 7, strlen(ch), strlen(msg) };
+    rconn_reply rep;
+    if (!bred_connected(c)) return -1;
+    rconn_reset(c->conn);
+    if (rconn_add_argv(c->conn, 3, argv, lens) != 0 || rconn_send(c->conn) != 0 || rconn_recv(c->conn, &rep) != 0 ||
+        rep.is_error)
+        return -1;
+    return 0;
 }
 
 bred_client *bred_client_open(bred *r, char *err, size_t errlen)

@@ -61,6 +61,19 @@ void bred_client_close(bred_client *c);
  * an error) when Redis did not answer. */
 int bred_client_push_pull(bred_client *c, int64_t at_us, int64_t cost, void *state, int *fresh);
 
+/* A subscription to the pass's channel `name` ("<key prefix>name}"), on
+ * a connection of its own; NULL with a message. */
+typedef struct bred_sub bred_sub;
+bred_sub *bred_subscribe(bred *r, const char *name, char *err, size_t errlen);
+
+/* The next message waiting, without waiting: 1 with its payload in buf,
+ * 0 when none is there, -1 when the connection failed. */
+int bred_sub_poll(bred_sub *sub, char *buf, size_t len);
+void bred_sub_close(bred_sub *sub);
+
+/* PUBLISH msg on the pass's channel `name` over c. 0, or -1. */
+int bred_client_publish(bred_client *c, const char *name, const char *msg);
+
 /* Decides one request at now_us (negative: the server's clock, TIME). On
  * success *at_us is the time the limiter decided at. Returns 0, or -1 when
  * Redis gave no decision (the caller counts it and applies its policy). */

@@ -57,6 +57,13 @@ typedef struct {
     int fresh;
     int64_t since_send, last_admit_us, next_sync_us;
     uint64_t offered, admitted, store_calls, syncs;
+    /* gossip: its share, the demand heard from each node, its subscription to the others' */
+    flt_share share;
+    double *heard;
+    uint64_t offered_since;
+    int64_t since_us, next_publish_us;
+    bred_sub *sub;
+    uint64_t heard_messages, lost_messages;
 } rt_client;
 
 /* The scenario's time now, in microseconds: wall time since virtual 0,
@@ -125,10 +132,54 @@ static void rt_after(rt_client *c, rt_attempt *a)
 /* A fleet's node deciding by itself at t_us (its clock): local with its
  * share, local_sync on its replica, pushing what it admitted and pulling
  * the store's state on its own connection once a sync is due. */
+/* gossip: what the others published since (PUBLISH/SUBSCRIBE, "node demand"). */
+static void rt_node_listen(rt_client *c)
+{
+    const scn_fleet *f = c->sh->fleet;
+    char msg[64];
+    int got;
+    while ((got = bred_sub_poll(c->sub, msg, sizeof msg)) == 1) {
+        unsigned from;
+        double demand;
+        if (sscanf(msg, "%u %lf", &from, &demand) == 2 && from < f->nodes && from != c->index) {
+            c->heard[from] = demand;
+            c->heard_messages++;
+        }
+    }
+    if (got < 0) c->lost_messages++;   /* the subscription failed: it decides on what it heard */
+}
+
+/* gossip: every interval, publish this node's demand and take own / (own + heard). */
+static void rt_node_gossip(rt_client *c, int64_t t_us)
+{
+    const scn_fleet *f = c->sh->fleet;
+    rt_node_listen(c);
+    if (t_us < c->next_publish_us) return;
+    double own = t_us > c->since_us ? (double)c->offered_since * 1e6 / (double)(t_us - c->since_us) : 0;
+    c->offered_since = 0;
+    c->since_us = t_us;
+    char msg[64];
+    snprintf(msg, sizeof msg, "%u %.6f", c->index, own);
+    c->store_calls++;
+    if (bred_client_publish(c->client, "gossip", msg) != 0) c->errors++;
+    double total = own;
+    for (unsigned j = 0; j < f->nodes; j++)
+        if (j != c->index) total += c->heard[j];
+    flt_share_set(&c->share, f, t_us, total > 0 ? own / total : 1.0 / f->nodes);
+    while (c->next_publish_us <= t_us) c->next_publish_us += f->interval_us;
+}
+
 static void rt_node_decide(rt_client *c, rt_attempt *a, int64_t t_us)
 {
     const scn_fleet *f = c->sh->fleet;
     const scn_limiter *base = c->sh->l->base;
+    if (f->strategy == SCN_FLEET_GOSSIP) {
+        c->offered_since++;
+        rt_node_gossip(c, t_us);
+        flt_share_take(&c->share, t_us, a->req.cost, f->interval_us, &a->dec);
+        a->at_us = t_us;
+        return;
+    }
     if (f->strategy == SCN_FLEET_LOCAL_SYNC && t_us >= c->next_sync_us) {
         c->store_calls += 2;
         if (bred_client_push_pull(c->client, c->last_admit_us, c->since_send, c->state, &c->fresh) == 0) {
@@ -228,13 +279,13 @@ int rt_supports(const scn_scenario *s, char *err, size_t errlen)
     for (size_t i = 0; i < s->n_limiters; i++) {
         const scn_fleet *f = s->limiters[i].fleet;
         if (!f) continue;
-        const char *why = f->strategy != SCN_FLEET_CENTRAL && f->strategy != SCN_FLEET_LOCAL &&
-                                  f->strategy != SCN_FLEET_LOCAL_SYNC ? "its strategy runs in virtual mode only so far"
+        const char *why = f->strategy == SCN_FLEET_LEASE || f->strategy == SCN_FLEET_CONTROLLER
+                              ? "its strategy runs in virtual mode only so far"
                           : f->n_cuts ? "cuts run in virtual mode only so far"
                           : f->nodes > RT_MAX_CLIENTS ? "realtime mode runs at most 256 nodes (a thread each)"
                                                       : NULL;
         if (why) {
-            snprintf(err, errlen, "fleet '%s': %s (realtime fleets have central, local and local_sync): leave it "
+            snprintf(err, errlen, "fleet '%s': %s (realtime fleets have central, local, local_sync and gossip): leave it "
                                   "out with --only", s->limiters[i].name, why);
             return -1;
         }
@@ -271,6 +322,12 @@ static int rt_assign_nodes(rt_shared *sh, rt_client *nodes, char *err, size_t er
         c->fresh = 1;
         c->next_sync_us = f->sync_us * (int64_t)i / (int64_t)f->nodes;   /* node i's grid: i/N of a sync later */
         if (!c->mine || !c->state) rc = -1;
+        if (f->strategy == SCN_FLEET_GOSSIP) {   /* an even share to begin with, published in turn */
+            flt_share_set(&c->share, f, 0, 1.0 / f->nodes);
+            c->share.tokens = c->share.burst;
+            c->next_publish_us = f->interval_us + f->interval_us * (int64_t)i / (int64_t)f->nodes;
+            if (!(c->heard = calloc(f->nodes, sizeof *c->heard))) rc = -1;
+        }
         c->n_mine = 0;
     }
     for (size_t k = 0; rc == 0 && k < sh->n; k++) nodes[node[k]].mine[nodes[node[k]].n_mine++] = (uint32_t)k;
@@ -296,6 +353,14 @@ static int rt_fleet_report(const rt_client *nodes, unsigned n, flt_report *r)
         r->admitted[i] = nodes[i].admitted;
         r->store_calls += nodes[i].store_calls;
         r->syncs += nodes[i].syncs;
+        r->lost_messages += nodes[i].lost_messages;
+    }
+    if (nodes[0].heard) {   /* gossip: the shares they ended with */
+        if (!(r->share = malloc(n * sizeof *r->share))) {
+            flt_report_free(r);
+            return -1;
+        }
+        for (unsigned i = 0; i < n; i++) r->share[i] = nodes[i].share.rate_us * 1e6 / nodes[i].sh->fleet->rate_per_s;
     }
     return 0;   /* a round trip's time is in the latency columns: added latency is virtual time's */
 }
@@ -378,6 +443,8 @@ int rt_run(const scn_scenario *s, gen *g, const scn_limiter *l, bred *r, const r
         double skew_ms = o->clients > 1 ? -o->skew_ms + 2 * o->skew_ms * i / (o->clients - 1) : o->skew_ms;
         clients[i].skew_us = (int64_t)(skew_ms * 1000 * o->speed);
         if (!(clients[i].client = bred_client_open(r, err, errlen))) goto done;
+        if (l->fleet && l->fleet->strategy == SCN_FLEET_GOSSIP && !(clients[i].sub = bred_subscribe(r, "gossip", err, errlen)))
+            goto done;
     }
     sh.start_ns = clk_mono_ns() + 50000000;   /* every client connected; start together */
     int64_t wall_started = clk_mono_ns();
@@ -464,6 +531,8 @@ done:
         free(clients[i].log);
         free(clients[i].mine);
         free(clients[i].state);
+        free(clients[i].heard);
+        bred_sub_close(clients[i].sub);
         evl_free(&clients[i].retries);
     }
     free(order);

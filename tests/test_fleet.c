@@ -9,6 +9,9 @@
 
 #include "../sim/backend_memory.h"
 #include "../sim/runner.h"
+#include <hiredis/hiredis.h>
+#include <sys/time.h>
+
 #include "../sim/redis_server.h"
 #include "support.h"
 
@@ -211,8 +214,61 @@ Test(fleet, realtime_nodes_are_threads_with_their_own_connections, .timeout = 18
     free(dir);
 }
 
-/* Realtime fleets have central, local and local_sync; the others, and
- * cuts, are refused before anything runs. */
+/* Realtime gossip goes through Redis for real: the test subscribes to
+ * the run's channel and counts the nodes' PUBLISHes (4 nodes, every
+ * 500 ms of a 10 s run, when a request comes after the time: about 76),
+ * and the shares follow the balancer's skew as in virtual time. */
+Test(fleet, realtime_gossip_goes_through_publish_and_subscribe, .timeout = 180)
+{
+    rsrv server = { 0 };
+    char err[4096];
+    cr_assert_eq(rsrv_start(&server, NULL, err, sizeof err), 0, "%s", err);
+    redisContext *sub = redisConnect("127.0.0.1", server.port);
+    cr_assert(sub && !sub->err);
+    redisReply *ok = redisCommand(sub, "SUBSCRIBE %s", "ratelab:gossiptest-gossiping:{gossip}");
+    cr_assert(ok && ok->type == REDIS_REPLY_ARRAY);
+    freeReplyObject(ok);
+    char *dir = tsup_tempdir(), url[64], out[600];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", server.port);
+    snprintf(out, sizeof out, "%s/rt", dir);
+    const char *argv[] = { "run", "tests/fixtures/good/fleet_shares.json", "--only", "gossiping", "--backend", "redis",
+                           "--mode", "realtime", "--speed", "4", "--redis-url", url, "--run-id", "gossiptest",
+                           "--out", out, "--quiet", NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s", err);
+    struct timeval wait = { 0, 300000 };   /* what is left in the socket: read until it stays quiet */
+    redisSetTimeout(sub, wait);
+    int messages = 0, well_formed = 0;
+    void *got;
+    while (messages < 1000 && redisGetReply(sub, &got) == REDIS_OK) {
+        redisReply *m = got;
+        unsigned node;
+        double demand;
+        if (m->type == REDIS_REPLY_ARRAY && m->elements == 3 && m->element[2]->type == REDIS_REPLY_STRING) {
+            messages++;
+            well_formed += sscanf(m->element[2]->str, "%u %lf", &node, &demand) == 2 && node < 4 && demand >= 0;
+        }
+        freeReplyObject(m);
+    }
+    redisFree(sub);
+    rsrv_stop(&server);
+    cr_assert_geq(messages, 60, "%d PUBLISHes heard", messages);
+    cr_assert_leq(messages, 84);
+    cr_assert_eq(well_formed, messages);
+    char path[700];
+    snprintf(path, sizeof path, "%s/fleet_nodes.csv", out);
+    char *nodes = tsup_slurp(path);
+    cr_assert(nodes);
+    const char *hot = strstr(nodes, "\ngossiping,redis,2,");   /* key_hash sends node 2 about half */
+    cr_assert(hot);
+    double share = csv_field(hot + 1, 5);
+    cr_assert(share > 0.4 && share < 0.6, "node 2's share %.3f", share);
+    free(nodes);
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+/* Realtime fleets have central, local, local_sync and gossip; lease,
+ * controller and cuts are refused before anything runs. */
 Test(fleet, realtime_mode_refuses_what_it_has_not)
 {
     char *dir = tsup_tempdir(), out[600], err[4096];
@@ -221,6 +277,10 @@ Test(fleet, realtime_mode_refuses_what_it_has_not)
                            "--out", out, "--quiet", NULL };
     cr_assert_eq(tsup_run(argv, err, sizeof err), 2, "%s", err);
     cr_assert(strstr(err, "fleet 'leased': its strategy runs in virtual mode only so far"), "%s", err);
+    const char *cut[] = { "run", "tests/fixtures/good/fleet_faults.json", "--only", "cut_open", "--backend", "redis",
+                          "--mode", "realtime", "--out", out, "--quiet", NULL };
+    cr_assert_eq(tsup_run(cut, err, sizeof err), 2, "%s", err);
+    cr_assert(strstr(err, "fleet 'cut_open': cuts run in virtual mode only so far"), "%s", err);
     cr_assert(access(out, F_OK) != 0, "nothing written");
     tsup_rmtree(dir);
     free(dir);
