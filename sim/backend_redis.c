@@ -693,11 +693,28 @@ struct bred_sub {
     rconn *conn;
 };
 
-/* The channel `name` of the pass: under its key prefix, as a hash tag. */
-static void bred_channel(const bred *r, const char *name, char *out, size_t len)
+size_t bred_name(const bred *r, const char *name, char *out, size_t len)
 {
-    snprintf(out, len, "%.*s%s}", (int)r->plen, r->prefix, name);
+    int n = snprintf(out, len, "%.*s%s}", (int)r->plen, r->prefix, name);
+    return n > 0 ? (size_t)n : 0;
 }
+
+static void bred_channel(const bred *r, const char *name, char *out, size_t len) { bred_name(r, name, out, len); }
+
+int bred_client_command(bred_client *c, int argc, const char *const *argv, rconn_reply *rep)
+{
+    size_t lens[16];
+    if (argc > 16 || !bred_connected(c)) return -1;
+    for (int i = 0; i < argc; i++) lens[i] = strlen(argv[i]);
+    rconn_reset(c->conn);
+    if (rconn_add_argv(c->conn, argc, argv, lens) != 0 || rconn_send(c->conn) != 0 || rconn_recv(c->conn, rep) != 0)
+        return -1;
+    return rep->is_error ? -1 : 0;
+}
+
+void bred_client_drop(bred_client *c) { rconn_disconnect(c->conn); }
+
+const char *bred_script(const char *name) { return rscript_find(name); }
 
 bred_sub *bred_subscribe(bred *r, const char *name, char *err, size_t errlen)
 {

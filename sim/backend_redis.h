@@ -26,6 +26,7 @@
 #include "redis_server.h"
 #include "redis_url.h"
 #include "backend.h"
+#include "redis_conn.h"
 
 typedef struct {
     const char *run_id;      /* [A-Za-z0-9_]+, part of every key */
@@ -60,6 +61,19 @@ void bred_client_close(bred_client *c);
  * twin's doubles being the C state's int64 fields. 0, or -1 (counted as
  * an error) when Redis did not answer. */
 int bred_client_push_pull(bred_client *c, int64_t at_us, int64_t cost, void *state, int *fresh);
+
+/* "<key prefix>name}": a key or channel of the pass, as a hash tag of its own. Its length. */
+size_t bred_name(const bred *r, const char *name, char *out, size_t len);
+
+/* One command (text arguments, at most 16) on c, its reply in *rep. 0, or
+ * -1 when there was no connection, no answer or an error reply. */
+int bred_client_command(bred_client *c, int argc, const char *const *argv, rconn_reply *rep);
+
+/* Closes c's connection on purpose (a partition); its next use reconnects. */
+void bred_client_drop(bred_client *c);
+
+/* The text of script `name` (sim/lua/<name>.lua), or NULL. */
+const char *bred_script(const char *name);
 
 /* A subscription to the pass's channel `name` ("<key prefix>name}"), on
  * a connection of its own; NULL with a message. */

@@ -39,6 +39,10 @@ typedef struct {
     cli_budget *budgets;       /* per client class, shared by every client: under `lock` */
     pthread_mutex_t lock;
     const scn_fleet *fleet;    /* a fleet: each client thread is one of its nodes */
+    bred *redis;
+    char reports[200], shares[200], book[200];   /* controller, lease: their state's keys in Redis */
+    _Atomic uint64_t coordinator_calls;
+    _Atomic int controller_stop;
 } rt_shared;
 
 typedef struct {
@@ -64,6 +68,12 @@ typedef struct {
     int64_t since_us, next_publish_us;
     bred_sub *sub;
     uint64_t heard_messages, lost_messages;
+    /* controller, lease: its next report or renewal, when a share last reached it, its lease */
+    int64_t next_report_us, heard_us, lease_until_us, next_from_us, next_until_us;
+    double lease_share, next_share;
+    flt_share fallback;        /* on_cut local: its even share, kept for when it cannot reach the store */
+    uint64_t fallbacks;
+    int cut;                   /* cut off now: its connection was closed */
 } rt_client;
 
 /* The scenario's time now, in microseconds: wall time since virtual 0,
@@ -169,35 +179,204 @@ static void rt_node_gossip(rt_client *c, int64_t t_us)
     while (c->next_publish_us <= t_us) c->next_publish_us += f->interval_us;
 }
 
-static void rt_node_decide(rt_client *c, rt_attempt *a, int64_t t_us)
+/* A node that cannot reach what it needs decides by on_cut (fleet.h). */
+static void rt_node_fallback(rt_client *c, rt_attempt *a, int64_t t_us)
+{
+    const scn_fleet *f = c->sh->fleet;
+    c->fallbacks++;
+    a->dec = (lim_decision){ f->on_cut == SCN_ON_CUT_FAIL_OPEN, 0, 0, 0 };
+    if (f->on_cut == SCN_ON_CUT_LOCAL) flt_share_take(&c->fallback, t_us, a->req.cost, 0, &a->dec);
+}
+
+/* 1 when node c is cut off at t_us; closes its connections as the cut begins. */
+static int rt_node_cut(rt_client *c, int64_t t_us)
+{
+    const scn_fleet *f = c->sh->fleet;
+    int cut = 0;
+    for (size_t k = 0; k < f->n_cuts; k++)
+        cut |= f->cuts[k].node == c->index && t_us >= f->cuts[k].from_us && t_us < f->cuts[k].to_us;
+    if (cut && !c->cut) bred_client_drop(c->client);   /* a real partition; its next use after it reconnects */
+    c->cut = cut;
+    return cut;
+}
+
+/* Node c's demand since its last report, in requests/s, counting anew from t_us. */
+static double rt_node_demand(rt_client *c, int64_t t_us)
+{
+    double d = t_us > c->since_us ? (double)c->offered_since * 1e6 / (double)(t_us - c->since_us) : 0;
+    c->offered_since = 0;
+    c->since_us = t_us;
+    return d;
+}
+
+/* controller: report the demand (HSET) and read the share the controller
+ * set (HGET), both in Redis, every interval. */
+static void rt_node_report(rt_client *c, int64_t t_us, int cut)
+{
+    const scn_fleet *f = c->sh->fleet;
+    if (t_us < c->next_report_us) return;
+    while (c->next_report_us <= t_us) c->next_report_us += f->interval_us;
+    if (cut) {
+        c->lost_messages++;
+        return;
+    }
+    char node[16], demand[40];
+    snprintf(node, sizeof node, "%u", c->index);
+    snprintf(demand, sizeof demand, "%.6f", rt_node_demand(c, t_us));
+    const char *hset[] = { "HSET", c->sh->reports, node, demand }, *hget[] = { "HGET", c->sh->shares, node };
+    rconn_reply rep;
+    c->store_calls += 2;
+    if (bred_client_command(c->client, 4, hset, &rep) != 0 || bred_client_command(c->client, 3, hget, &rep) != 0) {
+        c->errors++;
+        return;
+    }
+    if (rep.is_nil || rep.len == 0 || rep.len >= sizeof demand) return;   /* no round yet */
+    memcpy(demand, rep.bytes, rep.len);
+    demand[rep.len] = '\0';
+    double share;
+    long long round;
+    if (sscanf(demand, "%lf %lld", &share, &round) != 2) return;
+    flt_share_set(&c->share, f, t_us, share);
+    if (round > c->heard_us) c->heard_us = round;   /* as fresh as the controller's last round */
+}
+
+/* lease: renew every lease / 2 with the demand, through the coordinator's
+ * script (its book in Redis); a larger grant starts when the old one ends. */
+static void rt_node_renew(rt_client *c, int64_t t_us, int cut)
+{
+    const scn_fleet *f = c->sh->fleet;
+    if (c->next_from_us >= 0 && t_us >= c->next_from_us) {
+        flt_share_set(&c->share, f, c->next_from_us, c->next_share);
+        c->lease_share = c->next_share;
+        c->lease_until_us = c->next_until_us;
+        c->next_from_us = -1;
+    }
+    if (t_us < c->next_report_us) return;
+    while (c->next_report_us <= t_us) c->next_report_us += f->lease_us / 2;
+    if (cut || t_us >= f->coordinator_stop_us) {   /* no answer: it holds what it has, until it runs out */
+        c->lost_messages++;
+        return;
+    }
+    char node[16], demand[40], now[32], lease[32], nodes[16], ttl[32];
+    snprintf(node, sizeof node, "%u", c->index);
+    snprintf(demand, sizeof demand, "%.6f", rt_node_demand(c, t_us));
+    snprintf(now, sizeof now, "%lld", (long long)t_us);
+    snprintf(lease, sizeof lease, "%lld", (long long)f->lease_us);
+    snprintf(nodes, sizeof nodes, "%u", f->nodes);
+    snprintf(ttl, sizeof ttl, "%d", 86400000);
+    const char *eval[] = { "EVAL", bred_script("fleet_lease"), "1", c->sh->book, node, demand, now, lease, nodes, ttl };
+    rconn_reply rep;
+    c->store_calls++;
+    if (bred_client_command(c->client, 10, eval, &rep) != 0 || rep.n < 1 || rep.len == 0 || rep.len >= sizeof demand) {
+        c->errors++;
+        return;
+    }
+    memcpy(demand, rep.bytes, rep.len);
+    demand[rep.len] = '\0';
+    double grant = atof(demand);
+    c->heard_us = t_us;
+    if (grant <= c->lease_share || t_us >= c->lease_until_us) {   /* smaller, or nothing held: at once */
+        flt_share_set(&c->share, f, t_us, grant);
+        c->lease_share = grant;
+        c->lease_until_us = rep.v[0];
+        c->next_from_us = -1;
+    } else {
+        c->next_share = grant;
+        c->next_until_us = rep.v[0];
+        c->next_from_us = c->lease_until_us;
+    }
+}
+
+/* Decides a's request at node c: by the store (central, at now_us for
+ * Redis: negative for its TIME), or by itself at t_us (its clock). 0, or
+ * -1 when Redis gave no decision. */
+static int rt_node_decide(rt_client *c, rt_attempt *a, int64_t now_us, int64_t t_us)
 {
     const scn_fleet *f = c->sh->fleet;
     const scn_limiter *base = c->sh->l->base;
-    if (f->strategy == SCN_FLEET_GOSSIP) {
-        c->offered_since++;
-        rt_node_gossip(c, t_us);
-        flt_share_take(&c->share, t_us, a->req.cost, f->interval_us, &a->dec);
-        a->at_us = t_us;
-        return;
-    }
-    if (f->strategy == SCN_FLEET_LOCAL_SYNC && t_us >= c->next_sync_us) {
-        c->store_calls += 2;
-        if (bred_client_push_pull(c->client, c->last_admit_us, c->since_send, c->state, &c->fresh) == 0) {
-            c->since_send = 0;
-            c->syncs++;
-        } else {
-            c->errors++;   /* counted; its delta goes with the next push */
-        }
-        while (c->next_sync_us <= t_us) c->next_sync_us += f->sync_us;
-    }
-    const lim_config *cfg = f->strategy == SCN_FLEET_LOCAL ? &f->node_cfg[c->index] : &base->cfg;
-    base->ops->decide(cfg, c->state, c->fresh, t_us, a->req.cost, &a->dec);
-    c->fresh = 0;
+    int cut = f->n_cuts && rt_node_cut(c, t_us);
     a->at_us = t_us;
-    if (a->dec.allowed && f->strategy == SCN_FLEET_LOCAL_SYNC) {
-        c->since_send += a->req.cost;
-        c->last_admit_us = t_us;
+    switch (f->strategy) {
+    case SCN_FLEET_CENTRAL:
+        if (cut) {
+            rt_node_fallback(c, a, t_us);
+            return 0;
+        }
+        c->store_calls++;
+        return bred_client_decide(c->client, 0, now_us, a->req.cost, &a->dec, &a->at_us);
+    case SCN_FLEET_GOSSIP:
+        c->offered_since++;
+        if (cut) {   /* it hears nothing and tells nothing; what came meanwhile is lost */
+            char drop[64];
+            while (bred_sub_poll(c->sub, drop, sizeof drop) == 1) c->lost_messages++;
+        } else {
+            rt_node_gossip(c, t_us);
+        }
+        break;
+    case SCN_FLEET_CONTROLLER:
+        c->offered_since++;
+        rt_node_report(c, t_us, cut);
+        break;
+    case SCN_FLEET_LEASE:
+        c->offered_since++;
+        rt_node_renew(c, t_us, cut);
+        break;
+    case SCN_FLEET_LOCAL_SYNC:
+        if (t_us >= c->next_sync_us) {   /* push what it admitted, pull the store's state */
+            if (cut) {
+                c->lost_messages++;   /* its delta waits for the next push */
+            } else if (c->store_calls += 2, bred_client_push_pull(c->client, c->last_admit_us, c->since_send, c->state,
+                                                                 &c->fresh) == 0) {
+                c->since_send = 0;
+                c->syncs++;
+            } else {
+                c->errors++;   /* counted; its delta goes with the next push */
+            }
+            while (c->next_sync_us <= t_us) c->next_sync_us += f->sync_us;
+        }
+        base->ops->decide(&base->cfg, c->state, c->fresh, t_us, a->req.cost, &a->dec);   /* on its replica */
+        c->fresh = 0;
+        if (a->dec.allowed) {
+            c->since_send += a->req.cost;
+            c->last_admit_us = t_us;
+        }
+        return 0;
+    case SCN_FLEET_LOCAL:
+        base->ops->decide(&f->node_cfg[c->index], c->state, c->fresh, t_us, a->req.cost, &a->dec);
+        c->fresh = 0;
+        return 0;
     }
+    /* the shares: stale or run out, it falls back; else its bucket decides */
+    int lapsed = f->strategy == SCN_FLEET_LEASE ? t_us >= c->lease_until_us
+                                                : f->stale_us > 0 && t_us - c->heard_us > f->stale_us;
+    if (lapsed) rt_node_fallback(c, a, t_us);
+    else flt_share_take(&c->share, t_us, a->req.cost,
+                        f->strategy == SCN_FLEET_LEASE ? f->lease_us / 2 : f->interval_us, &a->dec);
+    return 0;
+}
+
+/* controller: the central controller, a thread of its own: every
+ * interval, one round (fleet_control.lua) on Redis, until it stops. */
+static void *rt_controller_main(void *arg)
+{
+    rt_shared *sh = arg;
+    const scn_fleet *f = sh->fleet;
+    char err[256], nodes[16];
+    bred_client *c = bred_client_open(sh->redis, err, sizeof err);
+    if (!c) return NULL;
+    snprintf(nodes, sizeof nodes, "%u", f->nodes);
+    for (int64_t t = f->interval_us; t < sh->s->duration_us && t < f->coordinator_stop_us; t += f->interval_us) {
+        if (!rt_sleep_unless_stopped(rt_due(sh, t), &sh->controller_stop) || atomic_load(&sh->stop)) break;
+        char round[32];
+        snprintf(round, sizeof round, "%lld", (long long)t);
+        const char *eval[] = { "EVAL", bred_script("fleet_control"), "2", sh->reports, sh->shares, nodes, "86400000",
+                               round };
+        rconn_reply rep;
+        atomic_fetch_add(&sh->coordinator_calls, 1);
+        bred_client_command(c, 8, eval, &rep);   /* a lost round: the nodes keep their shares */
+    }
+    bred_client_close(c);
+    return NULL;
 }
 
 static void *rt_client_main(void *arg)
@@ -231,9 +410,8 @@ static void *rt_client_main(void *arg)
         if (!rt_sleep_unless_stopped(due, &sh->stop)) break;
         int64_t now_us = sh->o->server_clock ? -1 : rt_scenario_us(sh) + c->skew_us;
         uint32_t key = sh->l->global ? 0 : a->req.key;
-        if (sh->fleet && sh->fleet->strategy != SCN_FLEET_CENTRAL) {
-            rt_node_decide(c, a, now_us < 0 ? rt_scenario_us(sh) : now_us);
-        } else if (bred_client_decide(c->client, key, now_us, a->req.cost, &a->dec, &a->at_us) != 0) {
+        if (sh->fleet ? rt_node_decide(c, a, now_us, now_us < 0 ? rt_scenario_us(sh) : now_us) != 0
+                      : bred_client_decide(c->client, key, now_us, a->req.cost, &a->dec, &a->at_us) != 0) {
             a->dec = (lim_decision){ sh->o->on_error_allow, 0, 0, 0 };
             a->at_us = now_us < 0 ? a->req.t_us : now_us;
             a->unanswered = 1;
@@ -244,7 +422,6 @@ static void *rt_client_main(void *arg)
         if (sh->fleet) {
             c->offered++;
             c->admitted += a->dec.allowed != 0;
-            c->store_calls += sh->fleet->strategy == SCN_FLEET_CENTRAL;
         }
         rt_after(c, a);
     }
@@ -279,14 +456,9 @@ int rt_supports(const scn_scenario *s, char *err, size_t errlen)
     for (size_t i = 0; i < s->n_limiters; i++) {
         const scn_fleet *f = s->limiters[i].fleet;
         if (!f) continue;
-        const char *why = f->strategy == SCN_FLEET_LEASE || f->strategy == SCN_FLEET_CONTROLLER
-                              ? "its strategy runs in virtual mode only so far"
-                          : f->n_cuts ? "cuts run in virtual mode only so far"
-                          : f->nodes > RT_MAX_CLIENTS ? "realtime mode runs at most 256 nodes (a thread each)"
-                                                      : NULL;
-        if (why) {
-            snprintf(err, errlen, "fleet '%s': %s (realtime fleets have central, local, local_sync and gossip): leave it "
-                                  "out with --only", s->limiters[i].name, why);
+        if (f->nodes > RT_MAX_CLIENTS) {
+            snprintf(err, errlen, "fleet '%s': realtime mode runs at most %d nodes (a thread each): leave it out with "
+                                  "--only", s->limiters[i].name, RT_MAX_CLIENTS);
             return -1;
         }
     }
@@ -322,9 +494,19 @@ static int rt_assign_nodes(rt_shared *sh, rt_client *nodes, char *err, size_t er
         c->fresh = 1;
         c->next_sync_us = f->sync_us * (int64_t)i / (int64_t)f->nodes;   /* node i's grid: i/N of a sync later */
         if (!c->mine || !c->state) rc = -1;
-        if (f->strategy == SCN_FLEET_GOSSIP) {   /* an even share to begin with, published in turn */
+        if (f->rate_per_s > 0) {   /* an even share to begin with, its bucket full; the fallback's too */
             flt_share_set(&c->share, f, 0, 1.0 / f->nodes);
             c->share.tokens = c->share.burst;
+            flt_share_set(&c->fallback, f, 0, 1.0 / f->nodes);
+            c->fallback.tokens = c->fallback.burst;
+        }
+        c->lease_share = 1.0 / f->nodes;
+        c->lease_until_us = f->lease_us;
+        c->next_from_us = -1;
+        /* as in virtual time: reports every interval; renewals from lease/2, node i i/N of that later */
+        c->next_report_us = f->strategy == SCN_FLEET_LEASE ? f->lease_us / 2 * (f->nodes + (int64_t)i) / f->nodes
+                                                             : f->interval_us;
+        if (f->strategy == SCN_FLEET_GOSSIP) {   /* published in turn */
             c->next_publish_us = f->interval_us + f->interval_us * (int64_t)i / (int64_t)f->nodes;
             if (!(c->heard = calloc(f->nodes, sizeof *c->heard))) rc = -1;
         }
@@ -337,7 +519,7 @@ static int rt_assign_nodes(rt_shared *sh, rt_client *nodes, char *err, size_t er
 }
 
 /* What the nodes did, into *r (the backend's report replaced). */
-static int rt_fleet_report(const rt_client *nodes, unsigned n, flt_report *r)
+static int rt_fleet_report(const rt_client *nodes, unsigned n, uint64_t coordinator_calls, flt_report *r)
 {
     flt_report_free(r);
     memset(r, 0, sizeof *r);
@@ -354,8 +536,11 @@ static int rt_fleet_report(const rt_client *nodes, unsigned n, flt_report *r)
         r->store_calls += nodes[i].store_calls;
         r->syncs += nodes[i].syncs;
         r->lost_messages += nodes[i].lost_messages;
+        r->fallbacks += nodes[i].fallbacks;
     }
-    if (nodes[0].heard) {   /* gossip: the shares they ended with */
+    r->store_calls += coordinator_calls;
+    const scn_fleet *f = nodes[0].sh->fleet;
+    if (f->strategy == SCN_FLEET_GOSSIP || f->strategy == SCN_FLEET_CONTROLLER || f->strategy == SCN_FLEET_LEASE) {
         if (!(r->share = malloc(n * sizeof *r->share))) {
             flt_report_free(r);
             return -1;
@@ -376,7 +561,7 @@ int rt_run(const scn_scenario *s, gen *g, const scn_limiter *l, bred *r, const r
         as_nodes.clients = l->fleet->nodes;
         o = &as_nodes;
     }
-    rt_shared sh = { .s = s, .l = l, .o = o, .fleet = l->fleet };
+    rt_shared sh = { .s = s, .l = l, .o = o, .fleet = l->fleet, .redis = r };
     pthread_mutex_init(&sh.lock, NULL);
     size_t cap = 1 << 16;
     gen_request *reqs = malloc(cap * sizeof *reqs);
@@ -411,6 +596,8 @@ int rt_run(const scn_scenario *s, gen *g, const scn_limiter *l, bred *r, const r
     rt_client *clients = calloc(o->clients, sizeof *clients);
     pthread_t *threads = calloc(o->clients, sizeof *threads);
     rt_attempt **order = NULL;
+    pthread_t controller;
+    int controlling = 0;
     int rc = -1;
     unsigned started = 0;
     int begun = 0;
@@ -436,6 +623,9 @@ int rt_run(const scn_scenario *s, gen *g, const scn_limiter *l, bred *r, const r
     }
     if (b->begin(b->ctx, s, l, err, errlen) != 0) goto done;
     begun = 1;
+    bred_name(r, "reports", sh.reports, sizeof sh.reports);   /* the keys of the pass: its prefix is set now */
+    bred_name(r, "shares", sh.shares, sizeof sh.shares);
+    bred_name(r, "lease", sh.book, sizeof sh.book);
     for (unsigned i = 0; i < o->clients; i++) {
         clients[i].sh = &sh;
         clients[i].index = i;
@@ -454,6 +644,8 @@ int rt_run(const scn_scenario *s, gen *g, const scn_limiter *l, bred *r, const r
             atomic_store(&sh.stop, 1);
             goto join;
         }
+    controlling = l->fleet && l->fleet->strategy == SCN_FLEET_CONTROLLER &&
+                  pthread_create(&controller, NULL, rt_controller_main, &sh) == 0;
     uint32_t level_key = l->global ? 0 : s->level_key;
     for (size_t t = 0; t < n_ticks; t++) {
         int64_t end_us = (int64_t)(t + 1) * s->tick_us < s->duration_us ? (int64_t)(t + 1) * s->tick_us : s->duration_us;
@@ -470,6 +662,10 @@ int rt_run(const scn_scenario *s, gen *g, const scn_limiter *l, bred *r, const r
     }
 join:
     for (unsigned i = 0; i < started; i++) pthread_join(threads[i], NULL);
+    if (controlling) {
+        atomic_store(&sh.controller_stop, 1);   /* every node is done: the controller too */
+        pthread_join(controller, NULL);
+    }
     int64_t wall_ended = clk_mono_ns();
     uint64_t errors = 0;
     size_t attempts = 0;
@@ -512,7 +708,7 @@ join:
     run_backend_report said;
     b->end(b->ctx, &said, out->note, sizeof out->note);
     begun = 0;
-    if (l->fleet && rt_fleet_report(clients, o->clients, &said.fleet) != 0) {
+    if (l->fleet && rt_fleet_report(clients, o->clients, atomic_load(&sh.coordinator_calls), &said.fleet) != 0) {
         snprintf(err, errlen, "%s: out of memory for the fleet's report per node", l->name);
         pass_abort(p);
         goto done;

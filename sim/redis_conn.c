@@ -197,6 +197,13 @@ void rconn_close(rconn *c)
     free(c);
 }
 
+void rconn_disconnect(rconn *c)
+{
+    if (c->ctx) redisFree(c->ctx);
+    c->ctx = NULL;
+    snprintf(c->error, sizeof c->error, "disconnected on purpose");
+}
+
 int rconn_reconnect(rconn *c, char *err, size_t errlen)
 {
     if (c->ctx) { redisFree(c->ctx); c->ctx = NULL; }

@@ -42,6 +42,10 @@ typedef struct rconn rconn;
 rconn *rconn_open(const rurl *u, int timeout_ms, char *err, size_t errlen);
 void rconn_close(rconn *c);
 
+/* Closes the connection, keeping the handle: the next use sees it lost
+ * and reconnects (a partition made on purpose). */
+void rconn_disconnect(rconn *c);
+
 /* A fresh connection to the same server (AUTH, SELECT again); 0 or -1. */
 int rconn_reconnect(rconn *c, char *err, size_t errlen);
 

@@ -15,6 +15,19 @@
 #include "../sim/redis_server.h"
 #include "support.h"
 
+/* The 0-based column of `name` in the CSV's header, or -1. */
+static int csv_col_of(const char *csv, const char *name)
+{
+    size_t want = strlen(name);
+    int col = 0;
+    for (const char *h = csv; *h && *h != '\n'; col++) {
+        size_t n = strcspn(h, ",\n");
+        if (n == want && strncmp(h, name, n) == 0) return col;
+        h += n + (h[n] == ',');
+    }
+    return -1;
+}
+
 /* A column of a CSV row (0-based), as a number. */
 static double csv_field(const char *row, int col)
 {
@@ -267,21 +280,63 @@ Test(fleet, realtime_gossip_goes_through_publish_and_subscribe, .timeout = 180)
     free(dir);
 }
 
-/* Realtime fleets have central, local, local_sync and gossip; lease,
- * controller and cuts are refused before anything runs. */
-Test(fleet, realtime_mode_refuses_what_it_has_not)
+/* Every strategy in realtime, faults included: the controller a thread
+ * of its own running rounds on Redis (fleet_control.lua), the lease
+ * coordinator a script over its book in Redis (fleet_lease.lua), a cut
+ * node's connection closed for its cut. Each fleet admits and falls back
+ * about as in virtual time; a lease never breaks the bound. */
+Test(fleet, realtime_strategies_and_faults_follow_virtual_time, .timeout = 240)
 {
-    char *dir = tsup_tempdir(), out[600], err[4096];
-    snprintf(out, sizeof out, "%s/out", dir);
-    const char *argv[] = { "run", "tests/fixtures/good/fleet_shares.json", "--backend", "redis", "--mode", "realtime",
-                           "--out", out, "--quiet", NULL };
-    cr_assert_eq(tsup_run(argv, err, sizeof err), 2, "%s", err);
-    cr_assert(strstr(err, "fleet 'leased': its strategy runs in virtual mode only so far"), "%s", err);
-    const char *cut[] = { "run", "tests/fixtures/good/fleet_faults.json", "--only", "cut_open", "--backend", "redis",
-                          "--mode", "realtime", "--out", out, "--quiet", NULL };
-    cr_assert_eq(tsup_run(cut, err, sizeof err), 2, "%s", err);
-    cr_assert(strstr(err, "fleet 'cut_open': cuts run in virtual mode only so far"), "%s", err);
-    cr_assert(access(out, F_OK) != 0, "nothing written");
+    rsrv server = { 0 };
+    char err[4096];
+    cr_assert_eq(rsrv_start(&server, NULL, err, sizeof err), 0, "%s", err);
+    char *dir = tsup_tempdir(), url[64], out[2][600];
+    const char *paths[2] = { "tests/fixtures/good/fleet_shares.json", "tests/fixtures/good/fleet_faults.json" };
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", server.port);
+    for (int k = 0; k < 2; k++) {
+        snprintf(out[k], sizeof out[k], "%s/rt%d", dir, k);
+        const char *argv[] = { "run", paths[k], "--backend", "redis", "--mode", "realtime", "--speed", "4",
+                               "--redis-url", url, "--out", out[k], "--quiet", NULL };
+        cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s: %s", paths[k], err);
+    }
+    rsrv_stop(&server);
+    for (int k = 0; k < 2; k++) {
+        char path[1300];
+        snprintf(path, sizeof path, "%s/summary.csv", out[k]);
+        char *csv = tsup_slurp(path);
+        cr_assert(csv);
+        int fallback_col = csv_col_of(csv, "fallback_decisions"), breaches_col = csv_col_of(csv, "bound_breaches");
+        cr_assert(fallback_col > 0 && breaches_col > 0);
+        scn_scenario s;
+        char e2[512];
+        scn_options opt = { NULL, 0, NULL };
+        cr_assert_eq(scn_load(paths[k], &opt, &s, e2, sizeof e2), 0, "%s", e2);
+        size_t n_entries = s.n_limiters;
+        scn_free(&s);
+        for (size_t e = 0; e < n_entries; e++) {
+            run_result v = tsup_run_memory(paths[k], NULL, 0, e, &s);
+            if (!v.fleet.nodes) {
+                run_result_free(&v);
+                scn_free(&s);
+                continue;
+            }
+            char row[80];
+            snprintf(row, sizeof row, "\n%s,fleet,redis,", v.limiter->name);
+            const char *r = strstr(csv, row);
+            cr_assert(r, "%s: a realtime row", v.limiter->name);
+            double admitted = csv_field(r + 1, 6), virt = (double)v.summary.admitted;
+            double fallbacks = csv_field(r + 1, fallback_col), vf = (double)v.fleet.fallbacks;
+            cr_assert(fabs(admitted - virt) <= 0.05 * virt + 20, "%s: %.0f admitted in realtime, %.0f in virtual time",
+                      v.limiter->name, admitted, virt);
+            cr_assert(fabs(fallbacks - vf) <= 0.05 * vf + 20, "%s: %.0f fallbacks in realtime, %.0f in virtual time",
+                      v.limiter->name, fallbacks, vf);
+            if (v.limiter->fleet->strategy == SCN_FLEET_LEASE)
+                cr_assert_eq(csv_field(r + 1, breaches_col), 0, "%s: a lease keeps the bound", v.limiter->name);
+            run_result_free(&v);
+            scn_free(&s);
+        }
+        free(csv);
+    }
     tsup_rmtree(dir);
     free(dir);
 }
