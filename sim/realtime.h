@@ -12,7 +12,8 @@
  * client offset by a fixed skew spread over [-skew, +skew] wall ms (times
  * the speed on the scenario's clock); or at the server's TIME (speed 1 only: the server's clock is the
  * wall's). The
- * main thread reads the busiest key's level at each tick's end. With a
+ * main thread reads the busiest key's level at each tick's end (see
+ * rt_supports for a fleet). With a
  * scenario's clients, client k also sends its intents' retries, from a
  * queue of its own, when they are due (clients.h). The
  * oracle then checks what was admitted against the times the limiter
@@ -41,7 +42,14 @@ typedef struct {
  * client waiting for its call's answer (retry_on timeout) needs the
  * downstream to answer as the run goes, which it does only in virtual
  * time (realtime mode models the downstream tick by tick, afterwards); a
- * fleet runs in virtual time only so far. */
+ * fleet of more nodes than client threads (RT_MAX_CLIENTS) cannot run.
+ *
+ * A fleet's nodes are the client threads, one connection each (--clients
+ * does not apply): the balancer gives each its arrivals; central asks the
+ * twin, local and local_sync decide in the node (local_sync pushing and
+ * pulling when due), gossip publishes and subscribes, the controller is a
+ * thread of rounds on Redis, the lease coordinator a script; a cut closes
+ * the node's connection. */
 int rt_supports(const scn_scenario *s, char *err, size_t errlen);
 
 /* Runs limiter l of s through backend b (a Redis backend, whose bred is r)
