@@ -137,11 +137,12 @@ static void out_fleet_table(FILE *f, const run_result *r, size_t n)
     size_t fleets = 0;
     for (size_t i = 0; i < n; i++) fleets += r[i].fleet.nodes > 0;
     if (!fleets) return;
-    fprintf(f, "fleets: over the bound = admitted above the limiter's whole-run bound; breaches = admissions that "
-               "broke its promise pairwise (worst excess beside); vs exact = admitted minus what the exact central "
-               "limiter admits on the same stream\n");
-    fprintf(f, "%-22s %-7s %-11s %5s %10s %10s %10s %9s %10s %10s %11s %9s\n", "fleet", "backend", "strategy",
-            "nodes", "admitted", "over bound", "breaches", "worst", "vs exact", "calls/req", "added p99", "fallback");
+    fprintf(f, "fleets: over bound = admitted above the limiter's whole-run bound; breaches = admissions that broke "
+               "its promise pairwise (worst excess beside); wrong ref = refused what the exact central limiter admits "
+               "on the same stream; vs exact = admitted minus what it admits; fallback = decisions by on_cut\n");
+    fprintf(f, "%-22s %-7s %-11s %5s %10s %10s %10s %9s %10s %10s %10s %11s %9s\n", "fleet", "backend", "strategy",
+            "nodes", "admitted", "over bound", "breaches", "worst", "wrong ref", "vs exact", "calls/req", "added p99",
+            "fallback");
     for (size_t i = 0; i < n; i++) {
         const flt_report *fl = &r[i].fleet;
         if (!fl->nodes) continue;
@@ -150,10 +151,10 @@ static void out_fleet_table(FILE *f, const run_result *r, size_t n)
         if (fl->added_p99_us >= 1000) snprintf(added, sizeof added, "%.1fms", (double)fl->added_p99_us / 1e3);
         else snprintf(added, sizeof added, "%lldus", (long long)fl->added_p99_us);
         const orc_report *o = &r[i].oracle;
-        fprintf(f, "%-22s %-7s %-11s %5u %10llu %10lld %10llu %9.1f %+10lld %10.4f %11s %9llu\n", l->name, r[i].backend,
+        fprintf(f, "%-22s %-7s %-11s %5u %10llu %10lld %10llu %9.1f %10lld %+10lld %10.4f %11s %9llu\n", l->name, r[i].backend,
                 flt_strategy_names[l->fleet->strategy], fl->nodes, (unsigned long long)r[i].summary.admitted,
                 (long long)o->over_admitted, (unsigned long long)r[i].bound_breaches,
-                r[i].bound_breaches ? o->worst_excess : 0.0,
+                r[i].bound_breaches ? o->worst_excess : 0.0, (long long)o->wrongly_blocked,
                 (long long)r[i].summary.admitted - (long long)o->reference_admitted,
                 r[i].summary.offered ? (double)fl->store_calls / (double)r[i].summary.offered : 0.0, added,
                 (unsigned long long)fl->fallbacks);
