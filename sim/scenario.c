@@ -683,6 +683,23 @@ static int scn_clients(scn_ctx *c, const cJSON *root, scn_scenario *s)
 
 /* ---- chains ---------------------------------------------------------- */
 
+/* The required "name" of a chain or a fleet: an identifier no limiter,
+ * chain or fleet before it has. */
+static int scn_entry_name(scn_ctx *c, const cJSON *obj, const char *path, const scn_scenario *s, const char **name)
+{
+    char p[SCN_PATH];
+    if (scn_string(c, obj, path, "name", 1, NULL, name) != 0) return -1;
+    scn_join(p, path, "name");
+    if (!scn_identifier(*name, 48))
+        return scn_fail(c, p, "'%.60s' must start with a letter and hold only letters, digits, _ and - (at most 47)",
+                        *name);
+    for (size_t k = 0; k < s->n_limiters; k++)
+        if (strcmp(s->limiters[k].name, *name) == 0)
+            return scn_fail(c, p, "'%s' is already the name of a limiter, chain or fleet; give each its own name",
+                            *name);
+    return 0;
+}
+
 static int scn_chain_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario *s, scn_limiter *ch)
 {
     char path[SCN_PATH], p[SCN_PATH];
@@ -691,13 +708,7 @@ static int scn_chain_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario *
     static const char *const allowed[] = { "name", "tiers", "policy", NULL };
     if (scn_check_fields(c, obj, path, allowed, "a chain") != 0) return -1;
     const char *name;
-    if (scn_string(c, obj, path, "name", 1, NULL, &name) != 0) return -1;
-    scn_join(p, path, "name");
-    if (!scn_identifier(name, 48))
-        return scn_fail(c, p, "'%.60s' must start with a letter and hold only letters, digits, _ and - (at most 47)", name);
-    for (size_t k = 0; k < s->n_limiters; k++)
-        if (strcmp(s->limiters[k].name, name) == 0)
-            return scn_fail(c, p, "'%s' is already the name of a limiter or chain; give each its own name", name);
+    if (scn_entry_name(c, obj, path, s, &name) != 0) return -1;
     int policy;
     if (scn_choice(c, obj, path, "policy", chain_policy_names, SCN_CHAIN_ALL_OR_NOTHING, &policy) != 0) return -1;
     const cJSON *tiers = cJSON_GetObjectItemCaseSensitive(obj, "tiers");
@@ -801,13 +812,7 @@ static int scn_fleet_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario *
                                            "coordinator_stops_s", "stale_ms", NULL };
     if (scn_check_fields(c, obj, path, allowed, "a fleet") != 0) return -1;
     const char *name, *base_name;
-    if (scn_string(c, obj, path, "name", 1, NULL, &name) != 0) return -1;
-    scn_join(p, path, "name");
-    if (!scn_identifier(name, 48))
-        return scn_fail(c, p, "'%.60s' must start with a letter and hold only letters, digits, _ and - (at most 47)", name);
-    for (size_t k = 0; k < s->n_limiters; k++)
-        if (strcmp(s->limiters[k].name, name) == 0)
-            return scn_fail(c, p, "'%s' is already the name of a limiter, chain or fleet; give each its own name", name);
+    if (scn_entry_name(c, obj, path, s, &name) != 0) return -1;
     if (scn_string(c, obj, path, "limiter", 1, NULL, &base_name) != 0) return -1;
     scn_join(p, path, "limiter");
     const scn_limiter *base = NULL;

@@ -233,3 +233,20 @@ run_result tsup_run_memory_seeded(const char *path, size_t entry, uint64_t seed,
 {
     return tsup_run_entry(path, NULL, 0, entry, (int64_t)seed, s);
 }
+
+size_t tsup_same_decisions(const char *logs, const char *name)
+{
+    char a[700], b[700];
+    snprintf(a, sizeof a, "%s/%s.memory.csv", logs, name);
+    snprintf(b, sizeof b, "%s/%s.redis.csv", logs, name);
+    char *mem = tsup_slurp(a), *red = tsup_slurp(b);
+    cr_assert(mem && red, "%s: no decision logs in %s", name, logs);
+    const char *m = strstr(mem, "\n# params"), *r = strstr(red, "\n# params");
+    cr_assert(m && r, "%s: logs without their header", name);
+    cr_assert_str_eq(m, r, "%s: memory and Redis decided differently", name);
+    size_t lines = 0;
+    for (const char *p = m + 1; *p; p++) lines += *p == '\n';
+    free(mem);
+    free(red);
+    return lines > 2 ? lines - 2 : 0;   /* less the params and column lines */
+}

@@ -83,6 +83,11 @@ char *tsup_slurp(const char *path);
  * caller frees the result and the scenario. */
 run_result tsup_run_memory(const char *path, const char *const *sets, size_t n_sets, size_t entry, scn_scenario *s);
 
+/* Fails the test unless logs/<name>.memory.csv and logs/<name>.redis.csv
+ * hold the same decisions (every line from "# params" on: the header
+ * names the backend); returns how many decisions they hold. */
+size_t tsup_same_decisions(const char *logs, const char *name);
+
 /* tsup_run_memory with the scenario's seed replaced by `seed`. */
 run_result tsup_run_memory_seeded(const char *path, size_t entry, uint64_t seed, scn_scenario *s);
 

@@ -161,18 +161,7 @@ Test(chain, chains_decide_the_same_on_redis_as_in_memory, .timeout = 180)
                            "--log-decisions", logs, "--quiet", NULL };
     cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s", err);
     const char *chains[] = { "aon", "refund", "leak_global_first" };
-    for (size_t i = 0; i < 3; i++) {
-        char a[700], b[700];
-        snprintf(a, sizeof a, "%s/%s.memory.csv", logs, chains[i]);
-        snprintf(b, sizeof b, "%s/%s.redis.csv", logs, chains[i]);
-        char *mem = tsup_slurp(a), *red = tsup_slurp(b);
-        cr_assert(mem && red, "no decision logs for %s", chains[i]);
-        const char *m = strstr(mem, "\n# params"), *r = strstr(red, "\n# params");
-        cr_assert(m && r);
-        cr_assert_str_eq(m, r, "%s: memory and Redis decided differently", chains[i]);
-        free(mem);
-        free(red);
-    }
+    for (size_t i = 0; i < 3; i++) tsup_same_decisions(logs, chains[i]);
     char path[700];
     snprintf(path, sizeof path, "%s/summary.csv", out);
     char *csv = tsup_slurp(path);

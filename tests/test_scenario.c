@@ -103,7 +103,7 @@ static const bad_case bad_cases[] = {
     { "clients_unknown_field", ": clients[0].retries: unknown field (a client class takes: name, weight, retry, retry_on, abandon, budget)" },
     { "clients_zero_attempts", ": clients[0].retry.max_attempts: must be > 0, got 0" },
     { "chain_bad_policy", ": chains[0].policy: unknown value 'best_effort' (expected one of: all_or_nothing, in_order_refund, in_order_no_refund)" },
-    { "chain_name_taken", ": chains[0].name: 'b' is already the name of a limiter or chain" },
+    { "chain_name_taken", ": chains[0].name: 'b' is already the name of a limiter, chain or fleet" },
     { "chain_one_tier", ": chains[0].tiers: must name 2 to 4 limiters, got 1" },
     { "chain_queue_tier", ": chains[0].tiers[1]: 'q' is a queue, not a rate limiter" },
     { "chain_same_tier_twice", ": chains[0].tiers[2]: 'a' is a tier of this chain already" },
