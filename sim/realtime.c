@@ -325,12 +325,12 @@ static int rt_node_decide(rt_client *c, rt_attempt *a, int64_t now_us, int64_t t
         if (t_us >= c->next_sync_us) {   /* push what it admitted, pull the store's state */
             if (cut) {
                 c->lost_messages++;   /* its delta waits for the next push */
-            } else if (c->store_calls += 2, bred_client_push_pull(c->client, c->last_admit_us, c->since_send, c->state,
-                                                                 &c->fresh) == 0) {
-                c->since_send = 0;
-                c->syncs++;
             } else {
-                c->errors++;   /* counted; its delta goes with the next push */
+                c->store_calls += 2;   /* a failure is counted by the backend; its delta goes with the next push */
+                if (bred_client_push_pull(c->client, c->last_admit_us, c->since_send, c->state, &c->fresh) == 0) {
+                    c->since_send = 0;
+                    c->syncs++;
+                }
             }
             while (c->next_sync_us <= t_us) c->next_sync_us += f->sync_us;
         }
