@@ -250,3 +250,13 @@ size_t tsup_same_decisions(const char *logs, const char *name)
     free(red);
     return lines > 2 ? lines - 2 : 0;   /* less the params and column lines */
 }
+
+void tsup_run_both(const char *path, const char *dir, char *out, char *logs)
+{
+    char err[4096];
+    snprintf(out, 600, "%s/out", dir);
+    snprintf(logs, 600, "%s/logs", dir);
+    const char *argv[] = { "run", path, "--backend", "memory,redis", "--out", out, "--log-decisions", logs, "--quiet",
+                           NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s: %s", path, err);
+}

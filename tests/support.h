@@ -83,6 +83,11 @@ char *tsup_slurp(const char *path);
  * caller frees the result and the scenario. */
 run_result tsup_run_memory(const char *path, const char *const *sets, size_t n_sets, size_t entry, scn_scenario *s);
 
+/* Runs scenario `path` on memory and on a private Redis, into dir/out
+ * (results) and dir/logs (decision logs), whose paths go to out and logs
+ * (600 bytes each); the test fails if the run does. */
+void tsup_run_both(const char *path, const char *dir, char *out, char *logs);
+
 /* Fails the test unless logs/<name>.memory.csv and logs/<name>.redis.csv
  * hold the same decisions (every line from "# params" on: the header
  * names the backend); returns how many decisions they hold. */

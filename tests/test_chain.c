@@ -154,12 +154,8 @@ Test(chain, a_chain_keeps_every_tiers_promise_and_the_leak_shows)
  * retries included, and every tier's refusals equal memory's. */
 Test(chain, chains_decide_the_same_on_redis_as_in_memory, .timeout = 180)
 {
-    char *dir = tsup_tempdir(), out[600], logs[600], err[4096];
-    snprintf(out, sizeof out, "%s/out", dir);
-    snprintf(logs, sizeof logs, "%s/logs", dir);
-    const char *argv[] = { "run", "tests/fixtures/good/chains.json", "--backend", "memory,redis", "--out", out,
-                           "--log-decisions", logs, "--quiet", NULL };
-    cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s", err);
+    char *dir = tsup_tempdir(), out[600], logs[600];
+    tsup_run_both("tests/fixtures/good/chains.json", dir, out, logs);
     const char *chains[] = { "aon", "refund", "leak_global_first" };
     for (size_t i = 0; i < 3; i++) tsup_same_decisions(logs, chains[i]);
     char path[700];

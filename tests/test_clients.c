@@ -202,12 +202,8 @@ Test(clients, clients_who_honor_retry_after_give_up_on_never_at_once)
  * retries included, equals memory's, and so does every client figure. */
 Test(clients, retries_decide_the_same_on_redis_as_in_memory, .timeout = 180)
 {
-    char *dir = tsup_tempdir(), out[600], logs[600], err[4096];
-    snprintf(out, sizeof out, "%s/out", dir);
-    snprintf(logs, sizeof logs, "%s/logs", dir);
-    const char *argv[] = { "run", "tests/fixtures/good/retry_sale.json", "--backend", "memory,redis", "--out", out,
-                           "--log-decisions", logs, "--quiet", NULL };
-    cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s", err);
+    char *dir = tsup_tempdir(), out[600], logs[600];
+    tsup_run_both("tests/fixtures/good/retry_sale.json", dir, out, logs);
     size_t lines = tsup_same_decisions(logs, "token_bucket");
     cr_assert_gt(lines, 10000, "retries included: %zu decisions", lines);
     char summary[700];
@@ -354,12 +350,8 @@ Test(clients, timeouts_come_back_and_decide_the_same_on_redis, .timeout = 180)
         run_result_free(&r);
         scn_free(&s);
     }
-    char *dir = tsup_tempdir(), out[600], logs[600], err[4096];
-    snprintf(out, sizeof out, "%s/out", dir);
-    snprintf(logs, sizeof logs, "%s/logs", dir);
-    const char *argv[] = { "run", "tests/fixtures/good/retry_timeout_sale.json", "--backend", "memory,redis", "--out",
-                           out, "--log-decisions", logs, "--quiet", NULL };
-    cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s", err);
+    char *dir = tsup_tempdir(), out[600], logs[600];
+    tsup_run_both("tests/fixtures/good/retry_timeout_sale.json", dir, out, logs);
     const char *names[] = { "bucket", "queue" };
     for (size_t i = 0; i < 2; i++) tsup_same_decisions(logs, names[i]);
     char summary[700];

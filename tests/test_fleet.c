@@ -148,12 +148,8 @@ Test(fleet, a_fleet_run_is_deterministic)
  * memory's, cuts and fallbacks included. */
 Test(fleet, every_fleet_decides_the_same_on_redis_as_in_memory, .timeout = 180)
 {
-    char *dir = tsup_tempdir(), out[600], logs[600], err[4096];
-    snprintf(out, sizeof out, "%s/out", dir);
-    snprintf(logs, sizeof logs, "%s/logs", dir);
-    const char *argv[] = { "run", "tests/fixtures/good/fleet_parity.json", "--backend", "memory,redis", "--out", out,
-                           "--log-decisions", logs, "--quiet", NULL };
-    cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s", err);
+    char *dir = tsup_tempdir(), out[600], logs[600], err[512];
+    tsup_run_both("tests/fixtures/good/fleet_parity.json", dir, out, logs);
     scn_scenario s;
     scn_options opt = { NULL, 0, NULL };
     cr_assert_eq(scn_load("tests/fixtures/good/fleet_parity.json", &opt, &s, err, sizeof err), 0, "%s", err);
