@@ -5,14 +5,16 @@ SCENARIO ?= burst
 ALGOS    ?=
 SET      ?=
 OUT      ?= results/$(SCENARIO)
-# Redis and realtime (see README): BACKEND=memory|redis|memory,redis PIPELINE=64
+# Redis and realtime (see README): BACKEND=memory|redis|cluster|memory,redis,... PIPELINE=64
+# CLUSTER=3x1 (the private Redis Cluster: masters x replicas) CLUSTER_FAULT="kill-master@10 reshard@20:100"
 # ON_ERROR=allow|deny MODE=virtual|realtime CLIENTS=N SPEED=x CLOCK=client|server
 # SKEW_MS=s RUN_ID=id; REDIS_URL is read from the environment.
 RUN_FLAGS = $(if $(ALGOS),--only $(ALGOS)) $(foreach s,$(SET),--set $(s)) \
             $(if $(BACKEND),--backend $(BACKEND)) $(if $(PIPELINE),--pipeline $(PIPELINE)) \
             $(if $(ON_ERROR),--on-error $(ON_ERROR)) $(if $(MODE),--mode $(MODE)) \
             $(if $(CLIENTS),--clients $(CLIENTS)) $(if $(SPEED),--speed $(SPEED)) \
-            $(if $(CLOCK),--clock $(CLOCK)) $(if $(SKEW_MS),--skew-ms $(SKEW_MS)) $(if $(RUN_ID),--run-id $(RUN_ID))
+            $(if $(CLOCK),--clock $(CLOCK)) $(if $(SKEW_MS),--skew-ms $(SKEW_MS)) $(if $(RUN_ID),--run-id $(RUN_ID)) \
+            $(if $(CLUSTER),--cluster $(CLUSTER)) $(foreach f,$(CLUSTER_FAULT),--cluster-fault $(f))
 
 CC       ?= cc
 SHELL    := /bin/bash

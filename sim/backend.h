@@ -13,6 +13,7 @@
 #include "../algorithms/limiter.h"
 #include "generator.h"
 #include "fleet.h"
+#include "result.h"
 #include "scenario.h"
 
 /* What a backend says of a pass when it ends. */
@@ -21,6 +22,7 @@ typedef struct {
     uint64_t errors;                 /* errors survived (Redis) */
     uint64_t tier_refused[SCN_MAX_TIERS];   /* a chain: refusals per tier (chain.h) */
     flt_report fleet;                /* a fleet: per node and store calls (fleet.h; nodes 0 otherwise) */
+    run_cluster_report cluster;      /* a Redis Cluster: per node (n 0 otherwise) */
 } run_backend_report;
 
 typedef struct run_backend {

@@ -4,6 +4,8 @@
 #include "fleet.h"
 
 #include <poll.h>
+#include <pthread.h>
+#include <strings.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,28 +15,26 @@
 #include <hiredis/hiredis.h>
 
 #include "clock.h"
+#include "cluster_faults.h"
+#include "redis_cluster.h"
 #include "redis_conn.h"
 #include "redis_scripts.h"
 
 /* now, cost, ttl and a config; a chain's: policy, tiers, and per tier a count and a config */
 #define BRED_ARGS (5 + SCN_MAX_TIERS * (1 + LIM_MAX_CONFIG))
-#define BRED_BACKOFF_MAX_MS 1000
 #define BRED_KEY_MAX (KSPACE_MAX_NAME + 200)
 
 /* One connection deciding for the pass's limiter. */
 struct bred_client {
     bred *owner;
-    rconn *conn;
+    rclu *conn;               /* one server, or the masters of a cluster */
     char sha[41];
     char key[SCN_MAX_TIERS][BRED_KEY_MAX];   /* the request's keys: one, or one per tier of a chain */
     size_t klen[SCN_MAX_TIERS];
     const char *keys[SCN_MAX_TIERS];
     int64_t args[BRED_ARGS];
     int argc;                 /* now, cost, ttl and the config up to its last nonzero value */
-    int64_t backoff_ms, next_attempt_ns;
-    int64_t outage_started_ns;   /* 0: connected, or not yet noticed */
-    uint64_t outages;            /* connections lost, and reconnected or not */
-    int64_t outage_ns;           /* time without a connection, over the outages that ended */
+    bred_client *next;        /* the concurrent clients open, for the report per node */
 };
 
 struct bred {
@@ -45,6 +45,7 @@ struct bred {
     const scn_limiter *l;
     const char *source;       /* NULL: no twin, decided client-side */
     char *chain_source;       /* a chain's script, assembled at begin (owned) */
+    int chain_global;         /* the chain has a global tier: all its keys take its slot */
     _Atomic uint64_t tier_refused[SCN_MAX_TIERS];
     char prefix[160];
     size_t plen;
@@ -54,17 +55,20 @@ struct bred {
     int64_t mem_bytes, mem_sampled;   /* MEMORY USAGE over a sample of keys */
     char last_error[200];     /* why the last request got no decision (virtual mode) */
     flt_model *fleet;         /* a fleet: its nodes here, its shared state in Redis */
+    bred_client *clients;     /* concurrent clients open (realtime), under clients_lock */
+    pthread_mutex_t clients_lock;
     size_t *asked;            /* a central fleet, one batch: the requests the shared limiter decides */
     uint32_t *node_of;        /* and each request's node */
 };
 
 /* ---- one connection ------------------------------------------------------------ */
 
-static int bred_load_script(bred_client *c, char *err, size_t errlen)
+/* SCRIPT LOAD of the pass's script on one connection (the same SHA on every node). */
+static int bred_load_on(bred_client *c, rconn *conn, char *err, size_t errlen)
 {
     bred *r = c->owner;
     if (!r->source) return 0;
-    redisContext *ctx = rconn_ctx(c->conn);
+    redisContext *ctx = rconn_ctx(conn);
     redisReply *rep = ctx ? redisCommand(ctx, "SCRIPT LOAD %s", r->source) : NULL;
     if (!rep || rep->type != REDIS_REPLY_STRING || rep->len != 40) {
         snprintf(err, errlen, "%s: SCRIPT LOAD failed: %s", r->l->name,
@@ -78,44 +82,43 @@ static int bred_load_script(bred_client *c, char *err, size_t errlen)
     return 0;
 }
 
-/* A connection, if one can be had now without waiting past the backoff. */
-static int bred_connected(bred_client *c)
+/* rclu's hook: every connection made, first or again, has the script. */
+static int bred_on_connect(void *ctx, rconn *conn, char *err, size_t errlen)
 {
-    if (rconn_ctx(c->conn)) return 1;
-    int64_t now = clk_mono_ns();
-    if (!c->outage_started_ns) {
-        c->outage_started_ns = now;
-        c->outages++;
+    return bred_load_on(ctx, conn, err, errlen);
+}
+
+/* SCRIPT LOAD on every master (a pass begins, or a server lost its scripts). */
+static int bred_load_script(bred_client *c, char *err, size_t errlen)
+{
+    if (!c->owner->source) return 0;
+    int n = rclu_master_count(c->conn);
+    for (int i = 0; i < n; i++) {
+        rconn *conn = rclu_master(c->conn, i);
+        if (!conn) {
+            snprintf(err, errlen, "%s: SCRIPT LOAD failed: not connected (%s)", c->owner->l->name,
+                     rclu_error(c->conn));
+            return -1;
+        }
+        if (bred_load_on(c, conn, err, errlen) != 0) return -1;
     }
-    if (now < c->next_attempt_ns) return 0;
-    char err[256];
-    if (rconn_reconnect(c->conn, err, sizeof err) == 0 && bred_load_script(c, err, sizeof err) == 0) {
-        c->backoff_ms = 0;
-        c->outage_ns += clk_mono_ns() - c->outage_started_ns;
-        c->outage_started_ns = 0;
-        return 1;
-    }
-    c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : 10;
-    if (c->backoff_ms > BRED_BACKOFF_MAX_MS) c->backoff_ms = BRED_BACKOFF_MAX_MS;
-    c->next_attempt_ns = clk_mono_ns() + c->backoff_ms * 1000000;
     return 0;
 }
 
+/* Every server the commands need is connected, if that can be had now
+ * without waiting past the backoff. */
+static int bred_connected(bred_client *c) { return rclu_ready(c->conn); }
+
 /* A connection, waiting for one through the backoff for as long as the
- * outage under way is within opt.outage_wait_ms: a restart or a CLIENT
- * PAUSE that ends in time costs only the requests that were in flight.
- * 1 connected; 0 the budget is spent (then it tries once per backoff step
- * without waiting). */
-static int bred_await(bred_client *c)
+ * outage under way is within opt.outage_wait_ms: a restart, a CLIENT
+ * PAUSE or a failover that ends in time costs only the requests that were
+ * in flight. 1 connected; 0 the budget is spent (then it tries once per
+ * backoff step without waiting). */
+static int bred_await(bred_client *c) { return rclu_await(c->conn, c->owner->opt.outage_wait_ms * 1000000); }
+
+static rclu *bred_open_conn(bred *r, bred_client *c, int64_t retry_wait_ms, char *err, size_t errlen)
 {
-    int64_t budget_ns = c->owner->opt.outage_wait_ms * 1000000;
-    for (;;) {
-        if (bred_connected(c)) return 1;
-        int64_t now = clk_mono_ns(), give_up = c->outage_started_ns + budget_ns;
-        if (now >= give_up) return 0;
-        int64_t until = c->next_attempt_ns < give_up ? c->next_attempt_ns : give_up;
-        clk_sleep_ns(until - now);
-    }
+    return rclu_open(&r->url, r->opt.cluster, r->opt.timeout_ms, retry_wait_ms, bred_on_connect, c, err, errlen);
 }
 
 /* The config's values up to the last nonzero one (the scripts read absent values as 0). */
@@ -150,7 +153,11 @@ static void bred_client_setup(bred_client *c, bred *r)
 }
 
 /* Writes key `k` of keyspace id `key` into c->key[k]: the prefix, the
- * key's name (or "global") as the hash tag, and for a chain's tier ":<k>". */
+ * key's name (or "global") as the hash tag, and for a chain's tier ":<k>".
+ * A chain that mixes a global tier with per-key ones decides in one
+ * script, so on a cluster all its keys must share a slot: they all take
+ * the global tag, the key's name after it ({global}:<name>:<k>), and one
+ * master carries the whole chain. */
 static void bred_one_key(bred_client *c, int k, int global, uint32_t key, int tier)
 {
     bred *r = c->owner;
@@ -158,9 +165,17 @@ static void bred_one_key(bred_client *c, int k, int global, uint32_t key, int ti
     size_t n = strlen(name);
     char *p = c->key[k];
     memcpy(p, r->prefix, r->plen);
-    memcpy(p + r->plen, name, n);
-    size_t len = r->plen + n;
-    p[len++] = '}';
+    size_t len = r->plen;
+    if (tier && r->chain_global && !global) {
+        memcpy(p + len, "global}:", 8);
+        len += 8;
+        memcpy(p + len, name, n);
+        len += n;
+    } else {
+        memcpy(p + len, name, n);
+        len += n;
+        p[len++] = '}';
+    }
     if (tier) len += (size_t)snprintf(p + len, BRED_KEY_MAX - len, ":%d", k + 1);
     c->klen[k] = len;
 }
@@ -175,6 +190,13 @@ static int bred_key(bred_client *c, uint32_t key)
     }
     for (size_t t = 0; t < l->n_tiers; t++) bred_one_key(c, (int)t, l->tiers[t].global, key, 1);
     return (int)l->n_tiers;
+}
+
+/* Sends c's batch; the answer of command i, or NULL when it got none. */
+static const rconn_reply *bred_reply(bred_client *c, size_t i)
+{
+    const rclu_answer *a = rclu_exchange(c->conn);
+    return a && a[i].answered ? &a[i].rep : NULL;
 }
 
 static int bred_decision(bred *r, const rconn_reply *rep, lim_decision *d, int64_t *at_us)
@@ -198,29 +220,26 @@ static int bred_client_side(bred_client *c, uint32_t key, int64_t now_us, int64_
     size_t klen = c->klen[0];
     const char *get[] = { "GET", c->key[0] };
     size_t get_len[] = { 3, klen };
-    rconn_reply rep;
-    rconn_reset(c->conn);
-    if (rconn_add_argv(c->conn, 2, get, get_len) != 0 || rconn_send(c->conn) != 0 || rconn_recv(c->conn, &rep) != 0 ||
-        rep.is_error)
-        return -1;
+    const rconn_reply *rep;
+    rclu_reset(c->conn);
+    if (rclu_add_argv(c->conn, 1, 2, get, get_len) != 0 || !(rep = bred_reply(c, 0)) || rep->is_error) return -1;
     _Alignas(8) unsigned char state[RCONN_MAX_BYTES] = { 0 };
-    int is_new = rep.is_nil || rep.len != l->cfg.state_size;
-    if (!is_new) memcpy(state, rep.bytes, rep.len);
+    int is_new = rep->is_nil || rep->len != l->cfg.state_size;
+    if (!is_new) memcpy(state, rep->bytes, rep->len);
     l->ops->decide(&l->cfg, state, is_new, now_us, cost, out);
     char ttl[24];
     snprintf(ttl, sizeof ttl, "%lld", (long long)r->opt.ttl_ms);
     const char *set[] = { "SET", c->key[0], (const char *)state, "PX", ttl };
     size_t set_len[] = { 3, klen, l->cfg.state_size, 2, strlen(ttl) };
-    rconn_reset(c->conn);
-    if (rconn_add_argv(c->conn, 5, set, set_len) != 0 || rconn_send(c->conn) != 0 || rconn_recv(c->conn, &rep) != 0 ||
-        rep.is_error)
-        return -1;
+    rclu_reset(c->conn);
+    if (rclu_add_argv(c->conn, 1, 5, set, set_len) != 0 || !(rep = bred_reply(c, 0)) || rep->is_error) return -1;
     return 0;
 }
 
 int bred_client_decide(bred_client *c, uint32_t key, int64_t now_us, int64_t cost, lim_decision *out, int64_t *at_us)
 {
     bred *r = c->owner;
+    if (r->opt.faults && now_us >= 0) cfault_tick(r->opt.faults, now_us);
     if (!bred_connected(c)) return -1;
     if (!r->source) {
         /* client-side decisions need the client's clock */
@@ -231,18 +250,18 @@ int bred_client_decide(bred_client *c, uint32_t key, int64_t now_us, int64_t cos
     for (int attempt = 0; attempt < 2; attempt++) {
         c->args[0] = now_us;
         c->args[1] = cost;
-        rconn_reply rep;
-        rconn_reset(c->conn);
+        const rconn_reply *rep;
+        rclu_reset(c->conn);
         int n_keys = bred_key(c, key);
-        if (rconn_add_evalsha(c->conn, c->sha, n_keys, c->keys, c->klen, c->args, c->argc) != 0 ||
-            rconn_send(c->conn) != 0 || rconn_recv(c->conn, &rep) != 0)
+        if (rclu_add_evalsha(c->conn, c->sha, n_keys, c->keys, c->klen, c->args, c->argc) != 0 ||
+            !(rep = bred_reply(c, 0)))
             return -1;
-        if (rep.is_error && strncmp(rep.error, "NOSCRIPT", 8) == 0) {
+        if (rep->is_error && strncmp(rep->error, "NOSCRIPT", 8) == 0) {
             char err[256];
             if (bred_load_script(c, err, sizeof err) != 0) return -1;
             continue;
         }
-        return bred_decision(r, &rep, out, at_us);
+        return bred_decision(r, rep, out, at_us);
     }
     return -1;
 }
@@ -263,11 +282,36 @@ static int bred_memory_sample(void *ctx, rconn *c, const redisReply *keys)
     return 0;
 }
 
+/* rconn_scan on every master of c: the keys seen in all (per_node[k]
+ * += node k's when given), or -1 when a master refused, -2 when one could
+ * not be reached; *where names the master of a failure or of the first
+ * keys found. */
+static long bred_scan(bred_client *c, const char *pattern, int (*fn)(void *, rconn *, const redisReply *),
+                      void *ctx, int stop_at_first, uint64_t *per_node, char *where, size_t wherelen)
+{
+    long seen = 0;
+    int n = rclu_master_count(c->conn);
+    for (int i = 0; i < n; i++) {
+        rclu_node_info info;
+        int node = rclu_master_node(c->conn, i);
+        rclu_node_info_of(c->conn, node, &info);
+        rconn *conn = rclu_master(c->conn, i);
+        long got = conn ? rconn_scan(conn, pattern, fn, ctx, stop_at_first) : -1;
+        if (got < 0 || (got > 0 && !seen)) snprintf(where, wherelen, "%s", info.addr);
+        if (got < 0) return conn && rconn_ctx(conn) ? -1 : -2;
+        seen += got;
+        if (per_node && node < RUN_MAX_SHARDS) per_node[node] += (uint64_t)got;
+        if (stop_at_first && seen) break;
+    }
+    return seen;
+}
+
 long bred_count_keys(bred *r)
 {
-    char pattern[200];
+    char pattern[200], where[100];
     snprintf(pattern, sizeof pattern, "ratelab:%s-*", r->opt.run_id);
-    return rconn_scan(r->main.conn, pattern, NULL, NULL, 0);
+    long n = bred_scan(&r->main, pattern, NULL, NULL, 0, NULL, where, sizeof where);
+    return n < 0 ? -1 : n;
 }
 
 void bred_add_errors(bred *r, uint64_t n) { atomic_fetch_add(&r->errors, n); }
@@ -335,25 +379,27 @@ int bred_client_push_pull(bred_client *c, int64_t at_us, int64_t cost, void *sta
     size_t size = r->l->base->cfg.state_size;
     if (!bred_await(c)) return atomic_fetch_add(&r->errors, 1), -1;
     bred_key(c, 0);
-    rconn_reset(c->conn);
+    rclu_reset(c->conn);
     c->args[0] = at_us;
     c->args[1] = -cost;
     const char *get[] = { "GET", c->key[0] };
     size_t lens[] = { 3, c->klen[0] };
-    rconn_reply rep;
-    int failed = (cost > 0 && rconn_add_evalsha(c->conn, c->sha, 1, c->keys, c->klen, c->args, c->argc) != 0) ||
-                 rconn_add_argv(c->conn, 2, get, lens) != 0 || rconn_send(c->conn) != 0 ||
-                 (cost > 0 && (rconn_recv(c->conn, &rep) != 0 || rep.is_error)) || rconn_recv(c->conn, &rep) != 0 ||
-                 rep.is_error || (!rep.is_nil && rep.len != size);
+    const rclu_answer *a = NULL;
+    int pushed = cost > 0;
+    int failed = (pushed && rclu_add_evalsha(c->conn, c->sha, 1, c->keys, c->klen, c->args, c->argc) != 0) ||
+                 rclu_add_argv(c->conn, 1, 2, get, lens) != 0 || !(a = rclu_exchange(c->conn)) ||
+                 (pushed && (!a[0].answered || a[0].rep.is_error));
+    const rconn_reply *rep = a ? &a[pushed].rep : NULL;
+    failed = failed || !a[pushed].answered || rep->is_error || (!rep->is_nil && rep->len != size);
     if (failed) {
         atomic_fetch_add(&r->errors, 1);
         return -1;
     }
-    *fresh = rep.is_nil;
+    *fresh = rep->is_nil;
     memset(state, 0, size);
-    for (size_t k = 0; !rep.is_nil && k < size / 8; k++) {
+    for (size_t k = 0; !rep->is_nil && k < size / 8; k++) {
         uint64_t u = 0;   /* struct.pack '<d': little-endian */
-        for (int b = 7; b >= 0; b--) u = u << 8 | rep.bytes[8 * k + (size_t)b];
+        for (int b = 7; b >= 0; b--) u = u << 8 | rep->bytes[8 * k + (size_t)b];
         double d;
         memcpy(&d, &u, sizeof d);
         int64_t v = (int64_t)d;
@@ -376,13 +422,13 @@ static int64_t bred_fleet_level(void *ctx, int64_t now_us)
     if (!bred_await(c)) return 0;
     c->args[0] = now_us;
     c->args[1] = 0;  /* cost 0: the script only reports the level */
-    rconn_reset(c->conn);
-    rconn_reply rep;
+    rclu_reset(c->conn);
+    const rconn_reply *rep;
     int n_keys = bred_key(c, 0);
-    if (rconn_add_evalsha(c->conn, c->sha, n_keys, c->keys, c->klen, c->args, c->argc) != 0 ||
-        rconn_send(c->conn) != 0 || rconn_recv(c->conn, &rep) != 0 || rep.is_error || rep.n < 1)
+    if (rclu_add_evalsha(c->conn, c->sha, n_keys, c->keys, c->klen, c->args, c->argc) != 0 ||
+        !(rep = bred_reply(c, 0)) || rep->is_error || rep->n < 1)
         return 0;
-    return rep.v[0];
+    return rep->v[0];
 }
 
 /* After the script is loaded: a fleet's model, with its store here. */
@@ -405,8 +451,10 @@ static int bred_begin(void *ctx, const scn_scenario *s, const scn_limiter *l, ch
     free(r->chain_source);
     r->chain_source = NULL;
     for (size_t t = 0; t < SCN_MAX_TIERS; t++) atomic_store(&r->tier_refused[t], 0);
+    r->chain_global = 0;
     if (l->entry->kind == LIM_KIND_CHAIN) {
         if (!(r->chain_source = bred_chain_script(l, err, errlen))) return -1;
+        for (size_t t = 0; t < l->n_tiers; t++) r->chain_global |= l->tiers[t].global;
         r->source = r->chain_source;
     } else if (l->entry->kind == LIM_KIND_FLEET) {
         if (!(r->source = rscript_find(l->base->ops->name))) {
@@ -432,29 +480,33 @@ static int bred_begin(void *ctx, const scn_scenario *s, const scn_limiter *l, ch
     }
     int n = snprintf(r->prefix, sizeof r->prefix, "ratelab:%s-%s:{", r->opt.run_id, l->name);
     r->plen = (size_t)n;
-    r->main.outages = 0;
-    r->main.outage_ns = 0;
+    rclu_clear_counts(r->main.conn);
     char pattern[200];
     snprintf(pattern, sizeof pattern, "%.*s*", (int)r->plen - 1, r->prefix);
     /* A connection lost during setup is waited for like one lost mid-run. */
     for (int attempt = 0;; attempt++) {
         if (!bred_await(&r->main) || attempt == 100) {
             snprintf(err, errlen, "%s: Redis unreachable for %lld ms: %s", l->name,
-                     (long long)r->opt.outage_wait_ms, rconn_error(r->main.conn));
+                     (long long)r->opt.outage_wait_ms, rclu_error(r->main.conn));
             return -1;
         }
-        long held = rconn_scan(r->main.conn, pattern, NULL, NULL, 1);
-        if (held < 0 && !rconn_ctx(r->main.conn)) continue;
+        char where[100] = "";
+        long held = bred_scan(&r->main, pattern, NULL, NULL, 1, NULL, where, sizeof where);
+        if (held == -2) continue;
         if (held != 0) {
-            snprintf(err, errlen, held < 0 ? "%s: cannot SCAN for %s: %s"
-                                           : "%s: keys matching %s already exist; refusing to touch them (another "
-                                             "run with this run id?)%s", l->name, pattern,
-                     held < 0 ? rconn_error(r->main.conn) : "");
+            const char *on = rclu_is_cluster(r->main.conn) ? " on the master " : "";
+            snprintf(err, errlen, held < 0 ? "%s: cannot SCAN for %s%s%s"
+                                           : "%s: keys matching %s already exist%s%s; refusing to touch them (another "
+                                             "run with this run id?)", l->name, pattern, on, on[0] ? where : "");
             return -1;
         }
         bred_client_setup(&r->main, r);
+        if (r->opt.faults) {   /* the faults aim at the slot of the pass's first key */
+            bred_key(&r->main, 0);
+            cfault_begin(r->opt.faults, r->main.key[0], r->main.klen[0]);
+        }
         if (bred_load_script(&r->main, err, errlen) == 0) return bred_fleet_begin(r, err, errlen);
-        if (rconn_ctx(r->main.conn)) return -1;   /* refused, not lost */
+        if (rclu_ready(r->main.conn)) return -1;   /* refused, not lost */
     }
 }
 
@@ -480,37 +532,34 @@ static void bred_round_trip(bred *r, const gen_request *reqs, const size_t *idx,
 {
     bred_client *c = &r->main;
     *n_retry = 0;
+    if (r->opt.faults && n) cfault_tick(r->opt.faults, reqs[idx[0]].t_us);
     if (!bred_await(c)) {
-        for (size_t i = 0; i < n; i++) bred_unanswered(r, &out[idx[i]], rconn_error(c->conn));
+        for (size_t i = 0; i < n; i++) bred_unanswered(r, &out[idx[i]], rclu_error(c->conn));
         return;
     }
-    rconn_reset(c->conn);
+    rclu_reset(c->conn);
     for (size_t i = 0; i < n; i++) {
         const gen_request *q = &reqs[idx[i]];
         c->args[0] = q->t_us;
         c->args[1] = q->cost;
         int n_keys = bred_key(c, q->key);
-        if (rconn_add_evalsha(c->conn, c->sha, n_keys, c->keys, c->klen, c->args, c->argc) != 0) {
-            for (size_t k = 0; k < n; k++) bred_unanswered(r, &out[idx[k]], rconn_error(c->conn));
+        if (rclu_add_evalsha(c->conn, c->sha, n_keys, c->keys, c->klen, c->args, c->argc) != 0) {
+            for (size_t k = 0; k < n; k++) bred_unanswered(r, &out[idx[k]], rclu_error(c->conn));
             return;
         }
     }
-    int64_t sent = clk_mono_ns();
-    if (rconn_send(c->conn) != 0) {
-        for (size_t i = 0; i < n; i++) bred_unanswered(r, &out[idx[i]], rconn_error(c->conn));
-        return;
-    }
+    const rclu_answer *a = rclu_exchange(c->conn);
     for (size_t i = 0; i < n; i++) {
-        rconn_reply rep;
         lim_decision *d = &out[idx[i]];
-        if (rconn_recv(c->conn, &rep) != 0) {
-            for (; i < n; i++) bred_unanswered(r, &out[idx[i]], rconn_error(c->conn));
-            return;
+        if (!a || !a[i].answered) {
+            bred_unanswered(r, d, a ? a[i].rep.error : "out of memory for the batch");
+            continue;
         }
-        latency_ns[idx[i]] = clk_mono_ns() - sent;
-        if (rep.is_error && strncmp(rep.error, "NOSCRIPT", 8) == 0) r->retry[(*n_retry)++] = idx[i];
-        else if (bred_decision(r, &rep, d, NULL) != 0)
-            bred_unanswered(r, d, rep.is_error ? rep.error : "a reply that is not a decision");
+        const rconn_reply *rep = &a[i].rep;
+        latency_ns[idx[i]] = a[i].latency_ns;
+        if (rep->is_error && strncmp(rep->error, "NOSCRIPT", 8) == 0) r->retry[(*n_retry)++] = idx[i];
+        else if (bred_decision(r, rep, d, NULL) != 0)
+            bred_unanswered(r, d, rep->is_error ? rep->error : "a reply that is not a decision");
     }
 }
 
@@ -594,24 +643,75 @@ static int64_t bred_level(void *ctx, uint32_t key, int64_t now_us)
         bred_key(c, key);
         const char *get[] = { "GET", c->key[0] };
         size_t lens[] = { 3, c->klen[0] };
-        rconn_reply rep;
-        rconn_reset(c->conn);
-        if (rconn_add_argv(c->conn, 2, get, lens) != 0 || rconn_send(c->conn) != 0 || rconn_recv(c->conn, &rep) != 0)
-            return 0;
-        int known = !rep.is_error && !rep.is_nil && rep.len == r->l->cfg.state_size;
+        const rconn_reply *rep;
+        rclu_reset(c->conn);
+        if (rclu_add_argv(c->conn, 1, 2, get, lens) != 0 || !(rep = bred_reply(c, 0))) return 0;
+        int known = !rep->is_error && !rep->is_nil && rep->len == r->l->cfg.state_size;
         _Alignas(8) unsigned char state[RCONN_MAX_BYTES];
-        if (known) memcpy(state, rep.bytes, rep.len);
+        if (known) memcpy(state, rep->bytes, rep->len);
         return r->l->ops->level(&r->l->cfg, known ? state : NULL, now_us);
     }
     c->args[0] = now_us;
     c->args[1] = 0;  /* cost 0: the script only reports the level */
-    rconn_reset(c->conn);
-    rconn_reply rep;
+    rclu_reset(c->conn);
+    const rconn_reply *rep;
     int n_keys = bred_key(c, key);
-    if (rconn_add_evalsha(c->conn, c->sha, n_keys, c->keys, c->klen, c->args, c->argc) != 0 ||
-        rconn_send(c->conn) != 0 || rconn_recv(c->conn, &rep) != 0 || rep.is_error || rep.n < 1)
+    if (rclu_add_evalsha(c->conn, c->sha, n_keys, c->keys, c->klen, c->args, c->argc) != 0 ||
+        !(rep = bred_reply(c, 0)) || rep->is_error || rep->n < 1)
         return 0;
-    return rep.v[0];
+    return rep->v[0];
+}
+
+/* Adds what connection set `from` routed into the pass's table of nodes
+ * (by address: the main connection and every concurrent client's). */
+static void bred_fold_nodes(run_cluster_report *cl, hist **lat, const rclu *from)
+{
+    for (int k = 0; k < rclu_node_count(from); k++) {
+        rclu_node_info info;
+        rclu_node_info_of(from, k, &info);
+        int at = 0;
+        while (at < cl->n && strcmp(cl->shard[at].addr, info.addr) != 0) at++;
+        if (at == RUN_MAX_SHARDS) continue;
+        if (at == cl->n) {
+            cl->n++;
+            snprintf(cl->shard[at].addr, sizeof cl->shard[at].addr, "%s", info.addr);
+            cl->shard[at].master = info.master;
+            cl->shard[at].slots = info.slots;
+        }
+        cl->shard[at].calls += info.calls;
+        if (lat[at]) hist_merge(lat[at], info.latency_ns);
+    }
+    rclu_counts n;
+    rclu_counts_of(from, &n);
+    cl->moved += n.moved;
+    cl->ask += n.ask;
+    cl->tryagain += n.tryagain;
+    cl->clusterdown += n.clusterdown;
+    cl->refreshes += n.refreshes;
+    cl->windows += n.windows;
+    cl->window_total_ns += n.window_ns_total;
+    if (n.window_ns_longest > cl->window_longest_ns) cl->window_longest_ns = n.window_ns_longest;
+}
+
+/* The pass's cluster report: every node, its keys (keys_by_node, in the
+ * main connection's node order), calls and latency. */
+static void bred_cluster_report(bred *r, const uint64_t *keys_by_node, run_cluster_report *cl)
+{
+    memset(cl, 0, sizeof *cl);
+    if (!rclu_is_cluster(r->main.conn)) return;
+    hist *lat[RUN_MAX_SHARDS] = { 0 };
+    for (int i = 0; i < RUN_MAX_SHARDS; i++)
+        if ((lat[i] = malloc(sizeof *lat[i]))) hist_init(lat[i]);
+    bred_fold_nodes(cl, lat, r->main.conn);
+    pthread_mutex_lock(&r->clients_lock);
+    for (bred_client *c = r->clients; c; c = c->next) bred_fold_nodes(cl, lat, c->conn);
+    pthread_mutex_unlock(&r->clients_lock);
+    for (int i = 0; i < cl->n; i++) {
+        if (i < rclu_node_count(r->main.conn) && i < RUN_MAX_SHARDS) cl->shard[i].keys = keys_by_node[i];
+        cl->shard[i].latency_p50_ns = lat[i] ? hist_quantile(lat[i], 0.50) : 0;
+        cl->shard[i].latency_p99_ns = lat[i] ? hist_quantile(lat[i], 0.99) : 0;
+    }
+    for (int i = 0; i < RUN_MAX_SHARDS; i++) free(lat[i]);
 }
 
 static void bred_end(void *ctx, run_backend_report *sum, char *note, size_t notelen)
@@ -621,19 +721,25 @@ static void bred_end(void *ctx, run_backend_report *sum, char *note, size_t note
     bred *r = ctx;
     sum->keys_seen = 0;
     sum->state_bytes = 0;
-    char pattern[200];
+    /* a reshard under way ends, a killed master is back, before the keys are counted */
+    run_cluster_fault faults[CFAULT_MAX];
+    size_t n_faults = r->opt.faults ? cfault_end(r->opt.faults, faults) : 0;
+    char pattern[200], where[100] = "";
     snprintf(pattern, sizeof pattern, "%.*s*", (int)r->plen - 1, r->prefix);
     int deleted = 0;
+    uint64_t keys_by_node[RUN_MAX_SHARDS];
     for (int attempt = 0; attempt < 100 && !deleted && bred_await(&r->main); attempt++) {
         r->mem_bytes = r->mem_sampled = 0;
-        long keys = rconn_scan(r->main.conn, pattern, bred_memory_sample, r, 0);
-        if (keys < 0 && rconn_ctx(r->main.conn)) break;   /* refused, not lost */
-        if (keys < 0) continue;                           /* lost again: wait, within the budget */
+        memset(keys_by_node, 0, sizeof keys_by_node);
+        long keys = bred_scan(&r->main, pattern, bred_memory_sample, r, 0, keys_by_node, where, sizeof where);
+        if (keys == -1) break;   /* refused, not lost */
+        if (keys < 0) continue;  /* lost again: wait, within the budget */
         sum->keys_seen = (size_t)keys;
         sum->state_bytes =
             (size_t)((double)r->mem_bytes / (double)(r->mem_sampled ? r->mem_sampled : 1) * (double)keys);
-        deleted = rconn_scan(r->main.conn, pattern, rconn_unlink_page, NULL, 0) >= 0;
+        deleted = bred_scan(&r->main, pattern, rconn_unlink_page, NULL, 0, NULL, where, sizeof where) >= 0;
     }
+    if (!deleted) memset(keys_by_node, 0, sizeof keys_by_node);
     sum->errors = atomic_load(&r->errors);
     for (size_t t = 0; t < SCN_MAX_TIERS; t++) sum->tier_refused[t] = atomic_load(&r->tier_refused[t]);
     memset(&sum->fleet, 0, sizeof sum->fleet);
@@ -644,18 +750,29 @@ static void bred_end(void *ctx, run_backend_report *sum, char *note, size_t note
         flt_destroy(r->fleet);
         r->fleet = NULL;
     }
-    bred_client *c = &r->main;
-    if (c->outages) {
-        int64_t away = c->outage_ns + (c->outage_started_ns ? clk_mono_ns() - c->outage_started_ns : 0);
+    bred_cluster_report(r, keys_by_node, &sum->cluster);
+    memcpy(sum->cluster.fault, faults, n_faults * sizeof *faults);
+    sum->cluster.n_faults = n_faults;
+    rclu_counts n;
+    rclu_counts_of(r->main.conn, &n);
+    if (n.windows && !rclu_is_cluster(r->main.conn)) {
         int w = snprintf(note, notelen, "%s: Redis connection lost %llu time(s), %.3f s without it in all; %llu "
                                         "request(s) got no answer and were decided by on-error %s", r->l->name,
-                         (unsigned long long)c->outages, (double)away / 1e9, (unsigned long long)sum->errors,
-                         r->opt.on_error_allow ? "allow" : "deny");
+                         (unsigned long long)n.windows, (double)n.window_ns_total / 1e9,
+                         (unsigned long long)sum->errors, r->opt.on_error_allow ? "allow" : "deny");
+        used = w > 0 ? (size_t)w : 0;
+    } else if (sum->cluster.windows) {
+        const run_cluster_report *cl = &sum->cluster;
+        int w = snprintf(note, notelen, "%s: the cluster answered no call in %llu window(s), the longest %.3f s "
+                                        "(%.3f s in all); %llu request(s) got no answer and were decided by on-error "
+                                        "%s", r->l->name, (unsigned long long)cl->windows,
+                         (double)cl->window_longest_ns / 1e9, (double)cl->window_total_ns / 1e9,
+                         (unsigned long long)sum->errors, r->opt.on_error_allow ? "allow" : "deny");
         used = w > 0 ? (size_t)w : 0;
     }
     if (!deleted && used < notelen)
         snprintf(note + used, notelen - used, "%s%s: could not delete its keys (%s): %s; they expire after %lld ms",
-                 used ? "; " : "", r->l->name, pattern, rconn_error(c->conn), (long long)r->opt.ttl_ms);
+                 used ? "; " : "", r->l->name, pattern, rclu_error(r->main.conn), (long long)r->opt.ttl_ms);
 }
 
 /* ---- lifetime ------------------------------------------------------------------------------ */
@@ -668,17 +785,25 @@ bred *bred_create(const rurl *url, const bred_options *opt, run_backend *out, ch
     if (r->opt.pipeline < 1) r->opt.pipeline = 1;
     r->url = *url;
     r->main.owner = r;
-    r->main.conn = rconn_open(url, opt->timeout_ms, err, errlen);
-    if (!r->main.conn) { free(r); return NULL; }
+    pthread_mutex_init(&r->clients_lock, NULL);
+    /* virtual mode waits a failover out like any outage */
+    r->main.conn = bred_open_conn(r, &r->main, r->opt.outage_wait_ms, err, errlen);
+    if (!r->main.conn) {
+        pthread_mutex_destroy(&r->clients_lock);
+        free(r);
+        return NULL;
+    }
     size_t batch = r->opt.pipeline < 64 ? 64 : r->opt.pipeline;
-    *out = (run_backend){ "redis", batch, r, bred_begin, bred_decide, bred_level, bred_end };
+    *out = (run_backend){ r->opt.cluster ? "cluster" : "redis", batch, r, bred_begin, bred_decide, bred_level,
+                          bred_end };
     return r;
 }
 
 void bred_destroy(bred *r)
 {
     if (!r) return;
-    rconn_close(r->main.conn);
+    rclu_close(r->main.conn);
+    pthread_mutex_destroy(&r->clients_lock);
     free(r->retry);
     free(r->asked);
     free(r->node_of);
@@ -695,7 +820,8 @@ struct bred_sub {
 
 size_t bred_name(const bred *r, const char *name, char *out, size_t len)
 {
-    int n = snprintf(out, len, "%.*s%s}", (int)r->plen, r->prefix, name);
+    /* with the fleet's shared key's tag: its scripts may take several */
+    int n = snprintf(out, len, "%.*sglobal}:%s", (int)r->plen, r->prefix, name);
     return n > 0 ? (size_t)n : 0;
 }
 
@@ -704,15 +830,19 @@ static void bred_channel(const bred *r, const char *name, char *out, size_t len)
 int bred_client_command(bred_client *c, int argc, const char *const *argv, rconn_reply *rep)
 {
     size_t lens[16];
-    if (argc > 16 || !bred_connected(c)) return -1;
+    if (argc < 2 || argc > 16 || !bred_connected(c)) return -1;
     for (int i = 0; i < argc; i++) lens[i] = strlen(argv[i]);
-    rconn_reset(c->conn);
-    if (rconn_add_argv(c->conn, argc, argv, lens) != 0 || rconn_send(c->conn) != 0 || rconn_recv(c->conn, rep) != 0)
-        return -1;
+    /* the key a command is routed by: EVAL's first key, else the first argument */
+    int eval = strcasecmp(argv[0], "EVAL") == 0 || strcasecmp(argv[0], "EVALSHA") == 0;
+    int key_arg = eval ? (argc > 3 && atoi(argv[2]) > 0 ? 3 : RCLU_ANY_KEY) : 1;
+    rclu_reset(c->conn);
+    const rconn_reply *got;
+    if (rclu_add_argv(c->conn, key_arg, argc, argv, lens) != 0 || !(got = bred_reply(c, 0))) return -1;
+    *rep = *got;
     return rep->is_error ? -1 : 0;
 }
 
-void bred_client_drop(bred_client *c) { rconn_disconnect(c->conn); }
+void bred_client_drop(bred_client *c) { rclu_disconnect(c->conn); }
 
 const char *bred_script(const char *name) { return rscript_find(name); }
 
@@ -775,11 +905,11 @@ int bred_client_publish(bred_client *c, const char *name, const char *msg)
     bred_channel(c->owner, name, ch, sizeof ch);
     const char *argv[] = { "PUBLISH", ch, msg };
     size_t lens[] = { 7, strlen(ch), strlen(msg) };
-    rconn_reply rep;
+    const rconn_reply *rep;
     if (!bred_connected(c)) return -1;
-    rconn_reset(c->conn);
-    if (rconn_add_argv(c->conn, 3, argv, lens) != 0 || rconn_send(c->conn) != 0 || rconn_recv(c->conn, &rep) != 0 ||
-        rep.is_error)
+    rclu_reset(c->conn);
+    /* a cluster carries a PUBLISH to every node: any master will do */
+    if (rclu_add_argv(c->conn, RCLU_ANY_KEY, 3, argv, lens) != 0 || !(rep = bred_reply(c, 0)) || rep->is_error)
         return -1;
     return 0;
 }
@@ -789,18 +919,29 @@ bred_client *bred_client_open(bred *r, char *err, size_t errlen)
     bred_client *c = calloc(1, sizeof *c);
     if (!c) { snprintf(err, errlen, "out of memory"); return NULL; }
     c->owner = r;
-    c->conn = rconn_open(&r->url, r->opt.timeout_ms, err, errlen);
-    if (!c->conn || bred_load_script(c, err, errlen) != 0) {
-        bred_client_close(c);
+    /* realtime: a call the cluster refuses while it fails over is an
+     * error now, as a gateway's would be */
+    c->conn = bred_open_conn(r, c, 0, err, errlen);
+    if (!c->conn) {
+        free(c);
         return NULL;
     }
     bred_client_setup(c, r);
+    pthread_mutex_lock(&r->clients_lock);
+    c->next = r->clients;
+    r->clients = c;
+    pthread_mutex_unlock(&r->clients_lock);
     return c;
 }
 
 void bred_client_close(bred_client *c)
 {
     if (!c) return;
-    rconn_close(c->conn);
+    bred *r = c->owner;
+    pthread_mutex_lock(&r->clients_lock);
+    for (bred_client **at = &r->clients; *at; at = &(*at)->next)
+        if (*at == c) { *at = c->next; break; }
+    pthread_mutex_unlock(&r->clients_lock);
+    rclu_close(c->conn);
     free(c);
 }

@@ -36,6 +36,8 @@ typedef struct {
     int64_t ttl_ms;          /* TTL set on every key */
     int64_t outage_wait_ms;  /* virtual mode, setup and cleanup: how long one outage is waited
                               * out before requests are decided by the policy unanswered (0: never) */
+    int cluster;             /* the URL is one node of a Redis Cluster (redis_cluster.h routes) */
+    struct cfault *faults;   /* faults to make on the private cluster during each pass, or NULL */
 } bred_options;
 
 typedef struct bred bred;
@@ -62,7 +64,8 @@ void bred_client_close(bred_client *c);
  * an error) when Redis did not answer. */
 int bred_client_push_pull(bred_client *c, int64_t at_us, int64_t cost, void *state, int *fresh);
 
-/* "<key prefix>name}": a key or channel of the pass, as a hash tag of its own. Its length. */
+/* "<key prefix>global}:name": a key or channel of the pass, in the slot of
+ * the pass's global key (a fleet's scripts take several keys). Its length. */
 size_t bred_name(const bred *r, const char *name, char *out, size_t len);
 
 /* One command (text arguments, at most 16) on c, its reply in *rep. 0, or

@@ -18,6 +18,8 @@
 #include "clock.h"
 #include "backend_memory.h"
 #include "backend_redis.h"
+#include "cluster_faults.h"
+#include "cluster_output.h"
 #include "decisions.h"
 #include "drive.h"
 #include "fsutil.h"
@@ -45,7 +47,7 @@
 static void main_usage(FILE *f)
 {
     fputs("usage: ratelab run SCENARIO.json [--out DIR] [--only NAMES] [--set LIMITER.PARAM=VALUE]...\n"
-          "                   [--backend memory|redis|memory,redis] [--redis-url URL] [--pipeline N]\n"
+          "                   [--backend memory|redis|cluster,...] [--cluster MxR] [--redis-url URL] [--pipeline N]\n"
           "                   [--on-error allow|deny] [--redis-timeout-ms N] [--run-id ID]\n"
           "                   [--mode virtual|realtime] [--clients N] [--speed X] [--clock client|server]\n"
           "                   [--skew-ms S]\n"
@@ -62,9 +64,13 @@ static void main_usage(FILE *f)
           "  --out DIR            results directory (default results/<scenario name>)\n"
           "  --only NAMES         comma-separated limiter names or algorithms to run\n"
           "  --set L.P=V          override parameter P of limiter (or algorithm) L\n"
-          "  --backend B          memory (default), redis, or both: memory,redis\n"
-          "  --redis-url URL      redis://[user:password@]host:port[/db] or unix:///path[?db=N];\n"
-          "                       default $REDIS_URL, else a private redis-server on a free port\n"
+          "  --backend B          memory (default), redis, cluster (a Redis Cluster), or several: memory,redis\n"
+          "  --redis-url URL      redis://[user:password@]host:port[/db] or unix:///path[?db=N] for redis,\n"
+          "                       redis+cluster://host:port (any node) for cluster; default $REDIS_URL,\n"
+          "                       else a private redis-server (or cluster) on free ports\n"
+          "  --cluster MxR        the private cluster: M masters, R replicas of each (default 3x1)\n"
+          "  --cluster-fault F    on the private cluster, in each pass (repeatable): kill-master@T (kill -9\n"
+          "                       the hot slot's master at scenario second T) or reshard@T:N (move N slots)\n"
           "  --pipeline N         requests per Redis round trip (default 64)\n"
           "  --on-error P         when Redis fails a request: allow (fail open) or deny (default)\n"
           "  --redis-timeout-ms N connect and command timeout (default 2000)\n"
@@ -132,7 +138,10 @@ typedef struct {
     const char *sets[MAIN_MAX_SETS];
     size_t n_sets;
     unsigned sample;
-    int quiet, use_memory, use_redis, on_error_allow, backend_given;
+    int quiet, use_memory, use_redis, use_cluster, on_error_allow, backend_given;
+    const char *cluster_spec;
+    cfault_spec faults[CFAULT_MAX];
+    size_t n_faults;
     long pipeline, timeout_ms, outage_wait_s;
     int realtime, server_clock;
     long clients;
@@ -180,13 +189,34 @@ static int main_parse_run(int argc, char **argv, main_args *a)
         } else if (v && strcmp(o, "--backend") == 0) {
             i++;
             a->backend_given = 1;
-            a->use_memory = strcmp(v, "memory") == 0 || strcmp(v, "memory,redis") == 0 || strcmp(v, "redis,memory") == 0;
-            a->use_redis = strcmp(v, "redis") == 0 || strcmp(v, "memory,redis") == 0 || strcmp(v, "redis,memory") == 0;
-            if (!a->use_memory && !a->use_redis) {
-                fprintf(stderr, "ratelab: --backend: '%s' is not memory, redis or memory,redis\n", v);
+            a->use_memory = a->use_redis = a->use_cluster = 0;
+            for (const char *p = v; *p;) {
+                size_t n = strcspn(p, ",");
+                int *use = n == 6 && strncmp(p, "memory", 6) == 0    ? &a->use_memory
+                           : n == 5 && strncmp(p, "redis", 5) == 0   ? &a->use_redis
+                           : n == 7 && strncmp(p, "cluster", 7) == 0 ? &a->use_cluster : NULL;
+                if (!use || *use) {
+                    fprintf(stderr, "ratelab: --backend: '%s' is not a list of memory, redis and cluster, each once\n",
+                            v);
+                    return -1;
+                }
+                *use = 1;
+                p += n + (p[n] == ',');
+            }
+            if (!a->use_memory && !a->use_redis && !a->use_cluster) {
+                fprintf(stderr, "ratelab: --backend: '%s' names no backend\n", v);
                 return -1;
             }
         } else if (v && strcmp(o, "--redis-url") == 0) a->redis_url = argv[++i];
+        else if (v && strcmp(o, "--cluster") == 0) a->cluster_spec = argv[++i];
+        else if (v && strcmp(o, "--cluster-fault") == 0) {
+            char err[300];
+            if (a->n_faults == CFAULT_MAX) { fprintf(stderr, "ratelab: at most %d --cluster-fault\n", CFAULT_MAX); return -1; }
+            if (cfault_parse(argv[++i], &a->faults[a->n_faults++], err, sizeof err) != 0) {
+                fprintf(stderr, "ratelab: %s\n", err);
+                return -1;
+            }
+        }
         else if (v && strcmp(o, "--log-decisions") == 0) a->log_dir = argv[++i];
         else if (v && strcmp(o, "--mode") == 0) {
             i++;
@@ -244,13 +274,17 @@ static int main_parse_run(int argc, char **argv, main_args *a)
         else { fprintf(stderr, "ratelab: one scenario at a time (got %s and %s)\n", a->scenario, o); return -1; }
     }
     if (!a->scenario) { main_usage(stderr); return -1; }
+    if (a->n_faults && !a->use_cluster) {
+        fprintf(stderr, "ratelab: --cluster-fault needs --backend cluster\n");
+        return -1;
+    }
     if (a->realtime) {
         if (a->backend_given && a->use_memory) {
-            fprintf(stderr, "ratelab: --mode realtime runs on Redis only: use --backend redis\n");
+            fprintf(stderr, "ratelab: --mode realtime runs on Redis only: use --backend redis or cluster\n");
             return -1;
         }
         a->use_memory = 0;
-        a->use_redis = 1;
+        if (!a->use_cluster) a->use_redis = 1;
         if (a->server_clock && a->speed != 1) {
             fprintf(stderr, "ratelab: --clock server runs at the wall's speed: use --speed 1, or the client clock "
                             "(which runs at the scenario's time, wall time x speed)\n");
@@ -293,6 +327,28 @@ static void main_run_id(char *buf, size_t len)
     snprintf(buf, len, "%08x", x);
 }
 
+/* A URL serves the one backend of its kind: redis:// and unix:// a
+ * standalone server, redis+cluster:// a cluster; the other Redis backend
+ * asked for gets a private server or cluster. 0, or -1 with a message. */
+static int main_url_fits(const main_args *a, const rurl *u, char *err, size_t errlen)
+{
+    if (u->is_cluster && a->n_faults) {
+        snprintf(err, errlen, "--cluster-fault kills and reshards ratelab's own private cluster only: drop the "
+                              "redis+cluster:// URL, or the faults");
+        return -1;
+    }
+    if (u->is_cluster && !a->use_cluster) {
+        snprintf(err, errlen, "the Redis URL is a cluster's (redis+cluster://): use --backend cluster");
+        return -1;
+    }
+    if (!u->is_cluster && !a->use_redis) {
+        snprintf(err, errlen, "--backend cluster reads a redis+cluster://host:port URL (any node of the cluster), or "
+                              "none for a private cluster; the URL given is a standalone server's");
+        return -1;
+    }
+    return 0;
+}
+
 static int main_run(int argc, char **argv)
 {
     main_args a;
@@ -315,8 +371,15 @@ static int main_run(int argc, char **argv)
         return 2;
     }
     intr_block();
-    rurl url;
-    if (a.use_redis && a.redis_url && rurl_parse(a.redis_url, &url, err, sizeof err) != 0) {
+    rurl url = { 0 };
+    int masters = 3, replicas = 1;
+    if ((a.use_redis || a.use_cluster) && a.redis_url &&
+        (rurl_parse(a.redis_url, &url, err, sizeof err) != 0 || main_url_fits(&a, &url, err, sizeof err) != 0)) {
+        fprintf(stderr, "ratelab: %s\n", err);
+        scn_free(&s);
+        return 2;
+    }
+    if (a.use_cluster && a.cluster_spec && rsrv_cluster_parse(a.cluster_spec, &masters, &replicas, err, sizeof err) != 0) {
         fprintf(stderr, "ratelab: %s\n", err);
         scn_free(&s);
         return 2;
@@ -330,11 +393,14 @@ static int main_run(int argc, char **argv)
     }
 
     int rc = 0;
-    run_backend backends[2];
+    run_backend backends[3];
     size_t n_backends = 0;
     bmem *mem = NULL;
-    bred *red = NULL;
+    bred *red = NULL, *clu = NULL;
     rsrv server = { 0 };
+    rsrv_cluster cluster = { 0 };
+    cfault *faults = NULL;
+    char cluster_where[320] = "";
     rqr_options queue_redis = { 0 };   /* how a queue entry runs on Redis */
     char where[300] = "", run_id[40];
     snprintf(run_id, sizeof run_id, "%s", a.run_id ? a.run_id : "");
@@ -348,8 +414,9 @@ static int main_run(int argc, char **argv)
     if (a.use_memory) {
         if (!(mem = bmem_create(a.sample, &backends[n_backends++]))) { rc = 1; goto done; }
     }
+    const rurl given = url;   /* the URL's, before a private server takes its place */
     if (a.use_redis) {
-        if (!a.redis_url) {
+        if (!a.redis_url || url.is_cluster) {
             if (rsrv_start(&server, NULL, err, sizeof err) != 0) {
                 fprintf(stderr, "ratelab: %s\n", err);
                 rc = 3;
@@ -368,6 +435,36 @@ static int main_run(int argc, char **argv)
                                      .server = a.redis_url ? NULL : &server, .measure_durability = !a.redis_url,
                                      .stop = intr_requested };
         if (!(red = bred_create(&url, &ro, &backends[n_backends++], err, sizeof err))) {
+            fprintf(stderr, "ratelab: %s\n", err);
+            rc = 3;
+            goto done;
+        }
+    }
+    if (a.use_cluster) {
+        rurl seed = given;
+        if (!given.is_cluster) {
+            if (rsrv_cluster_start(&cluster, masters, replicas, err, sizeof err) != 0) {
+                fprintf(stderr, "ratelab: %s\n", err);
+                rc = 3;
+                goto done;
+            }
+            seed = (rurl){ .port = cluster.node[0].port, .is_cluster = 1 };
+            snprintf(seed.host, sizeof seed.host, "127.0.0.1");
+            int used = snprintf(cluster_where, sizeof cluster_where, "private Redis Cluster of %d masters x %d "
+                                "replica(s) on 127.0.0.1 ports ", masters, replicas);
+            for (int k = 0; k < cluster.n && used < (int)sizeof cluster_where; k++)
+                used += snprintf(cluster_where + used, sizeof cluster_where - (size_t)used, "%s%d", k ? "," : "",
+                                 cluster.node[k].port);
+        } else {
+            char node[260];
+            rurl_describe(&given, node, sizeof node);
+            snprintf(cluster_where, sizeof cluster_where, "Redis Cluster at %s", node);
+        }
+        if (a.n_faults && !(faults = cfault_create(&cluster, a.faults, a.n_faults))) { rc = 1; goto done; }
+        bred_options co = { .run_id = run_id, .pipeline = (size_t)a.pipeline, .on_error_allow = a.on_error_allow,
+                            .timeout_ms = (int)a.timeout_ms, .ttl_ms = 86400000,
+                            .outage_wait_ms = (int64_t)a.outage_wait_s * 1000, .cluster = 1, .faults = faults };
+        if (!(clu = bred_create(&seed, &co, &backends[n_backends++], err, sizeof err))) {
             fprintf(stderr, "ratelab: %s\n", err);
             rc = 3;
             goto done;
@@ -397,7 +494,8 @@ static int main_run(int argc, char **argv)
             progress.name = s.limiters[i].name;
             rt_options rto = { (unsigned)a.clients, a.speed, a.server_clock, a.skew_ms, a.on_error_allow };
             ropt.log = NULL;
-            int on_redis = red && backends[b].ctx == (void *)red;
+            bred *on_redis = red && backends[b].ctx == (void *)red   ? red
+                             : clu && backends[b].ctx == (void *)clu ? clu : NULL;
             if (a.log_dir && drv_decides(&s.limiters[i])) {
                 if (!(ropt.log = dlog_open(&logs[n_logs], a.log_dir, &s.limiters[i], backends[b].name, err,
                                            sizeof err))) {
@@ -407,7 +505,8 @@ static int main_run(int argc, char **argv)
                 }
                 n_logs++;
             }
-            drv_target target = { &backends[b], on_redis ? red : NULL, a.realtime ? &rto : NULL, &queue_redis };
+            drv_target target = { &backends[b], on_redis, a.realtime ? &rto : NULL,
+                                  on_redis == clu ? NULL : &queue_redis };
             int failed = drv_run(&s, g, &s.limiters[i], &target, &ropt, &results[n_results], err, sizeof err);
             if (results[n_results].note[0])   /* what the backend said of the pass, failed or not */
                 fprintf(stderr, "%sratelab: %s\n", progress.drawn ? "\n" : "", results[n_results].note);
@@ -422,7 +521,10 @@ static int main_run(int argc, char **argv)
     if (progress.drawn) fprintf(stderr, "\r%*s\r", 70, "");
     char command[2048];
     main_command_line(argc, argv, command, sizeof command);
-    const char *backend_names = a.use_memory && a.use_redis ? "memory,redis" : a.use_redis ? "redis" : "memory";
+    char backend_names[40] = "";
+    for (size_t b = 0; b < n_backends; b++)
+        snprintf(backend_names + strlen(backend_names), sizeof backend_names - strlen(backend_names), "%s%s",
+                 b ? "," : "", backends[b].name);
     char mode[200] = "virtual";
     if (a.realtime) {
         int fleets = 0;
@@ -431,7 +533,10 @@ static int main_run(int argc, char **argv)
                  fleets ? " (a fleet: one per node)" : "", a.speed, a.server_clock ? "server" : "client", a.skew_ms,
                  a.server_clock ? "" : "; limiters decide at the scenario's time (wall time since start x speed)");
     }
-    out_context ctx = { backend_names, a.use_redis ? where : NULL, a.use_redis ? run_id : NULL, mode, command,
+    char servers[700];
+    snprintf(servers, sizeof servers, "%s%s%s", where, where[0] && cluster_where[0] ? "; " : "", cluster_where);
+    int on_redis = a.use_redis || a.use_cluster;
+    out_context ctx = { backend_names, on_redis ? servers : NULL, on_redis ? run_id : NULL, mode, command,
                         a.sample, main_clock_overhead() };
     /* The decision logs and the results go into place together: logs first
      * (the larger, the likelier to meet a full disk), and a failure of
@@ -452,12 +557,15 @@ static int main_run(int argc, char **argv)
     if (!a.quiet) {
         out_print_table(stdout, &s, results, n_results);
         qout_print(stdout, results, n_results);
-        if (a.use_redis) printf("redis: %s, %s%s, keys ratelab:%s-<limiter>:{key}, deleted\n", where,
+        cout_print(stdout, results, n_results);
+        if (on_redis) printf("redis: %s, %s%s, keys ratelab:%s-<limiter>:{key}, deleted\n", servers,
                                 a.realtime ? mode : "virtual mode (pipelined)",
                                 qout_any(results, n_results) ? "; queues on the wall clock" : "", run_id);
-        printf("results: %s/{summary.csv,timeseries.csv,accuracy.csv,run.json%s%s%s}\n", outdir,
+        printf("results: %s/{summary.csv,timeseries.csv,accuracy.csv,run.json%s%s%s%s%s}\n", outdir,
                qout_any(results, n_results) ? ",queue.csv" : "", s.clients.n ? ",tts.csv" : "",
-               out_any_fleet(results, n_results) ? ",fleet_nodes.csv" : "");
+               out_any_fleet(results, n_results) ? ",fleet_nodes.csv" : "",
+               cout_any(results, n_results) ? ",cluster_nodes.csv" : "",
+               cout_any_fault(results, n_results) ? ",cluster_faults.csv" : "");
     }
 done:
     for (size_t i = 0; i < n_logs; i++) dlog_close(&logs[i], 0, err, sizeof err);
@@ -465,8 +573,11 @@ done:
     for (size_t i = 0; i < n_results; i++) run_result_free(&results[i]);
     free(results);
     bred_destroy(red);
+    bred_destroy(clu);
+    cfault_destroy(faults);
     bmem_destroy(mem);
     rsrv_stop(&server);
+    rsrv_cluster_stop(&cluster);
     gen_destroy(g);
     scn_free(&s);
     return rc;

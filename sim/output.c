@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "output.h"
 
+#include "cluster_output.h"
+
 #include "atomicfile.h"
 #include "columns.h"
 #include "fsutil.h"
@@ -373,6 +375,20 @@ static int out_write_fleet_nodes(FILE *f, const void *a)
     return ferror(f) ? -1 : 0;
 }
 
+static int out_write_cluster_nodes(FILE *f, const void *a)
+{
+    const out_job *j = a;
+    cout_nodes_csv(f, j->r, j->n);
+    return ferror(f) ? -1 : 0;
+}
+
+static int out_write_cluster_faults(FILE *f, const void *a)
+{
+    const out_job *j = a;
+    cout_faults_csv(f, j->r, j->n);
+    return ferror(f) ? -1 : 0;
+}
+
 static int out_write_queue(FILE *f, const void *a)
 {
     const out_job *j = a;
@@ -432,7 +448,10 @@ int out_write_run(const char *given, const scn_scenario *s, const run_result *re
         out_file(tmp, "run.json", out_write_json, &job, err, errlen) != 0 ||
         (qout_any(results, n) && out_file(tmp, "queue.csv", out_write_queue, &job, err, errlen) != 0) ||
         (s->clients.n && out_file(tmp, "tts.csv", out_write_tts, &job, err, errlen) != 0) ||
-        (out_any_fleet(results, n) && out_file(tmp, "fleet_nodes.csv", out_write_fleet_nodes, &job, err, errlen) != 0)) {
+        (out_any_fleet(results, n) && out_file(tmp, "fleet_nodes.csv", out_write_fleet_nodes, &job, err, errlen) != 0) ||
+        (cout_any(results, n) && out_file(tmp, "cluster_nodes.csv", out_write_cluster_nodes, &job, err, errlen) != 0) ||
+        (cout_any_fault(results, n) &&
+         out_file(tmp, "cluster_faults.csv", out_write_cluster_faults, &job, err, errlen) != 0)) {
         fs_remove_tree(tmp);
         return -1;
     }

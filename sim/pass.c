@@ -217,6 +217,7 @@ void pass_finish(pass *p, double wall_s, int decision_order_known, const run_bac
     }
     pass_oracle_report(p, &out->oracle);
     memcpy(out->tier_refused, b->tier_refused, sizeof out->tier_refused);
+    out->cluster = b->cluster;
     if (p->l->entry->kind == LIM_KIND_FLEET) {   /* its breaches are measured, not broken promises */
         out->fleet = b->fleet;                   /* the arrays are the result's now */
         out->bound_breaches = out->oracle.violations;

@@ -678,7 +678,7 @@ join:
 
     /* Every attempt of every client, in the order they were due. */
     order = malloc((attempts + 1) * sizeof *order);
-    pass *p = order ? pass_open(s, l, "redis", ropt->log, out, err, errlen) : NULL;
+    pass *p = order ? pass_open(s, l, b->name, ropt->log, out, err, errlen) : NULL;
     if (!p) {
         if (!order) snprintf(err, errlen, "%s: out of memory for the order of %zu attempts", l->name, attempts);
         goto done;

@@ -17,8 +17,7 @@ struct rconn {
     redisContext *ctx;
     redisReader *reader;          /* ours, with the callbacks below */
     rconn_reply scratch;
-    char *out;
-    size_t out_len, out_cap;
+    rconn_buf out;
     size_t fed;                   /* bytes read since the last whole reply */
     char error[256];
 };
@@ -179,9 +178,7 @@ rconn *rconn_open(const rurl *u, int timeout_ms, char *err, size_t errlen)
     if (!c) { snprintf(err, errlen, "out of memory"); return NULL; }
     c->url = *u;
     c->timeout_ms = timeout_ms;
-    c->out_cap = 4096;
-    c->out = malloc(c->out_cap);
-    if (!c->out || rconn_connect(c, err, errlen) != 0) {
+    if (rconn_buf_reserve(&c->out, 4096) != 0 || rconn_connect(c, err, errlen) != 0) {
         rconn_close(c);
         return NULL;
     }
@@ -193,7 +190,7 @@ void rconn_close(rconn *c)
     if (!c) return;
     if (c->ctx) redisFree(c->ctx);
     if (c->reader) redisReaderFree(c->reader);
-    free(c->out);
+    rconn_buf_free(&c->out);
     free(c);
 }
 
@@ -253,43 +250,42 @@ long rconn_scan(rconn *c, const char *pattern, int (*fn)(void *ctx, rconn *c, co
 int rconn_unlink_page(void *ctx, rconn *c, const redisReply *keys)
 {
     (void)ctx;
-    const char **argv = malloc((keys->elements + 1) * sizeof *argv);
-    size_t *lens = malloc((keys->elements + 1) * sizeof *lens);
     redisContext *r = rconn_ctx(c);
-    int ok = argv && lens && r;
-    if (ok) {
-        argv[0] = "UNLINK";
-        lens[0] = 6;
-        for (size_t i = 0; i < keys->elements; i++) {
-            argv[i + 1] = keys->element[i]->str;
-            lens[i + 1] = keys->element[i]->len;
-        }
-        redisReply *rep = redisCommandArgv(r, (int)keys->elements + 1, argv, lens);
-        ok = rep && rep->type == REDIS_REPLY_INTEGER;
+    if (!r) return -1;
+    /* one key per UNLINK, pipelined: a page of a cluster node's SCAN spans
+     * slots, and a command of keys in several slots is refused (CROSSSLOT) */
+    for (size_t i = 0; i < keys->elements; i++)
+        if (redisAppendCommand(r, "UNLINK %b", keys->element[i]->str, keys->element[i]->len) != REDIS_OK) return -1;
+    int ok = 1;
+    for (size_t i = 0; i < keys->elements; i++) {
+        redisReply *rep = NULL;
+        if (redisGetReply(r, (void **)&rep) != REDIS_OK) return -1;
+        ok &= rep && rep->type == REDIS_REPLY_INTEGER;
         freeReplyObject(rep);
     }
-    free(argv);
-    free(lens);
     return ok ? 0 : -1;
 }
 
 /* ---- the pipeline -------------------------------------------------------- */
 
-void rconn_reset(rconn *c) { c->out_len = 0; }
+void rconn_reset(rconn *c) { c->out.len = 0; }
 
-static int rconn_reserve(rconn *c, size_t more)
+int rconn_buf_reserve(rconn_buf *b, size_t more)
 {
-    if (c->out_len + more <= c->out_cap) return 0;
-    size_t cap = c->out_cap;
-    while (cap < c->out_len + more) cap *= 2;
-    char *bigger = realloc(c->out, cap);
-    if (!bigger) {
-        snprintf(c->error, sizeof c->error, "out of memory for the pipeline");
-        return -1;
-    }
-    c->out = bigger;
-    c->out_cap = cap;
+    if (b->len + more <= b->cap) return 0;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + more) cap *= 2;
+    char *bigger = realloc(b->p, cap);
+    if (!bigger) return -1;
+    b->p = bigger;
+    b->cap = cap;
     return 0;
+}
+
+void rconn_buf_free(rconn_buf *b)
+{
+    free(b->p);
+    *b = (rconn_buf){ 0 };
 }
 
 static char *rconn_put_header(char *p, char kind, size_t n)
@@ -326,13 +322,13 @@ static char *rconn_put_int(char *p, int64_t v)
     return rconn_put_bulk(p, text, (size_t)len);
 }
 
-int rconn_add_evalsha(rconn *c, const char *sha, int n_keys, const char *const *keys, const size_t *klens,
+int rconn_buf_evalsha(rconn_buf *b, const char *sha, int n_keys, const char *const *keys, const size_t *klens,
                       const int64_t *argv, int argc)
 {
     size_t need = 128 + (size_t)argc * 32;
     for (int k = 0; k < n_keys; k++) need += klens[k] + 32;
-    if (rconn_reserve(c, need) != 0) return -1;
-    char *p = c->out + c->out_len;
+    if (rconn_buf_reserve(b, need) != 0) return -1;
+    char *p = b->p + b->len;
     p = rconn_put_header(p, '*', (size_t)argc + 3 + (size_t)n_keys);
     p = rconn_put_bulk(p, "EVALSHA", 7);
     p = rconn_put_bulk(p, sha, 40);
@@ -341,18 +337,43 @@ int rconn_add_evalsha(rconn *c, const char *sha, int n_keys, const char *const *
     p = rconn_put_bulk(p, count, (size_t)cl);
     for (int k = 0; k < n_keys; k++) p = rconn_put_bulk(p, keys[k], klens[k]);
     for (int i = 0; i < argc; i++) p = rconn_put_int(p, argv[i]);
-    c->out_len = (size_t)(p - c->out);
+    b->len = (size_t)(p - b->p);
     return 0;
+}
+
+int rconn_buf_argv(rconn_buf *b, int argc, const char *const *argv, const size_t *lens)
+{
+    size_t need = 16;
+    for (int i = 0; i < argc; i++) need += lens[i] + 32;
+    if (rconn_buf_reserve(b, need) != 0) return -1;
+    char *p = rconn_put_header(b->p + b->len, '*', (size_t)argc);
+    for (int i = 0; i < argc; i++) p = rconn_put_bulk(p, argv[i], lens[i]);
+    b->len = (size_t)(p - b->p);
+    return 0;
+}
+
+static int rconn_out_of_memory(rconn *c)
+{
+    snprintf(c->error, sizeof c->error, "out of memory for the pipeline");
+    return -1;
+}
+
+int rconn_add_evalsha(rconn *c, const char *sha, int n_keys, const char *const *keys, const size_t *klens,
+                      const int64_t *argv, int argc)
+{
+    return rconn_buf_evalsha(&c->out, sha, n_keys, keys, klens, argv, argc) == 0 ? 0 : rconn_out_of_memory(c);
 }
 
 int rconn_add_argv(rconn *c, int argc, const char *const *argv, const size_t *lens)
 {
-    size_t need = 16;
-    for (int i = 0; i < argc; i++) need += lens[i] + 32;
-    if (rconn_reserve(c, need) != 0) return -1;
-    char *p = rconn_put_header(c->out + c->out_len, '*', (size_t)argc);
-    for (int i = 0; i < argc; i++) p = rconn_put_bulk(p, argv[i], lens[i]);
-    c->out_len = (size_t)(p - c->out);
+    return rconn_buf_argv(&c->out, argc, argv, lens) == 0 ? 0 : rconn_out_of_memory(c);
+}
+
+int rconn_add_raw(rconn *c, const char *bytes, size_t len)
+{
+    if (rconn_buf_reserve(&c->out, len) != 0) return rconn_out_of_memory(c);
+    memcpy(c->out.p + c->out.len, bytes, len);
+    c->out.len += len;
     return 0;
 }
 
@@ -367,10 +388,10 @@ int rconn_send(rconn *c)
 {
     if (!c->ctx) { snprintf(c->error, sizeof c->error, "not connected"); return -1; }
     size_t done = 0;
-    while (done < c->out_len) {
+    while (done < c->out.len) {
         /* MSG_NOSIGNAL: a peer that went away is an error to count, not a
          * SIGPIPE that kills the run */
-        ssize_t n = send(c->ctx->fd, c->out + done, c->out_len - done, MSG_NOSIGNAL);
+        ssize_t n = send(c->ctx->fd, c->out.p + done, c->out.len - done, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) { rconn_lost(c, "write to Redis"); return -1; }
         done += (size_t)n;

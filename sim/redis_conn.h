@@ -37,6 +37,23 @@ typedef struct {
 
 typedef struct rconn rconn;
 
+/* A buffer of RESP commands, grown only until it fits (a batch). */
+typedef struct {
+    char *p;
+    size_t len, cap;
+} rconn_buf;
+
+/* Makes room for `more` bytes after len. 0, or -1 (memory). */
+int rconn_buf_reserve(rconn_buf *b, size_t more);
+void rconn_buf_free(rconn_buf *b);
+
+/* Appends EVALSHA sha n_keys keys... argv... (integers) to b. 0 or -1 (memory). */
+int rconn_buf_evalsha(rconn_buf *b, const char *sha, int n_keys, const char *const *keys, const size_t *klens,
+                      const int64_t *argv, int argc);
+
+/* Appends a command of binary-safe arguments to b. 0 or -1 (memory). */
+int rconn_buf_argv(rconn_buf *b, int argc, const char *const *argv, const size_t *lens);
+
 /* Connects to `u` with `timeout_ms` on connect and on every command, then
  * AUTH and SELECT as the URL says. NULL with a message on failure. */
 rconn *rconn_open(const rurl *u, int timeout_ms, char *err, size_t errlen);
@@ -64,6 +81,9 @@ int rconn_add_evalsha(rconn *c, const char *sha, int n_keys, const char *const *
 /* Appends a command of binary-safe arguments; 0 or -1 as above. */
 int rconn_add_argv(rconn *c, int argc, const char *const *argv, const size_t *lens);
 
+/* Appends commands already encoded (rconn_buf) to the pipeline; 0 or -1 as above. */
+int rconn_add_raw(rconn *c, const char *bytes, size_t len);
+
 /* Writes the whole pipeline. 0, or -1 when the connection failed (it is
  * then closed; rconn_reconnect makes a new one). */
 int rconn_send(rconn *c);
@@ -79,7 +99,7 @@ int rconn_recv(rconn *c, rconn_reply *out);
 long rconn_scan(rconn *c, const char *pattern, int (*fn)(void *ctx, rconn *c, const redisReply *keys), void *ctx,
                 int stop_at_first);
 
-/* An fn for rconn_scan: UNLINKs the page's keys. 0, or -1. */
+/* An fn for rconn_scan: UNLINKs the page's keys, one by one (pipelined). 0, or -1. */
 int rconn_unlink_page(void *ctx, rconn *c, const redisReply *keys);
 
 /* The last I/O error, for messages. */

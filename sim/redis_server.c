@@ -177,3 +177,124 @@ void rsrv_stop(rsrv *s)
         s->dir[0] = '\0';
     }
 }
+
+/* ---- a private cluster --------------------------------------------------------- */
+
+int rsrv_cluster_parse(const char *spec, int *masters, int *replicas, char *err, size_t errlen)
+{
+    char *end;
+    long m = strtol(spec, &end, 10), r = -1;
+    if (end != spec && *end == 'x') {
+        const char *rs = end + 1;
+        r = strtol(rs, &end, 10);
+        if (end == rs) r = -1;
+    }
+    if (r < 0 || *end || m < 3 || r > 4 || m * (1 + r) > RSRV_CLUSTER_MAX) {
+        snprintf(err, errlen, "CLUSTER '%s': give masters x replicas of each, as 3x1: at least 3 masters "
+                              "(redis-cli --cluster create needs them), at most 4 replicas each, %d servers in all",
+                 spec, RSRV_CLUSTER_MAX);
+        return -1;
+    }
+    *masters = (int)m;
+    *replicas = (int)r;
+    return 0;
+}
+
+/* Runs `redis-cli --cluster create` over the servers, its output in the
+ * first server's directory. 0, or -1. */
+static int rsrv_cluster_create(rsrv_cluster *c)
+{
+    const char *bin = getenv("RATELAB_REDIS_CLI");
+    if (!bin) bin = "redis-cli";
+    char addr[RSRV_CLUSTER_MAX][32], reps[8], log[300];
+    const char *argv[RSRV_CLUSTER_MAX + 8];
+    int n = 0;
+    argv[n++] = bin;
+    argv[n++] = "--cluster";
+    argv[n++] = "create";
+    for (int i = 0; i < c->n; i++) {
+        snprintf(addr[i], sizeof addr[i], "127.0.0.1:%d", c->node[i].port);
+        argv[n++] = addr[i];
+    }
+    snprintf(reps, sizeof reps, "%d", c->replicas);
+    argv[n++] = "--cluster-replicas";
+    argv[n++] = reps;
+    argv[n++] = "--cluster-yes";
+    argv[n] = NULL;
+    snprintf(log, sizeof log, "%s/cluster-create.log", c->node[0].dir);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0) dup2(devnull, 0);
+        if (fd >= 0) { dup2(fd, 1); dup2(fd, 2); }
+        execvp(bin, (char *const *)argv);
+        _exit(127);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* 1 when node i says cluster_state:ok and, a replica, that its link to its master is up. */
+static int rsrv_cluster_node_ready(const rsrv *s)
+{
+    struct timeval tv = { 1, 0 };
+    redisContext *ctx = redisConnectWithTimeout("127.0.0.1", s->port, tv);
+    if (!ctx || ctx->err) { if (ctx) redisFree(ctx); return 0; }
+    redisReply *info = redisCommand(ctx, "CLUSTER INFO");
+    int ok = info && info->type == REDIS_REPLY_STRING && strstr(info->str, "cluster_state:ok");
+    freeReplyObject(info);
+    redisReply *repl = ok ? redisCommand(ctx, "INFO replication") : NULL;
+    ok = ok && repl && repl->type == REDIS_REPLY_STRING &&
+         (strstr(repl->str, "role:master") || strstr(repl->str, "master_link_status:up"));
+    freeReplyObject(repl);
+    redisFree(ctx);
+    return ok;
+}
+
+int rsrv_cluster_start(rsrv_cluster *c, int masters, int replicas, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    c->masters = masters;
+    c->replicas = replicas;
+    char extra[200];
+    snprintf(extra, sizeof extra, "--cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout %d",
+             RSRV_CLUSTER_NODE_TIMEOUT_MS);
+    for (int i = 0; i < masters * (1 + replicas); i++) {
+        if (rsrv_start(&c->node[i], extra, err, errlen) != 0) {
+            rsrv_cluster_stop(c);
+            return -1;
+        }
+        c->n = i + 1;
+    }
+    if (rsrv_cluster_create(c) != 0) {
+        snprintf(err, errlen, "redis-cli --cluster create failed on %d servers (is redis-tools installed? see "
+                              "%s/cluster-create.log)", c->n, c->node[0].dir);
+        rsrv_cluster_stop(c);
+        return -1;
+    }
+    if (rsrv_cluster_wait_ok(c, 60, err, errlen) == 0) return 0;
+    rsrv_cluster_stop(c);
+    return -1;
+}
+
+int rsrv_cluster_wait_ok(const rsrv_cluster *c, int seconds, char *err, size_t errlen)
+{
+    for (int wait = 0; wait < seconds * 20; wait++) {
+        int ready = 1;
+        for (int i = 0; i < c->n && ready; i++) ready = rsrv_cluster_node_ready(&c->node[i]);
+        if (ready) return 0;
+        rsrv_sleep_ms(50);
+    }
+    snprintf(err, errlen, "the private Redis Cluster of %d servers did not reach cluster_state:ok with every "
+                          "replica attached within %d s", c->n, seconds);
+    return -1;
+}
+
+void rsrv_cluster_stop(rsrv_cluster *c)
+{
+    for (int i = 0; i < c->n; i++) rsrv_stop(&c->node[i]);
+    c->n = 0;
+}

@@ -34,4 +34,30 @@ int rsrv_restart(rsrv *s, char *err, size_t errlen);
  * directory. Safe to call twice. */
 void rsrv_stop(rsrv *s);
 
+/* A private Redis Cluster: masters x (1 + replicas) servers started with
+ * rsrv_start and --cluster-enabled, joined by `redis-cli --cluster create`
+ * ($RATELAB_REDIS_CLI, default from PATH; it needs 3 masters or more). */
+#define RSRV_CLUSTER_MAX 32
+#define RSRV_CLUSTER_NODE_TIMEOUT_MS 2000
+
+typedef struct {
+    rsrv node[RSRV_CLUSTER_MAX];
+    int n, masters, replicas;
+} rsrv_cluster;
+
+/* Parses "MxR" (masters x replicas of each, e.g. 3x1). 0, or -1 with a message. */
+int rsrv_cluster_parse(const char *spec, int *masters, int *replicas, char *err, size_t errlen);
+
+/* Starts the servers, creates the cluster and waits (at most 60 s) until
+ * every node reports cluster_state:ok and every replica is attached to its
+ * master. 0, or -1 with a message (every server started is stopped). */
+int rsrv_cluster_start(rsrv_cluster *c, int masters, int replicas, char *err, size_t errlen);
+
+/* Waits (at most `seconds`) until every node says cluster_state:ok and
+ * every replica's link to its master is up. 0, or -1 with a message. */
+int rsrv_cluster_wait_ok(const rsrv_cluster *c, int seconds, char *err, size_t errlen);
+
+/* Stops every server of the cluster; safe to call twice. */
+void rsrv_cluster_stop(rsrv_cluster *c);
+
 #endif

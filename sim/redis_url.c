@@ -29,7 +29,8 @@ static int rurl_copy(char *dst, size_t cap, const char *src, size_t n)
 int rurl_parse(const char *url, rurl *u, char *err, size_t errlen)
 {
     memset(u, 0, sizeof *u);
-    const char *form = "expected redis://[user:password@]host:port[/db] or unix:///path[?db=N]";
+    const char *form = "expected redis://[user:password@]host:port[/db], redis+cluster://[user:password@]host:port "
+                       "or unix:///path[?db=N]";
     if (strncmp(url, "unix://", 7) == 0) {
         const char *path = url + 7, *q = strchr(path, '?');
         size_t n = q ? (size_t)(q - path) : strlen(path);
@@ -50,6 +51,21 @@ int rurl_parse(const char *url, rurl *u, char *err, size_t errlen)
             }
             u->db = (int)db;
         }
+        return 0;
+    }
+    if (strncmp(url, "redis+cluster://", 16) == 0) {
+        /* one node of a cluster; the rest is a redis:// URL without a database */
+        char plain[1024];
+        if (snprintf(plain, sizeof plain, "redis://%s", url + 16) >= (int)sizeof plain) {
+            snprintf(err, errlen, "REDIS_URL: longer than %zu bytes", sizeof plain - 9);
+            return -1;
+        }
+        if (rurl_parse(plain, u, err, errlen) != 0) return -1;
+        if (u->db > 0) {
+            snprintf(err, errlen, "REDIS_URL: a Redis Cluster has only database 0: drop the /%d", u->db);
+            return -1;
+        }
+        u->is_cluster = 1;
         return 0;
     }
     if (strncmp(url, "redis://", 8) != 0) {

@@ -1,6 +1,7 @@
 /*
- * redis_url.h -- where a Redis server is: redis://[user:password@]host:port[/db]
- * or unix:///path/to/socket[?db=N]. Parsing only; nothing connects here.
+ * redis_url.h -- where a Redis server is: redis://[user:password@]host:port[/db],
+ * redis+cluster://[user:password@]host:port (any node of a Redis Cluster) or
+ * unix:///path/to/socket[?db=N]. Parsing only; nothing connects here.
  */
 #ifndef RATELAB_REDIS_URL_H
 #define RATELAB_REDIS_URL_H
@@ -14,6 +15,7 @@ typedef struct {
     char user[128];          /* empty: no user (AUTH password alone) */
     char password[256];      /* empty: no AUTH */
     int db;                  /* SELECT db when > 0 */
+    int is_cluster;          /* redis+cluster://: a node of a Redis Cluster */
 } rurl;
 
 /* Parses `url` into *out. Returns 0, or -1 with a message saying what is

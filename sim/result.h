@@ -15,6 +15,43 @@
 #include "queue_model.h"
 #include "scenario.h"
 
+/* A Redis Cluster's part of a pass: each node routed to, and what
+ * routing met (redis_cluster.h). Latency is per command, from the
+ * batch's send to its reply, on the node that answered. */
+#define RUN_MAX_SHARDS 16
+
+typedef struct {
+    char addr[80];               /* host:port */
+    int master;                  /* a master at the end of the pass */
+    unsigned slots;              /* the slots it owned then */
+    uint64_t keys;               /* the pass's keys it held at the end */
+    uint64_t calls;              /* commands it answered */
+    int64_t latency_p50_ns, latency_p99_ns;
+} run_shard;
+
+/* A fault made on the cluster during the pass (cluster_faults.h). */
+#define RUN_MAX_CLUSTER_FAULTS 16
+
+typedef struct {
+    int is_reshard;                  /* else a kill-master */
+    int64_t planned_us, landed_us;   /* scenario times */
+    char victim[80];                 /* kill: the master killed; reshard: "from -> to" */
+    unsigned slots_moved;
+    uint64_t keys_moved;
+    double took_s;                   /* kill: until the replica served the hot slot; reshard: its wall time */
+    char error[160];                 /* "" when it went as planned */
+} run_cluster_fault;
+
+typedef struct {
+    int n;                       /* nodes; 0: not a cluster */
+    run_shard shard[RUN_MAX_SHARDS];
+    run_cluster_fault fault[RUN_MAX_CLUSTER_FAULTS];
+    size_t n_faults;
+    uint64_t moved, ask, tryagain, clusterdown, refreshes;
+    uint64_t windows;            /* spans in which calls went unanswered (a failover) */
+    int64_t window_longest_ns, window_total_ns;
+} run_cluster_report;
+
 /* One fault of a chaos run, as it landed (redis_queue_run.h). */
 typedef struct {
     int is_restart;              /* a server restart; else a consumer kill */
@@ -87,6 +124,7 @@ typedef struct run_result {
      * measures. */
     flt_report fleet;            /* nodes 0: not a fleet */
     uint64_t bound_breaches;
+    run_cluster_report cluster;  /* on a Redis Cluster: per node */
 } run_result;
 
 /* Frees what a result owns (its series, a queue's part). */

@@ -234,16 +234,18 @@ run_result tsup_run_memory_seeded(const char *path, size_t entry, uint64_t seed,
     return tsup_run_entry(path, NULL, 0, entry, (int64_t)seed, s);
 }
 
-size_t tsup_same_decisions(const char *logs, const char *name)
+size_t tsup_same_decisions(const char *logs, const char *name) { return tsup_same_decisions_on(logs, name, "redis"); }
+
+size_t tsup_same_decisions_on(const char *logs, const char *name, const char *backend)
 {
     char a[700], b[700];
     snprintf(a, sizeof a, "%s/%s.memory.csv", logs, name);
-    snprintf(b, sizeof b, "%s/%s.redis.csv", logs, name);
+    snprintf(b, sizeof b, "%s/%s.%s.csv", logs, name, backend);
     char *mem = tsup_slurp(a), *red = tsup_slurp(b);
     cr_assert(mem && red, "%s: no decision logs in %s", name, logs);
     const char *m = strstr(mem, "\n# params"), *r = strstr(red, "\n# params");
     cr_assert(m && r, "%s: logs without their header", name);
-    cr_assert_str_eq(m, r, "%s: memory and Redis decided differently", name);
+    cr_assert_str_eq(m, r, "%s: memory and %s decided differently", name, backend);
     size_t lines = 0;
     for (const char *p = m + 1; *p; p++) lines += *p == '\n';
     free(mem);
@@ -253,10 +255,15 @@ size_t tsup_same_decisions(const char *logs, const char *name)
 
 void tsup_run_both(const char *path, const char *dir, char *out, char *logs)
 {
+    tsup_run_backends(path, "memory,redis", dir, out, logs);
+}
+
+void tsup_run_backends(const char *path, const char *backends, const char *dir, char *out, char *logs)
+{
     char err[4096];
     snprintf(out, 600, "%s/out", dir);
     snprintf(logs, 600, "%s/logs", dir);
-    const char *argv[] = { "run", path, "--backend", "memory,redis", "--out", out, "--log-decisions", logs, "--quiet",
+    const char *argv[] = { "run", path, "--backend", backends, "--out", out, "--log-decisions", logs, "--quiet",
                            NULL };
     cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s: %s", path, err);
 }

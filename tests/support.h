@@ -88,10 +88,16 @@ run_result tsup_run_memory(const char *path, const char *const *sets, size_t n_s
  * (600 bytes each); the test fails if the run does. */
 void tsup_run_both(const char *path, const char *dir, char *out, char *logs);
 
+/* The same on the backends named ("memory,cluster": a private Redis Cluster). */
+void tsup_run_backends(const char *path, const char *backends, const char *dir, char *out, char *logs);
+
 /* Fails the test unless logs/<name>.memory.csv and logs/<name>.redis.csv
  * hold the same decisions (every line from "# params" on: the header
  * names the backend); returns how many decisions they hold. */
 size_t tsup_same_decisions(const char *logs, const char *name);
+
+/* The same against logs/<name>.<backend>.csv. */
+size_t tsup_same_decisions_on(const char *logs, const char *name, const char *backend);
 
 /* tsup_run_memory with the scenario's seed replaced by `seed`. */
 run_result tsup_run_memory_seeded(const char *path, size_t entry, uint64_t seed, scn_scenario *s);

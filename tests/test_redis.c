@@ -1,6 +1,6 @@
-/* The Redis backend against a redis-server each test starts for itself:
- * decision-by-decision parity with memory, script reloading, key hygiene,
- * faults, and URL handling. */
+/* The Redis backend against a redis-server (or a Redis Cluster) each test
+ * starts for itself: decision-by-decision parity with memory, script
+ * reloading, key hygiene, faults, and URL handling. */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -25,21 +25,46 @@
 
 typedef struct {
     rsrv server;
+    rsrv_cluster cluster;     /* n 0: a standalone server */
     rurl url;
 } test_redis;
 
 static void redis_up(test_redis *t)
 {
     char err[512];
+    memset(t, 0, sizeof *t);
     cr_assert_eq(rsrv_start(&t->server, NULL, err, sizeof err), 0, "%s", err);
-    memset(&t->url, 0, sizeof t->url);
     snprintf(t->url.host, sizeof t->url.host, "127.0.0.1");
     t->url.port = t->server.port;
 }
 
+/* A private cluster of 3 masters with `replicas` replicas each; the URL is its first node's. */
+static void cluster_up(test_redis *t, int replicas)
+{
+    char err[512];
+    memset(t, 0, sizeof *t);
+    cr_assert_eq(rsrv_cluster_start(&t->cluster, 3, replicas, err, sizeof err), 0, "%s", err);
+    snprintf(t->url.host, sizeof t->url.host, "127.0.0.1");
+    t->url.port = t->cluster.node[0].port;
+    t->url.is_cluster = 1;
+}
+
+static void engine_up(test_redis *t, int cluster)
+{
+    if (cluster) cluster_up(t, 0);
+    else redis_up(t);
+}
+
+/* Stops whatever the test started, by PID. */
+static void engine_down(test_redis *t)
+{
+    rsrv_stop(&t->server);
+    rsrv_cluster_stop(&t->cluster);
+}
+
 static redisContext *redis_client(const test_redis *t)
 {
-    redisContext *c = redisConnect("127.0.0.1", t->server.port);
+    redisContext *c = redisConnect("127.0.0.1", t->url.port ? t->url.port : t->server.port);
     cr_assert(c && !c->err);
     return c;
 }
@@ -68,7 +93,7 @@ static bred *redis_backend(test_redis *t, const char *run_id, run_backend *b)
 static bred *patient_backend(test_redis *t, const char *run_id, run_backend *b)
 {
     bred_options o = { .run_id = run_id, .pipeline = 64, .timeout_ms = 10000, .ttl_ms = 86400000,
-                       .outage_wait_ms = 60000 };
+                       .outage_wait_ms = 60000, .cluster = t->url.is_cluster };
     char err[512];
     bred *r = bred_create(&t->url, &o, b, err, sizeof err);
     cr_assert(r, "%s", err);
@@ -115,12 +140,14 @@ static void expect_same(const scn_limiter *l, const gen_request *reqs, size_t n,
 
 /* ---- parity on every shipped scenario ------------------------------------- */
 
-typedef struct { char name[32]; } shipped;
+typedef struct { char name[32]; int cluster; } shipped;
 
 ParameterizedTestParameters(redis, parity_with_memory_on_every_shipped_scenario)
 {
-    static shipped names[] = { { "steady" }, { "burst" }, { "promotion_ramp" }, { "danmaku_spike" },
-                               { "nasa_replay" }, { "llm_tokens" } };
+    static shipped names[] = { { "steady", 0 }, { "burst", 0 }, { "promotion_ramp", 0 }, { "danmaku_spike", 0 },
+                               { "nasa_replay", 0 }, { "llm_tokens", 0 },
+                               { "steady", 1 }, { "burst", 1 }, { "promotion_ramp", 1 }, { "danmaku_spike", 1 },
+                               { "nasa_replay", 1 }, { "llm_tokens", 1 } };
     return cr_make_param_array(shipped, names, sizeof names / sizeof names[0]);
 }
 
@@ -139,7 +166,7 @@ ParameterizedTest(shipped *p, redis, parity_with_memory_on_every_shipped_scenari
     }
     lim_decision *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
     test_redis t;
-    redis_up(&t);
+    engine_up(&t, p->cluster);
     run_backend mem, red;
     bmem *bm = bmem_create(16, &mem);
     bred *br = patient_backend(&t, "parity", &red);
@@ -153,10 +180,10 @@ ParameterizedTest(shipped *p, redis, parity_with_memory_on_every_shipped_scenari
         expect_same(&s.limiters[i], reqs, n, a, b);
     }
     tsup_spin_down(busy);
-    cr_assert_eq(bred_count_keys(br), 0, "every limiter deleted its keys");
+    cr_assert_eq(bred_count_keys(br), 0, "every limiter deleted its keys, on every master");
     bred_destroy(br);
     bmem_destroy(bm);
-    rsrv_stop(&t.server);
+    engine_down(&t);
     free(a), free(b), free(reqs);
     gen_destroy(g);
     scn_free(&s);
@@ -232,10 +259,16 @@ Test(redis, every_algorithm_has_an_oracle_family_a_twin_or_the_flag_a_perf_and_a
     }
 }
 
-Test(redis, parity_with_memory_on_random_streams, .timeout = 600)
+ParameterizedTestParameters(redis, parity_with_memory_on_random_streams)
+{
+    static int engines[] = { 0, 1 };   /* a standalone server, a cluster */
+    return cr_make_param_array(int, engines, 2);
+}
+
+ParameterizedTest(int *cluster, redis, parity_with_memory_on_random_streams, .timeout = 600)
 {
     test_redis t;
-    redis_up(&t);
+    engine_up(&t, *cluster);
     run_backend mem, red;
     bmem *bm = bmem_create(16, &mem);
     bred *br = patient_backend(&t, "random", &red);
@@ -270,7 +303,7 @@ Test(redis, parity_with_memory_on_random_streams, .timeout = 600)
     }
     bred_destroy(br);
     bmem_destroy(bm);
-    rsrv_stop(&t.server);
+    engine_down(&t);
     free(a), free(b), free(reqs);
 }
 
@@ -678,4 +711,184 @@ Test(redis, auth_and_select_from_the_url, .timeout = 60)
     tsup_rmtree(dir);
     free(dir);
     rsrv_stop(&server);
+}
+
+/* ---- Redis Cluster: routing, keys on every master, the binary's own cluster ---- */
+
+#include "../sim/redis_cluster.h"
+
+Test(cluster, key_slots_equal_cluster_keyslot_for_10000_keys_with_and_without_tags, .timeout = 300)
+{
+    test_redis t;
+    cluster_up(&t, 0);
+    redisContext *c = redis_client(&t);
+    static const char *edges[] = { "", "{}", "{}a", "a{}b", "{a}", "x{a}y", "{a}{b}", "{{a}}", "a{b", "a}b{c}",
+                                   "{}{a}", "foo{bar}{zap}", "{user1000}.following", "ratelab:r-l:{global}:k1:1" };
+    enum { N = 10000 };
+    static char keys[N + 16][64];
+    size_t lens[N + 16];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++, n++) {
+        snprintf(keys[n], sizeof keys[n], "%s", edges[i]);
+        lens[n] = strlen(edges[i]);
+    }
+    rng r;
+    rng_seed(&r, 15, 0);
+    static const char alphabet[] = "abcxyz019{}:-_\x01\xff";
+    for (; n < N + sizeof edges / sizeof edges[0]; n++) {
+        size_t len = 1 + rng_below(&r, 40);
+        for (size_t k = 0; k < len; k++) keys[n][k] = alphabet[rng_below(&r, sizeof alphabet - 1)];
+        if (rng_below(&r, 2)) {   /* half of them carry a tag somewhere */
+            size_t at = rng_below(&r, len);
+            keys[n][at] = '{';
+            if (at + 2 < len) keys[n][at + 1 + rng_below(&r, len - at - 1)] = '}';
+        }
+        lens[n] = len;
+    }
+    for (size_t i = 0; i < n; i++) redisAppendCommand(c, "CLUSTER KEYSLOT %b", keys[i], lens[i]);
+    for (size_t i = 0; i < n; i++) {
+        redisReply *rep;
+        cr_assert_eq(redisGetReply(c, (void **)&rep), REDIS_OK);
+        cr_assert_eq(rep->type, REDIS_REPLY_INTEGER);
+        cr_assert_eq((long long)rclu_key_slot(keys[i], lens[i]), rep->integer, "key %zu '%.*s': ours %u, Redis %lld",
+                     i, (int)lens[i], keys[i], rclu_key_slot(keys[i], lens[i]), rep->integer);
+        freeReplyObject(rep);
+    }
+    cr_assert_eq(rclu_crc16("123456789", 9), 0x31C3, "the specification's check value of CRC16-XMODEM");
+    redisFree(c);
+    engine_down(&t);
+}
+
+/* Keys matching `pattern` on each master of the test's cluster, into per[]; their sum. */
+static long keys_per_master(test_redis *t, const char *pattern, long *per)
+{
+    long all = 0;
+    for (int i = 0; i < t->cluster.n; i++) {
+        test_redis one = { .server = t->cluster.node[i] };
+        per[i] = count_keys(&one, pattern);
+        cr_assert_geq(per[i], 0, "node %d answers", i);
+        all += per[i];
+    }
+    return all;
+}
+
+Test(cluster, keys_spread_over_the_masters_and_are_deleted_on_every_one, .timeout = 300)
+{
+    test_redis t;
+    cluster_up(&t, 0);
+    scn_scenario s;
+    make_scenario(&s, "token_bucket", "rate=10 capacity=5", 64);
+    run_backend red;
+    bred *br = patient_backend(&t, "spread", &red);
+    enum { N = 640 };
+    gen_request reqs[N];
+    lim_decision out[N];
+    int64_t latency[1024];
+    steady_requests(reqs, N, 64);
+    char err[256];
+    cr_assert_eq(red.begin(red.ctx, &s, &s.limiters[0], err, sizeof err), 0, "%s", err);
+    for (size_t done = 0; done < N; done += 64)
+        cr_assert_eq(red.decide(red.ctx, reqs + done, 64, out + done, latency, err, sizeof err), 0, "%s", err);
+    long per[RSRV_CLUSTER_MAX];
+    cr_assert_eq(keys_per_master(&t, "ratelab:spread-*", per), 64, "one key per request key");
+    for (int i = 0; i < 3; i++) cr_assert_gt(per[i], 0, "master %d holds some of the 64 keys", i);
+    run_backend_report sum;
+    char note[400];
+    red.end(red.ctx, &sum, note, sizeof note);
+    expect_answered(&s.limiters[0], br, &sum);
+    cr_assert_eq(sum.keys_seen, 64);
+    cr_assert_eq(sum.cluster.n, 3, "the report names the three masters");
+    uint64_t calls = 0, keys = 0;
+    for (int i = 0; i < sum.cluster.n; i++) calls += sum.cluster.shard[i].calls, keys += sum.cluster.shard[i].keys;
+    cr_assert_eq(calls, N, "every call counted on the master that answered it");
+    cr_assert_eq(keys, 64, "and every key on the master that held it (%llu, %llu, %llu)",
+                 (unsigned long long)sum.cluster.shard[0].keys, (unsigned long long)sum.cluster.shard[1].keys,
+                 (unsigned long long)sum.cluster.shard[2].keys);
+    cr_assert_eq(keys_per_master(&t, "ratelab:spread-*", per), 0, "deleted on every master");
+    bred_destroy(br);
+    scn_free(&s);
+    engine_down(&t);
+}
+
+Test(cluster, a_used_prefix_on_any_master_is_refused_and_named, .timeout = 300)
+{
+    test_redis t;
+    cluster_up(&t, 0);
+    /* a key of the prefix on a master that is not the seed */
+    char key[80];
+    int owner = -1;
+    for (int tag = 0; owner <= 0; tag++) {
+        snprintf(key, sizeof key, "ratelab:used-token_bucket:{t%d}", tag);
+        for (int i = 0; i < t.cluster.n; i++) {
+            test_redis one = { .server = t.cluster.node[i] };
+            redisContext *c = redis_client(&one);
+            redisReply *rep = redisCommand(c, "SET %s planted", key);
+            int ok = rep && rep->type == REDIS_REPLY_STATUS;
+            freeReplyObject(rep);
+            redisFree(c);
+            if (ok) { owner = i; break; }
+        }
+    }
+    char url[80], err[4096], want[120];
+    snprintf(url, sizeof url, "redis+cluster://127.0.0.1:%d", t.url.port);
+    const char *argv[] = { "run", "scenarios/burst.json", "--only", "token_bucket", "--backend", "cluster",
+                           "--redis-url", url, "--run-id", "used", "--out", "/dev/null/never", "--quiet", NULL };
+    char *dir = tsup_tempdir(), out[600];
+    snprintf(out, sizeof out, "%s/out", dir);
+    argv[11] = out;
+    cr_assert_neq(tsup_run(argv, err, sizeof err), 0, "a used prefix is refused");
+    snprintf(want, sizeof want, "already exist on the master 127.0.0.1:%d", t.cluster.node[owner].port);
+    cr_assert(strstr(err, want), "the master holding them is named: %s", err);
+    long per[RSRV_CLUSTER_MAX];
+    cr_assert_eq(keys_per_master(&t, "ratelab:used-*", per), 1, "the planted key is untouched, nothing else written");
+    tsup_rmtree(dir);
+    free(dir);
+    engine_down(&t);
+}
+
+typedef struct { char path[64]; } cluster_run;
+
+ParameterizedTestParameters(cluster, the_binary_on_its_own_cluster_decides_as_memory_and_stops_every_server)
+{
+    static cluster_run runs[] = { { "scenarios/danmaku_chain.json" }, { "scenarios/flash_sale_retry.json" },
+                                  { "scenarios/fleet_flash.json" }, { "tests/fixtures/good/chains.json" } };
+    return cr_make_param_array(cluster_run, runs, sizeof runs / sizeof runs[0]);
+}
+
+/* Directories of private servers started by process `pid` that still exist. */
+static int servers_left_by(pid_t pid)
+{
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "ls -d /tmp/ratelab-redis-%ld-* 2>/dev/null | wc -l", (long)pid);
+    FILE *p = popen(cmd, "r");
+    int n = -1;
+    cr_assert(p && fscanf(p, "%d", &n) == 1);
+    pclose(p);
+    return n;
+}
+
+ParameterizedTest(cluster_run *p, cluster, the_binary_on_its_own_cluster_decides_as_memory_and_stops_every_server,
+                  .timeout = 600)
+{
+    char *dir = tsup_tempdir(), out[600], logs[600], err[4096];
+    snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(logs, sizeof logs, "%s/logs", dir);
+    const char *argv[] = { "run", p->path, "--backend", "memory,cluster", "--cluster", "3x0", "--out", out,
+                           "--log-decisions", logs, "--quiet", NULL };
+    tsup_child run;
+    tsup_start(&run, argv);
+    cr_assert_eq(tsup_finish(&run, 500, err, sizeof err), 0, "%s: %s", p->path, err);
+    cr_assert_null(strstr(err, "could not delete"), "every master's keys deleted: %s", err);
+    cr_assert_eq(servers_left_by(run.pid), 0, "every server of the private cluster stopped, its directory gone");
+    scn_scenario s;
+    cr_assert_eq(scn_load(p->path, NULL, &s, err, sizeof err), 0, "%s", err);
+    for (size_t i = 0; i < s.n_limiters; i++) cr_assert_gt(tsup_same_decisions_on(logs, s.limiters[i].name, "cluster"), 0);
+    char path[700];
+    snprintf(path, sizeof path, "%s/cluster_nodes.csv", out);
+    char *csv = tsup_slurp(path);
+    cr_assert(csv && strstr(csv, "limiter,backend,node,role"), "the per-node table is written");
+    free(csv);
+    scn_free(&s);
+    tsup_rmtree(dir);
+    free(dir);
 }
