@@ -892,3 +892,104 @@ ParameterizedTest(cluster_run *p, cluster, the_binary_on_its_own_cluster_decides
     tsup_rmtree(dir);
     free(dir);
 }
+
+/* ---- faults on the private cluster ------------------------------------------------ */
+
+/* Field `col` (0-based) of the first line of `csv` whose first field is
+ * `limiter` and whose third is `third` (NULL: any), as a double. */
+static double csv_number(const char *csv, const char *limiter, const char *third, int col)
+{
+    for (const char *line = csv; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        char row[1024];
+        size_t len = strcspn(line, "\n");
+        if (len >= sizeof row) continue;
+        memcpy(row, line, len);
+        row[len] = '\0';
+        char *field[32];
+        int n = 0;
+        for (char *save = NULL, *tok = strtok_r(row, ",", &save); tok && n < 32; tok = strtok_r(NULL, ",", &save))
+            field[n++] = tok;
+        if (n > col && strcmp(field[0], limiter) == 0 && (!third || strcmp(field[2], third) == 0))
+            return atof(field[col]);
+    }
+    cr_assert_fail("no row for %s%s%s in:\n%s", limiter, third ? " " : "", third ? third : "", csv);
+    return 0;
+}
+
+static char *results_file(const char *out, const char *name)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", out, name);
+    char *text = tsup_slurp(path);
+    cr_assert(text, "%s written", path);
+    return text;
+}
+
+Test(cluster, a_reshard_mid_run_loses_no_decision_and_makes_none_twice, .timeout = 600)
+{
+    char *dir = tsup_tempdir(), out[600], logs[600], err[4096];
+    snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(logs, sizeof logs, "%s/logs", dir);
+    const char *argv[] = { "run", "tests/fixtures/good/cluster_faults.json", "--backend", "memory,cluster",
+                           "--cluster", "3x0", "--cluster-fault", "reshard@1:400", "--out", out, "--log-decisions",
+                           logs, "--quiet", NULL };
+    tsup_child run;
+    tsup_start(&run, argv);
+    cr_assert_eq(tsup_finish(&run, 500, err, sizeof err), 0, "%s", err);
+    cr_assert_null(strstr(err, "could not delete"), "%s", err);
+    cr_assert_eq(servers_left_by(run.pid), 0, "every server stopped");
+    cr_assert_gt(tsup_same_decisions_on(logs, "global_bucket", "cluster"), 10000);
+    cr_assert_gt(tsup_same_decisions_on(logs, "per_user_gcra", "cluster"), 10000);
+    char *faults = results_file(out, "cluster_faults.csv"), *nodes = results_file(out, "cluster_nodes.csv");
+    cr_assert_eq(csv_number(faults, "global_bucket", "reshard", 6), 400, "400 slots moved:\n%s", faults);
+    cr_assert_eq(csv_number(faults, "per_user_gcra", "reshard", 6), 400, "%s", faults);
+    cr_assert_gt(csv_number(faults, "per_user_gcra", "reshard", 7), 0, "keys of users moved with their slots");
+    /* the global key's slot moved first, under its requests: they were redirected */
+    double redirected = csv_number(nodes, "global_bucket", NULL, 10) + csv_number(nodes, "global_bucket", NULL, 11);
+    cr_assert_gt(redirected, 0, "MOVED or ASK met:\n%s", nodes);
+    cr_assert_eq(csv_number(nodes, "global_bucket", NULL, 15), 0, "no call went unanswered:\n%s", nodes);
+    free(faults);
+    free(nodes);
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+typedef struct { int realtime; } failover_case;
+
+ParameterizedTestParameters(cluster, a_master_killed_mid_run_fails_over_its_window_and_errors_reported)
+{
+    static failover_case cases[] = { { 0 }, { 1 } };
+    return cr_make_param_array(failover_case, cases, 2);
+}
+
+ParameterizedTest(failover_case *c, cluster, a_master_killed_mid_run_fails_over_its_window_and_errors_reported,
+                  .timeout = 600)
+{
+    char *dir = tsup_tempdir(), out[600], err[8192];
+    snprintf(out, sizeof out, "%s/out", dir);
+    int realtime = c->realtime;
+    const char *argv[] = { "run", "tests/fixtures/good/cluster_faults.json", "--only", "global_bucket", "--backend",
+                           "cluster", "--cluster", "3x1", "--cluster-fault", "kill-master@2", "--on-error", "deny",
+                           "--out", out, "--quiet", realtime ? "--mode" : NULL, "realtime", "--clients", "4", NULL };
+    tsup_child run;
+    tsup_start(&run, argv);
+    cr_assert_eq(tsup_finish(&run, 500, err, sizeof err), 0, "the run survives the kill: %s", err);
+    cr_assert_null(strstr(err, "could not delete"), "%s", err);
+    cr_assert_eq(servers_left_by(run.pid), 0, "every server stopped, the killed one restarted and stopped too");
+    char *faults = results_file(out, "cluster_faults.csv"), *summary = results_file(out, "summary.csv");
+    double took = csv_number(faults, "global_bucket", "kill-master", 8);
+    double window = csv_number(faults, "global_bucket", "kill-master", 11);
+    /* the node timeout is 2 s: nothing fails over sooner; 60 s is a hung cluster */
+    cr_assert(took > 1.5 && took < 60, "the replica took over after %.3f s:\n%s", took, faults);
+    cr_assert(window > 1.5 && window < 60, "calls went unanswered for %.3f s:\n%s", window, faults);
+    if (realtime) {
+        /* realtime clients do not wait: the window's calls are errors, denied */
+        double errors = csv_number(faults, "global_bucket", "kill-master", 9);
+        cr_assert_gt(errors, 500, "at 1500 requests/s, a window of %.1f s fails many: %.0f\n%s", window, errors, faults);
+    }
+    cr_assert(strstr(summary, "global_bucket"), "the pass has its results");
+    free(faults);
+    free(summary);
+    tsup_rmtree(dir);
+    free(dir);
+}
