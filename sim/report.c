@@ -415,6 +415,36 @@ static const rep_column rep_fleet_cols[] = {
     { "lost_messages", "messages lost", REP_INT },
 };
 
+static const rep_column rep_cluster_cols[] = {
+    { "limiter", "limiter", REP_TEXT },
+    { "node", "node", REP_TEXT },
+    { "role", "role", REP_TEXT },
+    { "slots", "slots", REP_INT },
+    { "keys", "keys at the end", REP_INT },
+    { "calls", "calls answered", REP_INT },
+    { "share", "share of the calls", REP_RATIO_PCT },
+    { "latency_p50_us", "latency p50 ms", REP_US_MS },
+    { "latency_p99_us", "latency p99 ms", REP_US_MS },
+    { "moved", "MOVED", REP_INT },
+    { "ask", "ASK", REP_INT },
+    { "clusterdown", "CLUSTERDOWN", REP_INT },
+    { "unanswered_windows", "windows without answers", REP_INT },
+    { "longest_window_ms", "longest window ms", REP_FIXED2 },
+};
+
+static const rep_column rep_cluster_fault_cols[] = {
+    { "limiter", "limiter", REP_TEXT },
+    { "fault", "fault", REP_TEXT },
+    { "planned_s", "planned s", REP_FIXED2 },
+    { "victim", "master / slots from -> to", REP_TEXT },
+    { "slots_moved", "slots moved", REP_INT },
+    { "keys_moved", "keys moved", REP_INT },
+    { "took_s", "took s", REP_FIXED2 },
+    { "errors", "errors in the pass", REP_INT },
+    { "longest_window_s", "longest window s", REP_FIXED2 },
+    { "error", "went wrong", REP_TEXT },
+};
+
 /* Whether clients came back (some amplification above 1) or a chain ran. */
 static int rep_has_clients(const csv_table *t, int have)
 {
@@ -491,8 +521,9 @@ int rep_write(const char *dir, char *err, size_t errlen)
     int bad = 0, rc = -1;
     cJSON *run = rep_json(dir, "run.json", &bad, err, errlen);
     cJSON *sweep = bad ? NULL : rep_json(dir, "sweep/run.json", &bad, err, errlen);
-    csv_table summary, accuracy, series, points, traffic;
-    int have_summary = 0, have_accuracy = 0, have_series = 0, have_points = 0, have_traffic = 0;
+    csv_table summary, accuracy, series, points, traffic, shards, shard_faults;
+    int have_summary = 0, have_accuracy = 0, have_series = 0, have_points = 0, have_traffic = 0, have_shards = 0,
+        have_shard_faults = 0;
     af_file out = { .f = NULL };
     char path[4400];
     snprintf(path, sizeof path, "%s/index.html", dir);
@@ -503,7 +534,9 @@ int rep_write(const char *dir, char *err, size_t errlen)
     }
     if ((run && (rep_load_optional(dir, "summary.csv", &summary, &have_summary, err, errlen) != 0 ||
                  rep_load_optional(dir, "accuracy.csv", &accuracy, &have_accuracy, err, errlen) != 0 ||
-                 rep_load_optional(dir, "timeseries.csv", &series, &have_series, err, errlen) != 0)) ||
+                 rep_load_optional(dir, "timeseries.csv", &series, &have_series, err, errlen) != 0 ||
+                 rep_load_optional(dir, "cluster_nodes.csv", &shards, &have_shards, err, errlen) != 0 ||
+                 rep_load_optional(dir, "cluster_faults.csv", &shard_faults, &have_shard_faults, err, errlen) != 0)) ||
         (sweep && (rep_load_optional(dir, "sweep/_points.csv", &points, &have_points, err, errlen) != 0 ||
                    rep_load_optional(dir, "sweep/_traffic.csv", &traffic, &have_traffic, err, errlen) != 0)))
         goto done;
@@ -570,6 +603,22 @@ int rep_write(const char *dir, char *err, size_t errlen)
             rep_table(f, &summary, rep_fleet_cols, sizeof rep_fleet_cols / sizeof rep_fleet_cols[0], "fleets",
                       "limiter", fleet_entry.name);
         }
+        if (have_shards) {
+            fputs("<h3>Redis Cluster: the load per node</h3>\n<p>Per pass and node: the pass's keys at its end, the "
+                  "commands the node answered and their share, their latency from the batch's send, and what routing "
+                  "met. A global limiter is one key in one slot: one master carries all of it. "
+                  "<code>cluster_nodes.csv</code>.</p>\n", f);
+            rep_table(f, &shards, rep_cluster_cols, sizeof rep_cluster_cols / sizeof rep_cluster_cols[0], "cluster",
+                      "limiter", NULL);
+        }
+        if (have_shard_faults) {
+            fputs("<h3>Redis Cluster: faults during the passes</h3>\n<p>kill-master: until the replica served the hot "
+                  "slot; its window's unanswered calls are the pass's errors, decided by on-error. reshard: slots and "
+                  "keys moved live. <code>cluster_faults.csv</code>.</p>\n", f);
+            rep_table(f, &shard_faults, rep_cluster_fault_cols,
+                      sizeof rep_cluster_fault_cols / sizeof rep_cluster_fault_cols[0], "cluster_faults", "limiter",
+                      NULL);
+        }
         if (rep_has_queue(&summary, have_summary)) {
             fputs("<h3>Reliable queue: where every message went</h3>\n<p>lost = produced &minus; (succeeded + "
                   "dead-lettered + still queued + rejected); durability is the redis-server's AOF, with what it "
@@ -603,6 +652,8 @@ done:
     if (have_series) csv_free(&series);
     if (have_points) csv_free(&points);
     if (have_traffic) csv_free(&traffic);
+    if (have_shards) csv_free(&shards);
+    if (have_shard_faults) csv_free(&shard_faults);
     cJSON_Delete(run);
     cJSON_Delete(sweep);
     return rc;
