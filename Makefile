@@ -154,11 +154,14 @@ regress: deps
 	@scripts/regress.sh $(if $(UPDATE),--update)
 
 # The reliable queue under faults: SCENARIO (default burst_queue) on a
-# private redis-server, KILLS consumer kill -9s and RESTARTS server restarts.
+# private redis-server, KILLS consumer kill -9s and RESTARTS server restarts;
+# BACKEND=cluster: on a private Redis Cluster (CLUSTER=3x1), a restart being
+# a kill -9 of the queue's master; WAIT=1 waits for a replica after each write.
 CHAOS_SCENARIO = $(if $(filter command line environment,$(origin SCENARIO)),$(SCENARIO),burst_queue)
 chaos: deps
 	@$(MAKE) --no-print-directory ratelab
-	./ratelab chaos scenarios/$(CHAOS_SCENARIO).json --kills $(or $(KILLS),20) --restarts $(or $(RESTARTS),3) $(if $(SEED),--seed $(SEED))
+	./ratelab chaos scenarios/$(CHAOS_SCENARIO).json --kills $(or $(KILLS),20) --restarts $(or $(RESTARTS),3) $(if $(SEED),--seed $(SEED)) \
+		$(if $(filter cluster,$(BACKEND)),--cluster $(or $(CLUSTER),3x1)) $(if $(WAIT),--wait-replicas $(WAIT))
 	@scripts/plot.sh results/$(CHAOS_SCENARIO)/chaos
 
 perf-redis: deps

@@ -22,9 +22,13 @@ static void chaos_usage(FILE *f)
 {
     fputs("usage: ratelab chaos SCENARIO.json [--kills N] [--restarts M] [--seed S] [--only NAMES]\n"
           "                     [--set L.P=V]... [--out DIR] [--drain-limit-s S]\n"
+          "                     [--cluster MxR [--wait-replicas K]]\n"
           "  runs the scenario's queue entries on a private redis-server on 127.0.0.1 with the\n"
           "  queue's durability, kills N consumers (kill -9, default 20) and kills and restarts the\n"
           "  server M times (default 3) at random times, then reconciles every message id.\n"
+          "  With --cluster, on a private Redis Cluster of M masters with R replicas each: each\n"
+          "  queue lives on the master of its hash tag, and a restart is a kill -9 of that master,\n"
+          "  its replica taking over; --wait-replicas K WAITs for K replicas after every write.\n"
           "  Results go to DIR (default results/<scenario>/chaos).\n", f);
 }
 
@@ -45,7 +49,8 @@ int chaos_main(int argc, char **argv)
     const char *path = NULL, *out = NULL, *only = NULL;
     const char *sets[64];
     size_t n_sets = 0;
-    long kills = 20, restarts = 3, seed = 1, drain = 60;
+    long kills = 20, restarts = 3, seed = 1, drain = 60, wait_replicas = 0;
+    int masters = 0, replicas = 0;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         int has = i + 1 < argc;
@@ -53,6 +58,14 @@ int chaos_main(int argc, char **argv)
         else if (strcmp(o, "--restarts") == 0 && has) { if (chaos_number(o, argv[++i], 1000, &restarts) != 0) return 2; }
         else if (strcmp(o, "--seed") == 0 && has) { if (chaos_number(o, argv[++i], 1L << 40, &seed) != 0) return 2; }
         else if (strcmp(o, "--drain-limit-s") == 0 && has) { if (chaos_number(o, argv[++i], 86400, &drain) != 0) return 2; }
+        else if (strcmp(o, "--wait-replicas") == 0 && has) { if (chaos_number(o, argv[++i], 4, &wait_replicas) != 0) return 2; }
+        else if (strcmp(o, "--cluster") == 0 && has) {
+            char why[300];
+            if (rsrv_cluster_parse(argv[++i], &masters, &replicas, why, sizeof why) != 0) {
+                fprintf(stderr, "ratelab chaos: %s\n", why);
+                return 2;
+            }
+        }
         else if (strcmp(o, "--only") == 0 && has) only = argv[++i];
         else if (strcmp(o, "--out") == 0 && has) out = argv[++i];
         else if (strcmp(o, "--set") == 0 && has && n_sets < 64) sets[n_sets++] = argv[++i];
@@ -61,6 +74,16 @@ int chaos_main(int argc, char **argv)
         else { fprintf(stderr, "ratelab chaos: unknown option or missing value: %s\n", o); chaos_usage(stderr); return 2; }
     }
     if (!path) { chaos_usage(stderr); return 2; }
+    if (wait_replicas && wait_replicas > replicas) {
+        fprintf(stderr, "ratelab chaos: --wait-replicas %ld: the queue's master has %d replica(s)%s\n", wait_replicas,
+                replicas, masters ? "" : " (no --cluster)");
+        return 2;
+    }
+    if (masters && restarts && replicas == 0) {
+        fprintf(stderr, "ratelab chaos: --cluster %dx0: a killed master has no replica to take over; give replicas "
+                        "(3x1) or --restarts 0\n", masters);
+        return 2;
+    }
     char err[1024];
     scn_scenario s;
     scn_options so = { sets, n_sets, only };
@@ -93,22 +116,32 @@ int chaos_main(int argc, char **argv)
         if (drv_decides(l)) continue;
         int durability = (int)l->cfg.v[QUEUE_V_DURABILITY];
         rsrv server = { 0 };
-        if (rsrv_start(&server, rqr_server_args(durability), err, sizeof err) != 0) {
+        rsrv_cluster cluster = { 0 };
+        if (masters ? rsrv_cluster_start(&cluster, masters, replicas, err, sizeof err) != 0
+                    : rsrv_start(&server, rqr_server_args(durability), err, sizeof err) != 0) {
             fprintf(stderr, "ratelab chaos: %s\n", err);
             rc = 3;
             break;
         }
         char run_id[32];
         snprintf(run_id, sizeof run_id, "chaos%ld", (long)getpid());
-        rqr_options o = { .timeout_ms = 2000, .run_id = run_id, .server = &server,
+        rqr_options o = { .timeout_ms = 2000, .run_id = run_id, .server = masters ? NULL : &server,
+                          .cluster = masters > 0, .private_cluster = masters ? &cluster : NULL,
+                          .wait_replicas = (int)wait_replicas,
                           .consumer_kills = (uint32_t)kills, .server_restarts = (uint32_t)restarts,
                           .fault_seed = (uint64_t)seed, .drain_limit_s = (double)drain, .events = stderr,
                           .stop = intr_requested };
-        o.url.port = server.port;
+        o.url.port = masters ? cluster.node[0].port : server.port;
         snprintf(o.url.host, sizeof o.url.host, "127.0.0.1");
-        printf("chaos %s: %s on a private redis-server on 127.0.0.1:%d (durability %s), %ld consumer kill(s), "
-               "%ld server restart(s), seed %ld\n", l->name, s.name, server.port, queue_durability_name(durability),
-               kills, restarts, seed);
+        if (masters)
+            printf("chaos %s: %s on a private Redis Cluster of %d masters x %d replica(s) (127.0.0.1:%d...; %s), %ld "
+                   "consumer kill(s), %ld kill(s) of the queue's master, seed %ld\n", l->name, s.name, masters,
+                   replicas, cluster.node[0].port, wait_replicas ? RQR_DURABILITY_WAIT : RQR_DURABILITY_ASYNC, kills,
+                   restarts, seed);
+        else
+            printf("chaos %s: %s on a private redis-server on 127.0.0.1:%d (durability %s), %ld consumer kill(s), "
+                   "%ld server restart(s), seed %ld\n", l->name, s.name, server.port,
+                   queue_durability_name(durability), kills, restarts, seed);
         fflush(stdout);
         int failed = rqr_run(&o, &s, g, l, &results[n], err, sizeof err) != 0;
         if (results[n].note[0]) fprintf(stderr, "ratelab chaos: %s\n", results[n].note);
@@ -119,6 +152,7 @@ int chaos_main(int argc, char **argv)
             n++;
         }
         rsrv_stop(&server);
+        rsrv_cluster_stop(&cluster);
     }
     if (n > 0) {
         char command[2048] = "";
@@ -126,7 +160,9 @@ int chaos_main(int argc, char **argv)
             size_t used = strlen(command);
             snprintf(command + used, sizeof command - used, "%s%s", i ? " " : "ratelab ", argv[i]);
         }
-        out_context ctx = { "redis", "private redis-server on 127.0.0.1", NULL, "realtime, with faults", command, 0, 0 };
+        out_context ctx = { masters ? "cluster" : "redis",
+                            masters ? "private Redis Cluster on 127.0.0.1" : "private redis-server on 127.0.0.1", NULL,
+                            "realtime, with faults", command, 0, 0 };
         if (out_write_run(dir, &s, results, n, &ctx, err, sizeof err) != 0) {
             fprintf(stderr, "ratelab chaos: %s\n", err);
             rc = 1;
@@ -134,7 +170,9 @@ int chaos_main(int argc, char **argv)
         qout_print(stdout, results, n);
         for (size_t i = 0; i < n; i++) {
             const qm_report *p = &results[i].queue->report;
-            int durable = strcmp(results[i].queue->durability, "none") != 0;
+            /* asynchronous replicas may miss a master's last writes: a loss there is measured, not a failure */
+            const char *d = results[i].queue->durability;
+            int durable = strcmp(d, "none") != 0 && strcmp(d, RQR_DURABILITY_ASYNC) != 0;
             printf("chaos %s: produced %llu / succeeded %llu / dead-lettered %llu / still queued %llu / rejected %llu "
                    "/ duplicates %llu / lost %lld -- %llu consumer kills, %llu server restarts, durability %s%s\n",
                    results[i].limiter->name, (unsigned long long)p->produced, (unsigned long long)p->succeeded,
@@ -142,7 +180,16 @@ int chaos_main(int argc, char **argv)
                    (unsigned long long)p->rejected, (unsigned long long)p->duplicates, (long long)p->lost,
                    (unsigned long long)results[i].queue->consumer_kills,
                    (unsigned long long)results[i].queue->server_restarts, results[i].queue->durability,
-                   p->lost && !durable ? " (no persistence: a restart empties the server; the loss is the price)" : "");
+                   p->lost && !durable ? (masters ? " (asynchronous replication: the replica missed the killed master's "
+                                                    "last writes; the loss is the price)"
+                                                  : " (no persistence: a restart empties the server; the loss is "
+                                                    "the price)")
+                                       : "");
+            if (masters)
+                printf("chaos %s: %llu failover(s) of the queue's master, the longest %.3f s from the kill to the new "
+                       "master; %llu write(s) WAIT saw reach fewer replicas than asked\n", results[i].limiter->name,
+                       (unsigned long long)results[i].queue->failovers, results[i].queue->failover_s_max,
+                       (unsigned long long)results[i].queue->unreplicated_writes);
             if (p->lost != 0 && durable) rc = 1;
             /* a fault meant for the load must land inside it, or "lost 0" proves nothing */
             const run_queue_result *q = results[i].queue;

@@ -402,6 +402,7 @@ static int main_run(int argc, char **argv)
     cfault *faults = NULL;
     char cluster_where[320] = "";
     rqr_options queue_redis = { 0 };   /* how a queue entry runs on Redis */
+    rqr_options queue_cluster = { 0 }; /* and on the cluster: on the master of its slot */
     char where[300] = "", run_id[40];
     snprintf(run_id, sizeof run_id, "%s", a.run_id ? a.run_id : "");
     if (!a.run_id) main_run_id(run_id, sizeof run_id);
@@ -464,6 +465,8 @@ static int main_run(int argc, char **argv)
         bred_options co = { .run_id = run_id, .pipeline = (size_t)a.pipeline, .on_error_allow = a.on_error_allow,
                             .timeout_ms = (int)a.timeout_ms, .ttl_ms = 86400000,
                             .outage_wait_ms = (int64_t)a.outage_wait_s * 1000, .cluster = 1, .faults = faults };
+        queue_cluster = (rqr_options){ .url = seed, .timeout_ms = (int)a.timeout_ms, .run_id = run_id, .cluster = 1,
+                                       .private_cluster = given.is_cluster ? NULL : &cluster, .stop = intr_requested };
         if (!(clu = bred_create(&seed, &co, &backends[n_backends++], err, sizeof err))) {
             fprintf(stderr, "ratelab: %s\n", err);
             rc = 3;
@@ -506,7 +509,7 @@ static int main_run(int argc, char **argv)
                 n_logs++;
             }
             drv_target target = { &backends[b], on_redis, a.realtime ? &rto : NULL,
-                                  on_redis == clu ? NULL : &queue_redis };
+                                  on_redis && on_redis == clu ? &queue_cluster : &queue_redis };
             int failed = drv_run(&s, g, &s.limiters[i], &target, &ropt, &results[n_results], err, sizeof err);
             if (results[n_results].note[0])   /* what the backend said of the pass, failed or not */
                 fprintf(stderr, "%sratelab: %s\n", progress.drawn ? "\n" : "", results[n_results].note);

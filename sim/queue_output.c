@@ -71,7 +71,7 @@ void qout_print(FILE *f, const run_result *r, size_t n)
                 (unsigned long long)p->peak_offered_rps, (unsigned long long)p->peak_delivered_rps,
                 (double)p->e2e_p50_us / 1e3, (double)p->e2e_p99_us / 1e3, (unsigned long long)p->max_queue_len,
                 (double)p->drained_at_us / 1e6);
-        if (strcmp(r[i].backend, "redis") == 0)
+        if (strcmp(r[i].backend, "memory") != 0)
             fprintf(f, "queue %s (%s): producer lag behind the schedule p99 %.1f ms, max %.1f ms%s%s%s\n",
                     r[i].limiter->name, r[i].backend, (double)q->lag_p99_us / 1e3, (double)q->lag_max_us / 1e3,
                     q->server_refused ? "; " : "", q->server_refused ? "messages refused by the server: " : "",

@@ -187,6 +187,39 @@ static int rclu_refresh(rclu *c)
     return 0;
 }
 
+int rclu_locate(const rurl *seeds, size_t n, int timeout_ms, const char *key, size_t len, rurl *out, char *err,
+                size_t errlen)
+{
+    unsigned slot = rclu_key_slot(key, len);
+    snprintf(err, errlen, "no node of the cluster answered");
+    for (size_t i = 0; i < n; i++) {
+        char why[256];
+        rconn *c = rconn_open(&seeds[i], timeout_ms, why, sizeof why);
+        redisContext *ctx = c ? rconn_ctx(c) : NULL;
+        redisReply *rep = ctx ? redisCommand(ctx, "CLUSTER SLOTS") : NULL;
+        int found = 0;
+        for (size_t r = 0; rep && rep->type == REDIS_REPLY_ARRAY && r < rep->elements && !found; r++) {
+            const redisReply *range = rep->element[r];
+            if (range->type != REDIS_REPLY_ARRAY || range->elements < 3 || range->element[2]->type != REDIS_REPLY_ARRAY ||
+                range->element[2]->elements < 2 || (long long)slot < range->element[0]->integer ||
+                (long long)slot > range->element[1]->integer)
+                continue;
+            const redisReply *who = range->element[2];
+            *out = seeds[i];
+            if (who->element[0]->type == REDIS_REPLY_STRING && who->element[0]->len > 0 &&
+                strcmp(who->element[0]->str, "?") != 0)
+                snprintf(out->host, sizeof out->host, "%s", who->element[0]->str);
+            out->port = (int)who->element[1]->integer;
+            found = 1;
+        }
+        if (!found && c) snprintf(err, errlen, "no master owns slot %u of the cluster", slot);
+        freeReplyObject(rep);
+        rconn_close(c);
+        if (found) return 0;
+    }
+    return -1;
+}
+
 /* ---- opening ------------------------------------------------------------------- */
 
 rclu *rclu_open(const rurl *seed, int cluster, int timeout_ms, int64_t retry_wait_ms,

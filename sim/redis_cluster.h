@@ -75,6 +75,13 @@ typedef struct {
 
 typedef struct rclu rclu;
 
+/* Where the master that owns key's slot listens, as the first of
+ * seeds[0..n-1] that answers CLUSTER SLOTS says (credentials kept from
+ * it): for a client of one slot (a queue), which needs no routing. 0, or
+ * -1 with a message. Allocates; not for the per-request path. */
+int rclu_locate(const rurl *seeds, size_t n, int timeout_ms, const char *key, size_t len, rurl *out, char *err,
+                size_t errlen);
+
 /* Connects to `seed`: with cluster, reads the slot map from it and
  * connects to every master; otherwise one standalone server. on_connect
  * (may be NULL) runs on every connection made, first or again (SCRIPT

@@ -17,6 +17,7 @@
 
 #include "../algorithms/queue.h"
 #include "durations.h"
+#include "redis_cluster.h"
 #include "redis_conn.h"
 #include "clock.h"
 #include "redis_scripts.h"
@@ -40,6 +41,7 @@ struct rq {
     char key_balances[RQ_KEY_MAX], key_effects[RQ_KEY_MAX];   /* the effect ledger */
     char proc[RQ_KEY_MAX], lease[RQ_KEY_MAX];   /* a consumer's own */
     char refusal[160];                          /* the last error reply to a produce */
+    uint64_t unreplicated;                      /* writes WAIT saw reach fewer replicas than asked */
 };
 
 int64_t rq_now_us(void) { return clk_wall_us(); }
@@ -91,11 +93,24 @@ static rq *rq_new(const rq_setup *s, char *err, size_t errlen)
     return q;
 }
 
+/* A connection to where the queue lives: the server, or the master that
+ * owns its slot now. NULL with a message. */
+static rconn *rq_connect(const rq_setup *s, char *err, size_t errlen)
+{
+    if (!s->cluster) return rconn_open(&s->url, s->timeout_ms, err, errlen);
+    rurl owner;
+    size_t tag = strcspn(s->prefix, "{");
+    if (rclu_locate(s->seeds, (size_t)s->n_seeds, s->timeout_ms, s->prefix + tag, strlen(s->prefix + tag), &owner,
+                    err, errlen) != 0)
+        return NULL;
+    return rconn_open(&owner, s->timeout_ms, err, errlen);
+}
+
 rq *rq_open(const rq_setup *s, char *err, size_t errlen)
 {
     rq *q = rq_new(s, err, errlen);
     if (!q) return NULL;
-    q->conn = rconn_open(&s->url, s->timeout_ms, err, errlen);
+    q->conn = rq_connect(s, err, errlen);
     if (!q->conn || rq_load_scripts(q) != 0) {
         if (q->conn) snprintf(err, errlen, "SCRIPT LOAD of the queue's scripts failed");
         rq_close(q);
@@ -114,9 +129,19 @@ void rq_close(rq *q)
 int rq_recover(rq *q)
 {
     char err[256];
-    if (rconn_reconnect(q->conn, err, sizeof err) != 0) return -1;
+    if (q->s.cluster) {
+        /* found again: a failover or a reshard may have moved the slot */
+        rconn *moved = rq_connect(&q->s, err, sizeof err);
+        if (!moved) return -1;
+        rconn_close(q->conn);
+        q->conn = moved;
+    } else if (rconn_reconnect(q->conn, err, sizeof err) != 0) {
+        return -1;
+    }
     return rq_load_scripts(q) == 0 ? 0 : -1;
 }
+
+uint64_t rq_unreplicated(const rq *q) { return q->unreplicated; }
 
 uint64_t rq_errors(const rq *q) { return q->errors; }
 
@@ -138,9 +163,29 @@ static redisReply *rq_call(rq *q, int which, int nkeys, const char *const *keys,
     for (int attempt = 0; attempt < 2; attempt++) {
         redisContext *c = rconn_ctx(q->conn);
         redisReply *r = c ? redisCommandArgv(c, argc, argv, lens) : NULL;
+        if (r && r->type == REDIS_REPLY_ERROR && q->s.cluster &&
+            (strncmp(r->str, "MOVED", 5) == 0 || strncmp(r->str, "ASK", 3) == 0 ||
+             strncmp(r->str, "CLUSTERDOWN", 11) == 0 || strncmp(r->str, "TRYAGAIN", 8) == 0 ||
+             strncmp(r->str, "READONLY", 8) == 0)) {
+            /* not the slot's master (any more): no answer; rq_recover finds it again */
+            freeReplyObject(r);
+            rconn_disconnect(q->conn);
+            r = NULL;
+        }
         if (!r) {
             q->errors++;
             return NULL;
+        }
+        if (q->s.wait_replicas > 0 && which != RQ_LEVELS && r->type != REDIS_REPLY_ERROR) {
+            /* the write is acknowledged to the caller only once replicas have it */
+            redisReply *w = redisCommand(c, "WAIT %d %d", q->s.wait_replicas, q->s.timeout_ms);
+            if (!w) {
+                freeReplyObject(r);
+                q->errors++;
+                return NULL;
+            }
+            if (w->type != REDIS_REPLY_INTEGER || w->integer < q->s.wait_replicas) q->unreplicated++;
+            freeReplyObject(w);
         }
         if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0 && attempt == 0) {
             freeReplyObject(r);
@@ -447,7 +492,7 @@ static void rq_consumer_main(const rq_setup *s, uint32_t index, uint32_t incarna
     if (!q) _exit(1);
     snprintf(q->proc, RQ_KEY_MAX, "%sprocessing:%s", s->prefix, cid);
     snprintf(q->lease, RQ_KEY_MAX, "%slease:%s", s->prefix, cid);
-    while (!(q->conn = rconn_open(&s->url, s->timeout_ms, err, sizeof err)) || rq_load_scripts(q) != 0) {
+    while (!(q->conn = rq_connect(s, err, sizeof err)) || rq_load_scripts(q) != 0) {
         rconn_close(q->conn);
         q->conn = NULL;
         if (rq_wait(stop_fd, rq_now_us() + 100000)) _exit(0);

@@ -36,9 +36,18 @@
 #include "redis_url.h"
 #include "scenario.h"
 
+#define RQ_MAX_SEEDS 32
+
 typedef struct {
-    char prefix[200];            /* every key starts with it; ends with ':' */
+    char prefix[200];            /* every key starts with it; ends with ':'; one hash tag: one slot */
     rurl url;
+    /* On a Redis Cluster the queue lives on the master of its tag's slot,
+     * found from the first seed that answers, and found again after every
+     * lost connection or redirect (a failover moves it). */
+    int cluster;
+    rurl seeds[RQ_MAX_SEEDS];
+    int n_seeds;
+    int wait_replicas;           /* > 0: WAIT for that many replicas after every write (0: asynchronous) */
     int timeout_ms;              /* connect and command timeout */
     qm_config q;                 /* batch, interval, max_attempts, max_queue, block */
     int64_t visibility_us;
@@ -61,11 +70,15 @@ typedef struct rq rq;
 rq *rq_open(const rq_setup *s, char *err, size_t errlen);
 void rq_close(rq *q);
 
-/* Makes a new connection after the server went away; 0 or -1. */
+/* Makes a new connection after the server went away (on a cluster, to
+ * the slot's master as the seeds say now); 0 or -1. */
 int rq_recover(rq *q);
 
 /* Connection errors seen so far. */
 uint64_t rq_errors(const rq *q);
+
+/* Writes whose WAIT saw fewer replicas than wait_replicas (this connection's). */
+uint64_t rq_unreplicated(const rq *q);
 
 /* LPUSHes message `id`, stamped with `enqueued_us` (the arrival it was
  * scheduled for, from t0: end to end counts from there). 1 queued, 0

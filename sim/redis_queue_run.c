@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "redis_queue_run.h"
 
+#include "redis_cluster.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -71,6 +73,10 @@ typedef struct {
     int64_t fault_poll_us;                 /* a fault waiting for messages in processing looks again then */
     rqr_fault *faults;                     /* kills and restarts, in the order they landed */
     uint32_t n_faults;
+    rsrv *killed_master;                   /* a cluster: killed, started again once failed over */
+    int64_t killed_at_us, killed_look_us;   /* when killed; when to look for its replica again */
+    uint64_t failovers;
+    double failover_s_max;                 /* the longest kill-to-new-master */
 } rqr;
 
 /* The reaper's count so far, as the server keeps it (-1: no answer). */
@@ -153,6 +159,40 @@ static int rqr_answered(rqr *r, int ok, char *err, size_t errlen)
     return 0;
 }
 
+/* A killed master of the private cluster: once another master serves the
+ * queue's slot, the killed server is started again (it rejoins as a
+ * replica of the one that took over). 0, or -1 when it cannot be. */
+static int rqr_cluster_restart(rqr *r, char *err, size_t errlen)
+{
+    rurl owner;
+    char why[256];
+    size_t tag = strcspn(r->setup.prefix, "{");
+    int64_t now = rq_now_us();
+    if (now < r->killed_look_us) return 0;
+    r->killed_look_us = now + 50000;
+    int moved = rclu_locate(r->setup.seeds, (size_t)r->setup.n_seeds, r->setup.timeout_ms, r->setup.prefix + tag,
+                            strlen(r->setup.prefix + tag), &owner, why, sizeof why) == 0 &&
+                owner.port != r->killed_master->port;
+    if (!moved && now - r->killed_at_us < RQR_OUTAGE_LIMIT_US) return 0;
+    if (!moved) {
+        snprintf(err, errlen, "%s: no replica took over the queue's slot within %d s", r->l->name,
+                 RQR_OUTAGE_LIMIT_US / 1000000);
+        return -1;
+    }
+    double took = (double)(now - r->killed_at_us) / 1e6;
+    if (took > r->failover_s_max) r->failover_s_max = took;
+    r->failovers++;
+    rqr_event(r, "the replica 127.0.0.1:%d took over the queue's slot %.3f s after the kill; 127.0.0.1:%d started "
+              "again", owner.port, took, r->killed_master->port);
+    if (rsrv_restart(r->killed_master, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s: starting the killed master again failed: %s", r->l->name, why);
+        return -1;
+    }
+    r->killed_master = NULL;
+    rq_recover(r->q);
+    return 0;
+}
+
 static void rqr_respawn(rqr *r, uint32_t k)
 {
     r->incarnation[k]++;
@@ -189,6 +229,35 @@ static int rqr_housekeep(rqr *r, char *err, size_t errlen)
         rqr_event(r, "kill -9 consumer c%u (kill %u; planned at %+.3f s): %ld in processing, %ld of them its own", k,
                   r->kills_done, (double)f->planned_us / 1e6, f->processing, f->held);
         rqr_respawn(r, k);
+    }
+    if (r->killed_master && rqr_cluster_restart(r, err, errlen) != 0) return -1;
+    while (r->o->private_cluster && !r->killed_master && r->restarts_done < r->o->server_restarts &&
+           r->restart_at[r->restarts_done] <= rel) {
+        rq_levels now;   /* as below: it waits, a consumer interval at most, for messages in processing */
+        if (rel < r->restart_at[r->restarts_done] + r->setup.q.interval_us &&
+            (rq_levels_get(r->q, &now) != 0 || now.processing == 0)) {
+            r->fault_poll_us = rq_now_us() + RQR_FAULT_POLL_US;
+            break;
+        }
+        rurl owner;
+        char why[256];
+        size_t tag = strcspn(r->setup.prefix, "{");
+        if (rclu_locate(r->setup.seeds, (size_t)r->setup.n_seeds, r->setup.timeout_ms, r->setup.prefix + tag,
+                        strlen(r->setup.prefix + tag), &owner, why, sizeof why) != 0)
+            break;   /* no master known now: tried again on the next pass of the loop */
+        rsrv *victim = NULL;
+        for (int i = 0; i < r->o->private_cluster->n; i++)
+            if (r->o->private_cluster->node[i].port == owner.port && r->o->private_cluster->node[i].pid > 0)
+                victim = &r->o->private_cluster->node[i];
+        if (!victim) break;
+        rqr_fault *f = rqr_fault_begin(r, 1, 0, r->restart_at[r->restarts_done]);
+        rsrv_kill(victim);
+        r->killed_master = victim;
+        r->killed_at_us = rq_now_us();
+        r->restarts_done++;
+        rqr_event(r, "kill -9 of the queue's master 127.0.0.1:%d (fault %u of %u; planned at %+.3f s): %ld in "
+                  "processing", owner.port, r->restarts_done, r->o->server_restarts, (double)f->planned_us / 1e6,
+                  f->processing);
     }
     while (r->o->server && r->restarts_done < r->o->server_restarts && r->restart_at[r->restarts_done] <= rel) {
         rq_levels now;   /* a restart too waits, a consumer interval at most, for messages in processing */
@@ -401,10 +470,23 @@ int rqr_run(const rqr_options *o, const scn_scenario *s, gen *g, const scn_limit
     qm_config c;
     qrun_config(l, &c);
     r.setup = (rq_setup){ .url = o->url, .timeout_ms = o->timeout_ms, .q = c, .visibility_us = v[QUEUE_V_VISIBILITY_US],
-                          .down = s->downstream, .failure_prob = s->downstream.failure_prob, .seed = s->seed };
-    snprintf(r.setup.prefix, sizeof r.setup.prefix, "ratelab:%s-%s:{q}:", o->run_id, l->name);
+                          .down = s->downstream, .failure_prob = s->downstream.failure_prob, .seed = s->seed,
+                          .cluster = o->cluster, .wait_replicas = o->wait_replicas };
+    /* one queue, one hash tag, one slot: on a cluster, queues of one
+     * scenario land on the masters their names hash to */
+    snprintf(r.setup.prefix, sizeof r.setup.prefix, "ratelab:%s-%s:{%s-%s}:", o->run_id, l->name, o->run_id,
+             l->name);
+    r.setup.seeds[r.setup.n_seeds++] = o->url;
+    for (int i = 0; o->private_cluster && i < o->private_cluster->n && r.setup.n_seeds < RQ_MAX_SEEDS; i++) {
+        r.setup.seeds[r.setup.n_seeds] = o->url;
+        r.setup.seeds[r.setup.n_seeds++].port = o->private_cluster->node[i].port;
+    }
+    if (o->server_restarts && o->cluster && !o->private_cluster) {
+        snprintf(err, errlen, "%s: master kills need ratelab's private cluster (no redis+cluster:// URL)", l->name);
+        return -1;
+    }
     r.n_consumers = (uint32_t)v[QUEUE_V_CONSUMERS];
-    if (o->server_restarts && !o->server) {
+    if (o->server_restarts && !o->server && !o->private_cluster) {
         snprintf(err, errlen, "%s: server restarts need the private redis-server (no REDIS_URL)", l->name);
         return -1;
     }
@@ -536,6 +618,10 @@ int rqr_run(const rqr_options *o, const scn_scenario *s, gen *g, const scn_limit
     }
     rqr_fault_windows(&r, 1);
     rqr_stop_consumers(&r);
+    while (r.killed_master) {   /* a master killed late: its replica takes over before the tally */
+        if (rqr_cluster_restart(&r, err, errlen) != 0) goto done;
+        if (r.killed_master) rqr_sleep_until(rq_now_us() + 50000);
+    }
     while (r.tick < r.n_ticks) {    /* a run that drained early: the ticks left show the empty queue */
         r.ticks[r.tick].queued = r.ticks[r.tick].processing = 0;
         r.tick++;
@@ -573,10 +659,14 @@ int rqr_run(const rqr_options *o, const scn_scenario *s, gen *g, const scn_limit
         snprintf(err, errlen, "%s: deleting the queue's keys failed", l->name);
         goto done;
     }
-    pass_queue_measured m = { "redis", &rep, r.ticks, second_delivered, n_seconds, produced, t.rejected,
+    pass_queue_measured m = { o->cluster ? "cluster" : "redis", &rep, r.ticks, second_delivered, n_seconds, produced, t.rejected,
                         offered_cost, admitted_cost };
     if (pass_queue(s, l, &m, out, err, errlen) != 0) goto done;
-    out->queue->durability = queue_durability_name(durability);
+    out->queue->durability = !o->cluster ? queue_durability_name(durability)
+                             : o->wait_replicas ? RQR_DURABILITY_WAIT : RQR_DURABILITY_ASYNC;
+    out->queue->failovers = r.failovers;
+    out->queue->failover_s_max = r.failover_s_max;
+    out->queue->unreplicated_writes = rq_unreplicated(r.q);
     out->queue->msgs_per_s_durable = durable;
     out->queue->msgs_per_s_volatile = volatile_;
     out->queue->consumer_kills = r.kills_done;

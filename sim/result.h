@@ -70,6 +70,9 @@ typedef struct {
     double msgs_per_s_volatile;  /* and without AOF, measured side by side (0: not measured) */
     uint64_t consumer_kills, server_restarts, reaped;   /* faults survived (chaos), deliveries reaped */
     uint64_t consumer_crashes;   /* consumers that died unasked, and were started again */
+    uint64_t failovers;          /* a cluster: the queue's master killed and its replica taking over */
+    double failover_s_max;       /* the longest from a kill to the new master */
+    uint64_t unreplicated_writes;   /* WAIT saw fewer replicas than asked (the producer's connection) */
     run_queue_fault *faults;     /* Redis: each fault as it landed (owned), n_faults of them */
     uint32_t n_faults;
     int64_t lag_p99_us, lag_max_us;   /* Redis: how far the producer fell behind the schedule */

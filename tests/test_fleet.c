@@ -225,7 +225,7 @@ Test(fleet, realtime_gossip_goes_through_publish_and_subscribe, .timeout = 180)
     cr_assert_eq(rsrv_start(&server, NULL, err, sizeof err), 0, "%s", err);
     redisContext *sub = redisConnect("127.0.0.1", server.port);
     cr_assert(sub && !sub->err);
-    redisReply *ok = redisCommand(sub, "SUBSCRIBE %s", "ratelab:gossiptest-gossiping:{gossip}");
+    redisReply *ok = redisCommand(sub, "SUBSCRIBE %s", "ratelab:gossiptest-gossiping:{global}:gossip");
     cr_assert(ok && ok->type == REDIS_REPLY_ARRAY);
     freeReplyObject(ok);
     char *dir = tsup_tempdir(), url[64], out[600];

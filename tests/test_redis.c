@@ -993,3 +993,65 @@ ParameterizedTest(failover_case *c, cluster, a_master_killed_mid_run_fails_over_
     tsup_rmtree(dir);
     free(dir);
 }
+
+/* ---- the reliable queue on the cluster ---------------------------------------------- */
+
+Test(cluster, queues_of_one_scenario_each_live_in_one_slot_and_spread_over_the_masters, .timeout = 300)
+{
+    test_redis t;
+    cluster_up(&t, 0);
+    char url[80], err[4096], *dir = tsup_tempdir(), out[600];
+    snprintf(url, sizeof url, "redis+cluster://127.0.0.1:%d", t.url.port);
+    snprintf(out, sizeof out, "%s/out", dir);
+    const char *argv[] = { "run", "tests/fixtures/good/queues_cluster.json", "--backend", "cluster", "--redis-url", url,
+                           "--run-id", "spreadq", "--out", out, "--quiet", NULL };
+    tsup_child run;
+    tsup_start(&run, argv);
+    /* while the three queues run one after another, which masters hold their keys */
+    int seen[RSRV_CLUSTER_MAX] = { 0 };
+    for (int i = 0; i < 3000 && tsup_running(&run); i++) {   /* 60 s at most */
+        long per[RSRV_CLUSTER_MAX];
+        keys_per_master(&t, "ratelab:spreadq-*", per);
+        int holding = 0;
+        for (int k = 0; k < t.cluster.n; k++) {
+            seen[k] |= per[k] > 0;
+            holding += per[k] > 0;
+        }
+        cr_assert_leq(holding, 1, "a queue's keys share one hash tag: one master holds them at a time");
+        sleep_ms(20);
+    }
+    cr_assert_eq(tsup_finish(&run, 300, err, sizeof err), 0, "%s", err);
+    int masters = 0;
+    for (int k = 0; k < t.cluster.n; k++) masters += seen[k];
+    cr_assert_geq(masters, 2, "orders, payments and refunds hash to different masters (seen on %d)", masters);
+    long per[RSRV_CLUSTER_MAX];
+    cr_assert_eq(keys_per_master(&t, "ratelab:spreadq-*", per), 0, "every queue deleted its keys");
+    char *summary = results_file(out, "summary.csv");
+    for (const char *q = "orders\0payments\0refunds\0"; *q; q += strlen(q) + 1)
+        cr_assert_eq(csv_number(summary, q, "cluster", 5), csv_number(summary, q, "cluster", 6),
+                     "%s: every message offered was accepted:\n%s", q, summary);
+    free(summary);
+    tsup_rmtree(dir);
+    free(dir);
+    engine_down(&t);
+}
+
+Test(cluster, chaos_on_the_cluster_reconciles_every_message_across_master_kills, .timeout = 600)
+{
+    char *dir = tsup_tempdir(), out[600], err[16384];
+    snprintf(out, sizeof out, "%s/chaos", dir);
+    const char *argv[] = { "chaos", "tests/fixtures/good/queues_cluster.json", "--only", "orders", "--cluster", "3x1",
+                           "--kills", "2", "--restarts", "1", "--wait-replicas", "1", "--seed", "3", "--out", out,
+                           NULL };
+    tsup_child run;
+    tsup_start(&run, argv);
+    cr_assert_eq(tsup_finish(&run, 500, err, sizeof err), 0, "every message reconciled: %s", err);
+    cr_assert(strstr(err, "kill -9 of the queue's master"), "the master was killed: %s", err);
+    cr_assert(strstr(err, "took over the queue's slot"), "and its replica took over: %s", err);
+    cr_assert_eq(servers_left_by(run.pid), 0, "every server stopped");
+    char *summary = results_file(out, "summary.csv");
+    cr_assert(strstr(summary, "orders,queue,cluster"), "the pass ran on the cluster:\n%s", summary);
+    free(summary);
+    tsup_rmtree(dir);
+    free(dir);
+}
