@@ -263,7 +263,8 @@ static double perf_redis_pass(const scn_scenario *s, gen *g, const rurl *url, in
     run_backend red;
     char err[512], run_id[32];
     snprintf(run_id, sizeof run_id, "perf%ld_%u", (long)getpid(), pass);
-    bred_options ro = { .run_id = run_id, .pipeline = (size_t)depth, .timeout_ms = 5000, .ttl_ms = 3600000 };
+    bred_options ro = { .run_id = run_id, .pipeline = (size_t)depth, .timeout_ms = 5000, .ttl_ms = 3600000,
+                        .cluster = url->is_cluster };
     bred *r = bred_create(url, &ro, &red, err, sizeof err);
     if (!r) { fprintf(stderr, "ratelab perf-redis: %s\n", err); return -1; }
     run_result res;
@@ -278,6 +279,109 @@ static double perf_redis_pass(const scn_scenario *s, gen *g, const rurl *url, in
     }
     bred_destroy(r);
     return rate;
+}
+
+/* What a server has spent so far: CPU seconds (user + sys) and EVALSHA's
+ * own calls and microseconds (INFO). 0, or -1. */
+typedef struct {
+    double cpu_s;
+    double evalsha_calls, evalsha_usec;
+} perf_server_use;
+
+static int perf_server_use_of(int port, perf_server_use *u)
+{
+    redisContext *c = redisConnect("127.0.0.1", port);
+    redisReply *r = c && !c->err ? redisCommand(c, "INFO") : NULL;
+    int ok = r && r->type == REDIS_REPLY_STRING;
+    *u = (perf_server_use){ 0 };
+    if (ok) {
+        const char *user = strstr(r->str, "used_cpu_user:"), *sys = strstr(r->str, "used_cpu_sys:");
+        const char *ev = strstr(r->str, "cmdstat_evalsha:calls=");
+        u->cpu_s = (user ? atof(user + 14) : 0) + (sys ? atof(sys + 13) : 0);
+        if (ev) {
+            u->evalsha_calls = atof(ev + 22);
+            const char *usec = strstr(ev, "usec=");
+            if (usec) u->evalsha_usec = atof(usec + 5);
+        }
+    }
+    freeReplyObject(r);
+    if (c) redisFree(c);
+    return ok ? 0 : -1;
+}
+
+/* The cluster beside one node: decisions/s at the same pipeline depth,
+ * interleaved passes, and the servers' CPU per decision, node by node. */
+static int perf_cluster(int quick)
+{
+    rsrv one;
+    rsrv_cluster cl;
+    char err[512];
+    if (rsrv_start(&one, NULL, err, sizeof err) != 0 || rsrv_cluster_start(&cl, 3, 0, err, sizeof err) != 0) {
+        fprintf(stderr, "ratelab perf-redis: %s\n", err);
+        rsrv_stop(&one);
+        return 3;
+    }
+    const int reps = quick ? 1 : 3, depth = 64;
+    const long n = quick ? 50000 : 200000;
+    rurl single = { .port = one.port }, cluster = { .port = cl.node[0].port, .is_cluster = 1 };
+    snprintf(single.host, sizeof single.host, "127.0.0.1");
+    snprintf(cluster.host, sizeof cluster.host, "127.0.0.1");
+    printf("\nthe cluster beside one node: 3 masters (no replicas) and one redis-server, all on this machine's 2 "
+           "cores, one connection per node, depth %d, 1000 keys, median of %d interleaved runs; server CPU = "
+           "used_cpu_user + used_cpu_sys over the runs, per decision\n", depth, reps);
+    printf("%-24s %-8s %12s %8s %14s %14s  %s\n", "algorithm", "engine", "decisions/s", "ratio", "server us/dec",
+           "evalsha us/dec", "per node: share of decisions, server us per own decision");
+    int errors = 0, rc = 0;
+    unsigned passes = 1000;
+    perf_case cases[64];
+    size_t n_cases = perf_cases(cases, sizeof cases / sizeof cases[0]);
+    for (size_t k = 0; k < n_cases && rc == 0; k++) {
+        if (cases[k].ops->facts.client_side) continue;
+        char limiter[400];
+        perf_limiter_json(&cases[k], 1, limiter, sizeof limiter);
+        scn_scenario s;
+        if (perf_scenario(limiter, 1000, (double)n, &s) != 0) { rc = 1; break; }
+        gen *g = gen_create(&s);
+        double rate[2][3];
+        perf_server_use before[1 + RSRV_CLUSTER_MAX], after[1 + RSRV_CLUSTER_MAX];
+        double cpu[1 + RSRV_CLUSTER_MAX] = { 0 }, calls[1 + RSRV_CLUSTER_MAX] = { 0 }, usec[1 + RSRV_CLUSTER_MAX] = { 0 };
+        for (int r = 0; r < reps; r++) {
+            for (int e = 0; e < 2; e++) {
+                int first = e ? 1 : 0, last = e ? cl.n : 0;
+                for (int i = first; i <= last; i++)
+                    perf_server_use_of(i ? cl.node[i - 1].port : one.port, &before[i]);
+                rate[e][r] = perf_redis_pass(&s, g, e ? &cluster : &single, depth, passes++, &errors);
+                for (int i = first; i <= last; i++) {
+                    perf_server_use_of(i ? cl.node[i - 1].port : one.port, &after[i]);
+                    cpu[i] += after[i].cpu_s - before[i].cpu_s;
+                    calls[i] += after[i].evalsha_calls - before[i].evalsha_calls;
+                    usec[i] += after[i].evalsha_usec - before[i].evalsha_usec;
+                }
+            }
+        }
+        double a = perf_median(rate[0], reps), b = perf_median(rate[1], reps);
+        double all_calls = 0, all_cpu = 0, all_usec = 0;
+        for (int i = 1; i <= cl.n; i++) all_calls += calls[i], all_cpu += cpu[i], all_usec += usec[i];
+        printf("%-24s %-8s %12.0f %8s %14.2f %14.2f\n", cases[k].label, "one node", a, "",
+               calls[0] ? cpu[0] * 1e6 / calls[0] : 0, calls[0] ? usec[0] / calls[0] : 0);
+        printf("%-24s %-8s %12.0f %7.2fx %14.2f %14.2f  ", "", "cluster", b, a > 0 ? b / a : 0,
+               all_calls ? all_cpu * 1e6 / all_calls : 0, all_calls ? all_usec / all_calls : 0);
+        for (int i = 1; i <= cl.n; i++)
+            printf("%s%.0f%% %.1f", i > 1 ? ", " : "", all_calls ? 100 * calls[i] / all_calls : 0,
+                   calls[i] ? cpu[i] * 1e6 / calls[i] : 0);
+        printf("\n");
+        fflush(stdout);
+        gen_destroy(g);
+        scn_free(&s);
+    }
+    printf("On 2 cores the cluster's 3 servers and the client share the same CPUs: no scaling is expected here. "
+           "On N machines, one master each, a master serves 1/N of the keys; with S server us per decision a "
+           "master's core decides at most 1e6/S per second, so N masters about N x 1e6/S, while the keys spread "
+           "evenly (a global limiter is one slot: one master, whatever N).\n");
+    if (errors) printf("Redis errors during the runs: %d\n", errors);
+    rsrv_stop(&one);
+    rsrv_cluster_stop(&cl);
+    return rc;
 }
 
 int perf_redis_main(int argc, char **argv)
@@ -354,5 +458,5 @@ int perf_redis_main(int argc, char **argv)
     if (errors) printf("Redis errors during the runs: %d\n", errors);
     if (c) redisFree(c);
     rsrv_stop(&server);
-    return rc;
+    return rc ? rc : perf_cluster(quick);
 }

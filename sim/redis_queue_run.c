@@ -74,6 +74,7 @@ typedef struct {
     rqr_fault *faults;                     /* kills and restarts, in the order they landed */
     uint32_t n_faults;
     rsrv *killed_master;                   /* a cluster: killed, started again once failed over */
+    int rejoining;                         /* started again, not yet a replica in sync: no kill until then */
     int64_t killed_at_us, killed_look_us;   /* when killed; when to look for its replica again */
     uint64_t failovers;
     double failover_s_max;                 /* the longest kill-to-new-master */
@@ -189,6 +190,7 @@ static int rqr_cluster_restart(rqr *r, char *err, size_t errlen)
         return -1;
     }
     r->killed_master = NULL;
+    r->rejoining = 1;
     rq_recover(r->q);
     return 0;
 }
@@ -231,7 +233,12 @@ static int rqr_housekeep(rqr *r, char *err, size_t errlen)
         rqr_respawn(r, k);
     }
     if (r->killed_master && rqr_cluster_restart(r, err, errlen) != 0) return -1;
-    while (r->o->private_cluster && !r->killed_master && r->restarts_done < r->o->server_restarts &&
+    if (r->rejoining && rq_now_us() >= r->killed_look_us) {
+        /* a master killed before its replica is in sync has none to take over: the next kill waits */
+        r->killed_look_us = rq_now_us() + 50000;
+        r->rejoining = !rsrv_cluster_is_ok(r->o->private_cluster);
+    }
+    while (r->o->private_cluster && !r->killed_master && !r->rejoining && r->restarts_done < r->o->server_restarts &&
            r->restart_at[r->restarts_done] <= rel) {
         rq_levels now;   /* as below: it waits, a consumer interval at most, for messages in processing */
         if (rel < r->restart_at[r->restarts_done] + r->setup.q.interval_us &&

@@ -280,12 +280,17 @@ int rsrv_cluster_start(rsrv_cluster *c, int masters, int replicas, char *err, si
     return -1;
 }
 
+int rsrv_cluster_is_ok(const rsrv_cluster *c)
+{
+    int ready = 1;
+    for (int i = 0; i < c->n && ready; i++) ready = rsrv_cluster_node_ready(&c->node[i]);
+    return ready;
+}
+
 int rsrv_cluster_wait_ok(const rsrv_cluster *c, int seconds, char *err, size_t errlen)
 {
     for (int wait = 0; wait < seconds * 20; wait++) {
-        int ready = 1;
-        for (int i = 0; i < c->n && ready; i++) ready = rsrv_cluster_node_ready(&c->node[i]);
-        if (ready) return 0;
+        if (rsrv_cluster_is_ok(c)) return 0;
         rsrv_sleep_ms(50);
     }
     snprintf(err, errlen, "the private Redis Cluster of %d servers did not reach cluster_state:ok with every "

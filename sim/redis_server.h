@@ -53,6 +53,10 @@ int rsrv_cluster_parse(const char *spec, int *masters, int *replicas, char *err,
  * master. 0, or -1 with a message (every server started is stopped). */
 int rsrv_cluster_start(rsrv_cluster *c, int masters, int replicas, char *err, size_t errlen);
 
+/* One look: 1 when every node says cluster_state:ok and every replica's
+ * link to its master is up. */
+int rsrv_cluster_is_ok(const rsrv_cluster *c);
+
 /* Waits (at most `seconds`) until every node says cluster_state:ok and
  * every replica's link to its master is up. 0, or -1 with a message. */
 int rsrv_cluster_wait_ok(const rsrv_cluster *c, int seconds, char *err, size_t errlen);
