@@ -291,7 +291,7 @@ typedef struct {
 static int perf_server_use_of(int port, perf_server_use *u)
 {
     redisContext *c = redisConnect("127.0.0.1", port);
-    redisReply *r = c && !c->err ? redisCommand(c, "INFO") : NULL;
+    redisReply *r = c && !c->err ? redisCommand(c, "INFO all") : NULL;
     int ok = r && r->type == REDIS_REPLY_STRING;
     *u = (perf_server_use){ 0 };
     if (ok) {
