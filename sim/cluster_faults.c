@@ -123,26 +123,20 @@ static redisContext *cfault_connect(int port)
     return c;
 }
 
-/* The port of the master that owns `slot`, asked of any live node; -1. */
+/* The port of the master that owns `slot`, asked of any live node but
+ * avoid_port; -1. */
 static int cfault_owner(const rsrv_cluster *cl, unsigned slot, int avoid_port)
 {
+    rurl seeds[RSRV_CLUSTER_MAX];
+    size_t n = 0;
     for (int i = 0; i < cl->n; i++) {
         if (cl->node[i].pid <= 0 || cl->node[i].port == avoid_port) continue;
-        redisContext *c = cfault_connect(cl->node[i].port);
-        redisReply *r = c ? redisCommand(c, "CLUSTER SLOTS") : NULL;
-        int port = -1;
-        for (size_t k = 0; r && r->type == REDIS_REPLY_ARRAY && k < r->elements; k++) {
-            const redisReply *range = r->element[k];
-            if (range->type == REDIS_REPLY_ARRAY && range->elements >= 3 &&
-                (long long)slot >= range->element[0]->integer && (long long)slot <= range->element[1]->integer &&
-                range->element[2]->type == REDIS_REPLY_ARRAY && range->element[2]->elements >= 2)
-                port = (int)range->element[2]->element[1]->integer;
-        }
-        freeReplyObject(r);
-        if (c) redisFree(c);
-        if (port > 0) return port;
+        seeds[n] = (rurl){ .port = cl->node[i].port, .is_cluster = 1 };
+        snprintf(seeds[n++].host, sizeof seeds[0].host, "127.0.0.1");
     }
-    return -1;
+    rurl owner;
+    char err[256];
+    return rclu_locate_slot(seeds, n, 2000, slot, &owner, err, sizeof err) == 0 ? owner.port : -1;
 }
 
 static int cfault_ok(redisContext *c, redisReply *r)

@@ -190,7 +190,11 @@ static int rclu_refresh(rclu *c)
 int rclu_locate(const rurl *seeds, size_t n, int timeout_ms, const char *key, size_t len, rurl *out, char *err,
                 size_t errlen)
 {
-    unsigned slot = rclu_key_slot(key, len);
+    return rclu_locate_slot(seeds, n, timeout_ms, rclu_key_slot(key, len), out, err, errlen);
+}
+
+int rclu_locate_slot(const rurl *seeds, size_t n, int timeout_ms, unsigned slot, rurl *out, char *err, size_t errlen)
+{
     snprintf(err, errlen, "no node of the cluster answered");
     for (size_t i = 0; i < n; i++) {
         char why[256];

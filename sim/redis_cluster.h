@@ -82,6 +82,9 @@ typedef struct rclu rclu;
 int rclu_locate(const rurl *seeds, size_t n, int timeout_ms, const char *key, size_t len, rurl *out, char *err,
                 size_t errlen);
 
+/* The same for a slot. */
+int rclu_locate_slot(const rurl *seeds, size_t n, int timeout_ms, unsigned slot, rurl *out, char *err, size_t errlen);
+
 /* Connects to `seed`: with cluster, reads the slot map from it and
  * connects to every master; otherwise one standalone server. on_connect
  * (may be NULL) runs on every connection made, first or again (SCRIPT
