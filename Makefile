@@ -4,12 +4,18 @@
 SCENARIO ?= burst
 ALGOS    ?=
 SET      ?=
-OUT      ?= results/$(SCENARIO)
+OUT      ?=
+# A value for the shell, in single quotes (a space or a quote in OUT works).
+comma := ,
+shq = '$(subst ','\'',$(1))'
+# A variable of the other target's spelling is a mistake, not a no-op.
+given = $(filter command line environment,$(origin $(1)))
+misspelt = $(if $(call given,$(1)),$(error make $(2): $(1) is not read here; $(3)))
 # Redis and realtime (see README): BACKEND=memory|redis|cluster|memory,redis,... PIPELINE=64
 # CLUSTER=3x1 (the private Redis Cluster: masters x replicas) CLUSTER_FAULT="kill-master@10 reshard@20:100"
 # ON_ERROR=allow|deny MODE=virtual|realtime CLIENTS=N SPEED=x CLOCK=client|server
 # SKEW_MS=s RUN_ID=id; REDIS_URL is read from the environment.
-RUN_FLAGS = $(if $(ALGOS),--only $(ALGOS)) $(foreach s,$(SET),--set $(s)) \
+RUN_FLAGS = $(if $(ALGOS),--only $(call shq,$(ALGOS))) $(foreach s,$(SET),--set $(call shq,$(s))) \
             $(if $(BACKEND),--backend $(BACKEND)) $(if $(PIPELINE),--pipeline $(PIPELINE)) \
             $(if $(ON_ERROR),--on-error $(ON_ERROR)) $(if $(MODE),--mode $(MODE)) \
             $(if $(CLIENTS),--clients $(CLIENTS)) $(if $(SPEED),--speed $(SPEED)) \
@@ -41,7 +47,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-.PHONY: all deps bench sweep test test-plain test-asan perf perf-redis regress chaos clean fuzz
+.PHONY: all deps help bench sweep test test-plain test-asan perf perf-redis regress chaos clean fuzz
 .PRECIOUS: build/fuzz/%.o build/asan/%.o
 .DEFAULT_GOAL := all
 
@@ -49,6 +55,20 @@ all: ratelab
 
 deps:
 	@scripts/deps.sh
+
+help:
+	@echo 'make bench SCENARIO=burst      run a scenario (a shipped name or a file) in memory: verdict, table,'
+	@echo '                               results/<scenario>/ with index.html and plots/'
+	@echo '    ALGOS=a,b SET="l.p=v ..." OUT=dir TARGET="drop_pct<=5 ..." FAIL_ON=targets,over_admitted'
+	@echo '    BACKEND=memory,redis,cluster MODE=realtime CLIENTS=N SPEED=x CLOCK=server SKEW_MS=s PIPELINE=N'
+	@echo '    ON_ERROR=allow|deny RUN_ID=id CLUSTER=3x1 CLUSTER_FAULT="kill-master@10 reshard@20:100"'
+	@echo 'make sweep SCENARIO=x ALGO=name|all [PARAMS="rate=100:500:100"] [TARGET=...] [JOBS=N] [OUT=dir]'
+	@echo 'make chaos [SCENARIO=burst_queue KILLS=20 RESTARTS=3 SEED=1 BACKEND=cluster WAIT=1]'
+	@echo 'make test                      the Criterion suite, plain and under ASan+UBSan'
+	@echo 'make regress [UPDATE=1]        every shipped scenario against tests/golden/ (results/regress/junit.xml)'
+	@echo 'make perf [QUICK=1]  make perf-redis [QUICK=1]  make fuzz [FUZZ_SECONDS=60]  make deps  make clean'
+	@echo 'scenarios:' $(sort $(basename $(notdir $(wildcard scenarios/*.json))))
+	@echo './ratelab help lists the commands; ./ratelab CMD --help their options'
 
 # The Lua twins, embedded as C strings. The list of scripts is a file of
 # its own, rewritten whenever the set changes, so that a .lua added or
@@ -96,18 +116,20 @@ build/fuzz/fuzz_%: $(LIB_SRC:%.c=build/fuzz/%.o) build/fuzz/tests/fuzz/fuzz_%.o
 	$(FUZZ_CC) $(CFLAGS_COMMON) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_COMMON)
 
 bench: deps
+	$(call misspelt,ALGO,bench,the limiters to run are ALGOS=names (ALGO is make sweep's))
+	$(call misspelt,PARAMS,bench,parameters are SET='limiter.param=value ...' (PARAMS is make sweep's grid))
 	@$(MAKE) --no-print-directory ratelab
-	./ratelab run scenarios/$(SCENARIO).json --out $(OUT) $(RUN_FLAGS)
-	@scripts/plot.sh $(OUT)
-	@./ratelab report $(OUT)
+	./ratelab run $(call shq,$(SCENARIO)) $(if $(OUT),--out $(call shq,$(OUT))) --plots $(RUN_FLAGS) \
+		$(if $(TARGET),--target $(call shq,$(TARGET))) $(if $(FAIL_ON),--fail-on $(call shq,$(FAIL_ON)))
 
 # ALGO=<limiter or algorithm> PARAMS='rate=100:500:100 capacity=50,100'
 # (ALGO=all: every limiter on the "sweep" grid the scenario gives it); JOBS=N.
 sweep: deps
+	$(call misspelt,ALGOS,sweep,the limiter to sweep is ALGO=name or ALGO=all (ALGOS is make bench's))
+	$(call misspelt,SET,sweep,the grid is PARAMS='rate=100:500:100 capacity=50$(comma)100' (SET is make bench's))
 	@$(MAKE) --no-print-directory ratelab
-	./ratelab sweep scenarios/$(SCENARIO).json --algo $(or $(ALGO),all) $(if $(PARAMS),--params "$(PARAMS)") $(if $(TARGET),--target "$(TARGET)") $(if $(JOBS),--jobs $(JOBS))
-	@scripts/sweep_plot.sh results/$(SCENARIO)/sweep
-	@./ratelab report results/$(SCENARIO)
+	./ratelab sweep $(call shq,$(SCENARIO)) --algo $(call shq,$(or $(ALGO),all)) $(if $(PARAMS),--params $(call shq,$(PARAMS))) \
+		$(if $(TARGET),--target $(call shq,$(TARGET))) $(if $(JOBS),--jobs $(JOBS)) $(if $(OUT),--out $(call shq,$(OUT)/sweep)) --plots
 
 # The suite runs twice: as built for use, and under ASan+UBSan, where any
 # report aborts the test that caused it.
@@ -160,9 +182,9 @@ regress: deps
 CHAOS_SCENARIO = $(if $(filter command line environment,$(origin SCENARIO)),$(SCENARIO),burst_queue)
 chaos: deps
 	@$(MAKE) --no-print-directory ratelab
-	./ratelab chaos scenarios/$(CHAOS_SCENARIO).json --kills $(or $(KILLS),20) --restarts $(or $(RESTARTS),3) $(if $(SEED),--seed $(SEED)) \
+	./ratelab chaos $(call shq,$(CHAOS_SCENARIO)) --kills $(or $(KILLS),20) --restarts $(or $(RESTARTS),3) $(if $(SEED),--seed $(SEED)) \
 		$(if $(filter cluster,$(BACKEND)),--cluster $(or $(CLUSTER),3x1)) $(if $(WAIT),--wait-replicas $(WAIT))
-	@scripts/plot.sh results/$(CHAOS_SCENARIO)/chaos
+	@scripts/plot.sh results/$(basename $(notdir $(CHAOS_SCENARIO)))/chaos
 
 perf-redis: deps
 	@$(MAKE) --no-print-directory ratelab

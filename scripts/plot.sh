@@ -5,7 +5,7 @@
 # RATELAB_GNUPLOT names another gnuplot (tests use it to play "not installed").
 set -eu
 dir=${1:?usage: scripts/plot.sh RESULTS_DIR}
-here=$(dirname "$0")
+here=$(cd "$(dirname "$0")" && pwd)
 gnuplot=${RATELAB_GNUPLOT:-gnuplot}
 if ! command -v "$gnuplot" >/dev/null 2>&1; then
     echo "ratelab: gnuplot not found; CSVs are in $dir, no plots drawn (apt-get install gnuplot-nox)" >&2
@@ -27,35 +27,42 @@ for series in $names; do
 done
 tick=$(awk -F, 'NR == 2 { a = $4 } NR == 3 { print $4 - a; exit }' "$dir/timeseries.csv")
 [ -n "$tick" ] || tick=1
-title=$(sed -n 's/.*"name":[[:space:]]*"\(.*\)".*/\1/p' "$dir/run.json" | head -n 1)
+title=$(sed -n 's/.*"name":[[:space:]]*"\(.*\)".*/\1/p' "$dir/run.json" | head -n 1 | tr -d "'\\\\")
 
-tmp="$dir/.plots.tmp.$$"
+# gnuplot runs inside the results directory and reads and writes relative
+# paths, so no path of the user's is ever quoted into a gnuplot string
+# (a directory named "it's" works); its scripts are found by GNUPLOT_LIB.
+cd "$dir"
+shown=$dir
+dir=.
+tmp=".plots.tmp.$$"
 rm -rf "$tmp"
 mkdir -p "$tmp/plots"
 trap 'rm -rf "$tmp"' EXIT
+export GNUPLOT_LIB="$here"
 # draw WHAT SCRIPT VARIABLES...: one gnuplot run; its complaints and exit 1 on failure
 draw() {
     what=$1 script=$2
     shift 2
     "$gnuplot" "$@" "$here/$script" 2>"$tmp/gnuplot.log" || {
-        echo "ratelab: gnuplot failed on $what:" >&2
+        echo "ratelab: gnuplot failed on $shown/$what:" >&2
         cat "$tmp/gnuplot.log" >&2
         exit 1
     }
 }
 for fmt in png svg; do
     # gnuplot writes into $tmp/plots; the CSV is read from $dir
-    draw "$dir" plot.gp -e "dir='$dir'; names='$names'; deciders='$deciders'; levels='$levels'; tagged=$((backends > 1)); tick=$tick; fmt='$fmt'; title='$title'" \
-        -e "set loadpath '$here'" -e "outdir='$tmp'"
+    draw timeseries.csv plot.gp -e "dir='$dir'; names='$names'; deciders='$deciders'; levels='$levels'; tagged=$((backends > 1)); tick=$tick; fmt='$fmt'; title='$title'" \
+        -e "outdir='$tmp'"
     if [ -f "$dir/tts.csv" ]; then
         clients=$(awk -F, 'NR > 1 && !seen[$1 "@" $2]++ { printf "%s@%s ", $1, $2 }' "$dir/tts.csv")
-        draw "$dir/tts.csv" clients.gp -e "dir='$dir'; names='$clients'; tagged=$((backends > 1)); tick=$tick; fmt='$fmt'; title='$title'; outdir='$tmp'"
+        draw tts.csv clients.gp -e "dir='$dir'; names='$clients'; tagged=$((backends > 1)); tick=$tick; fmt='$fmt'; title='$title'; outdir='$tmp'"
     fi
     if [ -f "$dir/queue.csv" ]; then
         queues=$(awk -F, 'NR > 1 && !seen[$1 "@" $2]++ { printf "%s@%s ", $1, $2 }' "$dir/queue.csv")
-        draw "$dir/queue.csv" queue.gp -e "dir='$dir'; queues='$queues'; tick=$tick; fmt='$fmt'; title='$title'; outdir='$tmp'"
+        draw queue.csv queue.gp -e "dir='$dir'; queues='$queues'; tick=$tick; fmt='$fmt'; title='$title'; outdir='$tmp'"
     fi
 done
-rm -rf "$dir/plots"
-mv "$tmp/plots" "$dir/plots"
-echo "plots: $dir/plots/ ($(ls "$dir/plots" | wc -l) files)"
+rm -rf plots
+mv "$tmp/plots" plots
+echo "plots: $shown/plots/ ($(ls plots | wc -l) files)"

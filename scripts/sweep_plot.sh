@@ -19,13 +19,18 @@
 set -eu
 [ $# -eq 1 ] && [ -d "$1" ] || { echo "usage: scripts/sweep_plot.sh SWEEP_DIR" >&2; exit 2; }
 sweep=$1
-here=$(dirname "$0")
+here=$(cd "$(dirname "$0")" && pwd)
 gnuplot=${RATELAB_GNUPLOT:-gnuplot}
 if ! command -v "$gnuplot" >/dev/null 2>&1; then
     echo "ratelab: gnuplot not found; sweep CSVs written, no plots drawn (apt-get install gnuplot-nox)" >&2
     exit 0
 fi
-dir=$sweep/plots
+# gnuplot runs inside the sweep directory on relative paths, so no path of
+# the user's is quoted into a gnuplot string (a directory named "it's" works)
+shown=$sweep
+cd "$sweep"
+sweep=.
+dir=plots
 mkdir -p "$dir"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -83,10 +88,10 @@ for csv in "$sweep"/*.csv; do
                 "$here/coordination.gp" 2>"$tmp/gnuplot.log" || { cat "$tmp/gnuplot.log" >&2; exit 1; }
         done
     fi
-    echo "sweep plots: $dir/${name}_*.{png,svg}"
+    echo "sweep plots: $shown/$dir/${name}_*.{png,svg}"
 done
 
-points=$sweep/_points.csv
+points=_points.csv
 [ -f "$points" ] || exit 0
 # The limiters in file order, and each front sorted along its x axis so it
 # draws as a line: load front (peak rps, drop %) and delay front (p99, drop %).
@@ -99,4 +104,4 @@ for fmt in png svg; do
     "$gnuplot" -e "points='$points'; tmp='$tmp'; dir='$dir'; limiters='$limiters'; p99label='$p99'; fmt='$fmt'" \
         "$here/pareto.gp" 2>"$tmp/gnuplot.log" || { cat "$tmp/gnuplot.log" >&2; exit 1; }
 done
-echo "pareto plots: $dir/pareto_{load,delay}.{png,svg}"
+echo "pareto plots: $shown/$dir/pareto_{load,delay}.{png,svg}"

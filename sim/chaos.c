@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../algorithms/queue.h"
+#include "cli.h"
 #include "fsutil.h"
 #include "generator.h"
 #include "interrupt.h"
@@ -18,62 +19,85 @@
 #include "redis_server.h"
 #include "scenario.h"
 
-static void chaos_usage(FILE *f)
+enum { CH_KILLS, CH_RESTARTS, CH_SEED, CH_DRAIN, CH_WAIT, CH_CLUSTER, CH_ONLY, CH_OUT, CH_SET };
+
+static const cli_option chaos_options[] = {
+    { "kills", "N", CH_KILLS, "consumer kill -9s at random times (default 20)" },
+    { "restarts", "M", CH_RESTARTS, "server kill and restarts at random times (default 3); on a cluster a kill -9\n"
+                                    "of the queue's master, its replica taking over" },
+    { "seed", "S", CH_SEED, "the fault schedule's seed (default 1)" },
+    { "only", "NAMES", CH_ONLY, "comma-separated queue entries (names or algorithms) to run" },
+    { "set", "L.P=V", CH_SET, "override parameter P of entry (or algorithm) L; repeatable" },
+    { "out", "DIR", CH_OUT, "results directory (default results/<scenario>/chaos)" },
+    { "drain-limit-s", "S", CH_DRAIN, "after the load, wait at most S seconds for the queue to empty (default 60)" },
+    { "cluster", "MxR", CH_CLUSTER, "on a private Redis Cluster of M masters with R replicas each: each queue on\n"
+                                    "the master of its hash tag" },
+    { "wait-replicas", "K", CH_WAIT, "WAIT for K replicas after every write (with --cluster)" },
+};
+
+static const cli_command chaos_command = {
+    "chaos", "SCENARIO [options]",
+    "Runs the scenario's queue entries on a private redis-server on 127.0.0.1 with the queue's durability,\n"
+    "kills consumers and restarts the server at random times, then reconciles every message id.",
+    chaos_options, sizeof chaos_options / sizeof chaos_options[0], 1, 1,
+    "exit status: 0 nothing lost (or only the loss a queue without persistence expects), 1 a durable queue\n"
+    "lost messages or the run failed, 2 bad input or usage, 3 no redis-server",
+};
+
+const cli_command *chaos_cli(void)
 {
-    fputs("usage: ratelab chaos SCENARIO.json [--kills N] [--restarts M] [--seed S] [--only NAMES]\n"
-          "                     [--set L.P=V]... [--out DIR] [--drain-limit-s S]\n"
-          "                     [--cluster MxR [--wait-replicas K]]\n"
-          "  runs the scenario's queue entries on a private redis-server on 127.0.0.1 with the\n"
-          "  queue's durability, kills N consumers (kill -9, default 20) and kills and restarts the\n"
-          "  server M times (default 3) at random times, then reconciles every message id.\n"
-          "  With --cluster, on a private Redis Cluster of M masters with R replicas each: each\n"
-          "  queue lives on the master of its hash tag, and a restart is a kill -9 of that master,\n"
-          "  its replica taking over; --wait-replicas K WAITs for K replicas after every write.\n"
-          "  Results go to DIR (default results/<scenario>/chaos).\n", f);
+    return &chaos_command;
 }
 
-static int chaos_number(const char *opt, const char *text, long max, long *out)
+typedef struct {
+    const char *out, *only;
+    const char *sets[64];
+    size_t n_sets;
+    long kills, restarts, seed, drain, wait_replicas;
+    int masters, replicas;
+} chaos_args;
+
+static int chaos_option(void *ctx, int id, const char *v)
 {
-    char *end;
-    long v = strtol(text, &end, 10);
-    if (*text == '\0' || *end != '\0' || v < 0 || v > max) {
-        fprintf(stderr, "ratelab chaos: %s: '%s' is not a whole number from 0 to %ld\n", opt, text, max);
+    chaos_args *a = ctx;
+    char why[300];
+    switch (id) {
+    case CH_KILLS: return cli_long("kills", v, 0, 100000, &a->kills);
+    case CH_RESTARTS: return cli_long("restarts", v, 0, 1000, &a->restarts);
+    case CH_SEED: return cli_long("seed", v, 0, 1L << 40, &a->seed);
+    case CH_DRAIN: return cli_long("drain-limit-s", v, 0, 86400, &a->drain);
+    case CH_WAIT: return cli_long("wait-replicas", v, 0, 4, &a->wait_replicas);
+    case CH_CLUSTER:
+        if (rsrv_cluster_parse(v, &a->masters, &a->replicas, why, sizeof why) == 0) return 0;
+        fprintf(stderr, "ratelab chaos: %s\n", why);
         return -1;
+    case CH_ONLY: a->only = v; return 0;
+    case CH_OUT: a->out = v; return 0;
+    case CH_SET:
+        if (a->n_sets == 64) { fprintf(stderr, "ratelab chaos: at most 64 --set\n"); return -1; }
+        a->sets[a->n_sets++] = v;
+        return 0;
     }
-    *out = v;
-    return 0;
+    return -1;
 }
 
 int chaos_main(int argc, char **argv)
 {
-    const char *path = NULL, *out = NULL, *only = NULL;
-    const char *sets[64];
-    size_t n_sets = 0;
-    long kills = 20, restarts = 3, seed = 1, drain = 60, wait_replicas = 0;
-    int masters = 0, replicas = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        int has = i + 1 < argc;
-        if (strcmp(o, "--kills") == 0 && has) { if (chaos_number(o, argv[++i], 100000, &kills) != 0) return 2; }
-        else if (strcmp(o, "--restarts") == 0 && has) { if (chaos_number(o, argv[++i], 1000, &restarts) != 0) return 2; }
-        else if (strcmp(o, "--seed") == 0 && has) { if (chaos_number(o, argv[++i], 1L << 40, &seed) != 0) return 2; }
-        else if (strcmp(o, "--drain-limit-s") == 0 && has) { if (chaos_number(o, argv[++i], 86400, &drain) != 0) return 2; }
-        else if (strcmp(o, "--wait-replicas") == 0 && has) { if (chaos_number(o, argv[++i], 4, &wait_replicas) != 0) return 2; }
-        else if (strcmp(o, "--cluster") == 0 && has) {
-            char why[300];
-            if (rsrv_cluster_parse(argv[++i], &masters, &replicas, why, sizeof why) != 0) {
-                fprintf(stderr, "ratelab chaos: %s\n", why);
-                return 2;
-            }
-        }
-        else if (strcmp(o, "--only") == 0 && has) only = argv[++i];
-        else if (strcmp(o, "--out") == 0 && has) out = argv[++i];
-        else if (strcmp(o, "--set") == 0 && has && n_sets < 64) sets[n_sets++] = argv[++i];
-        else if (strcmp(o, "--help") == 0) { chaos_usage(stdout); return 0; }
-        else if (o[0] != '-' && !path) path = o;
-        else { fprintf(stderr, "ratelab chaos: unknown option or missing value: %s\n", o); chaos_usage(stderr); return 2; }
+    char command[2048];
+    cli_command_line(argc, argv, command, sizeof command);   /* before getopt reorders argv */
+    chaos_args a = { .kills = 20, .restarts = 3, .seed = 1, .drain = 60 };
+    int first, parsed = cli_parse(&chaos_command, argc, argv, chaos_option, &a, &first);
+    if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
+    char path[4096], err[1024];
+    if (cli_find_scenario(argv[first], path, sizeof path, err, sizeof err) != 0) {
+        fprintf(stderr, "ratelab chaos: %s\n", err);
+        return 2;
     }
-    if (!path) { chaos_usage(stderr); return 2; }
+    const char *out = a.out, *only = a.only;
+    const char **sets = a.sets;
+    size_t n_sets = a.n_sets;
+    long kills = a.kills, restarts = a.restarts, seed = a.seed, drain = a.drain, wait_replicas = a.wait_replicas;
+    int masters = a.masters, replicas = a.replicas;
     if (wait_replicas && wait_replicas > replicas) {
         fprintf(stderr, "ratelab chaos: --wait-replicas %ld: the queue's master has %d replica(s)%s\n", wait_replicas,
                 replicas, masters ? "" : " (no --cluster)");
@@ -84,7 +108,6 @@ int chaos_main(int argc, char **argv)
                         "(3x1) or --restarts 0\n", masters);
         return 2;
     }
-    char err[1024];
     scn_scenario s;
     scn_options so = { sets, n_sets, only };
     if (scn_load(path, &so, &s, err, sizeof err) != 0) {
@@ -155,14 +178,9 @@ int chaos_main(int argc, char **argv)
         rsrv_cluster_stop(&cluster);
     }
     if (n > 0) {
-        char command[2048] = "";
-        for (int i = 0; i < argc; i++) {
-            size_t used = strlen(command);
-            snprintf(command + used, sizeof command - used, "%s%s", i ? " " : "ratelab ", argv[i]);
-        }
         out_context ctx = { masters ? "cluster" : "redis",
                             masters ? "private Redis Cluster on 127.0.0.1" : "private redis-server on 127.0.0.1", NULL,
-                            "realtime, with faults", command, 0, 0 };
+                            "realtime, with faults", command, 0, 0, NULL };
         if (out_write_run(dir, &s, results, n, &ctx, err, sizeof err) != 0) {
             fprintf(stderr, "ratelab chaos: %s\n", err);
             rc = 1;

@@ -27,9 +27,11 @@
 #include "interrupt.h"
 #include "golden.h"
 #include "chaos.h"
+#include "cli.h"
 #include "output.h"
 #include "queue_output.h"
 #include "perf.h"
+#include "plots.h"
 #include "realtime.h"
 #include "recommend.h"
 #include "redis_server.h"
@@ -38,56 +40,12 @@
 #include "runner.h"
 #include "scenario.h"
 #include "sweep.h"
+#include "verdict.h"
 
 #define MAIN_MAX_SETS 64
 #define MAIN_SERIES_BUDGET (8.0 * (1 << 30))   /* per-tick series kept until the results are written */
 #define MAIN_OUTPUT_BUDGET (4.0 * (1 << 30))   /* timeseries.csv */
 #define MAIN_BYTES_PER_ROW 90.0                /* a timeseries.csv row, about */
-
-static void main_usage(FILE *f)
-{
-    fputs("usage: ratelab run SCENARIO.json [--out DIR] [--only NAMES] [--set LIMITER.PARAM=VALUE]...\n"
-          "                   [--backend memory|redis|cluster,...] [--cluster MxR] [--redis-url URL] [--pipeline N]\n"
-          "                   [--on-error allow|deny] [--redis-timeout-ms N] [--run-id ID]\n"
-          "                   [--mode virtual|realtime] [--clients N] [--speed X] [--clock client|server]\n"
-          "                   [--skew-ms S]\n"
-          "                   [--latency-sample N] [--quiet]\n"
-          "       ratelab list             algorithms and their parameters\n"
-          "       ratelab compare SUMMARY.csv GOLDEN.csv [--update]   a run against its accepted baseline\n"
-          "       ratelab check LOG.csv...   the oracle on saved decision logs (--log-decisions)\n"
-          "       ratelab sweep SCENARIO.json --algo NAME|all [--params 'p=from:to:step q=a,b'] [--target SPEC] [--jobs N]\n"
-          "       ratelab report DIR       DIR/index.html from a results directory (run and sweep)\n"
-          "       ratelab chaos SCENARIO.json [--kills N] [--restarts M]   its queues under faults\n"
-          "       ratelab perf [--quick]   decision and simulation speed per algorithm\n"
-          "       ratelab perf-redis [--quick]  the Lua twins' speed on Redis beside redis-benchmark\n"
-          "\n"
-          "  --out DIR            results directory (default results/<scenario name>)\n"
-          "  --only NAMES         comma-separated limiter names or algorithms to run\n"
-          "  --set L.P=V          override parameter P of limiter (or algorithm) L\n"
-          "  --backend B          memory (default), redis, cluster (a Redis Cluster), or several: memory,redis\n"
-          "  --redis-url URL      redis://[user:password@]host:port[/db] or unix:///path[?db=N] for redis,\n"
-          "                       redis+cluster://host:port (any node) for cluster; default $REDIS_URL,\n"
-          "                       else a private redis-server (or cluster) on free ports\n"
-          "  --cluster MxR        the private cluster: M masters, R replicas of each (default 3x1)\n"
-          "  --cluster-fault F    on the private cluster, in each pass (repeatable): kill-master@T (kill -9\n"
-          "                       the hot slot's master at scenario second T) or reshard@T:N (move N slots)\n"
-          "  --pipeline N         requests per Redis round trip (default 64)\n"
-          "  --on-error P         when Redis fails a request: allow (fail open) or deny (default)\n"
-          "  --redis-timeout-ms N connect and command timeout (default 2000)\n"
-          "  --redis-wait-s N     virtual mode: wait out a lost connection this long before deciding\n"
-          "                       by --on-error (default 30; 0: never wait)\n"
-          "  --run-id ID          the run's key prefix ratelab:ID-<limiter>:{key} (default random)\n"
-          "  --mode M             virtual (default: as fast as possible, on scenario time) or realtime\n"
-          "                       (Redis only: paced on the wall clock by concurrent clients)\n"
-          "  --clients N          realtime: client threads, one connection each (default 1)\n"
-          "  --speed X            realtime: scenario seconds per wall second (default 1)\n"
-          "  --clock C            realtime: decide at the client's clock (default) or the server's TIME\n"
-          "  --skew-ms S          realtime: client clocks spread over [-S, +S] ms\n"
-          "  --latency-sample N   memory: time one decision in N (a power of two; default 16)\n"
-          "  --log-decisions DIR  write every decision to DIR/<limiter>.<backend>.csv (ratelab check reads it)\n"
-          "  --quiet              no table, no progress bar\n"
-          "exit status: 0 done, 1 run-time failure, 2 bad input or usage, 3 Redis unreachable, 130 interrupted\n", f);
-}
 
 typedef struct {
     int enabled;
@@ -110,19 +68,6 @@ static void main_progress_draw(void *ctx, double done)
     p->drawn = 1;
 }
 
-static void main_command_line(int argc, char **argv, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < argc && used + 1 < len; i++) {
-        /* quoted when the shell would split it, so the line can be run again */
-        int plain = argv[i][0] && !argv[i][strcspn(argv[i], " \t\"'$*?<>|&;()\\")];
-        int w = snprintf(buf + used, len - used, plain ? "%s%s" : "%s'%s'", i ? " " : "", argv[i]);
-        if (w < 0) break;
-        used += (size_t)w;
-    }
-}
-
 static double main_clock_overhead(void)
 {
     int64_t best = INT64_MAX;
@@ -134,11 +79,13 @@ static double main_clock_overhead(void)
 }
 
 typedef struct {
-    const char *scenario, *out, *only, *redis_url, *run_id, *log_dir;
+    const char *scenario, *out, *only, *redis_url, *url_source, *run_id, *log_dir, *target;
+    unsigned fail_on;
+    char scenario_path[4096];
     const char *sets[MAIN_MAX_SETS];
     size_t n_sets;
     unsigned sample;
-    int quiet, use_memory, use_redis, use_cluster, on_error_allow, backend_given;
+    int quiet, plots, use_memory, use_redis, use_cluster, on_error_allow, backend_given, timeout_given;
     const char *cluster_spec;
     cfault_spec faults[CFAULT_MAX];
     size_t n_faults;
@@ -148,153 +95,188 @@ typedef struct {
     double speed, skew_ms;
 } main_args;
 
-static int main_double(const char *opt, const char *text, double min, double max, double *out)
+enum {
+    RO_OUT, RO_ONLY, RO_SET, RO_BACKEND, RO_REDIS_URL, RO_CLUSTER, RO_CLUSTER_FAULT, RO_PIPELINE, RO_ON_ERROR,
+    RO_TIMEOUT, RO_WAIT, RO_RUN_ID, RO_MODE, RO_CLIENTS, RO_SPEED, RO_CLOCK, RO_SKEW, RO_SAMPLE, RO_LOG, RO_QUIET,
+    RO_TARGET, RO_FAIL_ON, RO_PLOTS,
+};
+
+static const cli_option main_run_options[] = {
+    { "out", "DIR", RO_OUT, "results directory (default results/<scenario name>)" },
+    { "only", "NAMES", RO_ONLY, "comma-separated limiter names or algorithms to run" },
+    { "target", "SPEC", RO_TARGET, "what the verdict judges by, e.g. 'overload_s=0 drop_pct<=5 p99_ms<=200'\n"
+                                   "(default: the scenario's \"targets\"; the terms of ratelab sweep)" },
+    { "fail-on", "LIST", RO_FAIL_ON, "exit 4 when any pass meets one of these conditions, comma-separated:\n"
+                                     "targets (misses a target), over_admitted (admitted above its bound),\n"
+                                     "violations (broke its promise), errors (Redis calls that failed)" },
+    { "set", "L.P=V", RO_SET, "override parameter P of limiter (or algorithm) L; repeatable" },
+    { "backend", "B", RO_BACKEND, "memory (default), redis, cluster (a Redis Cluster), or several: memory,redis" },
+    { "redis-url", "URL", RO_REDIS_URL, "redis://[user:password@]host[:port][/db][?timeout=T&db=N] or\n"
+                                        "unix:///path[?db=N] for redis, redis+cluster://host[:port] (any node)\n"
+                                        "for cluster; default $REDIS_URL, else a private redis-server (or\n"
+                                        "cluster) on free ports" },
+    { "cluster", "MxR", RO_CLUSTER, "the private cluster: M masters, R replicas of each (default 3x1)" },
+    { "cluster-fault", "F", RO_CLUSTER_FAULT, "on the private cluster, in each pass (repeatable): kill-master@T (kill -9\n"
+                                              "the hot slot's master at scenario second T) or reshard@T:N (move N slots)" },
+    { "pipeline", "N", RO_PIPELINE, "requests per Redis round trip (default 64)" },
+    { "on-error", "P", RO_ON_ERROR, "when Redis fails a request: allow (fail open) or deny (default)" },
+    { "redis-timeout-ms", "N", RO_TIMEOUT, "connect and command timeout (default the URL's ?timeout=, else 2000)" },
+    { "redis-wait-s", "N", RO_WAIT, "virtual mode: wait out a lost connection this long before deciding by\n"
+                                    "--on-error (default 30; 0: never wait)" },
+    { "run-id", "ID", RO_RUN_ID, "the run's key prefix ratelab:ID-<limiter>:{key} (default random)" },
+    { "mode", "M", RO_MODE, "virtual (default: as fast as possible, on scenario time) or realtime\n"
+                            "(Redis only: paced on the wall clock by concurrent clients)" },
+    { "clients", "N", RO_CLIENTS, "realtime: client threads, one connection each (default 1)" },
+    { "speed", "X", RO_SPEED, "realtime: scenario seconds per wall second (default 1)" },
+    { "clock", "C", RO_CLOCK, "realtime: decide at the client's clock (default) or the server's TIME" },
+    { "skew-ms", "S", RO_SKEW, "realtime: client clocks spread over [-S, +S] ms" },
+    { "latency-sample", "N", RO_SAMPLE, "memory: time one decision in N (a power of two; default 16)" },
+    { "log-decisions", "DIR", RO_LOG, "write every decision to DIR/<limiter>.<backend>.csv (ratelab check reads it)" },
+    { "plots", NULL, RO_PLOTS, "also draw the gnuplot PNG and SVG figures into DIR/plots (make bench does)" },
+    { "quiet", NULL, RO_QUIET, "no verdict, no table, no progress bar" },
+};
+
+static const cli_command main_run_command = {
+    "run", "SCENARIO [options]",
+    "Runs every limiter of SCENARIO (a file, or the name of one in scenarios/: burst) on each backend,\n"
+    "prints the verdict and the table, and writes summary.csv, summary.json, timeseries.csv,\n"
+    "accuracy.csv, run.json and index.html (the report) to the results directory.",
+    main_run_options, sizeof main_run_options / sizeof main_run_options[0], 1, 1,
+    "exit status: 0 done, 1 run-time failure, 2 bad input or usage, 3 Redis unreachable, 4 a --fail-on\n"
+    "condition held (the results are written), 130 interrupted",
+};
+
+static int main_option(void *ctx, int id, const char *v)
 {
-    char *end;
-    double v = strtod(text, &end);
-    if (*text == '\0' || *end || !(v >= min && v <= max)) {
-        fprintf(stderr, "ratelab: %s: '%s' is not a number from %g to %g\n", opt, text, min, max);
+    main_args *a = ctx;
+    char err[300];
+    long num;
+    switch (id) {
+    case RO_OUT: a->out = v; return 0;
+    case RO_ONLY: a->only = v; return 0;
+    case RO_SET:
+        if (a->n_sets == MAIN_MAX_SETS) { fprintf(stderr, "ratelab: at most %d --set\n", MAIN_MAX_SETS); return -1; }
+        a->sets[a->n_sets++] = v;
+        return 0;
+    case RO_BACKEND:
+        a->backend_given = 1;
+        a->use_memory = a->use_redis = a->use_cluster = 0;
+        for (const char *p = v; *p;) {
+            size_t n = strcspn(p, ",");
+            int *use = n == 6 && strncmp(p, "memory", 6) == 0    ? &a->use_memory
+                       : n == 5 && strncmp(p, "redis", 5) == 0   ? &a->use_redis
+                       : n == 7 && strncmp(p, "cluster", 7) == 0 ? &a->use_cluster : NULL;
+            if (!use || *use) {
+                fprintf(stderr, "ratelab: --backend: '%s' is not a list of memory, redis and cluster, each once\n", v);
+                return -1;
+            }
+            *use = 1;
+            p += n + (p[n] == ',');
+        }
+        if (!a->use_memory && !a->use_redis && !a->use_cluster) {
+            fprintf(stderr, "ratelab: --backend: '%s' names no backend\n", v);
+            return -1;
+        }
+        return 0;
+    case RO_REDIS_URL: a->redis_url = v; a->url_source = "--redis-url"; return 0;
+    case RO_CLUSTER: a->cluster_spec = v; return 0;
+    case RO_CLUSTER_FAULT:
+        if (a->n_faults == CFAULT_MAX) { fprintf(stderr, "ratelab: at most %d --cluster-fault\n", CFAULT_MAX); return -1; }
+        if (cfault_parse(v, &a->faults[a->n_faults++], err, sizeof err) == 0) return 0;
+        fprintf(stderr, "ratelab: %s\n", err);
+        return -1;
+    case RO_LOG: a->log_dir = v; return 0;
+    case RO_MODE:
+        if (strcmp(v, "virtual") != 0 && strcmp(v, "realtime") != 0) {
+            fprintf(stderr, "ratelab: --mode: '%s' is not virtual or realtime\n", v);
+            return -1;
+        }
+        a->realtime = strcmp(v, "realtime") == 0;
+        return 0;
+    case RO_CLOCK:
+        if (strcmp(v, "client") != 0 && strcmp(v, "server") != 0) {
+            fprintf(stderr, "ratelab: --clock: '%s' is not client or server\n", v);
+            return -1;
+        }
+        a->server_clock = strcmp(v, "server") == 0;
+        return 0;
+    case RO_CLIENTS: return cli_long("clients", v, 1, RT_MAX_CLIENTS, &a->clients);
+    case RO_SPEED: return cli_double("speed", v, 1e-3, 1e6, &a->speed);
+    case RO_SKEW: return cli_double("skew-ms", v, 0, 3.6e6, &a->skew_ms);
+    case RO_RUN_ID: {
+        size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+        if (n == 0 || v[n] || n > 32) {
+            fprintf(stderr, "ratelab: --run-id: '%s' must be 1 to 32 letters, digits or _\n", v);
+            return -1;
+        }
+        a->run_id = v;
+        return 0;
+    }
+    case RO_PIPELINE: return cli_long("pipeline", v, 1, 1024, &a->pipeline);
+    case RO_TIMEOUT: a->timeout_given = 1; return cli_long("redis-timeout-ms", v, 10, 600000, &a->timeout_ms);
+    case RO_WAIT: return cli_long("redis-wait-s", v, 0, 3600, &a->outage_wait_s);
+    case RO_ON_ERROR:
+        if (strcmp(v, "allow") != 0 && strcmp(v, "deny") != 0) {
+            fprintf(stderr, "ratelab: --on-error: '%s' is not allow or deny\n", v);
+            return -1;
+        }
+        a->on_error_allow = strcmp(v, "allow") == 0;
+        return 0;
+    case RO_SAMPLE:
+        if (cli_long("latency-sample", v, 1, 1 << 20, &num) != 0) return -1;
+        if (num & (num - 1)) {
+            fprintf(stderr, "ratelab: --latency-sample: '%s' is not a power of two from 1 to 1048576\n", v);
+            return -1;
+        }
+        a->sample = (unsigned)num;
+        return 0;
+    case RO_QUIET: a->quiet = 1; return 0;
+    case RO_TARGET: a->target = v; return 0;
+    case RO_PLOTS: a->plots = 1; return 0;
+    case RO_FAIL_ON:
+        if (vrd_parse_fail_on(v, &a->fail_on, err, sizeof err) == 0) return 0;
+        fprintf(stderr, "ratelab: %s\n", err);
         return -1;
     }
-    *out = v;
-    return 0;
+    return -1;
 }
 
-static int main_long(const char *opt, const char *text, long min, long max, long *out)
-{
-    char *end;
-    long v = strtol(text, &end, 10);
-    if (*text == '\0' || *end || v < min || v > max) {
-        fprintf(stderr, "ratelab: %s: '%s' is not a whole number from %ld to %ld\n", opt, text, min, max);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
+/* CLI_OK, CLI_HELP or CLI_USAGE (message printed). */
 static int main_parse_run(int argc, char **argv, main_args *a)
 {
     *a = (main_args){ .sample = 16, .use_memory = 1, .pipeline = 64, .timeout_ms = 2000, .outage_wait_s = 30, .clients = 1, .speed = 1 };
     a->redis_url = getenv("REDIS_URL");
+    a->url_source = "REDIS_URL";
     if (a->redis_url && !*a->redis_url) a->redis_url = NULL;
-    for (int i = 2; i < argc; i++) {
-        const char *o = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long num;
-        if (v && strcmp(o, "--out") == 0) a->out = argv[++i];
-        else if (v && strcmp(o, "--only") == 0) a->only = argv[++i];
-        else if (v && strcmp(o, "--set") == 0) {
-            if (a->n_sets == MAIN_MAX_SETS) { fprintf(stderr, "ratelab: at most %d --set\n", MAIN_MAX_SETS); return -1; }
-            a->sets[a->n_sets++] = argv[++i];
-        } else if (v && strcmp(o, "--backend") == 0) {
-            i++;
-            a->backend_given = 1;
-            a->use_memory = a->use_redis = a->use_cluster = 0;
-            for (const char *p = v; *p;) {
-                size_t n = strcspn(p, ",");
-                int *use = n == 6 && strncmp(p, "memory", 6) == 0    ? &a->use_memory
-                           : n == 5 && strncmp(p, "redis", 5) == 0   ? &a->use_redis
-                           : n == 7 && strncmp(p, "cluster", 7) == 0 ? &a->use_cluster : NULL;
-                if (!use || *use) {
-                    fprintf(stderr, "ratelab: --backend: '%s' is not a list of memory, redis and cluster, each once\n",
-                            v);
-                    return -1;
-                }
-                *use = 1;
-                p += n + (p[n] == ',');
-            }
-            if (!a->use_memory && !a->use_redis && !a->use_cluster) {
-                fprintf(stderr, "ratelab: --backend: '%s' names no backend\n", v);
-                return -1;
-            }
-        } else if (v && strcmp(o, "--redis-url") == 0) a->redis_url = argv[++i];
-        else if (v && strcmp(o, "--cluster") == 0) a->cluster_spec = argv[++i];
-        else if (v && strcmp(o, "--cluster-fault") == 0) {
-            char err[300];
-            if (a->n_faults == CFAULT_MAX) { fprintf(stderr, "ratelab: at most %d --cluster-fault\n", CFAULT_MAX); return -1; }
-            if (cfault_parse(argv[++i], &a->faults[a->n_faults++], err, sizeof err) != 0) {
-                fprintf(stderr, "ratelab: %s\n", err);
-                return -1;
-            }
-        }
-        else if (v && strcmp(o, "--log-decisions") == 0) a->log_dir = argv[++i];
-        else if (v && strcmp(o, "--mode") == 0) {
-            i++;
-            if (strcmp(v, "virtual") != 0 && strcmp(v, "realtime") != 0) {
-                fprintf(stderr, "ratelab: --mode: '%s' is not virtual or realtime\n", v);
-                return -1;
-            }
-            a->realtime = strcmp(v, "realtime") == 0;
-        } else if (v && strcmp(o, "--clock") == 0) {
-            i++;
-            if (strcmp(v, "client") != 0 && strcmp(v, "server") != 0) {
-                fprintf(stderr, "ratelab: --clock: '%s' is not client or server\n", v);
-                return -1;
-            }
-            a->server_clock = strcmp(v, "server") == 0;
-        } else if (v && strcmp(o, "--clients") == 0) {
-            if (main_long(o, argv[++i], 1, RT_MAX_CLIENTS, &a->clients) != 0) return -1;
-        } else if (v && strcmp(o, "--speed") == 0) {
-            if (main_double(o, argv[++i], 1e-3, 1e6, &a->speed) != 0) return -1;
-        } else if (v && strcmp(o, "--skew-ms") == 0) {
-            if (main_double(o, argv[++i], 0, 3.6e6, &a->skew_ms) != 0) return -1;
-        }
-        else if (v && strcmp(o, "--run-id") == 0) {
-            a->run_id = argv[++i];
-            size_t n = strspn(a->run_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
-            if (n == 0 || a->run_id[n] || n > 32) {
-                fprintf(stderr, "ratelab: --run-id: '%s' must be 1 to 32 letters, digits or _\n", a->run_id);
-                return -1;
-            }
-        } else if (v && strcmp(o, "--pipeline") == 0) {
-            if (main_long(o, argv[++i], 1, 1024, &a->pipeline) != 0) return -1;
-        } else if (v && strcmp(o, "--redis-timeout-ms") == 0) {
-            if (main_long(o, argv[++i], 10, 600000, &a->timeout_ms) != 0) return -1;
-        } else if (v && strcmp(o, "--redis-wait-s") == 0) {
-            if (main_long(o, argv[++i], 0, 3600, &a->outage_wait_s) != 0) return -1;
-        } else if (v && strcmp(o, "--on-error") == 0) {
-            i++;
-            if (strcmp(v, "allow") != 0 && strcmp(v, "deny") != 0) {
-                fprintf(stderr, "ratelab: --on-error: '%s' is not allow or deny\n", v);
-                return -1;
-            }
-            a->on_error_allow = strcmp(v, "allow") == 0;
-        } else if (v && strcmp(o, "--latency-sample") == 0) {
-            if (main_long(o, argv[++i], 1, 1 << 20, &num) != 0 || (num & (num - 1))) {
-                fprintf(stderr, "ratelab: --latency-sample: '%s' is not a power of two from 1 to 1048576\n", argv[i]);
-                return -1;
-            }
-            a->sample = (unsigned)num;
-        } else if (strcmp(o, "--quiet") == 0) a->quiet = 1;
-        else if (o[0] == '-') {
-            fprintf(stderr, "ratelab: unknown option or missing value: %s\n", o);
-            main_usage(stderr);
-            return -1;
-        } else if (!a->scenario) a->scenario = o;
-        else { fprintf(stderr, "ratelab: one scenario at a time (got %s and %s)\n", a->scenario, o); return -1; }
+    int first, parsed = cli_parse(&main_run_command, argc, argv, main_option, a, &first);
+    if (parsed != CLI_OK) return parsed;
+    char err[2400];
+    if (cli_find_scenario(argv[first], a->scenario_path, sizeof a->scenario_path, err, sizeof err) != 0) {
+        fprintf(stderr, "ratelab: %s\n", err);
+        return CLI_USAGE;
     }
-    if (!a->scenario) { main_usage(stderr); return -1; }
+    a->scenario = a->scenario_path;
     if (a->n_faults && !a->use_cluster) {
         fprintf(stderr, "ratelab: --cluster-fault needs --backend cluster\n");
-        return -1;
+        return CLI_USAGE;
     }
     if (a->realtime) {
         if (a->backend_given && a->use_memory) {
             fprintf(stderr, "ratelab: --mode realtime runs on Redis only: use --backend redis or cluster\n");
-            return -1;
+            return CLI_USAGE;
         }
         a->use_memory = 0;
         if (!a->use_cluster) a->use_redis = 1;
         if (a->server_clock && a->speed != 1) {
             fprintf(stderr, "ratelab: --clock server runs at the wall's speed: use --speed 1, or the client clock "
                             "(which runs at the scenario's time, wall time x speed)\n");
-            return -1;
+            return CLI_USAGE;
         }
     } else if (a->clients != 1 || a->speed != 1 || a->server_clock || a->skew_ms != 0) {
         fprintf(stderr, "ratelab: --clients, --speed, --clock and --skew-ms need --mode realtime\n");
-        return -1;
+        return CLI_USAGE;
     }
-    return 0;
+    return CLI_OK;
 }
 
 /* Before anything runs: the results directory must be one ratelab may
@@ -351,8 +333,11 @@ static int main_url_fits(const main_args *a, const rurl *u, char *err, size_t er
 
 static int main_run(int argc, char **argv)
 {
+    char command[2048];
+    cli_command_line(argc, argv, command, sizeof command);   /* before getopt reorders argv */
     main_args a;
-    if (main_parse_run(argc, argv, &a) != 0) return 2;
+    int parsed = main_parse_run(argc, argv, &a);
+    if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
 
     /* Reading the scenario (a trace may be a FIFO) changes nothing and
      * starts nothing, so Ctrl-C may end it the ordinary way; from here on
@@ -365,6 +350,19 @@ static int main_run(int argc, char **argv)
         fprintf(stderr, "ratelab: %s\n", err);
         return 2;
     }
+    tgt_targets targets;
+    const char *targets_from = a.target ? "--target" : "the scenario's";
+    if (tgt_parse(a.target ? a.target : s.targets, s.downstream.present, &targets, err, sizeof err) != 0) {
+        fprintf(stderr, "ratelab: %s: %s\n", a.target ? "--target" : a.scenario, err);
+        scn_free(&s);
+        return 2;
+    }
+    if ((a.fail_on & VRD_FAIL_TARGETS) && targets.n == 0) {
+        fprintf(stderr, "ratelab: --fail-on targets: %s has no \"targets\"; give them with --target 'drop_pct<=5 ...'\n",
+                a.scenario);
+        scn_free(&s);
+        return 2;
+    }
     if (a.realtime && rt_supports(&s, err, sizeof err) != 0) {
         fprintf(stderr, "ratelab: %s: %s\n", a.scenario, err);
         scn_free(&s);
@@ -374,11 +372,13 @@ static int main_run(int argc, char **argv)
     rurl url = { 0 };
     int masters = 3, replicas = 1;
     if ((a.use_redis || a.use_cluster) && a.redis_url &&
-        (rurl_parse(a.redis_url, &url, err, sizeof err) != 0 || main_url_fits(&a, &url, err, sizeof err) != 0)) {
+        (rurl_parse(a.redis_url, a.url_source, &url, err, sizeof err) != 0 ||
+         main_url_fits(&a, &url, err, sizeof err) != 0)) {
         fprintf(stderr, "ratelab: %s\n", err);
         scn_free(&s);
         return 2;
     }
+    if (url.timeout_ms && !a.timeout_given) a.timeout_ms = url.timeout_ms;
     if (a.use_cluster && a.cluster_spec && rsrv_cluster_parse(a.cluster_spec, &masters, &replicas, err, sizeof err) != 0) {
         fprintf(stderr, "ratelab: %s\n", err);
         scn_free(&s);
@@ -409,6 +409,8 @@ static int main_run(int argc, char **argv)
     gen *g = gen_create(&s);
     if (g) gen_set_stop(g, intr_requested, NULL);
     size_t n_results = 0, n_logs = 0;
+    int judged = 0;
+    vrd_verdict verdict;
     run_result *results = NULL;
     af_file *logs = NULL;     /* the decision logs, put in place with the results */
     if (!g) { fprintf(stderr, "ratelab: out of memory for the generator\n"); rc = 1; goto done; }
@@ -522,8 +524,6 @@ static int main_run(int argc, char **argv)
         }
     }
     if (progress.drawn) fprintf(stderr, "\r%*s\r", 70, "");
-    char command[2048];
-    main_command_line(argc, argv, command, sizeof command);
     char backend_names[40] = "";
     for (size_t b = 0; b < n_backends; b++)
         snprintf(backend_names + strlen(backend_names), sizeof backend_names - strlen(backend_names), "%s%s",
@@ -539,8 +539,14 @@ static int main_run(int argc, char **argv)
     char servers[700];
     snprintf(servers, sizeof servers, "%s%s%s", where, where[0] && cluster_where[0] ? "; " : "", cluster_where);
     int on_redis = a.use_redis || a.use_cluster;
+    if (vrd_judge(&targets, targets_from, results, n_results, &verdict) != 0) {
+        fprintf(stderr, "ratelab: out of memory\n");
+        rc = 1;
+        goto done;
+    }
+    judged = 1;
     out_context ctx = { backend_names, on_redis ? servers : NULL, on_redis ? run_id : NULL, mode, command,
-                        a.sample, main_clock_overhead() };
+                        a.sample, main_clock_overhead(), &verdict };
     /* The decision logs and the results go into place together: logs first
      * (the larger, the likelier to meet a full disk), and a failure of
      * either takes back what was put in place, so no partial output. */
@@ -556,21 +562,41 @@ static int main_run(int argc, char **argv)
         goto done;
     }
     n_logs = 0;
+    /* the figures and the page are drawn from the files just written, as
+     * `ratelab report` would draw them again */
+    if (a.plots && plot_draw("plot.sh", outdir, err, sizeof err) != 0) {
+        fprintf(stderr, "ratelab: %s\n", err);
+        rc = 1;
+    }
+    if (rep_write(outdir, err, sizeof err) != 0) {
+        fprintf(stderr, "ratelab: %s\n", err);
+        rc = 1;
+    }
     out_print_violations(stderr, &s, results, n_results);
     if (!a.quiet) {
+        vrd_print(stdout, &verdict);
         out_print_table(stdout, &s, results, n_results);
         qout_print(stdout, results, n_results);
         cout_print(stdout, results, n_results);
         if (on_redis) printf("redis: %s, %s%s, keys ratelab:%s-<limiter>:{key}, deleted\n", servers,
                                 a.realtime ? mode : "virtual mode (pipelined)",
                                 qout_any(results, n_results) ? "; queues on the wall clock" : "", run_id);
-        printf("results: %s/{summary.csv,timeseries.csv,accuracy.csv,run.json%s%s%s%s%s}\n", outdir,
+        printf("results: %s/{index.html,summary.csv,summary.json,timeseries.csv,accuracy.csv,run.json%s%s%s%s%s%s}\n", outdir,
+               a.plots ? ",plots/" : "",
                qout_any(results, n_results) ? ",queue.csv" : "", s.clients.n ? ",tts.csv" : "",
                out_any_fleet(results, n_results) ? ",fleet_nodes.csv" : "",
                cout_any(results, n_results) ? ",cluster_nodes.csv" : "",
                cout_any_fault(results, n_results) ? ",cluster_faults.csv" : "");
     }
+    if (a.fail_on) {
+        char why[2048];
+        if (vrd_failed(&verdict, a.fail_on, why, sizeof why)) {
+            fprintf(stderr, "ratelab: --fail-on: %s (exit %d)\n", why, VRD_EXIT_FAILED_CHECK);
+            rc = VRD_EXIT_FAILED_CHECK;
+        }
+    }
 done:
+    if (judged) vrd_free(&verdict);
     for (size_t i = 0; i < n_logs; i++) dlog_close(&logs[i], 0, err, sizeof err);
     free(logs);
     for (size_t i = 0; i < n_results; i++) run_result_free(&results[i]);
@@ -631,29 +657,66 @@ static int main_recommend(const scn_scenario *s, const char *dir, const tgt_targ
     return rc;
 }
 
-/* ratelab sweep SCENARIO.json --algo NAME|all [--params SPEC] [--target SPEC] [--jobs N] [--out DIR] [--quiet] */
+enum { SW_ALGO, SW_PARAMS, SW_TARGET, SW_OUT, SW_JOBS, SW_PLOTS, SW_QUIET };
+
+static const cli_option main_sweep_options[] = {
+    { "algo", "NAME", SW_ALGO, "the limiter (name or algorithm) to sweep, or all: each limiter on its own\n"
+                               "\"sweep\" grid from the scenario (required)" },
+    { "params", "SPEC", SW_PARAMS, "the grid of one limiter: 'rate=from:to:step capacity=a,b,c'" },
+    { "target", "SPEC", SW_TARGET, "what the recommendation judges by, e.g. 'overload_s=0 drop_pct<=5 p99_ms<=200'\n"
+                                   "(default: the scenario's \"targets\")" },
+    { "out", "DIR", SW_OUT, "results directory (default results/<scenario>; the sweep goes to DIR/sweep)" },
+    { "jobs", "N", SW_JOBS, "worker threads (default: the cores)" },
+    { "plots", NULL, SW_PLOTS, "also draw the gnuplot heatmaps and Pareto plots into the sweep's plots/" },
+    { "quiet", NULL, SW_QUIET, "no progress, no recommendation printed" },
+};
+
+static const cli_command main_sweep_command = {
+    "sweep", "SCENARIO --algo NAME|all [options]",
+    "Runs one limiter (or each) over a parameter grid: a CSV per limiter, the points judged against the\n"
+    "targets, the Pareto front and a recommendation.",
+    main_sweep_options, sizeof main_sweep_options / sizeof main_sweep_options[0], 1, 1,
+    "exit status: 0 done, 1 run-time failure, 2 bad input or usage",
+};
+
+typedef struct {
+    const char *algo, *params, *out, *target;
+    long jobs;
+    int quiet, plots;
+} main_sweep_args;
+
+static int main_sweep_option(void *ctx, int id, const char *v)
+{
+    main_sweep_args *a = ctx;
+    switch (id) {
+    case SW_ALGO: a->algo = v; return 0;
+    case SW_PARAMS: a->params = v; return 0;
+    case SW_TARGET: a->target = v; return 0;
+    case SW_OUT: a->out = v; return 0;
+    case SW_JOBS: return cli_long("jobs", v, 1, 64, &a->jobs);
+    case SW_QUIET: a->quiet = 1; return 0;
+    case SW_PLOTS: a->plots = 1; return 0;
+    }
+    return -1;
+}
+
 static int main_sweep(int argc, char **argv)
 {
-    const char *scenario = NULL, *algo = NULL, *params = NULL, *out = NULL, *target = NULL;
-    long jobs = sysconf(_SC_NPROCESSORS_ONLN);
-    int quiet = 0;
-    for (int i = 2; i < argc; i++) {
-        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (v && strcmp(o, "--algo") == 0) algo = argv[++i];
-        else if (v && strcmp(o, "--params") == 0) params = argv[++i];
-        else if (v && strcmp(o, "--target") == 0) target = argv[++i];
-        else if (v && strcmp(o, "--out") == 0) out = argv[++i];
-        else if (v && strcmp(o, "--jobs") == 0) { if (main_long(o, argv[++i], 1, 64, &jobs) != 0) return 2; }
-        else if (strcmp(o, "--quiet") == 0) quiet = 1;
-        else if (o[0] != '-' && !scenario) scenario = o;
-        else {
-            fprintf(stderr, "usage: ratelab sweep SCENARIO.json --algo NAME|all [--params 'p=from:to:step q=a,b'] "
-                            "[--target 'drop_pct<=5 ...'] [--jobs N] [--out DIR]\n");
-            return 2;
-        }
+    char command[4096];
+    cli_command_line(argc, argv, command, sizeof command);   /* before getopt reorders argv */
+    main_sweep_args sa = { .jobs = sysconf(_SC_NPROCESSORS_ONLN) };
+    int first, parsed = cli_parse(&main_sweep_command, argc, argv, main_sweep_option, &sa, &first);
+    if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
+    char scenario[4096], why[2400];
+    if (cli_find_scenario(argv[first], scenario, sizeof scenario, why, sizeof why) != 0) {
+        fprintf(stderr, "ratelab: %s\n", why);
+        return 2;
     }
-    if (!scenario || !algo) {
-        fprintf(stderr, "ratelab sweep: SCENARIO.json and --algo are required\n");
+    const char *algo = sa.algo, *params = sa.params, *out = sa.out, *target = sa.target;
+    long jobs = sa.jobs;
+    int quiet = sa.quiet;
+    if (!algo) {
+        fprintf(stderr, "ratelab sweep: --algo is required (a limiter's name or algorithm, or all)\n");
         return 2;
     }
     if (jobs < 1) jobs = 1;
@@ -731,8 +794,7 @@ static int main_sweep(int argc, char **argv)
         rc = 2;
     }
     if (rc == 0) {
-        char path[4400], command[4096];
-        main_command_line(argc, argv, command, sizeof command);
+        char path[4400];
         snprintf(path, sizeof path, "%s/_traffic.csv", dir);
         if (swp_write_traffic(&s, path, err, sizeof err) != 0 ||
             (snprintf(path, sizeof path, "%s/run.json", dir),
@@ -742,34 +804,66 @@ static int main_sweep(int argc, char **argv)
         }
     }
     if (rc == 0) rc = main_recommend(&s, dir, &targets, quiet);
+    if (rc == 0 && sa.plots && plot_draw("sweep_plot.sh", dir, err, sizeof err) != 0) {
+        fprintf(stderr, "ratelab: %s\n", err);
+        rc = 1;
+    }
+    /* the page lives in the scenario's results directory, the sweep in its sweep/ */
+    size_t dl = strlen(dir);
+    if (rc == 0 && dl > 6 && strcmp(dir + dl - 6, "/sweep") == 0) {
+        char parent[4096];
+        snprintf(parent, sizeof parent, "%.*s", (int)(dl - 6), dir);
+        if (rep_write(parent, err, sizeof err) != 0) {
+            fprintf(stderr, "ratelab: %s\n", err);
+            rc = 1;
+        } else if (!quiet) {
+            printf("report: %s/index.html\n", parent);
+        }
+    }
     free(done);
     free(grids);
     scn_free(&s);
     return rc;
 }
 
-/* ratelab report DIR */
+static const cli_command main_report_command = {
+    "report", "RESULTS_DIR",
+    "Writes RESULTS_DIR/index.html again from the files in a results directory (of run, sweep or chaos).",
+    NULL, 0, 1, 1, "exit status: 0 done, 1 the directory holds no results or cannot be written",
+};
+
+static int main_no_option(void *ctx, int id, const char *v)
+{
+    (void)ctx, (void)id, (void)v;
+    return -1;
+}
+
 static int main_report(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: ratelab report RESULTS_DIR   (writes RESULTS_DIR/index.html)\n");
-        return 2;
-    }
+    int first, parsed = cli_parse(&main_report_command, argc, argv, main_no_option, NULL, &first);
+    if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
     char err[1024];
-    if (rep_write(argv[2], err, sizeof err) != 0) {
+    if (rep_write(argv[first], err, sizeof err) != 0) {
         fprintf(stderr, "ratelab: %s\n", err);
         return 1;
     }
-    printf("report: %s/index.html\n", argv[2]);
+    printf("report: %s/index.html\n", argv[first]);
     return 0;
 }
 
-/* ratelab check LOG.csv... */
+static const cli_command main_check_command = {
+    "check", "LOG.csv...",
+    "Runs the oracle on saved decision logs (ratelab run --log-decisions DIR): violations of each\n"
+    "limiter's promise and, where an exact reference exists, decisions that differ from it.",
+    NULL, 0, 1, -1, "exit status: 0 no violation, 1 a log with violations, 2 a log that cannot be read",
+};
+
 static int main_check(int argc, char **argv)
 {
-    if (argc < 3) { fprintf(stderr, "usage: ratelab check LOG.csv...\n"); return 2; }
+    int first, parsed = cli_parse(&main_check_command, argc, argv, main_no_option, NULL, &first);
+    if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
     int broken = 0;
-    for (int i = 2; i < argc; i++) {
+    for (int i = first; i < argc; i++) {
         orc_report r;
         char name[64], key[300], err[512];
         if (dlog_check(argv[i], &r, name, key, err, sizeof err) != 0) {
@@ -790,17 +884,29 @@ static int main_check(int argc, char **argv)
     return broken ? 1 : 0;
 }
 
-/* ratelab compare SUMMARY.csv GOLDEN.csv [--update] */
+static const cli_option main_compare_options[] = {
+    { "update", NULL, 0, "rewrite GOLDEN.csv from SUMMARY.csv instead of comparing" },
+};
+
+static const cli_command main_compare_command = {
+    "compare", "SUMMARY.csv GOLDEN.csv [--update]",
+    "Compares one run's summary with its accepted baseline, within each column's tolerance.",
+    main_compare_options, 1, 2, 2, "exit status: 0 within tolerance, 1 drift, 2 a file that cannot be read",
+};
+
+static int main_compare_option(void *ctx, int id, const char *v)
+{
+    (void)id, (void)v;
+    *(int *)ctx = 1;
+    return 0;
+}
+
 static int main_compare(int argc, char **argv)
 {
-    const char *files[2] = { NULL, NULL };
-    int update = 0, n = 0;
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--update") == 0) update = 1;
-        else if (n < 2 && argv[i][0] != '-') files[n++] = argv[i];
-        else { fprintf(stderr, "usage: ratelab compare SUMMARY.csv GOLDEN.csv [--update]\n"); return 2; }
-    }
-    if (n != 2) { fprintf(stderr, "usage: ratelab compare SUMMARY.csv GOLDEN.csv [--update]\n"); return 2; }
+    int update = 0, first;
+    int parsed = cli_parse(&main_compare_command, argc, argv, main_compare_option, &update, &first);
+    if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
+    const char *files[2] = { argv[first], argv[first + 1] };
     char err[512];
     if (update) {
         if (gold_update(files[0], files[1], stdout, err, sizeof err) != 0) {
@@ -817,8 +923,15 @@ static int main_compare(int argc, char **argv)
     return problems ? 1 : 0;
 }
 
-static int main_list(void)
+static const cli_command main_list_command = {
+    "list", "", "Every algorithm, what it promises, and its parameters with their defaults and ranges.",
+    NULL, 0, 0, 0, NULL,
+};
+
+static int main_list(int argc, char **argv)
 {
+    int first, parsed = cli_parse(&main_list_command, argc, argv, main_no_option, NULL, &first);
+    if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
     for (size_t i = 0; lim_entries[i]; i++) {
         const lim_entry *o = lim_entries[i];
         printf("%s: %s\n", o->name, o->summary);
@@ -834,6 +947,77 @@ static int main_list(void)
     return 0;
 }
 
+static int main_help(int argc, char **argv);
+
+static const cli_command main_help_command = {
+    "help", "[COMMAND]", "The commands, or one command's options.", NULL, 0, 0, 1, NULL,
+};
+
+/* Every command: its grammar (for help) and what runs it. */
+typedef struct {
+    const cli_command *(*grammar)(void);
+    int (*run)(int argc, char **argv);
+} main_command;
+
+static const cli_command *main_run_cli(void) { return &main_run_command; }
+static const cli_command *main_sweep_cli(void) { return &main_sweep_command; }
+static const cli_command *main_report_cli(void) { return &main_report_command; }
+static const cli_command *main_check_cli(void) { return &main_check_command; }
+static const cli_command *main_compare_cli(void) { return &main_compare_command; }
+static const cli_command *main_list_cli(void) { return &main_list_command; }
+static const cli_command *main_help_cli(void) { return &main_help_command; }
+
+static const main_command main_commands[] = {
+    { main_run_cli, main_run },         { main_sweep_cli, main_sweep },  { main_report_cli, main_report },
+    { main_check_cli, main_check },     { main_compare_cli, main_compare }, { main_list_cli, main_list },
+    { chaos_cli, chaos_main },          { perf_cli, perf_main },         { perf_redis_cli, perf_redis_main },
+    { main_help_cli, main_help },
+};
+#define MAIN_N_COMMANDS (sizeof main_commands / sizeof main_commands[0])
+
+static void main_usage(FILE *f)
+{
+    fprintf(f, "usage: ratelab COMMAND [options]   (ratelab COMMAND --help for its options)\n\ncommands:\n");
+    for (size_t i = 0; i < MAIN_N_COMMANDS; i++) {
+        const cli_command *c = main_commands[i].grammar();
+        fprintf(f, "  %-11s %.*s\n", c->name, (int)strcspn(c->summary, "\n"), c->summary);
+    }
+    fprintf(f, "\n  ratelab --version   the version built\n"
+               "exit status: 0 done, 1 run-time failure, 2 bad input or usage, 3 Redis unreachable, 130 interrupted\n");
+}
+
+static const main_command *main_find(const char *name)
+{
+    for (size_t i = 0; i < MAIN_N_COMMANDS; i++)
+        if (strcmp(main_commands[i].grammar()->name, name) == 0) return &main_commands[i];
+    return NULL;
+}
+
+static int main_unknown(const char *name)
+{
+    const char *names[MAIN_N_COMMANDS];
+    for (size_t i = 0; i < MAIN_N_COMMANDS; i++) names[i] = main_commands[i].grammar()->name;
+    const char *near = cli_suggest(name, names, MAIN_N_COMMANDS);
+    fprintf(stderr, "ratelab: unknown command '%s'", name);
+    if (near) fprintf(stderr, "; did you mean '%s'?", near);
+    fprintf(stderr, " (ratelab help lists the commands)\n");
+    return 2;
+}
+
+static int main_help(int argc, char **argv)
+{
+    int first, parsed = cli_parse(&main_help_command, argc, argv, main_no_option, NULL, &first);
+    if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
+    if (first == argc) {
+        main_usage(stdout);
+        return 0;
+    }
+    const main_command *c = main_find(argv[first]);
+    if (!c) return main_unknown(argv[first]);
+    cli_help(stdout, c->grammar());
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     /* hiredis's blocking API writes with write(): a server that went away
@@ -841,17 +1025,20 @@ int main(int argc, char **argv)
      * kills it with nothing written and nothing cleaned up. */
     signal(SIGPIPE, SIG_IGN);
     if (argc < 2) { main_usage(stderr); return 2; }
-    if (strcmp(argv[1], "run") == 0) return main_run(argc, argv);
-    if (strcmp(argv[1], "list") == 0) return main_list();
-    if (strcmp(argv[1], "compare") == 0) return main_compare(argc, argv);
-    if (strcmp(argv[1], "check") == 0) return main_check(argc, argv);
-    if (strcmp(argv[1], "sweep") == 0) return main_sweep(argc, argv);
-    if (strcmp(argv[1], "report") == 0) return main_report(argc, argv);
-    if (strcmp(argv[1], "chaos") == 0) return chaos_main(argc - 1, argv + 1);
-    if (strcmp(argv[1], "perf") == 0) return perf_main(argc - 1, argv + 1);
-    if (strcmp(argv[1], "perf-redis") == 0) return perf_redis_main(argc - 1, argv + 1);
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) { main_usage(stdout); return 0; }
-    fprintf(stderr, "ratelab: unknown command '%s'\n", argv[1]);
-    main_usage(stderr);
-    return 2;
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) { main_usage(stdout); return 0; }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0 || strcmp(name, "version") == 0) {
+        printf("ratelab %s\n", cli_version());
+        return 0;
+    }
+    const main_command *c = main_find(name);
+    if (!c) {
+        if (name[0] == '-') {
+            fprintf(stderr, "ratelab: '%s' before a command: options follow it (ratelab run SCENARIO %s ...)\n", name,
+                    name);
+            return 2;
+        }
+        return main_unknown(name);
+    }
+    return c->run(argc - 1, argv + 1);
 }

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "output.h"
 
+#include "cli.h"
 #include "cluster_output.h"
 
 #include "atomicfile.h"
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef RATELAB_VERSION
-#define RATELAB_VERSION "unknown"
-#endif
 
 void out_results_dir(char *buf, size_t len, const char *given, const char *scenario, const char *sub)
 {
@@ -163,30 +162,139 @@ static void out_fleet_table(FILE *f, const run_result *r, size_t n)
     }
 }
 
+/* A table whose columns size to their contents: cells as text, then printed. */
+#define OUT_MAX_COLS 24
+#define OUT_CELL 32
+
+typedef struct {
+    size_t n_cols, n_rows;
+    const char *head[OUT_MAX_COLS];
+    int left[OUT_MAX_COLS];           /* text columns align left, numbers right */
+    char (*cell)[OUT_MAX_COLS][OUT_CELL];
+} out_table;
+
+static void out_table_col(out_table *t, const char *head, int left)
+{
+    t->left[t->n_cols] = left;
+    t->head[t->n_cols++] = head;
+}
+
+__attribute__((format(printf, 4, 5))) static void out_cellf(out_table *t, size_t row, size_t col, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->cell[row][col], OUT_CELL, fmt, ap);
+    va_end(ap);
+}
+
+static void out_table_print(FILE *f, const out_table *t)
+{
+    int width[OUT_MAX_COLS];
+    for (size_t c = 0; c < t->n_cols; c++) {
+        width[c] = (int)strlen(t->head[c]);
+        for (size_t r = 0; r < t->n_rows; r++)
+            if ((int)strlen(t->cell[r][c]) > width[c]) width[c] = (int)strlen(t->cell[r][c]);
+    }
+    for (size_t c = 0; c < t->n_cols; c++)
+        fprintf(f, "%s%*s", c ? "  " : "", t->left[c] ? -width[c] : width[c], t->head[c]);
+    fputc('\n', f);
+    for (size_t r = 0; r < t->n_rows; r++) {
+        for (size_t c = 0; c < t->n_cols; c++)
+            fprintf(f, "%s%*s", c ? "  " : "", t->left[c] ? -width[c] : width[c], t->cell[r][c]);
+        fputc('\n', f);
+    }
+}
+
+static void out_duration_us(char *buf, size_t len, int64_t us)
+{
+    if (us >= 1000000) snprintf(buf, len, "%.2fs", (double)us / 1e6);
+    else if (us >= 1000) snprintf(buf, len, "%.1fms", (double)us / 1e3);
+    else snprintf(buf, len, "%lldus", (long long)us);
+}
+
 void out_print_table(FILE *f, const scn_scenario *s, const run_result *r, size_t n)
 {
     fprintf(f, "%s: %.15g s, seed %llu, %zu key(s)\n", s->name, s->duration_s, (unsigned long long)s->seed,
             kspace_count(s->keys));
-    fprintf(f, "%-22s %-22s %-7s %10s %10s %10s %10s %7s %9s %9s %10s %9s %9s %9s %7s\n", "limiter", "algorithm",
-            "backend", "offered", "admitted", "dropped", "delayed", "admit%", "peak in/s", "peak out/s", "delay p99",
-            "lat p50", "lat p99", "dec/s", "errors");
+    int costs = 0, downstream = 0;
+    for (size_t i = 0; i < n; i++) {
+        costs |= r[i].summary.offered_cost != r[i].summary.offered;
+        downstream |= r[i].has_downstream;
+    }
+    out_table t = { .n_rows = n, .cell = calloc(n ? n : 1, sizeof *t.cell) };
+    if (!t.cell) return;
+    enum { LIM, ALG, BACK, OFF, ADM, DROP, DEL, PCT };
+    out_table_col(&t, "limiter", 1);
+    out_table_col(&t, "algorithm", 1);
+    out_table_col(&t, "backend", 1);
+    out_table_col(&t, "offered", 0);
+    out_table_col(&t, "admitted", 0);
+    out_table_col(&t, "dropped", 0);
+    out_table_col(&t, "delayed", 0);
+    out_table_col(&t, "admit%", 0);
+    size_t cost_col = t.n_cols;
+    if (costs) out_table_col(&t, "admitted cost", 0);
+    size_t peak_col = t.n_cols;
+    out_table_col(&t, "peak offered/s", 0);
+    out_table_col(&t, "peak admitted/s", 0);
+    out_table_col(&t, "delay p99", 0);
+    size_t ds_col = t.n_cols;
+    if (downstream) {
+        out_table_col(&t, "overload s", 0);
+        out_table_col(&t, "e2e p99", 0);
+    }
+    size_t oracle_col = t.n_cols;
+    out_table_col(&t, "over bound", 0);
+    out_table_col(&t, "violations", 0);
+    out_table_col(&t, "lat p50", 0);
+    out_table_col(&t, "lat p99", 0);
+    out_table_col(&t, "dec/s", 0);
+    out_table_col(&t, "errors", 0);
     for (size_t i = 0; i < n; i++) {
         const met_summary *m = &r[i].summary;
-        char rate[16], p99[24];
+        const orc_report *o = &r[i].oracle;
+        char rate[16], p99[24], p50l[24], p99l[24];
         out_si(rate, sizeof rate, m->wall_s > 0 ? (double)m->offered / m->wall_s : 0);
-        if (m->delay_p99_us >= 1000000) snprintf(p99, sizeof p99, "%.2fs", (double)m->delay_p99_us / 1e6);
-        else if (m->delay_p99_us >= 1000) snprintf(p99, sizeof p99, "%.1fms", (double)m->delay_p99_us / 1e3);
-        else snprintf(p99, sizeof p99, "%lldus", (long long)m->delay_p99_us);
-        char p50[24], p99l[24];
-        out_duration_ns(p50, sizeof p50, m->latency_p50_ns);
+        out_duration_us(p99, sizeof p99, m->delay_p99_us);
+        out_duration_ns(p50l, sizeof p50l, m->latency_p50_ns);
         out_duration_ns(p99l, sizeof p99l, m->latency_p99_ns);
-        fprintf(f, "%-22s %-22s %-7s %10llu %10llu %10llu %10llu %6.2f%% %9llu %9llu %10s %9s %9s %9s %7llu\n",
-                r[i].limiter->name, r[i].limiter->entry->name, r[i].backend, (unsigned long long)m->offered,
-                (unsigned long long)m->admitted, (unsigned long long)m->dropped, (unsigned long long)m->delayed,
-                m->offered ? 100.0 * (double)m->admitted / (double)m->offered : 0.0,
-                (unsigned long long)m->peak_offered_rps, (unsigned long long)m->peak_admitted_rps, p99, p50, p99l, rate,
-                (unsigned long long)m->errors);
+        out_cellf(&t, i, LIM, "%s", r[i].limiter->name);
+        out_cellf(&t, i, ALG, "%s", r[i].limiter->entry->name);
+        out_cellf(&t, i, BACK, "%s", r[i].backend);
+        out_cellf(&t, i, OFF, "%llu", (unsigned long long)m->offered);
+        out_cellf(&t, i, ADM, "%llu", (unsigned long long)m->admitted);
+        out_cellf(&t, i, DROP, "%llu", (unsigned long long)m->dropped);
+        out_cellf(&t, i, DEL, "%llu", (unsigned long long)m->delayed);
+        out_cellf(&t, i, PCT, "%.2f%%", m->offered ? 100.0 * (double)m->admitted / (double)m->offered : 0.0);
+        if (costs) {
+            char c[16];
+            out_si(c, sizeof c, (double)m->admitted_cost);
+            out_cellf(&t, i, cost_col, "%s (%.1f%%)", c,
+                      m->offered_cost ? 100.0 * (double)m->admitted_cost / (double)m->offered_cost : 0.0);
+        }
+        out_cellf(&t, i, peak_col, "%llu", (unsigned long long)m->peak_offered_rps);
+        out_cellf(&t, i, peak_col + 1, "%llu", (unsigned long long)m->peak_admitted_rps);
+        out_cellf(&t, i, peak_col + 2, "%s", p99);
+        if (downstream) {
+            char e2e[24];
+            out_duration_us(e2e, sizeof e2e, r[i].downstream.e2e_p99_us);
+            out_cellf(&t, i, ds_col, "%llu", (unsigned long long)r[i].overload_s);
+            out_cellf(&t, i, ds_col + 1, "%s", r[i].has_downstream ? e2e : "");
+        }
+        /* blank where the oracle has no bound or could not check */
+        if (m->over_admitted >= 0) out_cellf(&t, i, oracle_col, "%lld", (long long)m->over_admitted);
+        if (o->violations != (uint64_t)-1) out_cellf(&t, i, oracle_col + 1, "%llu", (unsigned long long)o->violations);
+        out_cellf(&t, i, oracle_col + 2, "%s", p50l);
+        out_cellf(&t, i, oracle_col + 3, "%s", p99l);
+        out_cellf(&t, i, oracle_col + 4, "%s", rate);
+        out_cellf(&t, i, oracle_col + 5, "%llu", (unsigned long long)m->errors);
     }
+    out_table_print(f, &t);
+    free(t.cell);
+    fprintf(f, "(peak offered/s: the busiest second of requests arriving; peak admitted/s: of requests let through; "
+               "over bound: admitted above the limiter's promise%s)\n",
+            downstream ? "; overload s: seconds the downstream got more than its capacity; e2e p99: limiter delay + "
+                         "downstream wait + service" : "");
     out_fleet_table(f, r, n);
     if (!s->clients.n) return;
     fprintf(f, "clients who come back (%zu class(es)); recovery: seconds from the busiest second of the last phase "
@@ -243,11 +351,28 @@ static void out_scenario_json(cJSON *root, const scn_scenario *s)
     cJSON_AddRawToObject(root, "seed", seed);
 }
 
-/* command, version, host, started_at: how the results were made */
+void out_cpu_model(char *buf, size_t len)
+{
+    snprintf(buf, len, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) != 0) continue;
+        const char *v = strchr(line, ':');
+        if (!v) break;
+        v += 1 + strspn(v + 1, " \t");
+        snprintf(buf, len, "%.*s", (int)strcspn(v, "\n"), v);
+        break;
+    }
+    fclose(f);
+}
+
+/* command, version, host, started_at, CPU and load: how the results were made */
 static void out_provenance_json(cJSON *root, const char *command)
 {
     cJSON_AddStringToObject(root, "command", command);
-    cJSON_AddStringToObject(root, "version", RATELAB_VERSION);
+    cJSON_AddStringToObject(root, "version", cli_version());
     char host[256] = "unknown";
     gethostname(host, sizeof host - 1);
     cJSON_AddStringToObject(root, "host", host);
@@ -257,6 +382,16 @@ static void out_provenance_json(cJSON *root, const char *command)
     gmtime_r(&now, &tm);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
     cJSON_AddStringToObject(root, "started_at", when);
+    /* what the wall-clock columns were measured on */
+    char cpu[256];
+    out_cpu_model(cpu, sizeof cpu);
+    cJSON_AddStringToObject(root, "cpu_model", cpu);
+    cJSON_AddNumberToObject(root, "cpus_online", (double)sysconf(_SC_NPROCESSORS_ONLN));
+    double load[3];
+    if (getloadavg(load, 3) == 3) {
+        cJSON *l = cJSON_AddArrayToObject(root, "load_average");
+        for (int i = 0; i < 3; i++) cJSON_AddItemToArray(l, cJSON_CreateNumber(round(load[i] * 100) / 100));
+    }
 }
 
 static cJSON *out_run_json(const scn_scenario *s, const run_result *r, size_t n, const out_context *ctx)
@@ -414,6 +549,61 @@ static int out_write_json(FILE *f, const void *a)
     return text ? 0 : -1;
 }
 
+#define COL_JSON(name, fmt, value) out_json_field(row, #name, fmt, value);
+
+/* A column's value as JSON: a number when it reads as one, else a string. */
+__attribute__((format(printf, 3, 4))) static void out_json_field(cJSON *row, const char *name, const char *fmt, ...)
+{
+    char text[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    char *end;
+    double v = strtod(text, &end);
+    if (text[0] && !*end && isfinite(v)) cJSON_AddNumberToObject(row, name, v);
+    else cJSON_AddStringToObject(row, name, text);
+}
+
+static void out_summary_json_row(cJSON *row, const col_row *r)
+{
+    COL_SUMMARY(COL_JSON)
+}
+
+/* summary.json: the verdict, then summary.csv's rows as objects. */
+static int out_write_summary_json(FILE *f, const void *a)
+{
+    const out_job *j = a;
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "scenario", j->s->name);
+    if (j->ctx->verdict) cJSON_AddItemToObject(root, "verdict", vrd_json(j->ctx->verdict));
+    cJSON *rows = cJSON_AddArrayToObject(root, "rows");
+    for (size_t i = 0; i < j->n; i++) {
+        const run_result *r = &j->r[i];
+        const scn_limiter *l = r->limiter;
+        cJSON *row = cJSON_CreateObject();
+        char params[256], refused[256] = "";
+        scn_params(l, params, sizeof params);
+        cJSON_AddStringToObject(row, "limiter", l->name);
+        cJSON_AddStringToObject(row, "algorithm", l->entry->name);
+        cJSON_AddStringToObject(row, "backend", r->backend);
+        cJSON_AddStringToObject(row, "scope", l->global ? "global" : "key");
+        cJSON_AddStringToObject(row, "params", params);
+        for (size_t t = 0, used = 0; t < l->n_tiers && used < sizeof refused; t++)
+            used += (size_t)snprintf(refused + used, sizeof refused - used, "%s%s=%llu", t ? ";" : "", l->tiers[t].name,
+                                     (unsigned long long)r->tier_refused[t]);
+        col_row cr = { &r->summary, &r->oracle, r->has_downstream, &r->downstream, r->overload_s,
+                       r->has_clients, &r->clients, refused, &r->fleet, r->bound_breaches };
+        out_summary_json_row(row, &cr);
+        cJSON_AddItemToArray(rows, row);
+    }
+    char *text = cJSON_Print(root);
+    if (text) fprintf(f, "%s\n", text);
+    free(text);
+    cJSON_Delete(root);
+    return text ? 0 : -1;
+}
+
 static int out_write_marker(FILE *f, const void *a)
 {
     (void)a;
@@ -446,6 +636,7 @@ int out_write_run(const char *given, const scn_scenario *s, const run_result *re
         out_file(tmp, "timeseries.csv", out_write_timeseries, &job, err, errlen) != 0 ||
         out_file(tmp, "accuracy.csv", out_write_accuracy, &job, err, errlen) != 0 ||
         out_file(tmp, "run.json", out_write_json, &job, err, errlen) != 0 ||
+        out_file(tmp, "summary.json", out_write_summary_json, &job, err, errlen) != 0 ||
         (qout_any(results, n) && out_file(tmp, "queue.csv", out_write_queue, &job, err, errlen) != 0) ||
         (s->clients.n && out_file(tmp, "tts.csv", out_write_tts, &job, err, errlen) != 0) ||
         (out_any_fleet(results, n) && out_file(tmp, "fleet_nodes.csv", out_write_fleet_nodes, &job, err, errlen) != 0) ||

@@ -14,6 +14,7 @@
 
 #include "result.h"
 #include "scenario.h"
+#include "verdict.h"
 
 typedef struct {
     const char *backend;             /* "memory", "redis" or "memory,redis" */
@@ -23,7 +24,11 @@ typedef struct {
     const char *command;             /* the command line, for run.json */
     unsigned latency_sample_every;
     double clock_overhead_ns;        /* one clock read, measured at start */
+    const vrd_verdict *verdict;      /* for summary.json, or NULL */
 } out_context;
+
+/* The CPU's model name from /proc/cpuinfo, "unknown" without it. */
+void out_cpu_model(char *buf, size_t len);
 
 /* Writes every file for `results` into a temporary directory and moves it
  * to `dir` (with FS_RESULTS_MARKER in it). `dir` must pass

@@ -1,6 +1,7 @@
 /* perf.c -- see perf.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "perf.h"
+#include "cli.h"
 #include "clock.h"
 
 #include <stdio.h>
@@ -171,13 +172,46 @@ static int perf_clients(double attempts, int reps)
     return 0;
 }
 
+static int perf_option(void *ctx, int id, const char *value)
+{
+    (void)id;
+    (void)value;
+    *(int *)ctx = 1;   /* --quick, the one option */
+    return 0;
+}
+
+static const cli_option perf_options[] = {
+    { "quick", NULL, 0, "a short run: fewer requests and repetitions" },
+};
+
+static const cli_command perf_command = {
+    "perf", "[--quick]",
+    "Decision and end-to-end simulation speed of every algorithm in memory, on one key and on 1M Zipf keys.",
+    perf_options, 1, 0, 0, NULL,
+};
+
+static const cli_command perf_redis_command = {
+    "perf-redis", "[--quick]",
+    "Each Lua twin's decisions/s on a private redis-server at pipeline depth 1 and 64, beside\n"
+    "redis-benchmark, then a Redis Cluster beside one node.",
+    perf_options, 1, 0, 0, "exit status: 0 done, 2 usage, 3 no redis-server",
+};
+
+const cli_command *perf_cli(void)
+{
+    return &perf_command;
+}
+
+const cli_command *perf_redis_cli(void)
+{
+    return &perf_redis_command;
+}
+
 int perf_main(int argc, char **argv)
 {
-    int quick = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--quick") == 0) quick = 1;
-        else { fprintf(stderr, "ratelab perf: unknown option %s (try --quick)\n", argv[i]); return 2; }
-    }
+    int quick = 0, first;
+    int parsed = cli_parse(&perf_command, argc, argv, perf_option, &quick, &first);
+    if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
     const double requests = quick ? 2e6 : 2e7;
     const int reps = quick ? 3 : 5;
     const unsigned keysets[] = { 1, 1000000 };
@@ -386,11 +420,9 @@ static int perf_cluster(int quick)
 
 int perf_redis_main(int argc, char **argv)
 {
-    int quick = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--quick") == 0) quick = 1;
-        else { fprintf(stderr, "ratelab perf-redis: unknown option %s (try --quick)\n", argv[i]); return 2; }
-    }
+    int quick = 0, first;
+    int parsed = cli_parse(&perf_redis_command, argc, argv, perf_option, &quick, &first);
+    if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
     rsrv server;
     char err[512];
     if (rsrv_start(&server, NULL, err, sizeof err) != 0) {

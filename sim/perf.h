@@ -6,6 +6,8 @@
 #ifndef RATELAB_PERF_H
 #define RATELAB_PERF_H
 
+#include "cli.h"
+
 /* Runs the benchmark; argv[0] is "perf". Prints a table; returns an exit status. */
 int perf_main(int argc, char **argv);
 
@@ -14,5 +16,9 @@ int perf_main(int argc, char **argv);
  * redis-benchmark running a trivial EVALSHA at the same depth (the ceiling),
  * and the naive client-side bucket. */
 int perf_redis_main(int argc, char **argv);
+
+/* Their options, for `ratelab help perf`. */
+const cli_command *perf_cli(void);
+const cli_command *perf_redis_cli(void);
 
 #endif

@@ -27,7 +27,7 @@
 #include "targets.h"
 
 typedef struct {
-    char limiter[64];
+    char limiter[96];          /* a limiter's name, or in a run's verdict "name (backend)" */
     char algorithm[32];
     char params[192];          /* "rate=300 capacity=200" */
     size_t point;              /* 1-based, in its limiter's grid order */

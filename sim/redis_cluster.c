@@ -553,7 +553,10 @@ const rclu_answer *rclu_exchange(rclu *c)
         c->answers[i].latency_ns = -1;
     }
     int64_t first_sent = clk_mono_ns(), retry_until = first_sent + c->retry_wait_ns, backoff_ns = 1000000;
-    for (int round = 0; np && round < RCLU_MAX_ROUNDS; round++) {
+    /* Redirects are bounded by rounds (a MOVED loop means a broken map);
+     * TRYAGAIN and CLUSTERDOWN by the retry wait alone, so a failover that
+     * takes seconds is waited out, as --redis-wait-s promises. */
+    for (int redirects = 0; np && redirects < RCLU_MAX_ROUNDS;) {
         if (c->map_stale) rclu_refresh(c);
         int waits;
         size_t nr = rclu_round(c, np, first_sent, retry_until, &waits);
@@ -564,6 +567,8 @@ const rclu_answer *rclu_exchange(rclu *c)
             int64_t left = retry_until - clk_mono_ns();
             clk_sleep_ns(backoff_ns < left ? backoff_ns : left > 0 ? left : 0);
             if (backoff_ns < 100000000) backoff_ns *= 2;
+        } else if (np) {
+            redirects++;
         }
     }
     for (size_t k = 0; k < np; k++) rclu_fail(c, c->pending[k], "redirected too many times");

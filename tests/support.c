@@ -83,6 +83,25 @@ int tsup_run(const char *const *argv, char *err, size_t errlen)
     return tsup_finish(&c, 3600, err, errlen);
 }
 
+static void tsup_spawn(tsup_child *c, const char *const *argv, int keep_out);
+
+int tsup_run_out(const char *const *argv, char **out, char *err, size_t errlen)
+{
+    const char *bin = getenv("RATELAB_BIN");
+    const char *args[64];
+    size_t n = 0;
+    args[n++] = bin ? bin : "./ratelab";
+    for (size_t i = 0; argv[i] && n < 63; i++) args[n++] = argv[i];
+    args[n] = NULL;
+    tsup_child c;
+    tsup_spawn(&c, args, 1);
+    int rc = tsup_finish(&c, 3600, err, errlen);
+    *out = tsup_slurp(c.outfile);
+    unlink(c.outfile);
+    cr_assert(*out, "stdout kept");
+    return rc;
+}
+
 void tsup_start(tsup_child *c, const char *const *argv)
 {
     const char *bin = getenv("RATELAB_BIN");
@@ -96,13 +115,25 @@ void tsup_start(tsup_child *c, const char *const *argv)
 
 void tsup_start_exec(tsup_child *c, const char *const *argv)
 {
+    tsup_spawn(c, argv, 0);
+}
+
+static void tsup_spawn(tsup_child *c, const char *const *argv, int keep_out)
+{
+    c->outfile[0] = '\0';
+    if (keep_out) {
+        snprintf(c->outfile, sizeof c->outfile, "/tmp/ratelab-test-out-XXXXXX");
+        int out = mkstemp(c->outfile);
+        cr_assert(out >= 0);
+        close(out);
+    }
     snprintf(c->errfile, sizeof c->errfile, "/tmp/ratelab-test-err-XXXXXX");
     int fd = mkstemp(c->errfile);
     cr_assert(fd >= 0);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, fd, STDERR_FILENO);
-    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, c->outfile[0] ? c->outfile : "/dev/null", O_WRONLY, 0);
     int rc = posix_spawn(&c->pid, argv[0], &fa, NULL, (char *const *)argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     close(fd);

@@ -37,6 +37,9 @@ void tsup_free(tsup_limiter *l);
  * Returns the exit status, or -1 if it did not exit normally. */
 int tsup_run(const char *const *argv, char *err, size_t errlen);
 
+/* As tsup_run, keeping stdout too: *out is what it printed (caller frees). */
+int tsup_run_out(const char *const *argv, char **out, char *err, size_t errlen);
+
 /* Runs argv[0] (a path) with argv, capturing stderr as tsup_run does. */
 int tsup_exec(const char *const *argv, char *err, size_t errlen);
 
@@ -45,6 +48,7 @@ typedef struct {
     pid_t pid;
     int status;
     char errfile[64];
+    char outfile[64];   /* where stdout goes when kept ("": /dev/null) */
 } tsup_child;
 
 /* Starts the ratelab binary with argv as tsup_run would, without waiting. */

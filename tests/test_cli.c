@@ -287,3 +287,150 @@ Test(cli, list_names_every_algorithm_and_its_parameters)
             cr_assert(strstr(out, lim_entries[i]->params[k].name));
     }
 }
+
+/* ---- a command line that helps --------------------------------------------------- */
+
+Test(cli, every_command_has_help_that_exits_0)
+{
+    const char *commands[] = { "run", "sweep", "report", "check", "compare", "list", "chaos", "perf", "perf-redis",
+                               "help" };
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        const char *argv[] = { commands[i], "--help", NULL };
+        char *out, err[1024], want[64];
+        cr_assert_eq(tsup_run_out(argv, &out, err, sizeof err), 0, "%s --help: %s", commands[i], err);
+        snprintf(want, sizeof want, "usage: ratelab %s ", commands[i]);
+        cr_assert(strncmp(out, want, strlen(want)) == 0, "%s --help printed:\n%s", commands[i], out);
+        cr_assert(strstr(out, "--help"), "the options are listed: %s", out);
+        free(out);
+        const char *help[] = { "help", commands[i], NULL };
+        cr_assert_eq(tsup_run_out(help, &out, err, sizeof err), 0, "help %s: %s", commands[i], err);
+        cr_assert(strncmp(out, want, strlen(want)) == 0, "help %s printed:\n%s", commands[i], out);
+        free(out);
+    }
+    const char *version[] = { "--version", NULL };
+    char *out, err[1024];
+    cr_assert_eq(tsup_run_out(version, &out, err, sizeof err), 0);
+    cr_assert(strncmp(out, "ratelab ", 8) == 0 && strlen(out) > 9, "%s", out);
+    free(out);
+    const char *help[] = { "help", NULL };
+    cr_assert_eq(tsup_run_out(help, &out, err, sizeof err), 0);
+    cr_assert(strstr(out, "  run ") && strstr(out, "  perf-redis "), "%s", out);
+    free(out);
+}
+
+Test(cli, typos_get_a_suggestion_and_exit_2)
+{
+    struct { const char *argv[6], *message; } cases[] = {
+        { { "rnu", NULL }, "unknown command 'rnu'; did you mean 'run'?" },
+        { { "swep", NULL }, "did you mean 'sweep'?" },
+        { { "run", "burst", "--outt", "/tmp/x", NULL }, "unknown option '--outt'; did you mean '--out'?" },
+        { { "run", "burst", "--backned", "redis", NULL }, "did you mean '--backend'?" },
+        { { "run", "burst", "-out", "/tmp/x", NULL }, "unknown option '-out'; did you mean '--out'?" },
+        { { "run", "burst", "--quiet=1", NULL }, "--quiet takes no value" },
+        { { "run", "burst", "--out", NULL }, "--out needs a value (--out DIR)" },
+        { { "run", NULL }, "missing argument: usage: ratelab run SCENARIO" },
+        { { "run", "burst", "steady", NULL }, "unexpected argument 'steady'" },
+        { { "run", "bursst", NULL }, "did you mean 'burst'? the shipped ones: burst, burst_queue," },
+        { { "chaos", "burst_queue", "--kils", "2", NULL }, "did you mean '--kills'?" },
+        { { "perf", "--quik", NULL }, "did you mean '--quick'?" },
+        { { "run", "burst", "--fail-on", "speed", NULL }, "--fail-on: 'speed' is not a condition" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char err[4096];
+        cr_assert_eq(tsup_run(cases[i].argv, err, sizeof err), 2, "%s %s: %s", cases[i].argv[0],
+                     cases[i].argv[1] ? cases[i].argv[1] : "", err);
+        cr_assert(strstr(err, cases[i].message), "%s: wanted '%s' in: %s", cases[i].argv[0], cases[i].message, err);
+        cr_assert_eq(strchr(err, '\n'), strrchr(err, '\n'), "one message, not the whole usage: %s", err);
+    }
+}
+
+Test(cli, a_scenario_by_its_name_and_options_with_equals)
+{
+    char *dir = tsup_tempdir(), out[512], opt[600], path[700], err[2048];
+    snprintf(out, sizeof out, "%s/b", dir);
+    snprintf(opt, sizeof opt, "--out=%s", out);
+    const char *argv[] = { "run", "burst", opt, "--only=token_bucket", "--quiet", NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/summary.csv", out);
+    char *summary = tsup_slurp(path);
+    cr_assert(summary && strstr(summary, "\ntoken_bucket,token_bucket,memory,"), "%s", summary ? summary : "");
+    cr_assert_null(strstr(summary, "\ngcra,"), "--only=token_bucket was read");
+    free(summary);
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+/* ---- the verdict ------------------------------------------------------------------- */
+
+Test(cli, the_verdict_names_the_best_and_what_the_others_miss)
+{
+    char *dir = tsup_tempdir(), out[512], path[700], err[2048], *text;
+    snprintf(out, sizeof out, "%s/b", dir);
+    const char *argv[] = { "run", "burst", "--out", out, "--only", "token_bucket,leaky_queue,fixed_window", NULL };
+    cr_assert_eq(tsup_run_out(argv, &text, err, sizeof err), 0, "%s", err);
+    /* burst's targets: peak_rps<=600 delay_p99_ms<=500. The queue delays 2 s; the bucket drops least. */
+    cr_assert(strncmp(text, "verdict: targets peak_rps<=600 delay_p99_ms<=500 (the scenario's; p99 is the limiter's "
+                            "delay): 2 of 3 meet them\n", 106) == 0, "the verdict first:\n%s", text);
+    cr_assert(strstr(text, "\n  best       token_bucket -- 47.26% dropped, peak 599/s admitted"), "%s", text);
+    cr_assert(strstr(text, "\n  also meet fixed_window\n"), "%s", text);
+    cr_assert(strstr(text, "\n  misses     leaky_queue: delay_p99_ms<=500 by 1500 (delay_p99_ms = 2000)\n"), "%s", text);
+    cr_assert(strstr(text, "over bound") && strstr(text, "peak admitted/s"), "the table's oracle and peak columns");
+    free(text);
+    snprintf(path, sizeof path, "%s/summary.json", out);
+    char *json = tsup_slurp(path);
+    cr_assert(json, "summary.json beside summary.csv");
+    cr_assert(strstr(json, "\"best\":\t\"token_bucket\""), "%s", json);
+    cr_assert(strstr(json, "\"standing\":\t\"misses\""), "%s", json);
+    cr_assert(strstr(json, "\"target\":\t\"delay_p99_ms<=500\""), "%s", json);
+    cr_assert(strstr(json, "\"limiter\":\t\"fixed_window\""), "%s", json);
+    cr_assert(strstr(json, "\"admitted\":\t7222"), "the rows' numbers are numbers: %s", json);
+    free(json);
+    snprintf(path, sizeof path, "%s/run.json", out);
+    char *run = tsup_slurp(path);
+    cr_assert(run && strstr(run, "\"cpu_model\":") && strstr(run, "\"load_average\":"), "%s", run ? run : "");
+    free(run);
+
+    /* --target replaces the scenario's */
+    const char *strict[] = { "run", "burst", "--out", out, "--only", "token_bucket", "--target", "drop_pct<=10", NULL };
+    cr_assert_eq(tsup_run_out(strict, &text, err, sizeof err), 0, "%s", err);
+    cr_assert(strstr(text, "verdict: targets drop_pct<=10 (--target;"), "%s", text);
+    cr_assert(strstr(text, "\n  closest    token_bucket: drop_pct<=10 by 37.26"), "%s", text);
+    free(text);
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+Test(cli, fail_on_makes_a_missed_target_or_an_over_admission_exit_4)
+{
+    char *dir = tsup_tempdir(), out[512], err[2048], *text;
+    snprintf(out, sizeof out, "%s/r", dir);
+    /* the synced fleet admits 13 over its global bound, deterministically in memory */
+    const char *over[] = { "run", "tests/fixtures/good/fleet_small.json", "--out", out, "--quiet", "--fail-on",
+                           "over_admitted", NULL };
+    cr_assert_eq(tsup_run(over, err, sizeof err), 4, "%s", err);
+    cr_assert(strstr(err, "--fail-on: synced: over-admitted (exit 4)"), "%s", err);
+    char path[700];
+    snprintf(path, sizeof path, "%s/summary.csv", out);
+    cr_assert(exists(path), "the results are written all the same");
+    const char *kept[] = { "run", "tests/fixtures/good/fleet_small.json", "--out", out, "--quiet", "--fail-on",
+                           "violations", NULL };
+    cr_assert_eq(tsup_run(kept, err, sizeof err), 0, "no promise broken: %s", err);
+    /* the verdict says it too */
+    const char *shown[] = { "run", "tests/fixtures/good/fleet_small.json", "--out", out, NULL };
+    cr_assert_eq(tsup_run_out(shown, &text, err, sizeof err), 0, "%s", err);
+    cr_assert(strstr(text, "  BROKE      synced: admitted 13 over its bound"), "%s", text);
+    free(text);
+
+    const char *missed[] = { "run", "burst", "--out", out, "--quiet", "--only", "leaky_queue", "--fail-on", "targets",
+                             NULL };
+    cr_assert_eq(tsup_run(missed, err, sizeof err), 4, "%s", err);
+    cr_assert(strstr(err, "leaky_queue: missed a target"), "%s", err);
+    const char *met[] = { "run", "burst", "--out", out, "--quiet", "--only", "gcra", "--fail-on", "targets,over_admitted",
+                          NULL };
+    cr_assert_eq(tsup_run(met, err, sizeof err), 0, "%s", err);
+    const char *none[] = { "run", "tests/fixtures/good/fleet_small.json", "--out", out, "--fail-on", "targets", NULL };
+    cr_assert_eq(tsup_run(none, err, sizeof err), 2, "no targets to fail on is a usage error");
+    cr_assert(strstr(err, "has no \"targets\""), "%s", err);
+    tsup_rmtree(dir);
+    free(dir);
+}

@@ -599,35 +599,84 @@ Test(redis, peers_that_are_not_redis_are_named_and_exit_3, .timeout = 60)
 Test(redis, bad_redis_urls_are_refused_clearly)
 {
     struct { const char *url, *message; } cases[] = {
-        { "http://localhost:6379", "unknown scheme 'http'" },
-        { "rediss://alice:s3cret@localhost:6380", "unknown scheme 'rediss' (TLS: this hiredis is built without it)" },
-        { "redis://localhost", "missing port" },
+        { "http://localhost:6379", "REDIS_URL: unknown scheme 'http'" },
+        { "rediss://alice:s3cret@localhost:6380", "rediss:// (TLS) is not supported: this ratelab's hiredis is built without TLS" },
         { "redis://:6379", "missing host" },
         { "redis://localhost:0", "port '0' is not a number from 1 to 65535" },
         { "redis://localhost:99999", "port '99999' is not a number from 1 to 65535" },
         { "redis://localhost:6379/x", "database 'x' is not a number" },
         { "redis://user:@localhost:6379", "empty password" },
+        { "redis://alice:s3%2@localhost", "a % not followed by two hex digits" },
+        { "redis://::1:6379", "an IPv6 host is written in brackets" },
+        { "redis://[::1", "an IPv6 host is written in brackets" },
+        { "redis://[::1]x", "after the IPv6 host ']' comes ':port' or nothing" },
+        { "redis://localhost?timeout=soon", "?timeout='soon' is not a duration" },
+        { "redis://localhost?timeout=1h", "?timeout='1h' is not a duration" },
+        { "redis://localhost?db=x", "?db='x' is not a database number" },
+        { "redis://localhost?tls=1", "unknown query parameter 'tls' (db and timeout are understood)" },
+        { "redis+cluster://localhost/2", "a Redis Cluster has only database 0" },
+        { "redis+cluster://localhost?db=1", "a Redis Cluster has only database 0" },
         { "unix://relative.sock", "the socket path must be absolute" },
-        { "unix:///tmp/r.sock?bd=1", "only ?db=N" },
+        { "unix:///tmp/r.sock?bd=1", "unknown query parameter 'bd'" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         rurl u;
         char err[512] = "";
-        cr_assert_eq(rurl_parse(cases[i].url, &u, err, sizeof err), -1, "%s accepted", cases[i].url);
+        cr_assert_eq(rurl_parse(cases[i].url, "REDIS_URL", &u, err, sizeof err), -1, "%s accepted", cases[i].url);
         cr_assert(strstr(err, cases[i].message), "%s: %s", cases[i].url, err);
         cr_assert_null(strstr(err, "s3cret"), "a password is never echoed: %s", err);
+        cr_assert_null(strstr(err, "s3%2"), "a password is never echoed: %s", err);
     }
-    rurl u;
-    char err[256];
-    cr_assert_eq(rurl_parse("redis://alice:s3cret@db.local:6380/2", &u, err, sizeof err), 0, "%s", err);
-    cr_assert(strcmp(u.user, "alice") == 0 && strcmp(u.password, "s3cret") == 0 && strcmp(u.host, "db.local") == 0);
-    cr_assert(u.port == 6380 && u.db == 2 && !u.is_unix);
-    cr_assert_eq(rurl_parse("unix:///run/redis.sock?db=3", &u, err, sizeof err), 0, "%s", err);
-    cr_assert(u.is_unix && strcmp(u.host, "/run/redis.sock") == 0 && u.db == 3);
 
-    const char *bad[] = { "run", "scenarios/burst.json", "--backend", "redis", "--redis-url", "redis://localhost", NULL };
+    const char *bad[] = { "run", "scenarios/burst.json", "--backend", "redis", "--redis-url", "redis://localhost:0", NULL };
+    char err[2048];
     cr_assert_eq(tsup_run(bad, err, sizeof err), 2);
-    cr_assert(strstr(err, "REDIS_URL: missing port"), "%s", err);
+    cr_assert(strstr(err, "--redis-url: port '0'"), "the message names where the URL came from: %s", err);
+}
+
+Test(redis, redis_urls_as_users_write_them)
+{
+    rurl u;
+    char err[256], where[300];
+    cr_assert_eq(rurl_parse("redis://alice:s3cret@db.local:6380/2", "REDIS_URL", &u, err, sizeof err), 0, "%s", err);
+    cr_assert(strcmp(u.user, "alice") == 0 && strcmp(u.password, "s3cret") == 0 && strcmp(u.host, "db.local") == 0);
+    cr_assert(u.port == 6380 && u.db == 2 && !u.is_unix && u.timeout_ms == 0);
+    cr_assert_eq(rurl_parse("redis://localhost", "REDIS_URL", &u, err, sizeof err), 0, "%s", err);
+    cr_assert(strcmp(u.host, "localhost") == 0 && u.port == 6379, "the port defaults to 6379");
+    cr_assert_eq(rurl_parse("redis://[::1]:6390", "REDIS_URL", &u, err, sizeof err), 0, "%s", err);
+    rurl_describe(&u, where, sizeof where);
+    cr_assert(strcmp(u.host, "::1") == 0 && u.port == 6390 && strcmp(where, "[::1]:6390") == 0, "%s", where);
+    cr_assert_eq(rurl_parse("redis://[fe80::1%25eth0]", "REDIS_URL", &u, err, sizeof err), 0, "%s", err);
+    cr_assert(u.port == 6379);
+    cr_assert_eq(rurl_parse("redis://localhost:6379?timeout=1&db=3", "REDIS_URL", &u, err, sizeof err), 0, "%s", err);
+    cr_assert(u.timeout_ms == 1000 && u.db == 3 && u.port == 6379, "timeout %d db %d", u.timeout_ms, u.db);
+    cr_assert_eq(rurl_parse("redis://h/1?timeout=250ms", "REDIS_URL", &u, err, sizeof err), 0, "%s", err);
+    cr_assert(u.timeout_ms == 250 && u.db == 1);
+    cr_assert_eq(rurl_parse("redis://us%40er:p%40ss%3Aw%2Frd@h:1", "REDIS_URL", &u, err, sizeof err), 0, "%s", err);
+    cr_assert(strcmp(u.user, "us@er") == 0 && strcmp(u.password, "p@ss:w/rd") == 0, "%s / %s", u.user, u.password);
+    cr_assert_eq(rurl_parse("redis://:p%20w@h", "REDIS_URL", &u, err, sizeof err), 0, "%s", err);
+    cr_assert(u.user[0] == '\0' && strcmp(u.password, "p w") == 0);
+    cr_assert_eq(rurl_parse("redis+cluster://10.0.0.7?timeout=2s", "REDIS_URL", &u, err, sizeof err), 0, "%s", err);
+    cr_assert(u.is_cluster && u.port == 6379 && u.timeout_ms == 2000);
+    cr_assert_eq(rurl_parse("unix:///run/redis.sock?db=3&timeout=5", "REDIS_URL", &u, err, sizeof err), 0, "%s", err);
+    cr_assert(u.is_unix && strcmp(u.host, "/run/redis.sock") == 0 && u.db == 3 && u.timeout_ms == 5000);
+}
+
+Test(redis, a_url_with_a_query_reaches_its_server, .timeout = 120)
+{
+    rsrv server;
+    char err[2048], url[128];
+    cr_assert_eq(rsrv_start(&server, NULL, err, sizeof err), 0, "%s", err);
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0?timeout=5s", server.port);
+    char *dir = tsup_tempdir(), out[300];
+    snprintf(out, sizeof out, "%s/out", dir);
+    const char *argv[] = { "run", "tests/fixtures/good/poisson_1000.json", "--backend", "redis", "--redis-url", url,
+                           "--out", out, "--quiet", NULL };
+    int rc = tsup_run(argv, err, sizeof err);
+    rsrv_stop(&server);
+    cr_assert_eq(rc, 0, "%s", err);
+    tsup_rmtree(dir);
+    free(dir);
 }
 
 Test(redis, unreachable_at_start_is_one_message_and_exit_3)

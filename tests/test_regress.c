@@ -46,7 +46,7 @@ static char *run_burst(scn_scenario *s, run_result *results, size_t *n, int brea
     *n = s->n_limiters;
     char *dir = tsup_tempdir(), out[512];
     snprintf(out, sizeof out, "%s/burst", dir);
-    out_context ctx = { "memory", NULL, NULL, "virtual", "test", 16, 0 };
+    out_context ctx = { "memory", NULL, NULL, "virtual", "test", 16, 0, NULL };
     cr_assert_eq(out_write_run(out, s, results, *n, &ctx, err, sizeof err), 0, "%s", err);
     bmem_destroy(m);
     gen_destroy(g);
