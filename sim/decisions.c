@@ -23,8 +23,8 @@ FILE *dlog_open(af_file *log, const char *dir, const scn_limiter *l, const char 
     snprintf(path, sizeof path, "%s/%s.%s.csv", dir, l->name, backend);
     if (af_open(log, path, err, errlen) != 0) return NULL;
     scn_params(l, params, sizeof params);
-    fprintf(log->f, "# ratelab decisions v1\n# limiter %s algorithm %s scope %s backend %s\n# params %s\n"
-                    "t_us,key,cost,allowed,delay_us\n",
+    fprintf(log->f, "# ratelab decisions v2\n# limiter %s algorithm %s scope %s backend %s\n# params %s\n"
+                    "t_us,key,cost,allowed,delay_us,remaining,retry_after_us\n",
             l->name, l->entry->name, l->global ? "global" : "key", backend, params);
     return log->f;
 }
@@ -72,6 +72,21 @@ static int dlog_params(scn_limiter *l, char *text, const char *path, char *err, 
     return 0;
 }
 
+/* What follows delay_us on a row: nothing in v1; in v2
+ * ",remaining,retry_after_us" (retry_after_us empty for never). */
+static int dlog_tail(const char *p, int v2)
+{
+    if (!v2) return *p == '\n' || *p == '\0';
+    char *end;
+    if (*p++ != ',') return 0;
+    long long remaining = strtoll(p, &end, 10);
+    if (end == p || *end != ',' || remaining <= -LIM_SAFE_MAX || remaining >= LIM_SAFE_MAX) return 0;
+    p = end + 1;
+    if (*p == '\n' || *p == '\0') return 1;
+    long long retry = strtoll(p, &end, 10);
+    return end != p && (*end == '\n' || *end == '\0') && retry >= 0 && retry < LIM_SAFE_MAX;
+}
+
 int dlog_check(const char *path, orc_report *r, char *limiter_name, char *worst_key, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
@@ -87,10 +102,13 @@ int dlog_check(const char *path, orc_report *r, char *limiter_name, char *worst_
     orc_check *c = NULL;
     size_t n = 0;
     if (!keys) { snprintf(err, errlen, "out of memory"); goto done; }
-    if (!fgets(line, sizeof line, f) || strcmp(line, "# ratelab decisions v1\n") != 0) {
-        snprintf(err, errlen, "%s:1: not a ratelab decision log (expected '# ratelab decisions v1')", path);
+    int v2 = 0;
+    if (!fgets(line, sizeof line, f) ||
+        (strcmp(line, "# ratelab decisions v1\n") != 0 && !(v2 = strcmp(line, "# ratelab decisions v2\n") == 0))) {
+        snprintf(err, errlen, "%s:1: not a ratelab decision log (expected '# ratelab decisions v2', or v1)", path);
         goto done;
     }
+    const char *columns = v2 ? "t_us,key,cost,allowed,delay_us,remaining,retry_after_us" : "t_us,key,cost,allowed,delay_us";
     if (!fgets(line, sizeof line, f) ||
         sscanf(line, "# limiter %63s algorithm %63s scope %15s backend %15s", l.name, algo, scope, backend) != 4) {
         snprintf(err, errlen, "%s:2: expected '# limiter NAME algorithm ALGO scope SCOPE backend BACKEND'", path);
@@ -114,8 +132,8 @@ int dlog_check(const char *path, orc_report *r, char *limiter_name, char *worst_
     }
     line[strcspn(line, "\n")] = '\0';
     if (dlog_params(&l, line + 9, path, err, errlen) != 0) goto done;
-    if (!fgets(line, sizeof line, f) || strcmp(line, "t_us,key,cost,allowed,delay_us\n") != 0) {
-        snprintf(err, errlen, "%s:4: expected the header t_us,key,cost,allowed,delay_us", path);
+    if (!fgets(line, sizeof line, f) || strncmp(line, columns, strlen(columns)) != 0 || line[strlen(columns)] != '\n') {
+        snprintf(err, errlen, "%s:4: expected the header %s", path, columns);
         goto done;
     }
     /* keys first, so the check can be sized once; the second pass reads
@@ -125,7 +143,7 @@ int dlog_check(const char *path, orc_report *r, char *limiter_name, char *worst_
     for (size_t no = 5; fgets(line, sizeof line, f); no++, rows_end = ftell(f)) {
         char *a = strchr(line, ','), *b = a ? strchr(a + 1, ',') : NULL;
         if (!b || kspace_intern(keys, a + 1, (size_t)(b - a - 1)) < 0) {
-            snprintf(err, errlen, "%s:%zu: expected t_us,key,cost,allowed,delay_us", path, no);
+            snprintf(err, errlen, "%s:%zu: expected %s", path, no, columns);
             goto done;
         }
     }
@@ -141,11 +159,13 @@ int dlog_check(const char *path, orc_report *r, char *limiter_name, char *worst_
         long long t, delay;
         unsigned cost;
         int allowed;
-        if (sscanf(line, "%lld,%299[^,],%u,%d,%lld", &t, key, &cost, &allowed, &delay) != 5 || cost < 1 ||
+        int at = 0;
+        if (sscanf(line, "%lld,%299[^,],%u,%d,%lld%n", &t, key, &cost, &allowed, &delay, &at) != 5 || cost < 1 ||
             cost > LIM_COUNT_MAX || (allowed != 0 && allowed != 1) || delay < 0 || t <= -LIM_SAFE_MAX ||
-            t >= LIM_SAFE_MAX || delay >= LIM_SAFE_MAX) {
+            t >= LIM_SAFE_MAX || delay >= LIM_SAFE_MAX || !dlog_tail(line + at, v2)) {
             snprintf(err, errlen, "%s:%zu: expected t_us (|t| < 2^53),key,cost (1 to %.0f),allowed (0 or 1),"
-                                  "delay_us (0 to 2^53)", path, no, LIM_COUNT_MAX);
+                                  "delay_us (0 to 2^53)%s", path, no, LIM_COUNT_MAX,
+                     v2 ? ",remaining (an integer),retry_after_us (an integer, or empty for never)" : "");
             goto done;
         }
         int64_t id = kspace_intern(keys, key, strlen(key));

@@ -3,11 +3,15 @@
  * (`ratelab check`).
  *
  * One file per limiter and backend, DIR/<limiter>.<backend>.csv:
- *   # ratelab decisions v1
+ *   # ratelab decisions v2
  *   # limiter <name> algorithm <algorithm> scope <key|global> backend <b>
  *   # params <name>=<value>;...
- *   t_us,key,cost,allowed,delay_us
+ *   t_us,key,cost,allowed,delay_us,remaining,retry_after_us
  *   <one line per decided request, in time order>
+ * remaining is what the limiter said is still admissible now (cost-1
+ * requests), retry_after_us its Retry-After for a refusal (0 when
+ * admitted; empty when this cost can never pass). A v1 log (without the
+ * last two columns) is read as well.
  * The header holds what the oracle needs to know the promise; the rows,
  * what the limiter did. Realtime runs log in the order of the times the
  * limiter decided at.
@@ -31,7 +35,12 @@ FILE *dlog_open(af_file *log, const char *dir, const scn_limiter *l, const char 
 /* One decided request. */
 static inline void dlog_write(FILE *f, int64_t t_us, const char *key, uint32_t cost, const lim_decision *d)
 {
-    fprintf(f, "%lld,%s,%u,%d,%lld\n", (long long)t_us, key, cost, d->allowed, (long long)d->delay_us);
+    if (d->retry_after_us == LIM_RETRY_NEVER)
+        fprintf(f, "%lld,%s,%u,%d,%lld,%lld,\n", (long long)t_us, key, cost, d->allowed, (long long)d->delay_us,
+                (long long)d->remaining);
+    else
+        fprintf(f, "%lld,%s,%u,%d,%lld,%lld,%lld\n", (long long)t_us, key, cost, d->allowed, (long long)d->delay_us,
+                (long long)d->remaining, (long long)d->retry_after_us);
 }
 
 /* Closes the log: with `keep`, puts it in place (0, or -1 with the path

@@ -261,6 +261,11 @@ Test(oracle, check_catches_hand_made_violating_logs_and_passes_a_legal_one)
     cr_assert(strstr(out, "worst: key global, 0.500 over between t=0.100000 s and t=0.150000 s"), "%s", out);
     cr_assert_eq(check_log("malformed.csv", out, sizeof out), 2);
     cr_assert(strstr(out, "malformed.csv:6: expected t_us (|t| < 2^53),key,cost (1 to 4000000)"), "%s", out);
+    cr_assert_eq(check_log("bucket_legal_v2.csv", out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "api: 6 decisions, 5 admitted, 0 violations"), "v2 reads as v1 does: %s", out);
+    cr_assert_eq(check_log("malformed_v2.csv", out, sizeof out), 2);
+    cr_assert(strstr(out, "malformed_v2.csv:6: expected t_us (|t| < 2^53),key,cost (1 to 4000000),allowed (0 or 1),"
+                          "delay_us (0 to 2^53),remaining (an integer),retry_after_us"), "%s", out);
 }
 
 Test(oracle, check_holds_hostile_logs_to_the_schema_with_file_and_line)
@@ -300,6 +305,18 @@ Test(oracle, a_run_logs_its_decisions_and_check_agrees_with_the_summary, .timeou
               report);
     cr_assert(strstr(report, "sliding_counter.memory.csv: sliding_counter: 13694 decisions, 6422 admitted, 0 violations, "
                              "vs the reference: 511 wrongly allowed, 516 wrongly blocked"), "%s", report);
+    /* a log says what the limiter said: remaining and Retry-After, the same on both backends */
+    char path[700];
+    for (int b = 0; b < 2; b++) {
+        snprintf(path, sizeof path, "%s/token_bucket.%s.csv", logs, b ? "redis" : "memory");
+        char *log = tsup_slurp(path);
+        cr_assert(log && strstr(log, "# ratelab decisions v2\n"), "%s", path);
+        cr_assert(strstr(log, "\nt_us,key,cost,allowed,delay_us,remaining,retry_after_us\n"), "%s", path);
+        cr_assert(strstr(log, "\n7,api:1,1,1,0,399,0\n"), "the first request leaves 399 of 400: %s", path);
+        /* the first refusal of the burst at 20 s: the bucket is empty and refills one token per 5 ms */
+        cr_assert(strstr(log, "\n20224713,api:1,1,0,0,0,1994\n"), "a refusal's Retry-After: %s", path);
+        free(log);
+    }
     tsup_rmtree(dir);
     free(dir);
 }
