@@ -213,9 +213,10 @@ double lim_rate_per_s(const lim_rate *r);
 /* The rate as it is used and was given: "0.5" (plain) or "20/min". */
 void lim_rate_format(const lim_rate *r, char *buf, size_t len);
 
-/* "rate=100;capacity=200": an entry's parameters (values, rates: in
+/* "rate=100 capacity=200": an entry's parameters (values, rates: in
  * e->params order) as given or defaulted, derived ones left out; what the
- * decision log's header and summary.csv's params column hold. */
+ * decision log's header and summary.csv's params column hold, in the
+ * syntax --params, SET and the sweep's CSVs use. */
 void lim_format_params(const lim_entry *e, const double *values, const lim_rate *rates, char *buf, size_t len);
 
 /* Parses the text of one value of parameter p (a choice by name, a rate as

@@ -231,9 +231,9 @@ void lim_format_params(const lim_entry *e, const double *values, const lim_rate 
         char rate[64];
         if (p->kind == LIM_PARAM_RATE) lim_rate_format(&rates[i], rate, sizeof rate);
         int w = p->kind == LIM_PARAM_CHOICE
-                    ? snprintf(buf + used, len - used, "%s%s=%s", used ? ";" : "", p->name, p->choices[(int)v])
-                : p->kind == LIM_PARAM_RATE ? snprintf(buf + used, len - used, "%s%s=%s", used ? ";" : "", p->name, rate)
-                                            : snprintf(buf + used, len - used, "%s%s=%.15g", used ? ";" : "", p->name, v);
+                    ? snprintf(buf + used, len - used, "%s%s=%s", used ? " " : "", p->name, p->choices[(int)v])
+                : p->kind == LIM_PARAM_RATE ? snprintf(buf + used, len - used, "%s%s=%s", used ? " " : "", p->name, rate)
+                                            : snprintf(buf + used, len - used, "%s%s=%.15g", used ? " " : "", p->name, v);
         if (w < 0) break;
         used += (size_t)w;
     }

@@ -40,6 +40,7 @@ for f in scenarios/*.json; do
     fi
     seconds=$(echo "$(date +%s.%N) $t0" | awk '{ printf "%.1f", $1 - $2 }')
     echo "regress [$i/$total] $name: $status ($seconds s)"
+    [ -n "$update" ] && [ "$status" = ok ] && grep "^tests/golden" "$log" | tail -n 5
     if [ "$status" = ok ]; then
         echo "  <testcase classname=\"regress.$backend\" name=\"$name\" time=\"$seconds\"/>" >>"$cases"
     else

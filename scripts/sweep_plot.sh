@@ -41,7 +41,7 @@ for csv in "$sweep"/*.csv; do
     params=$(awk -F, 'NR == 1 { for (i = 4; i <= NF && $i != "offered"; i++) printf "%s ", $i; exit }' "$csv")
     n=$(echo "$params" | wc -w)
     metrics="drop_pct peak_admitted_rps delay_p99_us"
-    # overload_s is -1 throughout when the scenario has no downstream
+    # overload_s is empty throughout when the scenario has no downstream
     if awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "overload_s") c = i; next } $c >= 0 { found = 1; exit }
                 END { exit !found }' "$csv"; then
         metrics="$metrics overload_s"

@@ -38,14 +38,14 @@ int dlog_close(af_file *log, int keep, char *err, size_t errlen)
     return af_commit(log, err, errlen);
 }
 
-/* Sets the limiter's parameters from "name=value;..." (as lim_format_params
- * writes them) and configures it through the algorithm's schema, so a log
+/* Sets the limiter's parameters from "name=value name=value" (as
+ * lim_format_params writes them; v1 logs separate them with ';') and configures it through the algorithm's schema, so a log
  * is held to the same ranges as a scenario. */
 static int dlog_params(scn_limiter *l, char *text, const char *path, char *err, size_t errlen)
 {
     lim_default_values(l->entry, l->values);
     unsigned given = 0;
-    for (char *save = NULL, *tok = strtok_r(text, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
+    for (char *save = NULL, *tok = strtok_r(text, "; ", &save); tok; tok = strtok_r(NULL, "; ", &save)) {
         char *eq = strchr(tok, '=');
         int i = eq ? (*eq = '\0', lim_param_index(l->entry, tok)) : -1;
         if (i < 0) {
@@ -127,7 +127,7 @@ int dlog_check(const char *path, orc_report *r, char *limiter_name, char *worst_
     }
     l.global = strcmp(scope, "global") == 0;
     if (!fgets(line, sizeof line, f) || strncmp(line, "# params ", 9) != 0) {
-        snprintf(err, errlen, "%s:3: expected '# params name=value;...'", path);
+        snprintf(err, errlen, "%s:3: expected '# params name=value name=value...'", path);
         goto done;
     }
     line[strcspn(line, "\n")] = '\0';

@@ -107,6 +107,13 @@ int gold_compare(const char *summary, const char *golden, FILE *out, char *err, 
             continue;
         }
         double expected = strtod(csv_get(&g, r, ge), NULL), tol = strtod(csv_get(&g, r, gt), NULL);
+        if (!csv_get(&s, row, col)[0]) {
+            /* an empty field is "not applicable", never 0 */
+            fprintf(out, "%s: %s (%s): %s: expected %s, got an empty field (not applicable in this run)\n", golden,
+                    lim, be, metric, csv_get(&g, r, ge));
+            problems++;
+            continue;
+        }
         double got = strtod(csv_get(&s, row, col), NULL);
         if (fabs(got - expected) > tol) {
             fprintf(out, "%s: %s (%s): %s: expected %s, got %s (tolerance %s)\n", golden, lim, be, metric,

@@ -404,6 +404,18 @@ static cJSON *out_run_json(const scn_scenario *s, const run_result *r, size_t n,
     if (ctx->redis) cJSON_AddStringToObject(root, "redis", ctx->redis);
     if (ctx->run_id) cJSON_AddStringToObject(root, "run_id", ctx->run_id);
     cJSON_AddStringToObject(root, "mode", ctx->mode);
+    /* what the report draws as lines: the service's capacity, the targets judged by */
+    if (s->downstream.present) {
+        cJSON *d = cJSON_AddObjectToObject(root, "downstream");
+        cJSON_AddNumberToObject(d, "capacity_rps", s->downstream.capacity_rps);
+    }
+    if (ctx->verdict && ctx->verdict->targets.n) {
+        char spec[TGT_MAX_TERMS * 66] = "";
+        for (size_t k = 0; k < ctx->verdict->targets.n; k++)
+            snprintf(spec + strlen(spec), sizeof spec - strlen(spec), "%s%s", k ? " " : "",
+                     ctx->verdict->targets.term[k].text);
+        cJSON_AddStringToObject(root, "targets", spec);
+    }
     cJSON *lims = cJSON_AddArrayToObject(root, "limiters");
     for (size_t i = 0; i < n; i++) {
         const scn_limiter *l = r[i].limiter;
@@ -549,7 +561,10 @@ static int out_write_json(FILE *f, const void *a)
     return text ? 0 : -1;
 }
 
-#define COL_JSON(name, fmt, value) out_json_field(row, #name, fmt, value);
+/* not applicable: null */
+#define COL_JSON(name, fmt, value, applies) \
+    if (applies) out_json_field(row, #name, fmt, value); \
+    else cJSON_AddNullToObject(row, #name);
 
 /* A column's value as JSON: a number when it reads as one, else a string. */
 __attribute__((format(printf, 3, 4))) static void out_json_field(cJSON *row, const char *name, const char *fmt, ...)

@@ -19,13 +19,18 @@ void qout_summary_fields(FILE *f, const run_result *r)
     }
     const run_queue_result *q = r->queue;
     const qm_report *p = &q->report;
-    fprintf(f, ",%llu,%llu,%llu,%llu,%lld,%llu,%llu,%llu,%llu,%llu,%llu,%lld,%.3f,%s,%.0f,%.0f,%llu,%llu",
+    fprintf(f, ",%llu,%llu,%llu,%llu,%lld,%llu,%llu,%llu,%llu,%llu,%llu,%lld,%.3f,%s,",
             (unsigned long long)p->produced, (unsigned long long)p->succeeded, (unsigned long long)p->dead_lettered,
             (unsigned long long)p->still_queued, (long long)p->lost, (unsigned long long)p->deliveries,
             (unsigned long long)p->retries, (unsigned long long)p->duplicates, (unsigned long long)q->reaped,
             (unsigned long long)p->max_queue_len, (unsigned long long)p->max_processing, (long long)p->block_max_us,
-            (double)p->drained_at_us / 1e6, q->durability, q->msgs_per_s_durable, q->msgs_per_s_volatile,
-            (unsigned long long)q->consumer_kills, (unsigned long long)q->server_restarts);
+            (double)p->drained_at_us / 1e6, strcmp(q->durability, "n/a") == 0 ? "" : q->durability);
+    /* empty: not measured (in memory, or on a server ratelab did not start) */
+    if (q->msgs_per_s_durable > 0 && q->msgs_per_s_volatile > 0)
+        fprintf(f, "%.0f,%.0f", q->msgs_per_s_durable, q->msgs_per_s_volatile);
+    else
+        fputc(',', f);
+    fprintf(f, ",%llu,%llu", (unsigned long long)q->consumer_kills, (unsigned long long)q->server_restarts);
 }
 
 int qout_any(const run_result *r, size_t n)

@@ -198,7 +198,7 @@ int rec_read_sweep(const char *path, rec_point **p, size_t *n, size_t *cap, char
     csv_table t;
     if (csv_load(path, &t, err, errlen) != 0) return -1;
     enum { LIM, ALG, POINT, OFFERED, DROP, ADMIT, PEAK, OVERLOAD, DELAY, E2E, VIOL, NCOL };
-    static const char *const want[NCOL] = { "limiter", "algorithm", "point", "offered", "drop_pct", "admit_ratio",
+    static const char *const want[NCOL] = { "limiter", "algorithm", "point", "offered", "drop_pct", "admit_pct",
                                             "peak_admitted_rps", "overload_s", "delay_p99_us", "e2e_p99_us",
                                             "violations" };
     int col[NCOL], rc = -1;
@@ -236,16 +236,18 @@ int rec_read_sweep(const char *path, rec_point **p, size_t *n, size_t *cap, char
         if (!bad && !(point >= 1 && point <= 1e9 && point == floor(point))) bad = 1;
         q->point = bad ? 0 : (size_t)point;
         q->metric[TGT_DROP_PCT] = rec_number(csv_get(&t, r, col[DROP]), &bad);
-        q->metric[TGT_ADMIT_PCT] = 100 * rec_number(csv_get(&t, r, col[ADMIT]), &bad);
+        q->metric[TGT_ADMIT_PCT] = rec_number(csv_get(&t, r, col[ADMIT]), &bad);
         q->metric[TGT_PEAK_RPS] = rec_number(csv_get(&t, r, col[PEAK]), &bad);
         q->metric[TGT_DELAY_P99_MS] = rec_number(csv_get(&t, r, col[DELAY]), &bad) / 1000;
-        double overload = rec_number(csv_get(&t, r, col[OVERLOAD]), &bad);
-        double e2e = rec_number(csv_get(&t, r, col[E2E]), &bad);
-        /* -1: the scenario has no downstream */
+        /* empty (or -1, from an older ratelab): the scenario has no downstream */
+        const char *ov = csv_get(&t, r, col[OVERLOAD]), *e2 = csv_get(&t, r, col[E2E]);
+        double overload = *ov ? rec_number(ov, &bad) : -1;
+        double e2e = *e2 ? rec_number(e2, &bad) : -1;
         q->metric[TGT_OVERLOAD_S] = overload < 0 ? NAN : overload;
         q->metric[TGT_E2E_P99_MS] = e2e < 0 ? NAN : e2e / 1000;
-        double violations = rec_number(csv_get(&t, r, col[VIOL]), &bad);
-        /* -1: not checked; otherwise a count */
+        /* empty (or -1): not checked; otherwise a count */
+        const char *vi = csv_get(&t, r, col[VIOL]);
+        double violations = *vi ? rec_number(vi, &bad) : -1;
         if (!bad && !(violations >= -1 && violations <= 9e18 && violations == floor(violations))) bad = 1;
         q->violations = bad ? 0 : (long long)violations;
         if (bad) {

@@ -1002,15 +1002,15 @@ void scn_params(const scn_limiter *l, char *buf, size_t len)
 {
     if (l->entry->kind == LIM_KIND_FLEET) {
         const scn_fleet *f = l->fleet;
-        size_t used = (size_t)snprintf(buf, len, "limiter=%s;strategy=%s;nodes=%u;balance=%s", l->base->name,
+        size_t used = (size_t)snprintf(buf, len, "limiter=%s strategy=%s nodes=%u balance=%s", l->base->name,
                                        flt_strategy_names[f->strategy], f->nodes, flt_balance_names[f->balance]);
         if (f->strategy == SCN_FLEET_LOCAL_SYNC && used < len)
-            used += (size_t)snprintf(buf + used, len - used, ";sync_ms=%g", (double)f->sync_us / 1000);
+            used += (size_t)snprintf(buf + used, len - used, " sync_ms=%g", (double)f->sync_us / 1000);
         if (f->interval_us && used < len)
-            used += (size_t)snprintf(buf + used, len - used, ";interval_ms=%g", (double)f->interval_us / 1000);
+            used += (size_t)snprintf(buf + used, len - used, " interval_ms=%g", (double)f->interval_us / 1000);
         if (f->lease_us && used < len)
-            used += (size_t)snprintf(buf + used, len - used, ";lease_ms=%g", (double)f->lease_us / 1000);
-        if (f->link_mean_ms > 0 && used < len) snprintf(buf + used, len - used, ";link_ms=%g", f->link_mean_ms);
+            used += (size_t)snprintf(buf + used, len - used, " lease_ms=%g", (double)f->lease_us / 1000);
+        if (f->link_mean_ms > 0 && used < len) snprintf(buf + used, len - used, " link_ms=%g", f->link_mean_ms);
         return;
     }
     if (l->entry->kind != LIM_KIND_CHAIN) {
@@ -1020,7 +1020,7 @@ void scn_params(const scn_limiter *l, char *buf, size_t len)
     size_t used = (size_t)snprintf(buf, len, "tiers=");
     for (size_t i = 0; i < l->n_tiers && used < len; i++)
         used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "+" : "", l->tiers[i].name);
-    if (used < len) snprintf(buf + used, len - used, ";policy=%s", chain_policy_names[l->policy]);
+    if (used < len) snprintf(buf + used, len - used, " policy=%s", chain_policy_names[l->policy]);
 }
 
 /* ---- limiters -------------------------------------------------------- */

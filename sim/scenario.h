@@ -169,7 +169,7 @@ int scn_load(const char *path, const scn_options *opt, scn_scenario *out, char *
 
 void scn_free(scn_scenario *s);
 
-/* "rate=100;capacity=200" for a limiter, "tiers=a+b;policy=..." for a
+/* "rate=100 capacity=200" for a limiter, "tiers=a+b policy=..." for a
  * chain: what summary.csv and the decision log name as its parameters. */
 void scn_params(const scn_limiter *l, char *buf, size_t len);
 

@@ -298,3 +298,35 @@ void tsup_run_backends(const char *path, const char *backends, const char *dir, 
                            NULL };
     cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s: %s", path, err);
 }
+
+/* The k-th field of the line at p (fields split on ','; none is quoted in
+ * the CSVs tests read this way), into buf. 0 when the line has fewer. */
+static int tsup_nth(const char *p, size_t k, char *buf, size_t len)
+{
+    for (size_t i = 0; i < k; i++) {
+        p += strcspn(p, ",\n");
+        if (*p != ',') return 0;
+        p++;
+    }
+    size_t n = strcspn(p, ",\n");
+    snprintf(buf, len, "%.*s", (int)n, p);
+    return 1;
+}
+
+const char *tsup_field(const char *csv, size_t row, const char *column, char *buf, size_t len)
+{
+    size_t col = 0, want = strlen(column);
+    const char *h = csv;
+    for (;;) {
+        size_t n = strcspn(h, ",\n");
+        if (n == want && strncmp(h, column, n) == 0) break;
+        cr_assert(h[n] == ',', "no column %s in the CSV", column);
+        h += n + 1;
+        col++;
+    }
+    const char *line = strchr(csv, '\n');
+    for (size_t r = 0; line && r < row; r++) line = strchr(line + 1, '\n');
+    cr_assert(line && line[1], "no row %zu in the CSV", row);
+    cr_assert(tsup_nth(line + 1, col, buf, len), "row %zu has no field %s", row, column);
+    return buf;
+}

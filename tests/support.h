@@ -76,6 +76,11 @@ char *tsup_tempdir(void);
 /* Removes a directory tree. */
 void tsup_rmtree(const char *path);
 
+/* Field `column` of data row `row` (0-based, after the header) of the CSV
+ * text `csv`, copied into buf (empty when the field is; the test fails
+ * when the column or the row is missing). Returns buf. */
+const char *tsup_field(const char *csv, size_t row, const char *column, char *buf, size_t len);
+
 /* 1 when the file at path starts with the PNG signature. */
 int tsup_is_png(const char *path);
 

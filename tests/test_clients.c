@@ -283,14 +283,15 @@ Test(clients, realtime_clients_come_back_on_the_wall_clock, .timeout = 120)
     cr_assert(csv);
     /* header names -> the realtime row's values */
     char *row = strchr(csv, '\n') + 1;
-    long long intents = -1, violations = -2, over = -2;
+    long long intents = -1, over = -2;
+    int violations_empty = 0;
     double amplification = -1;
     const char *h = csv, *f = row;
     while (h < row - 1) {
         size_t hl = strcspn(h, ",\n"), fl = strcspn(f, ",\n");
         if (hl == 7 && strncmp(h, "intents", 7) == 0) intents = atoll(f);
         if (hl == 13 && strncmp(h, "amplification", 13) == 0) amplification = atof(f);
-        if (hl == 10 && strncmp(h, "violations", 10) == 0) violations = atoll(f);
+        if (hl == 10 && strncmp(h, "violations", 10) == 0) violations_empty = fl == 0;
         if (hl == 13 && strncmp(h, "over_admitted", 13) == 0) over = atoll(f);
         h += hl + 1;
         f += fl + 1;
@@ -298,7 +299,8 @@ Test(clients, realtime_clients_come_back_on_the_wall_clock, .timeout = 120)
     cr_assert_eq(intents, (long long)v.clients.intents, "the same arrivals");
     double virt = (double)v.summary.offered / (double)v.clients.intents;
     cr_assert(fabs(amplification - virt) < 0.1 * virt, "realtime amplification %.3f, virtual %.3f", amplification, virt);
-    cr_assert_eq(violations, -1, "nothing lost, no intent ended twice");
+    /* realtime decisions have no order the oracle could replay: not checked, an empty field */
+    cr_assert(violations_empty, "nothing lost, no intent ended twice, and violations not applicable");
     cr_assert_eq(over, 0);
     free(csv);
     run_result_free(&v);

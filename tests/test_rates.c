@@ -259,9 +259,9 @@ Test(rates, replayed_times_under_a_time_scale_are_exact, .timeout = 60)
     char *csv = tsup_slurp(path);
     cr_assert(csv);
     /* every request lands on its whole second, where each limit has exactly one to give */
-    cr_assert(strstr(csv, "\ntb,token_bucket,memory,key,rate=1/s;capacity=1,200,200,0,"), "%s", csv);
-    cr_assert(strstr(csv, "\ngcra,gcra,memory,key,rate=1;burst=1,200,200,0,"), "%s", csv);
-    cr_assert(strstr(csv, "\nmeter,leaky_bucket,memory,key,rate=60/min;capacity=0;mode=meter,200,200,0,"), "%s", csv);
+    cr_assert(strstr(csv, "\ntb,token_bucket,memory,key,rate=1/s capacity=1,200,200,0,"), "%s", csv);
+    cr_assert(strstr(csv, "\ngcra,gcra,memory,key,rate=1 burst=1,200,200,0,"), "%s", csv);
+    cr_assert(strstr(csv, "\nmeter,leaky_bucket,memory,key,rate=60/min capacity=0 mode=meter,200,200,0,"), "%s", csv);
     free(csv);
     tsup_rmtree(dir);
     free(dir);

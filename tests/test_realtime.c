@@ -26,22 +26,14 @@ static size_t read_summary(const char *dir, row *rows, size_t max)
     char *csv = tsup_slurp(path);
     cr_assert(csv, "no %s", path);
     size_t n = 0;
-    for (char *line = strchr(csv, '\n') + 1; *line && n < max; line = strchr(line, '\n') + 1, n++) {
-        char *field[64];
-        int k = 0;
-        for (char *p = line; k < 64;) {
-            field[k++] = p;
-            p = strpbrk(p, ",\n");
-            if (!p || *p == '\n') break;
-            p++;
-        }
-        cr_assert_geq(k, 21);
-        sscanf(field[0], "%63[^,]", rows[n].name);
-        rows[n].offered = strtoull(field[5], NULL, 10);
-        rows[n].admitted = strtoull(field[6], NULL, 10);
-        rows[n].errors = strtoull(field[19], NULL, 10);
-        rows[n].over = strtoll(field[20], NULL, 10);
-        rows[n].latency_max_ns = k > 37 ? strtoll(field[37], NULL, 10) : 0;   /* wall_latency_max_ns */
+    for (const char *line = strchr(csv, '\n') + 1; *line && n < max; line = strchr(line, '\n') + 1, n++) {
+        char v[64];
+        snprintf(rows[n].name, sizeof rows[n].name, "%s", tsup_field(csv, n, "limiter", v, sizeof v));
+        rows[n].offered = strtoull(tsup_field(csv, n, "offered", v, sizeof v), NULL, 10);
+        rows[n].admitted = strtoull(tsup_field(csv, n, "admitted", v, sizeof v), NULL, 10);
+        rows[n].errors = strtoull(tsup_field(csv, n, "errors", v, sizeof v), NULL, 10);
+        rows[n].over = strtoll(tsup_field(csv, n, "over_admitted", v, sizeof v), NULL, 10);
+        rows[n].latency_max_ns = strtoll(tsup_field(csv, n, "wall_latency_max_ns", v, sizeof v), NULL, 10);
     }
     free(csv);
     return n;

@@ -181,15 +181,15 @@ Test(recommend, crafted_sweep_csvs_are_refused_with_their_line)
 {
     char *dir = tsup_tempdir(), path[600];
     snprintf(path, sizeof path, "%s/x.csv", dir);
-    const char *head = "limiter,algorithm,point,rate,offered,drop_pct,admit_ratio,peak_admitted_rps,overload_s,"
+    const char *head = "limiter,algorithm,point,rate,offered,drop_pct,admit_pct,peak_admitted_rps,overload_s,"
                        "delay_p99_us,e2e_p99_us,violations\n";
     char longer[700];
     memset(longer, '9', 600);
     longer[600] = '\0';
     struct { const char *row, *message; } cases[] = {
-        { "tb,token_bucket,-1,10,100,5,0.95,10,-1,0,-1,0\n", "x.csv:2: a metric is not a number" },
-        { "tb,token_bucket,1e300,10,100,5,0.95,10,-1,0,-1,0\n", "x.csv:2: a metric is not a number" },
-        { "tb,token_bucket,1,10,100,5,0.95,10,-1,0,-1,1e300\n", "x.csv:2: a metric is not a number" },
+        { "tb,token_bucket,-1,10,100,5,95,10,,0,,0\n", "x.csv:2: a metric is not a number" },
+        { "tb,token_bucket,1e300,10,100,5,95,10,,0,,0\n", "x.csv:2: a metric is not a number" },
+        { "tb,token_bucket,1,10,100,5,95,10,,0,,1e300\n", "x.csv:2: a metric is not a number" },
         { NULL, "x.csv:2: the parameters take more than" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -197,7 +197,7 @@ Test(recommend, crafted_sweep_csvs_are_refused_with_their_line)
         cr_assert(f);
         fputs(head, f);
         if (cases[i].row) fputs(cases[i].row, f);
-        else fprintf(f, "tb,token_bucket,1,%s,100,5,0.95,10,-1,0,-1,0\n", longer);
+        else fprintf(f, "tb,token_bucket,1,%s,100,5,95,10,,0,,0\n", longer);
         fclose(f);
         rec_point *p = NULL;
         size_t n = 0, cap = 0;

@@ -277,22 +277,20 @@ Test(redis_queue, short_chaos_run_loses_nothing_with_appendfsync_always, .timeou
     snprintf(path, sizeof path, "%s/summary.csv", out);
     char *csv = tsup_slurp(path);
     cr_assert(csv);
-    /* the row's queue columns: produced, succeeded, dead, still queued, lost ... kills, restarts */
-    char *row = strchr(csv, '\n') + 1;
-    char *fields[80];
-    size_t n = 0;
-    for (char *save = NULL, *f = strtok_r(row, ",\n", &save); f && n < 80; f = strtok_r(NULL, ",\n", &save))
-        fields[n++] = f;
-    cr_assert_geq(n, 18);
-    long long produced = atoll(fields[n - 18]), succeeded = atoll(fields[n - 17]), dead = atoll(fields[n - 16]);
-    long long queued = atoll(fields[n - 15]), lost = atoll(fields[n - 14]);
+    char v[64];
+    long long produced = atoll(tsup_field(csv, 0, "queue_produced", v, sizeof v));
+    long long succeeded = atoll(tsup_field(csv, 0, "queue_succeeded", v, sizeof v));
+    long long dead = atoll(tsup_field(csv, 0, "queue_dead_lettered", v, sizeof v));
+    long long queued = atoll(tsup_field(csv, 0, "queue_still_queued", v, sizeof v));
+    long long lost = atoll(tsup_field(csv, 0, "queue_lost", v, sizeof v));
     cr_assert_gt(produced, 1000);
     cr_assert_eq(lost, 0, "lost %lld of %lld", lost, produced);
     cr_assert_eq(succeeded + dead + queued, produced);
-    cr_assert_str_eq(fields[n - 5], "always");
-    cr_assert_eq(atoll(fields[n - 2]), 6);
-    cr_assert_eq(atoll(fields[n - 1]), 1);
-    cr_assert_geq(atoll(fields[n - 10]), 1, "the reaper returned what the killed consumers held");
+    cr_assert_str_eq(tsup_field(csv, 0, "queue_durability", v, sizeof v), "always");
+    cr_assert_eq(atoll(tsup_field(csv, 0, "queue_consumer_kills", v, sizeof v)), 6);
+    cr_assert_eq(atoll(tsup_field(csv, 0, "queue_server_restarts", v, sizeof v)), 1);
+    cr_assert_geq(atoll(tsup_field(csv, 0, "queue_reaped", v, sizeof v)), 1,
+                  "the reaper returned what the killed consumers held");
     free(csv);
     tsup_rmtree(dir);
     free(dir);
