@@ -31,7 +31,10 @@ CFLAGS_COMMON = $(WARN) -g -MMD -MP -DRATELAB_VERSION='"$(VERSION)"' $(shell pkg
 LDLIBS_COMMON = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-GEN_SRC  := build/gen/lua_sources.c
+GEN_SRC  := build/gen/lua_sources.c build/gen/report_assets.c
+# What every index.html inlines (sim/report_assets.h).
+ASSETS   := sim/report/page.js sim/report/page.css vendor/uplot/uPlot.iife.min.js vendor/uplot/uPlot.min.css \
+            scripts/palette.gp
 LIB_SRC  := $(wildcard algorithms/*.c) $(filter-out sim/main.c,$(wildcard sim/*.c)) $(GEN_SRC)
 TEST_SRC := $(wildcard tests/*.c)
 
@@ -77,9 +80,13 @@ LUA_FILES := $(sort $(wildcard algorithms/lua/*.lua sim/lua/*.lua))
 LUA_LIST  := build/gen/lua_files.txt
 $(shell mkdir -p build/gen && (echo '$(LUA_FILES)' | cmp -s - $(LUA_LIST) || echo '$(LUA_FILES)' > $(LUA_LIST)))
 
-$(GEN_SRC): $(LUA_FILES) $(LUA_LIST) scripts/embed_lua.sh
+build/gen/lua_sources.c: $(LUA_FILES) $(LUA_LIST) scripts/embed_lua.sh
 	@mkdir -p $(dir $@)
 	scripts/embed_lua.sh $@
+
+build/gen/report_assets.c: $(ASSETS) scripts/embed_assets.sh
+	@mkdir -p $(dir $@)
+	scripts/embed_assets.sh $@ $(ASSETS)
 
 ratelab: $(REL_OBJ) build/release/sim/main.o
 	$(CC) $(CFLAGS_COMMON) -O2 -o $@ $^ $(LDLIBS_COMMON)

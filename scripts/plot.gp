@@ -1,7 +1,10 @@
 # plot.gp -- ratelab's charts from one results directory.
 # Called by scripts/plot.sh with: dir, names (space-separated series
 # "limiter@backend"), levels (what each series' level is), tagged (1: show
-# the backend in labels), tick (seconds per row), fmt ("png" or "svg"), title.
+# the backend in labels), tick (seconds per row), fmt ("png" or "svg"), title,
+# colours and dashes (per series: its limiter's palette colour, 2 for a
+# second backend), dcolours (the deciders' colours), capacity (the
+# downstream's, 0 without one).
 # Rows of timeseries.csv are grouped by limiter and backend; a row of
 # another series becomes NaN, so each series draws one unbroken line.
 
@@ -9,6 +12,9 @@ set datafile separator ','
 set datafile columnheaders
 set datafile missing NaN
 set termoption noenhanced
+load 'palette.gp'
+lc_of(i) = word(colours, i) + 0
+dt_of(i) = word(dashes, i) + 0
 ts = dir.'/timeseries.csv'
 n = words(names)
 first = word(names, 1)
@@ -21,6 +27,8 @@ if (fmt eq 'png') {
 set grid
 set key outside right top
 set xlabel 'time (s)'
+# rates as plain numbers (2500, not 2.5e+03); times below as 30 ns, 500 ms, 2 s
+set format y '%.0f'
 
 series(dummy) = strcol('limiter').'@'.strcol('backend')
 pick(name, col) = series(0) eq name ? column(col) : NaN
@@ -31,28 +39,34 @@ set output outdir.'/plots/offered_admitted.'.fmt
 set title title.': offered vs passed downstream (admitted, at release time)'
 set ylabel 'requests per second'
 plot ts using 't_s':(per_s(first, 'offered')) with lines lw 2 lc rgb 'gray60' title 'offered', \
-     for [i=1:n] ts using 't_s':(per_s(word(names, i), 'released')) with lines lw 1.5 title label(word(names, i))
+     for [i=1:n] ts using 't_s':(per_s(word(names, i), 'released')) with lines lw 1.5 lc lc_of(i) dt dt_of(i) title label(word(names, i)), \
+     (capacity > 0 ? capacity : NaN) with lines lw 1.5 dt 3 lc rgb '#c62828' title (capacity > 0 ? sprintf("downstream capacity %.0f/s", capacity) : '')
 
 set output outdir.'/plots/dropped.'.fmt
 set title title.': dropped'
-plot for [i=1:n] ts using 't_s':(per_s(word(names, i), 'dropped')) with lines lw 1.5 title label(word(names, i))
+plot for [i=1:n] ts using 't_s':(per_s(word(names, i), 'dropped')) with lines lw 1.5 lc lc_of(i) dt dt_of(i) title label(word(names, i))
 
 set output outdir.'/plots/delay.'.fmt
 set title title.': delay of admitted requests (p99 solid, p50 dashed)'
-set ylabel 'delay (ms)'
-plot for [i=1:n] ts using 't_s':(pick(word(names, i), 'delay_p99_us') / 1000.0) with lines lw 1.5 lc i title label(word(names, i)).' p99', \
-     for [i=1:n] ts using 't_s':(pick(word(names, i), 'delay_p50_us') / 1000.0) with lines dt 2 lc i notitle
+set ylabel 'delay'
+set format y '%.0s %cs'
+plot for [i=1:n] ts using 't_s':(pick(word(names, i), 'delay_p99_us') * 1e-6) with lines lw 1.5 lc lc_of(i) title label(word(names, i)).' p99', \
+     for [i=1:n] ts using 't_s':(pick(word(names, i), 'delay_p50_us') * 1e-6) with lines dt 2 lc lc_of(i) notitle
+set format y '%.0f'
 
 # A queue decides nothing per request: only the limiters ("deciders") have a latency.
 nd = words(deciders)
 if (nd > 0) {
     set output outdir.'/plots/latency.'.fmt
     set title title.': decision latency, sampled (p99 solid, p50 dashed)'
-    set ylabel 'ns'
+    set ylabel 'decision time'
+    # seconds with an SI prefix: 30 ns, 1.5 us, 100 ms (never 1e+08)
+    set format y '%.0s %cs'
     set logscale y
-    plot for [i=1:nd] ts using 't_s':(pick(word(deciders, i), 'wall_latency_p99_ns') > 0 ? pick(word(deciders, i), 'wall_latency_p99_ns') : NaN) with lines lw 1.5 lc i title label(word(deciders, i)).' p99', \
-         for [i=1:nd] ts using 't_s':(pick(word(deciders, i), 'wall_latency_p50_ns') > 0 ? pick(word(deciders, i), 'wall_latency_p50_ns') : NaN) with lines dt 2 lc i notitle
+    plot for [i=1:nd] ts using 't_s':(pick(word(deciders, i), 'wall_latency_p99_ns') > 0 ? pick(word(deciders, i), 'wall_latency_p99_ns') * 1e-9 : NaN) with lines lw 1.5 lc (word(dcolours, i) + 0) title label(word(deciders, i)).' p99', \
+         for [i=1:nd] ts using 't_s':(pick(word(deciders, i), 'wall_latency_p50_ns') > 0 ? pick(word(deciders, i), 'wall_latency_p50_ns') * 1e-9 : NaN) with lines dt 2 lc (word(dcolours, i) + 0) notitle
     unset logscale y
+    set format y '%.0f'
 }
 
 # Accuracy of the approximations against the exact sliding log, and
@@ -65,6 +79,7 @@ set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set logscale y
 set yrange [0.001:100]
+set format y '%g'
 set ylabel '% of requests'
 set xlabel ''
 set xtics rotate by -20
@@ -74,6 +89,7 @@ plot acc using (column('wrongly_allowed_pct') > 0 ? column('wrongly_allowed_pct'
      '' using (column('wrong_pct') > 0 ? column('wrong_pct') : NaN) title 'wrong, in all'
 unset logscale y
 set yrange [*:*]
+set format y '%.0f'
 set xtics norotate
 set style data lines
 set xlabel 'time (s)'
@@ -106,6 +122,6 @@ do for [i=1:n] {
     name = word(names, i)
     set title label(name).' ('.word(levels, i).')'
     set ylabel 'level'
-    plot ts using 't_s':(pick(name, 'level')) with steps lw 1.5 lc rgb '#2ca02c' notitle
+    plot ts using 't_s':(pick(name, 'level')) with steps lw 1.5 lc lc_of(i) notitle
 }
 unset multiplot

@@ -25,6 +25,14 @@ for series in $names; do
               sub(/.*"level":[[:space:]]*"/, ""); sub(/".*/, ""); print; exit }' "$dir/run.json")
     levels="$levels ${level:-level}"
 done
+# a limiter's colour is its place among the limiters (scripts/palette.gp),
+# the same on every backend (a second backend is dashed)
+colours=$(echo "$names" | tr ' ' '\n' | awk -F@ 'NF { if (!($1 in at)) at[$1] = ++n; printf "%d ", at[$1] }')
+dashes=$(echo "$names" | tr ' ' '\n' | awk -F@ 'NF { printf "%d ", (seen[$1]++ ? 2 : 1) }')
+dcolours=$(echo "$deciders" | tr ' ' '\n' | awk -F@ 'NF { print }' | while read -r s; do
+    i=1; for n in $names; do [ "$n" = "$s" ] && { echo "$colours" | awk -v i=$i '{ printf "%s ", $i }'; break; }; i=$((i + 1)); done
+done)
+capacity=$(sed -n 's/.*"capacity_rps":[[:space:]]*\([0-9.e+]*\).*/\1/p' "$dir/run.json" | head -n 1)
 tick=$(awk -F, 'NR == 2 { a = $4 } NR == 3 { print $4 - a; exit }' "$dir/timeseries.csv")
 [ -n "$tick" ] || tick=1
 title=$(sed -n 's/.*"name":[[:space:]]*"\(.*\)".*/\1/p' "$dir/run.json" | head -n 1 | tr -d "'\\\\")
@@ -53,7 +61,7 @@ draw() {
 for fmt in png svg; do
     # gnuplot writes into $tmp/plots; the CSV is read from $dir
     draw timeseries.csv plot.gp -e "dir='$dir'; names='$names'; deciders='$deciders'; levels='$levels'; tagged=$((backends > 1)); tick=$tick; fmt='$fmt'; title='$title'" \
-        -e "outdir='$tmp'"
+        -e "outdir='$tmp'; colours='$colours'; dashes='$dashes'; dcolours='$dcolours'; capacity=${capacity:-0}"
     if [ -f "$dir/tts.csv" ]; then
         clients=$(awk -F, 'NR > 1 && !seen[$1 "@" $2]++ { printf "%s@%s ", $1, $2 }' "$dir/tts.csv")
         draw tts.csv clients.gp -e "dir='$dir'; names='$clients'; tagged=$((backends > 1)); tick=$tick; fmt='$fmt'; title='$title'; outdir='$tmp'"

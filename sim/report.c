@@ -15,6 +15,9 @@
 #include "atomicfile.h"
 #include "csvfile.h"
 #include "fsutil.h"
+#include "report_assets.h"
+#include "report_charts.h"
+#include "targets.h"
 
 /* run.json is a few KiB; anything far larger was not written by ratelab */
 #define REP_MAX_JSON_BYTES (16u << 20)
@@ -112,36 +115,6 @@ static void rep_free_names(char **names, size_t n)
 
 /* ---- sections ------------------------------------------------------------------------- */
 
-static const char rep_style[] =
-    "body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1280px;padding:0 18px 40px;color:#1d2330}"
-    "h1{font-size:22px;margin:18px 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ccd}"
-    "h3{font-size:15px;margin:18px 0 6px}.desc{color:#445;max-width:900px}"
-    ".scroll{overflow-x:auto}table{border-collapse:collapse;font-size:13px}"
-    "th,td{padding:3px 8px;border-bottom:1px solid #e3e5ea;text-align:right;white-space:nowrap}"
-    "th{background:#f3f4f7;position:sticky;top:0}td.t,th.t{text-align:left}"
-    "tr.meets td{background:#eaf7ea}tr.bad td{background:#fbeaea}"
-    ".plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(440px,1fr));gap:14px}"
-    "figure{margin:0}figure img{width:100%;height:auto;border:1px solid #e3e5ea}"
-    "figcaption{font-size:12px;color:#556}.missing{padding:30px;border:1px dashed #c44;color:#c44}"
-    "#broken{display:none;background:#fbeaea;border:1px solid #c44;padding:8px;margin:10px 0}"
-    "ul.rec li{margin:4px 0}.best{font-weight:600}code{background:#f3f4f7;padding:1px 4px}"
-    "dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px}dt{color:#556}dd{margin:0}";
-
-/* Replaces plots that fail to load and counts them: data-images and
- * data-images-loaded on <body> once the page has loaded. */
-static const char rep_script[] =
-    "window.addEventListener('load',function(){"
-    "var imgs=Array.prototype.slice.call(document.images),ok=0;"
-    "imgs.forEach(function(img){"
-    "if(img.complete&&img.naturalWidth>0){ok++;return;}"
-    "var note=document.createElement('div');note.className='missing';"
-    "note.textContent='plot missing: '+img.getAttribute('src');img.replaceWith(note);});"
-    "document.body.setAttribute('data-images',imgs.length);"
-    "document.body.setAttribute('data-images-loaded',ok);"
-    "if(ok<imgs.length){var b=document.getElementById('broken');"
-    "b.textContent=(imgs.length-ok)+' of '+imgs.length+' plots failed to load: run make bench or make sweep again.';"
-    "b.style.display='block';}});";
-
 /* The offered rate over time as an inline SVG line, from a CSV with t_s and
  * offered (timeseries.csv: its first limiter and backend; _traffic.csv). */
 static void rep_traffic(FILE *f, const csv_table *t, double duration_s)
@@ -164,8 +137,8 @@ static void rep_traffic(FILE *f, const csv_table *t, double duration_s)
     }
     double end = duration_s > 0 ? duration_s : atof(csv_get(t, n - 1, ct)) + tick;
     const double w = 900, h = 200, left = 60, bottom = 24, top = 10;
-    fprintf(f, "<p>%.0f requests over %.15g s; peak %.0f req/s at t = %.1f s (offered per %.3g s tick).</p>\n",
-            total, end, peak, peak_at, tick);
+    fprintf(f, "<p>%.0f requests over %.15g s; the busiest %.3g s tick offered %.0f req/s (scaled to a second) at "
+               "t = %.1f s.</p>\n", total, end, tick, peak, peak_at);
     fprintf(f, "<svg id=\"traffic\" viewBox=\"0 0 %.0f %.0f\" width=\"100%%\" style=\"max-width:%.0fpx\" "
                "role=\"img\" aria-label=\"offered requests per second over time\">\n", w, h + bottom + top, w);
     fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#889\"/>", left, top + h, w, top + h);
@@ -184,51 +157,120 @@ static void rep_traffic(FILE *f, const csv_table *t, double duration_s)
     fputs("\"/>\n</svg>\n", f);
 }
 
-typedef enum { REP_TEXT, REP_INT, REP_RATIO_PCT, REP_US_MS, REP_FIXED2 } rep_kind;
+typedef enum { REP_TEXT, REP_SHORT, REP_INT, REP_RATIO_PCT, REP_PCT, REP_US_MS, REP_FIXED2, REP_NS, REP_RATE } rep_kind;
 
 typedef struct {
     const char *column, *heading;
     rep_kind kind;
 } rep_column;
 
-static void rep_cell(FILE *f, const char *v, rep_kind kind)
+/* Parameter strings longer than this are cut, whole in the cell's title. */
+#define REP_SHORT_CHARS 36
+
+/* One cell of value v; `group` (or NULL) is a class its column belongs to. */
+static void rep_cell_in(FILE *f, const char *v, rep_kind kind, const char *group)
 {
-    if (kind == REP_TEXT) {
-        fputs("<td class=\"t\">", f);
+    const char *g = group ? group : "";
+    if (kind == REP_TEXT || (kind == REP_SHORT && strlen(v) <= REP_SHORT_CHARS)) {
+        fprintf(f, "<td class=\"t %s\">", g);
         rep_esc(f, v);
         fputs("</td>", f);
         return;
     }
+    if (kind == REP_SHORT) {
+        char cut[REP_SHORT_CHARS + 1];
+        snprintf(cut, sizeof cut, "%.*s", REP_SHORT_CHARS - 1, v);
+        fprintf(f, "<td class=\"t %s\" title=\"", g);
+        rep_esc(f, v);
+        fputs("\">", f);
+        rep_esc(f, cut);
+        fputs("&hellip;</td>", f);
+        return;
+    }
     char *end;
     double x = strtod(v, &end);
-    if (!*v || *end) fprintf(f, "<td>%s</td>", *v ? "?" : "");
-    else if (x == -1) fputs("<td title=\"not applicable\">&ndash;</td>", f);
-    else if (kind == REP_RATIO_PCT) fprintf(f, "<td>%.2f%%</td>", 100 * x);
-    else if (kind == REP_US_MS) fprintf(f, "<td>%.1f</td>", x / 1000);
-    else if (kind == REP_FIXED2) fprintf(f, "<td>%.2f</td>", x);
-    else fprintf(f, "<td>%.0f</td>", x);
+    /* empty: not applicable (-1 in results from an older ratelab) */
+    if (!*v || x == -1) {
+        fprintf(f, "<td class=\"%s\" title=\"not applicable\">&ndash;</td>", g);
+        return;
+    }
+    fprintf(f, group ? "<td class=\"%s\">" : "<td>", g);
+    if (*end) fputs("?", f);
+    else if (kind == REP_RATIO_PCT) fprintf(f, "%.2f%%", 100 * x);
+    else if (kind == REP_PCT) fprintf(f, "%.2f%%", x);
+    else if (kind == REP_US_MS) fprintf(f, "%.1f", x / 1000);
+    else if (kind == REP_FIXED2) fprintf(f, "%.2f", x);
+    else if (kind == REP_NS && x >= 1e6) fprintf(f, "%.1f ms", x / 1e6);
+    else if (kind == REP_NS && x >= 1e4) fprintf(f, "%.1f &micro;s", x / 1e3);
+    else if (kind == REP_NS) fprintf(f, "%.0f ns", x);
+    else if (kind == REP_RATE && x >= 1e6) fprintf(f, "%.2fM/s", x / 1e6);
+    else if (kind == REP_RATE && x >= 1e4) fprintf(f, "%.1fk/s", x / 1e3);
+    else if (kind == REP_RATE) fprintf(f, "%.0f/s", x);
+    else fprintf(f, "%.0f", x);
+    fputs("</td>", f);
 }
 
-/* Whether column c holds anything but -1 (a downstream column without a downstream). */
+static void rep_cell(FILE *f, const char *v, rep_kind kind)
+{
+    rep_cell_in(f, v, kind, NULL);
+}
+
+/* Whether column c applies to any row (not a downstream column without a downstream). */
 static int rep_used(const csv_table *t, int c)
 {
     if (c < 0) return 0;
     for (size_t r = 0; r < t->n_rows; r++)
-        if (strcmp(csv_get(t, r, c), "-1") != 0) return 1;
+        if (csv_get(t, r, c)[0] && strcmp(csv_get(t, r, c), "-1") != 0) return 1;
     return 0;
 }
 
-/* A table of t's columns `cols`; with only_algorithm, just its rows. */
+/* The oracle's finer columns: grouped at the table's end, hidden until asked for. */
+static int rep_is_oracle_detail(const char *column)
+{
+    static const char *const detail[] = { "worst_excess", "wrongly_allowed", "wrongly_blocked", "max_window_cost",
+                                          "reference_admitted" };
+    for (size_t i = 0; i < sizeof detail / sizeof detail[0]; i++)
+        if (strcmp(column, detail[i]) == 0) return 1;
+    return 0;
+}
+
+/* Whether a cost differs from its count in some row (llm_tokens): else
+ * the cost column says the counts again. */
+static int rep_costs_vary(const csv_table *t)
+{
+    int oc = csv_col(t, "offered_cost"), o = csv_col(t, "offered");
+    for (size_t r = 0; oc >= 0 && o >= 0 && r < t->n_rows; r++)
+        if (strcmp(csv_get(t, r, oc), csv_get(t, r, o)) != 0) return 1;
+    return 0;
+}
+
+/* A table of t's columns `cols`; with only_algorithm, just its rows. Its
+ * first column stays in view while the rest scroll; the oracle's finer
+ * columns sit in a group a checkbox shows. */
 static void rep_table(FILE *f, const csv_table *t, const rep_column *cols, size_t n_cols, const char *id,
                       const char *row_class_column, const char *only_algorithm)
 {
-    int idx[64];
-    fprintf(f, "<div class=\"scroll\"><table id=\"%s\"><thead><tr>", id);
+    int idx[64], details = 0, costs = rep_costs_vary(t);
     for (size_t k = 0; k < n_cols && k < 64; k++) {
         idx[k] = csv_col(t, cols[k].column);
-        if (idx[k] < 0 || (cols[k].kind != REP_TEXT && !rep_used(t, idx[k]))) { idx[k] = -2; continue; }
-        fprintf(f, "<th%s title=\"%s\">%s</th>", cols[k].kind == REP_TEXT ? " class=\"t\"" : "", cols[k].column,
-                cols[k].heading);
+        int wanted = costs || strcmp(cols[k].column, "admitted_cost") != 0;
+        int text = cols[k].kind == REP_TEXT || cols[k].kind == REP_SHORT;
+        if (idx[k] < 0 || !wanted || (!text && !rep_used(t, idx[k]))) {
+            idx[k] = -2;
+            continue;
+        }
+        details += rep_is_oracle_detail(cols[k].column);
+    }
+    if (details)
+        fprintf(f, "<input type=\"checkbox\" id=\"show-oracle-%s\" class=\"show-oracle\"><label class=\"toggle\" "
+                   "for=\"show-oracle-%s\">show the oracle's %d finer columns (worst excess, decisions unlike the "
+                   "exact reference, ...)</label>\n", id, id, details);
+    fprintf(f, "<div class=\"scroll\"><table id=\"%s\" class=\"sticky\"><thead><tr>", id);
+    for (size_t k = 0; k < n_cols && k < 64; k++) {
+        if (idx[k] == -2) continue;
+        int text = cols[k].kind == REP_TEXT || cols[k].kind == REP_SHORT, oracle = rep_is_oracle_detail(cols[k].column);
+        fprintf(f, "<th%s title=\"%s\">%s</th>", text ? " class=\"t\"" : oracle ? " class=\"oracle\"" : "",
+                cols[k].column, cols[k].heading);
     }
     fputs("</tr></thead><tbody>\n", f);
     int key = csv_col(t, row_class_column);
@@ -244,8 +286,10 @@ static void rep_table(FILE *f, const csv_table *t, const rep_column *cols, size_
             fputc('"', f);
         }
         fputc('>', f);
-        for (size_t k = 0; k < n_cols && k < 64; k++)
-            if (idx[k] != -2) rep_cell(f, csv_get(t, r, idx[k]), cols[k].kind);
+        for (size_t k = 0; k < n_cols && k < 64; k++) {
+            if (idx[k] == -2) continue;
+            rep_cell_in(f, csv_get(t, r, idx[k]), cols[k].kind, rep_is_oracle_detail(cols[k].column) ? "oracle" : NULL);
+        }
         fputs("</tr>\n", f);
     }
     fputs("</tbody></table></div>\n", f);
@@ -283,6 +327,89 @@ static void rep_plots(FILE *f, const char *dir, const char *sub, const char *pre
         }
     fputs("</div>\n", f);
     rep_free_names(names, n);
+}
+
+/* The verdict of summary.json: which limiters meet the targets, the best,
+ * and what each other one misses, every limiter named with its colour. */
+static void rep_verdict(FILE *f, const cJSON *summary, rch_colours *colours)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(summary, "verdict");
+    fputs("<section class=\"verdict\" id=\"verdict\"><h2>Verdict</h2>\n", f);
+    if (!v) {
+        fputs("<p class=\"headline\">No verdict: these results were written by an older ratelab (no summary.json). "
+              "Run the scenario again.</p></section>\n", f);
+        return;
+    }
+    const cJSON *targets = cJSON_GetObjectItemCaseSensitive(v, "targets"), *t;
+    const cJSON *passes = cJSON_GetObjectItemCaseSensitive(v, "passes"), *p;
+    int n_targets = cJSON_GetArraySize(targets), n_passes = cJSON_GetArraySize(passes);
+    const char *best = rep_str(v, "best"), *closest = rep_str(v, "closest");
+    fputs("<p class=\"headline\">", f);
+    if (!n_targets) {
+        fputs("No targets to judge by (give the scenario <code>\"targets\"</code>, or <code>--target</code>): "
+              "each limiter is judged against its own promise only.", f);
+    } else {
+        if (*best) {
+            fputs("Best: <b>", f);
+            rep_esc(f, best);
+            fputs("</b>, which meets every target with the fewest drops.", f);
+        } else {
+            fputs("<b>No limiter meets the targets.</b>", f);
+            if (*closest) {
+                fputs(" Closest: <b>", f);
+                rep_esc(f, closest);
+                fputs("</b>.", f);
+            }
+        }
+        fprintf(f, " %.0f of %d meet", rep_num(v, "meeting"), n_passes);
+        cJSON_ArrayForEach(t, targets) {
+            fputs(" <code>", f);
+            rep_esc(f, cJSON_IsString(t) ? t->valuestring : "");
+            fputs("</code>", f);
+        }
+        fprintf(f, " (from %s; p99 is %s).", rep_str(v, "targets_from"),
+                strcmp(rep_str(v, "p99_is"), "e2e_p99_ms") == 0 ? "end to end" : "the limiter's own delay");
+    }
+    fputs("</p>\n<ul>\n", f);
+    cJSON_ArrayForEach(p, passes) {
+        const char *label = rep_str(p, "label"), *standing = rep_str(p, "standing");
+        char colour[8];
+        rch_colour(colours, rep_str(p, "limiter"), colour);
+        const char *badge = strcmp(standing, "best") == 0            ? "best"
+                            : strcmp(standing, "meets") == 0         ? "meets"
+                            : strcmp(standing, "misses") == 0        ? "misses"
+                            : strcmp(standing, "broke_promise") == 0 ? "broke"
+                                                                     : "none";
+        const char *word = strcmp(badge, "broke") == 0 ? "broke its promise" : strcmp(badge, "none") == 0 ? "kept its promise"
+                           : badge;
+        if (strcmp(label, closest) == 0) word = "closest";
+        fputs("<li data-limiter=\"", f);
+        rep_esc(f, label);
+        fprintf(f, "\"><span class=\"swatch\" style=\"background:%s\"></span><span class=\"badge %s\">%s</span><b>",
+                colour, badge, word);
+        rep_esc(f, label);
+        fputs("</b>", f);
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(p, "metrics");
+        if (strcmp(badge, "broke") == 0) {
+            double over = rep_num(p, "over_admitted"), viol = rep_num(p, "violations");
+            if (over > 0) fprintf(f, ": admitted %.0f above its bound", over);
+            if (viol > 0) fprintf(f, "%s %.0f admission(s) broke its promise (oracle)", over > 0 ? ";" : ":", viol);
+        } else if (strcmp(badge, "misses") == 0) {
+            const cJSON *miss, *missed = cJSON_GetObjectItemCaseSensitive(p, "missed");
+            int k = 0;
+            cJSON_ArrayForEach(miss, missed) {
+                fputs(k++ ? ", " : ": misses <code>", f);
+                if (k > 1) fputs("<code>", f);
+                rep_esc(f, rep_str(miss, "target"));
+                fprintf(f, "</code> by %.4g (it is %.4g)", rep_num(miss, "by"), rep_num(miss, "value"));
+            }
+        } else if (m) {
+            fprintf(f, ": %.2f%% dropped, peak %.0f/s admitted, p99 %.1f ms", rep_num(m, "drop_pct"),
+                    rep_num(m, "peak_rps"), rep_num(m, rep_str(v, "p99_is")));
+        }
+        fputs("</li>\n", f);
+    }
+    fputs("</ul></section>\n", f);
 }
 
 static void rep_provenance(FILE *f, const cJSON *run, const char *link)
@@ -358,27 +485,33 @@ static const rep_column rep_summary_cols[] = {
     { "limiter", "limiter", REP_TEXT },
     { "algorithm", "algorithm", REP_TEXT },
     { "backend", "backend", REP_TEXT },
-    { "params", "parameters", REP_TEXT },
+    { "params", "parameters", REP_SHORT },
     { "offered", "offered", REP_INT },
     { "admitted", "admitted", REP_INT },
     { "dropped", "dropped", REP_INT },
     { "delayed", "delayed", REP_INT },
-    { "admit_ratio", "admitted %", REP_RATIO_PCT },
-    { "peak_offered_rps", "peak in/s", REP_INT },
-    { "peak_admitted_rps", "peak out/s", REP_INT },
+    { "admit_pct", "admitted %", REP_PCT },
+    { "admitted_cost", "admitted cost", REP_INT },
+    { "peak_offered_rps", "peak offered/s (busiest second)", REP_INT },
+    { "peak_admitted_rps", "peak admitted/s", REP_INT },
     { "delay_p50_us", "delay p50 ms", REP_US_MS },
     { "delay_p99_us", "delay p99 ms", REP_US_MS },
     { "delay_max_us", "delay max ms", REP_US_MS },
-    { "errors", "errors", REP_INT },
-    { "violations", "oracle violations", REP_INT },
-    { "over_admitted", "over-admitted", REP_INT },
-    { "wrongly_allowed", "wrongly allowed", REP_INT },
-    { "wrongly_blocked", "wrongly blocked", REP_INT },
-    { "max_window_cost", "max in a window", REP_INT },
     { "downstream_overload_s", "overload s", REP_INT },
     { "downstream_wait_p99_us", "downstream wait p99 ms", REP_US_MS },
     { "e2e_p99_us", "end-to-end p99 ms", REP_US_MS },
     { "downstream_completed", "completed", REP_INT },
+    { "over_admitted", "over bound", REP_INT },
+    { "violations", "oracle violations", REP_INT },
+    { "wall_latency_p50_ns", "decision p50", REP_NS },
+    { "wall_latency_p99_ns", "decision p99", REP_NS },
+    { "wall_decisions_per_s", "decisions/s", REP_RATE },
+    { "errors", "errors", REP_INT },
+    { "worst_excess", "worst excess", REP_FIXED2 },
+    { "wrongly_allowed", "wrongly allowed", REP_INT },
+    { "wrongly_blocked", "wrongly blocked", REP_INT },
+    { "max_window_cost", "max in a window", REP_INT },
+    { "reference_admitted", "exact reference admits", REP_INT },
 };
 
 static const rep_column rep_client_cols[] = {
@@ -395,7 +528,7 @@ static const rep_column rep_client_cols[] = {
     { "budget_refused", "refused by budget", REP_INT },
     { "unfinished", "unfinished", REP_INT },
     { "timed_out_attempts", "timed out", REP_INT },
-    { "recovery_s", "recovery s (-1: never)", REP_INT },
+    { "recovery_s", "recovery s (empty: never)", REP_INT },
     { "refused_by", "refusals per tier", REP_TEXT },
 };
 
@@ -521,6 +654,7 @@ int rep_write(const char *dir, char *err, size_t errlen)
     int bad = 0, rc = -1;
     cJSON *run = rep_json(dir, "run.json", &bad, err, errlen);
     cJSON *sweep = bad ? NULL : rep_json(dir, "sweep/run.json", &bad, err, errlen);
+    cJSON *summary_json = bad || !run ? NULL : rep_json(dir, "summary.json", &bad, err, errlen);
     csv_table summary, accuracy, series, points, traffic, shards, shard_faults;
     int have_summary = 0, have_accuracy = 0, have_series = 0, have_points = 0, have_traffic = 0, have_shards = 0,
         have_shard_faults = 0;
@@ -546,13 +680,50 @@ int rep_write(const char *dir, char *err, size_t errlen)
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
           "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>ratelab: ", f);
     rep_esc(f, rep_str(scn, "name"));
-    fprintf(f, "</title><style>%s</style></head>\n<body>\n<div id=\"broken\"></div>\n<h1>ratelab: ", rep_style);
+    fprintf(f, "</title><style>%s\n%s</style></head>\n<body>\n<h1>ratelab: ", rasset_get("uPlot.min.css"),
+            rasset_get("page.css"));
     rep_esc(f, rep_str(scn, "name"));
     fputs("</h1>\n<p class=\"desc\">", f);
     rep_esc(f, rep_str(scn, "description"));
-    fputs("</p>\n<h2>Traffic</h2>\n", f);
-    if (have_series) rep_traffic(f, &series, rep_num(scn, "duration_s"));
-    else if (have_traffic) rep_traffic(f, &traffic, rep_num(scn, "duration_s"));
+    fputs("</p>\n<div id=\"broken\"></div>\n", f);
+    /* one colour per limiter on the whole page: the run's order, then the sweep's */
+    rch_colours colours = { 0 };
+    const cJSON *lim;
+    cJSON_ArrayForEach(lim, cJSON_GetObjectItemCaseSensitive(run, "limiters")) rch_colour_of(&colours, rep_str(lim, "name"));
+    cJSON_ArrayForEach(lim, cJSON_GetObjectItemCaseSensitive(sweep, "sweeps")) rch_colour_of(&colours, rep_str(lim, "limiter"));
+    rch_written charts = { 0, 0 };
+    if (run) {
+        rep_verdict(f, summary_json, &colours);
+        /* the main chart's lines: what the service takes, and a peak the targets allow */
+        rch_line lines[2];
+        size_t n_lines = 0;
+        const cJSON *ds = cJSON_GetObjectItemCaseSensitive(run, "downstream");
+        double capacity = rep_num(ds, "capacity_rps");
+        if (!isnan(capacity)) {
+            lines[n_lines] = (rch_line){ .value = capacity, .colour = "#c62828" };
+            snprintf(lines[n_lines++].label, sizeof lines[0].label, "the downstream's capacity, %.0f/s", capacity);
+        }
+        tgt_targets tg;
+        char why[200];
+        if (tgt_parse(rep_str(run, "targets"), ds != NULL, &tg, why, sizeof why) == 0)
+            for (size_t k = 0; k < tg.n && n_lines < 2; k++)
+                if (tg.term[k].metric == TGT_PEAK_RPS) {
+                    lines[n_lines] = (rch_line){ .value = tg.term[k].value, .colour = "#6b4a00" };
+                    snprintf(lines[n_lines++].label, sizeof lines[0].label, "target %s", tg.term[k].text);
+                }
+        double peak_second = 0;
+        int cp = have_summary ? csv_col(&summary, "peak_offered_rps") : -1;
+        for (size_t r = 0; cp >= 0 && r < summary.n_rows; r++)
+            if (atof(csv_get(&summary, r, cp)) > peak_second) peak_second = atof(csv_get(&summary, r, cp));
+        const cJSON *verdict = cJSON_GetObjectItemCaseSensitive(summary_json, "verdict");
+        const char *best = rep_str(verdict, "best"), *closest = rep_str(verdict, "closest");
+        if (have_series)
+            charts = rch_write(f, &series, &colours, *best ? best : NULL, *closest ? closest : NULL, lines, n_lines,
+                               peak_second);
+    } else if (have_traffic) {
+        fputs("<h2>Traffic</h2>\n", f);
+        rep_traffic(f, &traffic, rep_num(scn, "duration_s"));
+    }
 
     if (sweep) {
         fputs("<h2>Sweep and recommendation</h2>\n", f);
@@ -579,10 +750,13 @@ int rep_write(const char *dir, char *err, size_t errlen)
         rep_plots(f, dir, "sweep/plots", "pareto");
     }
     if (run) {
-        fputs("<h2>Run: summary</h2>\n", f);
+        fputs("<h2>Every limiter, in numbers</h2>\n<p class=\"caption\">Red rows broke their promise. over bound: "
+              "admitted above what the limiter promises (empty where it has no bound to check); decision: wall-clock "
+              "time of one decision, sampled.</p>\n", f);
         if (have_summary)
             rep_table(f, &summary, rep_summary_cols, sizeof rep_summary_cols / sizeof rep_summary_cols[0], "summary",
                       "limiter", NULL);
+        rch_write_others(f, charts);
         if (rep_has_clients(&summary, have_summary)) {
             fputs("<h3>Clients who come back, and chains</h3>\n<p>intents are first attempts; amplification = "
                   "attempts / intents; goodput = intents admitted per second; recovery: from the busiest second of "
@@ -631,8 +805,9 @@ int rep_write(const char *dir, char *err, size_t errlen)
             rep_table(f, &accuracy, rep_accuracy_cols, sizeof rep_accuracy_cols / sizeof rep_accuracy_cols[0],
                       "accuracy", "limiter", NULL);
         }
-        fputs("<h2>Run: plots</h2>\n", f);
-        rep_plots(f, dir, "plots", "panels");
+        fputs("<h2>Figures for papers and slides</h2>\n<p class=\"caption\">The same runs drawn by gnuplot "
+              "(<code>ratelab run --plots</code>, which <code>make bench</code> uses): PNG here, SVG on a click.</p>\n", f);
+        rep_plots(f, dir, "plots", "offered_admitted");
     }
     fputs("<h2>How this was produced</h2>\n", f);
     if (run) {
@@ -643,7 +818,8 @@ int rep_write(const char *dir, char *err, size_t errlen)
         fputs("<h3>Sweep</h3>\n", f);
         rep_provenance(f, sweep, "sweep/run.json");
     }
-    fprintf(f, "<script>%s</script>\n</body></html>\n", rep_script);
+    fprintf(f, "<script>%s</script>\n<script>%s</script>\n</body></html>\n", rasset_get("uPlot.iife.min.js"),
+            rasset_get("page.js"));
     rc = af_commit(&out, err, errlen);
 done:
     if (out.f) af_abandon(&out);
@@ -656,5 +832,6 @@ done:
     if (have_shard_faults) csv_free(&shard_faults);
     cJSON_Delete(run);
     cJSON_Delete(sweep);
+    cJSON_Delete(summary_json);
     return rc;
 }

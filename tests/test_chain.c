@@ -198,7 +198,7 @@ Test(chain, chains_and_clients_are_plotted_and_reported, .timeout = 120)
     cr_assert_eq(tsup_run(report, err, sizeof err), 0, "%s", err);
     snprintf(path, sizeof path, "%s/index.html", out);
     char *html = tsup_slurp(path);
-    cr_assert(html && strstr(html, "<table id=\"clients\">"), "the clients table");
+    cr_assert(html && strstr(html, "<table id=\"clients\""), "the clients table");
     cr_assert(strstr(html, "user_tb=") && strstr(html, "global_tb="), "refusals per tier");
     free(html);
     tsup_rmtree(dir);

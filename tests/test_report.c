@@ -4,6 +4,7 @@
  * chromium is installed by `make deps`: a missing one fails, never skips. */
 #define _XOPEN_SOURCE 700
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,7 +86,14 @@ Test(report, bench_page_loads_every_plot_and_lists_every_limiter, .timeout = 240
     char *dom = rendered(dir);
     cr_assert_eq(attr(dom, "data-images"), (int)plots, "every PNG of plots/ is on the page");
     cr_assert_eq(attr(dom, "data-images-loaded"), (int)plots, "and every one loads");
-    cr_assert(strstr(dom, "<svg id=\"traffic\""), "the traffic shape is drawn");
+    cr_assert_eq(attr(dom, "data-errors"), 0, "no script error");
+    cr_assert_gt(attr(dom, "data-charts"), 0, "interactive charts");
+    cr_assert_eq(attr(dom, "data-charts-drawn"), attr(dom, "data-charts"), "every chart drawn");
+    cr_assert(strstr(dom, "class=\"u-over\""), "by uPlot, inlined");
+    /* the verdict comes first, then the chart that answers the question */
+    char *verdict = strstr(dom, "<section class=\"verdict\""), *chart = strstr(dom, "data-chart=\"main\"");
+    cr_assert(verdict && chart && verdict < chart && chart < strstr(dom, "<table id=\"summary\""));
+    cr_assert(strstr(verdict, "Best: <b>leaky_meter</b>"), "burst's targets pick the meter");
     /* a row per limiter of the scenario (one backend: exactly one each) */
     const char *limiters[] = { "token_bucket", "gcra", "leaky_queue", "leaky_meter", "fixed_window", "sliding_log",
                                "sliding_counter" };
@@ -105,7 +113,9 @@ Test(report, bench_page_loads_every_plot_and_lists_every_limiter, .timeout = 240
     cr_assert(strstr(dom, "<table id=\"accuracy\""), "the approximate limiters' accuracy table");
     cr_assert(strstr(dom, "ratelab run scenarios/burst.json --out"), "how it was produced: the command");
     cr_assert(strstr(dom, "<dt>seed</dt><dd>42</dd>"), "and the seed");
-    cr_assert(!strstr(dom, "http://") && !strstr(dom, "https://"), "no link leaves the directory");
+    /* uPlot's licence names its home page in a comment; no link or resource may point away */
+    cr_assert(!strstr(dom, "href=\"http") && !strstr(dom, "src=\"http") && !strstr(dom, "url(http"),
+              "no link leaves the directory");
     free(dom);
     tsup_rmtree(dir);
     free(dir);
@@ -121,7 +131,7 @@ Test(report, a_missing_plot_is_caught, .timeout = 240)
     cr_assert_eq(unlink(path), 0);
     char *dom = rendered(dir);
     cr_assert_eq(attr(dom, "data-images-loaded"), attr(dom, "data-images") - 1);
-    cr_assert(strstr(dom, "plot missing: plots/delay.png"), "the page says which");
+    cr_assert(strstr(dom, "figure missing: plots/delay.png"), "the page says which");
     free(dom);
     tsup_rmtree(dir);
     free(dir);
@@ -176,6 +186,89 @@ Test(report, a_directory_without_results_is_refused)
     fclose(f);
     cr_assert_eq(tsup_run(report, err, sizeof err), 1);
     cr_assert(strstr(err, "run.json: not valid JSON"), "%s", err);
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+/* ---- every shipped scenario's page, in the browser --------------------------------- */
+
+typedef struct {
+    char name[32];
+    int screenshots;   /* keep screenshots at 1400 and 800 px */
+} shipped_page;
+
+ParameterizedTestParameters(report, every_shipped_scenario_renders_with_a_verdict_naming_every_limiter)
+{
+    static shipped_page pages[] = {
+        { "burst", 1 },        { "burst_queue", 0 }, { "danmaku_chain", 0 }, { "danmaku_spike", 1 },
+        { "flash_sale_retry", 0 }, { "fleet_flash", 0 }, { "llm_tokens", 0 }, { "nasa_replay", 0 },
+        { "promotion_ramp", 0 }, { "steady", 0 },
+    };
+    return cr_make_param_array(shipped_page, pages, sizeof pages / sizeof pages[0]);
+}
+
+/* chromium's screenshot of dir/index.html at `width` px into path */
+static void screenshot(const char *dir, int width, const char *path)
+{
+    const char *browser = getenv("RATELAB_CHROMIUM") ? getenv("RATELAB_CHROMIUM") : "chromium";
+    char cmd[4096], err[4096], abs[1024];
+    cr_assert(realpath(dir, abs), "%s", dir);
+    snprintf(cmd, sizeof cmd,
+             "timeout 120 %s --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars "
+             "--disable-background-networking --no-first-run --no-default-browser-check --disable-extensions "
+             "--user-data-dir=%s/profile-shot --proxy-server=127.0.0.1:9 --window-size=%d,1000 --screenshot=%s "
+             "file://%s/index.html >/dev/null 2>&1",
+             browser, abs, width, path, abs);
+    const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+    cr_assert_eq(tsup_exec(argv, err, sizeof err), 0, "chromium --screenshot failed: %s", err);
+    cr_assert(tsup_is_png(path), "no screenshot at %s", path);
+}
+
+ParameterizedTest(shipped_page *p, report, every_shipped_scenario_renders_with_a_verdict_naming_every_limiter,
+                  .timeout = 600)
+{
+    char *dir = tsup_tempdir(), out[600], err[4096];
+    snprintf(out, sizeof out, "%s/%s", dir, p->name);
+    const char *run[] = { "run", p->name, "--out", out, "--quiet", NULL };
+    cr_assert_eq(tsup_run(run, err, sizeof err), 0, "%s: %s", p->name, err);
+    char *dom = rendered(out);
+    cr_assert_eq(attr(dom, "data-errors"), 0, "%s: a script error on the page", p->name);
+    cr_assert_gt(attr(dom, "data-charts"), 1, "%s: the main chart and more", p->name);
+    cr_assert_eq(attr(dom, "data-charts-drawn"), attr(dom, "data-charts"), "%s: a chart was not drawn", p->name);
+    cr_assert_eq(attr(dom, "data-images-loaded"), attr(dom, "data-images"), "%s: a figure did not load", p->name);
+    char *verdict = strstr(dom, "<section class=\"verdict\"");
+    cr_assert(verdict, "%s: no verdict", p->name);
+    char *verdict_end = strstr(verdict, "</section>");
+    cr_assert(verdict_end);
+    *verdict_end = '\0';
+    /* every row of the summary (limiter on a backend) is named in the verdict */
+    char path[700];
+    snprintf(path, sizeof path, "%s/summary.csv", out);
+    char *csv = tsup_slurp(path), v[128];
+    cr_assert(csv);
+    size_t rows = 0;
+    for (const char *l = strchr(csv, '\n'); l && l[1]; l = strchr(l + 1, '\n')) rows++;
+    cr_assert_gt(rows, 0);
+    for (size_t r = 0; r < rows; r++) {
+        char want[200];
+        snprintf(want, sizeof want, "<li data-limiter=\"%s\"", tsup_field(csv, r, "limiter", v, sizeof v));
+        cr_assert(strstr(verdict, want), "%s: the verdict does not name %s", p->name, v);
+    }
+    cr_assert_eq(count(verdict, "<li data-limiter="), rows, "%s: one line per pass", p->name);
+    free(csv);
+    free(dom);
+    if (p->screenshots) {
+        /* kept for a person to look at: build/test-screenshots/<scenario>-<width>.png */
+        cr_assert_eq(system("mkdir -p build/test-screenshots"), 0);
+        int widths[] = { 1400, 800 };
+        for (int k = 0; k < 2; k++) {
+            char shot[1200];
+            char cwd[512];
+            cr_assert(getcwd(cwd, sizeof cwd));
+            snprintf(shot, sizeof shot, "%s/build/test-screenshots/%s-%d.png", cwd, p->name, widths[k]);
+            screenshot(out, widths[k], shot);
+        }
+    }
     tsup_rmtree(dir);
     free(dir);
 }
