@@ -3,6 +3,7 @@
 # order), p99label, fmt. Columns of _points.csv: 1 limiter, 5 drop_pct,
 # 7 peak_rps, 11 p99_ms, 13 meets, 17 best.
 set termoption noenhanced
+load 'palette.gp'
 if (fmt eq 'png') { set terminal pngcairo size 1000,650 font 'sans,10' noenhanced } \
 else { set terminal svg size 1000,650 font 'sans,10' noenhanced }
 set datafile separator ','

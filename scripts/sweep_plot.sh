@@ -3,7 +3,12 @@
 # DIR/plots/:
 #  - per limiter CSV (<limiter>.csv): over two parameters a heatmap per
 #    metric (drop %, peak admitted per second, p99 delay, and overload
-#    seconds when the scenario has a downstream), over one a line per metric.
+#    seconds and end-to-end p99 when the scenario has a downstream), over
+#    one a line per metric. A sequential colour map (viridis), each cell's
+#    value written on it, the cells that meet the targets marked with a
+#    white circle and the limiter's chosen point ringed in red (from
+#    _points.csv). A metric that is the same at every point is not drawn:
+#    <limiter>_<metric>.txt says so in one sentence, which the report shows.
 #    The parameters are the columns between `point` and `offered`; a grid of
 #    more than two is drawn over its first two, at the first value of the
 #    others;
@@ -29,6 +34,7 @@ fi
 # the user's is quoted into a gnuplot string (a directory named "it's" works)
 shown=$sweep
 cd "$sweep"
+export GNUPLOT_LIB="$here"   # palette.gp: one colour per limiter, as on every chart
 sweep=.
 dir=plots
 mkdir -p "$dir"
@@ -44,7 +50,7 @@ for csv in "$sweep"/*.csv; do
     # overload_s is empty throughout when the scenario has no downstream
     if awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "overload_s") c = i; next } $c >= 0 { found = 1; exit }
                 END { exit !found }' "$csv"; then
-        metrics="$metrics overload_s"
+        metrics="$metrics overload_s e2e_p99_us"
     fi
     # a fleet's grid (nodes > 0): what coordination buys and costs
     fleet=0
@@ -53,26 +59,46 @@ for csv in "$sweep"/*.csv; do
         fleet=1
         metrics="worst_excess bound_breaches store_calls_per_request drop_pct"
     fi
+    varying=""
     for metric in $metrics; do
-        awk -F, -v metric="$metric" -v n="$n" -v out="$tmp/$metric" '
-            NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+        # _points.csv (if the sweep was judged): 1 limiter, 3 point, 13 meets, 17 best
+        awk -F, -v metric="$metric" -v n="$n" -v out="$tmp/$metric" -v lim="$name" '
+            FILENAME != ARGV[ARGC - 1] { if (FNR > 1 && $1 == lim) { meets[$3] = $13; best[$3] = $17 } next }
+            FNR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
             {
                 for (k = 3 + n; k > 5; k--) if ($k != first[k]) { if (!(k in first)) first[k] = $k; else next }
-                x = $4; y = n > 1 ? $5 : 0; v = $(col[metric]); if (metric == "delay_p99_us") v /= 1000
+                x = $4; y = n > 1 ? $5 : 0; v = $(col[metric]); if (metric ~ /_us$/) v /= 1000
                 if (!(x in xi)) { xi[x] = nx++; xs[nx - 1] = x }
                 if (!(y in yi)) { yi[y] = ny++; ys[ny - 1] = y }
                 cell[xi[x], yi[y]] = v
+                ok[xi[x], yi[y]] = meets[$3] + 0
+                chosen[xi[x], yi[y]] = best[$3] + 0
+                if (!seen++ || v < lo) lo = v
+                if (seen == 1 || v > hi) hi = v
             }
             END {
-                for (i = 0; i < nx; i++) for (j = 0; j < ny; j++) print i, j, cell[i, j], xs[i], ys[j] > out ".dat"
+                for (i = 0; i < nx; i++) for (j = 0; j < ny; j++)
+                    print i, j, cell[i, j], xs[i], ys[j], ok[i, j], chosen[i, j] > out ".dat"
+                print (lo == hi ? "same " lo : "varies") > out ".range"
                 printf "set xtics (" > out ".tics"
                 for (i = 0; i < nx; i++) printf "%s\"%s\" %d", i ? ", " : "", xs[i], i > out ".tics"
                 print ")" > out ".tics"
                 printf "set ytics (" > out ".tics"
                 for (j = 0; j < ny; j++) printf "%s\"%s\" %d", j ? ", " : "", ys[j], j > out ".tics"
                 print ")" > out ".tics"
-            }' "$csv"
+            }' $( [ -f _points.csv ] && echo _points.csv ) "$csv"
+        read -r how value <"$tmp/$metric.range"
+        if [ "$how" = same ]; then
+            # a constant map on a meaningless scale says nothing a sentence does not
+            what=$(echo "$metric" | sed 's/_us$/ (ms)/; s/_/ /g')
+            echo "$name: $what is $value at every point of the grid: not drawn." >"$dir/${name}_$metric.txt"
+        else
+            varying="$varying $metric"
+            rm -f "$dir/${name}_$metric.txt"
+        fi
     done
+    metrics=$varying
+    [ -n "$metrics" ] || continue
     p1=$(echo "$params" | awk '{ print $1 }')
     p2=$(echo "$params" | awk '{ print $2 }')
     for fmt in png svg; do

@@ -129,7 +129,7 @@ int fs_within(const char *inner, const char *outer)
 static int fs_written_by_a_run(const char *name)
 {
     static const char *const names[] = { "summary.csv", "summary.json", "timeseries.csv", "accuracy.csv", "queue.csv",
-                                         "run.json", "index.html", "plots", "sweep", "chaos", FS_RESULTS_MARKER };
+                                         "run.json", "index.html", "plots", "hgrm", "sweep", "chaos", FS_RESULTS_MARKER };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(name, names[i]) == 0) return 1;
     return 0;

@@ -15,6 +15,7 @@
 #define RATELAB_HIST_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #define HIST_SUB_BITS 7
 #define HIST_MAX_BITS 47
@@ -57,6 +58,16 @@ static inline uint32_t hist_bucket(int64_t v)
 }
 
 int64_t hist_bucket_mid(uint32_t bucket);
+
+/* The largest value a bucket holds. */
+int64_t hist_bucket_high(uint32_t bucket);
+
+/* Writes h as HdrHistogram's percentile distribution (the text its
+ * outputPercentileDistribution prints and its plotter reads): a line per
+ * non-empty bucket with the bucket's highest value divided by `unit`, the
+ * percentile, the cumulative count and 1/(1-percentile), then mean,
+ * standard deviation, max and count. */
+void hist_write_hgrm(FILE *f, const hist *h, double unit);
 
 static inline void hist_record(hist *h, int64_t v)
 {

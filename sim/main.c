@@ -662,7 +662,8 @@ enum { SW_ALGO, SW_PARAMS, SW_TARGET, SW_OUT, SW_JOBS, SW_PLOTS, SW_QUIET };
 static const cli_option main_sweep_options[] = {
     { "algo", "NAME", SW_ALGO, "the limiter (name or algorithm) to sweep, or all: each limiter on its own\n"
                                "\"sweep\" grid from the scenario (required)" },
-    { "params", "SPEC", SW_PARAMS, "the grid of one limiter: 'rate=from:to:step capacity=a,b,c'" },
+    { "params", "SPEC", SW_PARAMS, "the grid of one limiter: 'rate=from:to:step capacity=a,b,c' (default: its own\n"
+                                   "\"sweep\" grid in the scenario)" },
     { "target", "SPEC", SW_TARGET, "what the recommendation judges by, e.g. 'overload_s=0 drop_pct<=5 p99_ms<=200'\n"
                                    "(default: the scenario's \"targets\")" },
     { "out", "DIR", SW_OUT, "results directory (default results/<scenario>; the sweep goes to DIR/sweep)" },
@@ -752,10 +753,12 @@ static int main_sweep(int argc, char **argv)
         const scn_limiter *l = &s.limiters[i];
         if (!all && strcmp(l->name, algo) != 0 && strcmp(l->entry->name, algo) != 0) continue;
         if (!all && swept) break;   /* the first limiter that matches */
-        const char *spec = all ? l->sweep : params;
+        /* without --params, one limiter is swept on its own "sweep" grid too */
+        const char *spec = all || !params ? l->sweep : params;
         if (!spec || !*spec) {
             if (all) continue;
-            fprintf(stderr, "ratelab sweep: --params is required (e.g. --params 'rate=100:500:100')\n");
+            fprintf(stderr, "ratelab sweep: %s has no \"sweep\" grid in %s: give one with --params (e.g. --params "
+                            "'rate=100:500:100')\n", l->name, scenario);
             rc = 2;
             break;
         }

@@ -619,6 +619,41 @@ static int out_write_summary_json(FILE *f, const void *a)
     return text ? 0 : -1;
 }
 
+/* hgrm/<limiter>.<backend>.{delay_ms,latency_us}.hgrm: HdrHistogram's
+ * percentile distributions, for its plotter or any tool that reads them. */
+static int out_write_hgrm(const char *tmp, const run_result *r, size_t n, char *err, size_t errlen)
+{
+    char dir[8400];
+    snprintf(dir, sizeof dir, "%s/hgrm", tmp);
+    if (mkdir(dir, 0777) != 0) {
+        snprintf(err, errlen, "%s: cannot create: %s", dir, strerror(errno));
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct { const char *what; const hist *h; double unit; } kinds[] = {
+            { "delay_ms", r[i].series.delay_all, 1000.0 },      /* recorded in us */
+            { "latency_us", r[i].series.latency_all, 1000.0 },  /* recorded in ns */
+        };
+        for (size_t k = 0; k < 2; k++) {
+            if (!kinds[k].h) continue;
+            char path[8700];
+            snprintf(path, sizeof path, "%s/%s.%s.%s.hgrm", dir, r[i].limiter->name, r[i].backend, kinds[k].what);
+            FILE *f = fopen(path, "w");
+            if (!f) {
+                snprintf(err, errlen, "%s: %s", path, strerror(errno));
+                return -1;
+            }
+            hist_write_hgrm(f, kinds[k].h, kinds[k].unit);
+            int bad = ferror(f);
+            if (fclose(f) != 0 || bad) {
+                snprintf(err, errlen, "%s: write failed", path);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 static int out_write_marker(FILE *f, const void *a)
 {
     (void)a;
@@ -652,6 +687,7 @@ int out_write_run(const char *given, const scn_scenario *s, const run_result *re
         out_file(tmp, "accuracy.csv", out_write_accuracy, &job, err, errlen) != 0 ||
         out_file(tmp, "run.json", out_write_json, &job, err, errlen) != 0 ||
         out_file(tmp, "summary.json", out_write_summary_json, &job, err, errlen) != 0 ||
+        out_write_hgrm(tmp, results, n, err, errlen) != 0 ||
         (qout_any(results, n) && out_file(tmp, "queue.csv", out_write_queue, &job, err, errlen) != 0) ||
         (s->clients.n && out_file(tmp, "tts.csv", out_write_tts, &job, err, errlen) != 0) ||
         (out_any_fleet(results, n) && out_file(tmp, "fleet_nodes.csv", out_write_fleet_nodes, &job, err, errlen) != 0) ||

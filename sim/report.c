@@ -81,7 +81,15 @@ static double rep_num(const cJSON *o, const char *name)
 static int rep_name_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* The PNG names in dir/sub, sorted; *n of them (free with rep_free_names). */
+static char **rep_files(const char *dir, const char *sub, const char *ext, size_t *n);
+
 static char **rep_pngs(const char *dir, const char *sub, size_t *n)
+{
+    return rep_files(dir, sub, ".png", n);
+}
+
+/* The names in dir/sub ending in ext, sorted; *n of them. */
+static char **rep_files(const char *dir, const char *sub, const char *ext, size_t *n)
 {
     char path[4400];
     snprintf(path, sizeof path, "%s/%s", dir, sub);
@@ -93,7 +101,7 @@ static char **rep_pngs(const char *dir, const char *sub, size_t *n)
     struct dirent *e;
     while ((e = readdir(d))) {
         size_t len = strlen(e->d_name);
-        if (len < 5 || strcmp(e->d_name + len - 4, ".png") != 0) continue;
+        if (len <= strlen(ext) || strcmp(e->d_name + len - strlen(ext), ext) != 0) continue;
         if (*n == cap) {
             char **grown = realloc(names, (cap = cap * 2 + 16) * sizeof *names);
             if (!grown) break;
@@ -295,9 +303,55 @@ static void rep_table(FILE *f, const csv_table *t, const rep_column *cols, size_
     fputs("</tbody></table></div>\n", f);
 }
 
+/* What to look at in a gnuplot figure, by its file's stem. */
+static void rep_caption(FILE *f, const char *stem)
+{
+    static const char *const known[][2] = {
+        { "offered_admitted", "Offered against what each limiter passed on, with the downstream's capacity." },
+        { "dropped", "Requests refused per second, per limiter." },
+        { "delay", "The delay a limiter adds to what it admits: p99 solid, p50 dashed." },
+        { "latency", "Decision time on the wall clock, sampled: p99 solid, p50 dashed." },
+        { "accuracy", "How often an approximate limiter decides unlike the exact sliding log, beside Cloudflare's "
+                      "published figure." },
+        { "panels", "Each limiter alone: offered, admitted, released and dropped per second." },
+        { "level", "Each limiter's state (tokens, a count, a queue) for its busiest key." },
+        { "attempts", "Attempts against intents: how much the retries add to the load." },
+        { "tts_cdf", "Time to success of the intents that got through." },
+        { "queue", "The reliable queue over time: waiting, in flight, delivered." },
+        { "pareto_load", "Every sweep point: drops against the peak it let through; filled points meet the targets, "
+                         "the line is the Pareto front." },
+        { "pareto_delay", "Every sweep point: drops against its p99; filled points meet the targets, the line is the "
+                          "Pareto front." },
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(stem, known[i][0]) == 0) {
+            fputs(known[i][1], f);
+            return;
+        }
+    /* a sweep's <limiter>_<metric> */
+    fputs("Over the grid: ", f);
+    rep_esc(f, stem);
+    fputs(" (white circles meet the targets; the red ring is the chosen point).", f);
+}
+
 static void rep_plots(FILE *f, const char *dir, const char *sub, const char *prefix_first)
 {
-    size_t n;
+    size_t n, n_notes;
+    char **notes = rep_files(dir, sub, ".txt", &n_notes);
+    for (size_t i = 0; i < n_notes; i++) {
+        char path[4600];
+        snprintf(path, sizeof path, "%s/%s/%s", dir, sub, notes[i]);
+        FILE *in = fopen(path, "r");
+        char line[512];
+        if (in && fgets(line, sizeof line, in)) {
+            line[strcspn(line, "\n")] = '\0';
+            fputs("<p class=\"caption note\">", f);
+            rep_esc(f, line);
+            fputs("</p>\n", f);
+        }
+        if (in) fclose(in);
+    }
+    rep_free_names(notes, n_notes);
     char **names = rep_pngs(dir, sub, &n);
     if (n == 0) {
         fputs("<p>No plots (is gnuplot installed? <code>make deps</code>).</p>\n", f);
@@ -322,8 +376,12 @@ static void rep_plots(FILE *f, const char *dir, const char *sub, const char *pre
             fputs("\" alt=\"", f);
             rep_esc(f, stem);
             fputs("\"></a><figcaption>", f);
+            rep_caption(f, stem);
+            fputs(" <a href=\"", f);
+            rep_esc(f, sub);
+            fputc('/', f);
             rep_esc(f, stem);
-            fputs(" (click for SVG)</figcaption></figure>\n", f);
+            fputs(".svg\">SVG</a></figcaption></figure>\n", f);
         }
     fputs("</div>\n", f);
     rep_free_names(names, n);
@@ -649,6 +707,41 @@ static int rep_load_optional(const char *dir, const char *name, csv_table *t, in
     return 0;
 }
 
+/* A sweep's part of the page: the recommendation as its verdict, the
+ * Pareto plots and heatmaps, then the traffic it was judged on and its grids. */
+static void rep_sweep(FILE *f, const char *dir, const cJSON *sweep, const csv_table *points, int have_points,
+                      const csv_table *traffic, int have_traffic, double duration_s)
+{
+    fputs("<section class=\"verdict\" id=\"sweep-verdict\"><h2>Sweep: the recommendation</h2>\n", f);
+    rep_recommendation(f, dir);
+    if (have_points) {
+        fputs("<h3>Each limiter's best point (green: meets every target)</h3>\n", f);
+        rep_best_points(f, points);
+    }
+    fputs("</section>\n<h2>The grid, drawn</h2>\n<p class=\"caption\">The Pareto plots put every point of every "
+          "limiter on one chart (lower is better on both axes); the heatmaps show one limiter's grid, a metric each.</p>\n",
+          f);
+    rep_plots(f, dir, "sweep/plots", "pareto");
+    if (have_traffic) {
+        fputs("<h2>The traffic it was judged on</h2>\n", f);
+        rep_traffic(f, traffic, duration_s);
+    }
+    const cJSON *sw, *list = cJSON_GetObjectItemCaseSensitive(sweep, "sweeps");
+    fputs("<h3>Grids</h3><ul>", f);
+    cJSON_ArrayForEach(sw, list) {
+        fputs("<li><a href=\"sweep/", f);
+        rep_esc(f, rep_str(sw, "limiter"));
+        fputs(".csv\">", f);
+        rep_esc(f, rep_str(sw, "limiter"));
+        fputs("</a> (", f);
+        rep_esc(f, rep_str(sw, "algorithm"));
+        fputs("): <code>", f);
+        rep_esc(f, rep_str(sw, "grid"));
+        fprintf(f, "</code>, %.0f points in %.2f s</li>", rep_num(sw, "points"), rep_num(sw, "seconds"));
+    }
+    fputs("</ul>\n<p>All points, judged: <a href=\"sweep/_points.csv\">sweep/_points.csv</a>.</p>\n", f);
+}
+
 int rep_write(const char *dir, char *err, size_t errlen)
 {
     int bad = 0, rc = -1;
@@ -720,35 +813,11 @@ int rep_write(const char *dir, char *err, size_t errlen)
         if (have_series)
             charts = rch_write(f, &series, &colours, *best ? best : NULL, *closest ? closest : NULL, lines, n_lines,
                                peak_second);
-    } else if (have_traffic) {
-        fputs("<h2>Traffic</h2>\n", f);
-        rep_traffic(f, &traffic, rep_num(scn, "duration_s"));
+    } else if (sweep) {
+        rep_sweep(f, dir, sweep, &points, have_points, &traffic, have_traffic, rep_num(scn, "duration_s"));
     }
 
-    if (sweep) {
-        fputs("<h2>Sweep and recommendation</h2>\n", f);
-        rep_recommendation(f, dir);
-        if (have_points) {
-            fputs("<h3>Each limiter's best point (green: meets every target)</h3>\n", f);
-            rep_best_points(f, &points);
-        }
-        const cJSON *sw, *list = cJSON_GetObjectItemCaseSensitive(sweep, "sweeps");
-        fputs("<h3>Grids</h3><ul>", f);
-        cJSON_ArrayForEach(sw, list) {
-            fputs("<li><a href=\"sweep/", f);
-            rep_esc(f, rep_str(sw, "limiter"));
-            fputs(".csv\">", f);
-            rep_esc(f, rep_str(sw, "limiter"));
-            fputs("</a> (", f);
-            rep_esc(f, rep_str(sw, "algorithm"));
-            fputs("): <code>", f);
-            rep_esc(f, rep_str(sw, "grid"));
-            fprintf(f, "</code>, %.0f points in %.2f s</li>", rep_num(sw, "points"), rep_num(sw, "seconds"));
-        }
-        fputs("</ul>\n<p>All points, judged: <a href=\"sweep/_points.csv\">sweep/_points.csv</a>.</p>\n", f);
-        fputs("<h3>Sweep plots</h3>\n", f);
-        rep_plots(f, dir, "sweep/plots", "pareto");
-    }
+
     if (run) {
         fputs("<h2>Every limiter, in numbers</h2>\n<p class=\"caption\">Red rows broke their promise. over bound: "
               "admitted above what the limiter promises (empty where it has no bound to check); decision: wall-clock "
@@ -805,6 +874,7 @@ int rep_write(const char *dir, char *err, size_t errlen)
             rep_table(f, &accuracy, rep_accuracy_cols, sizeof rep_accuracy_cols / sizeof rep_accuracy_cols[0],
                       "accuracy", "limiter", NULL);
         }
+        if (sweep) rep_sweep(f, dir, sweep, &points, have_points, &traffic, 0, rep_num(scn, "duration_s"));
         fputs("<h2>Figures for papers and slides</h2>\n<p class=\"caption\">The same runs drawn by gnuplot "
               "(<code>ratelab run --plots</code>, which <code>make bench</code> uses): PNG here, SVG on a click.</p>\n", f);
         rep_plots(f, dir, "plots", "offered_admitted");

@@ -389,6 +389,15 @@ Test(cli, the_verdict_names_the_best_and_what_the_others_miss)
     char *run = tsup_slurp(path);
     cr_assert(run && strstr(run, "\"cpu_model\":") && strstr(run, "\"load_average\":"), "%s", run ? run : "");
     free(run);
+    /* HdrHistogram percentile distributions of every pass's delays and decision times */
+    snprintf(path, sizeof path, "%s/hgrm/leaky_queue.memory.delay_ms.hgrm", out);
+    char *hgrm = tsup_slurp(path);
+    cr_assert(hgrm && strncmp(hgrm, "       Value     Percentile TotalCount 1/(1-Percentile)\n", 56) == 0, "%s", path);
+    cr_assert(strstr(hgrm, "\n    2000.000 1.000000000000       7224\n"), "the queue's 2 s wait, every admission: %s",
+              hgrm);
+    free(hgrm);
+    snprintf(path, sizeof path, "%s/hgrm/token_bucket.memory.latency_us.hgrm", out);
+    cr_assert(exists(path), "%s", path);
 
     /* --target replaces the scenario's */
     const char *strict[] = { "run", "burst", "--out", out, "--only", "token_bucket", "--target", "drop_pct<=10", NULL };

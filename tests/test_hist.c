@@ -1,7 +1,10 @@
 /* The log-linear histogram against exact sorting. */
+#define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../sim/hist.h"
 #include "../sim/rng.h"
@@ -87,4 +90,28 @@ Test(hist, every_bucket_midpoint_maps_back_to_its_bucket)
 {
     for (uint32_t b = 0; b < HIST_BUCKETS; b++)
         cr_assert_eq(hist_bucket(hist_bucket_mid(b)), b, "bucket %u", b);
+}
+
+/* The HdrHistogram percentile distribution: a line per non-empty bucket at
+ * its highest value, cumulative counts, and the footer its plotter reads. */
+Test(hist, hgrm_is_hdrhistograms_percentile_distribution)
+{
+    hist *h = malloc(sizeof *h);
+    cr_assert(h);
+    hist_init(h);
+    for (int i = 0; i < 3; i++) hist_record(h, 10);
+    hist_record(h, 1000);   /* above 2^7: a bucket of width 8, 1000..1007, reported at the exact max */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    cr_assert(f);
+    hist_write_hgrm(f, h, 1.0);
+    fclose(f);
+    cr_assert(strstr(text, "       Value     Percentile TotalCount 1/(1-Percentile)\n\n"), "%s", text);
+    cr_assert(strstr(text, "\n      10.000 0.750000000000          3           4.00\n"), "%s", text);
+    cr_assert(strstr(text, "\n    1000.000 1.000000000000          4\n"), "the last line has no 1/(1-p): %s", text);
+    cr_assert(strstr(text, "#[Max     =     1000.000, Total count    =            4]\n"), "%s", text);
+    cr_assert(strstr(text, "#[Mean    =      258.250,"), "the mean of bucket midpoints (10 and 1003): %s", text);
+    free(text);
+    free(h);
 }
