@@ -330,3 +330,70 @@ const char *tsup_field(const char *csv, size_t row, const char *column, char *bu
     cr_assert(tsup_nth(line + 1, col, buf, len), "row %zu has no field %s", row, column);
     return buf;
 }
+
+/* The DOM of dir/index.html after load, as chromium serialises it (free it). */
+char *tsup_rendered(const char *dir)
+{
+    const char *browser = getenv("RATELAB_CHROMIUM") ? getenv("RATELAB_CHROMIUM") : "chromium";
+    char cmd[4096], err[4096], abs[1024], out[1100];
+    cr_assert(realpath(dir, abs), "%s", dir);
+    /* a fresh profile per page, outside the results (tests run in parallel; no network at all) */
+    char *scratch = tsup_tempdir();
+    snprintf(out, sizeof out, "%s/dom.html", scratch);
+    snprintf(cmd, sizeof cmd,
+             "command -v %s >/dev/null || { echo '%s not installed: make deps installs Debian chromium' >&2; exit 127; }; "
+             "timeout 120 %s --headless --no-sandbox --disable-gpu --disable-dev-shm-usage "
+             "--disable-background-networking --no-first-run --no-default-browser-check --disable-extensions "
+             "--user-data-dir=%s/profile --proxy-server=127.0.0.1:9 --dump-dom file://%s/index.html >%s",
+             browser, browser, browser, scratch, abs, out);
+    const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+    int rc = tsup_exec(argv, err, sizeof err);
+    cr_assert_eq(rc, 0, "chromium failed (%d): %s", rc, err);
+    char *dom = tsup_slurp(out);
+    tsup_rmtree(scratch);
+    free(scratch);
+    cr_assert(dom && strstr(dom, "</html>"), "no DOM from chromium: %s", err);
+    return dom;
+}
+
+int tsup_dom_attr(const char *dom, const char *name)
+{
+    char key[64];
+    snprintf(key, sizeof key, "%s=\"", name);
+    const char *p = strstr(dom, key);
+    cr_assert(p, "no %s on <body>: the page's script did not run", name);
+    return atoi(p + strlen(key));
+}
+
+/* chromium's screenshot of dir/index.html at `width` px into path */
+static void tsup_screenshot(const char *dir, int width, const char *path)
+{
+    const char *browser = getenv("RATELAB_CHROMIUM") ? getenv("RATELAB_CHROMIUM") : "chromium";
+    char cmd[4096], err[4096], abs[1024];
+    cr_assert(realpath(dir, abs), "%s", dir);
+    char *scratch = tsup_tempdir();
+    snprintf(cmd, sizeof cmd,
+             "timeout 120 %s --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars "
+             "--disable-background-networking --no-first-run --no-default-browser-check --disable-extensions "
+             "--user-data-dir=%s/profile --proxy-server=127.0.0.1:9 --window-size=%d,1000 --screenshot=%s "
+             "file://%s/index.html >/dev/null 2>&1",
+             browser, scratch, width, path, abs);
+    const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+    cr_assert_eq(tsup_exec(argv, err, sizeof err), 0, "chromium --screenshot failed: %s", err);
+    tsup_rmtree(scratch);
+    free(scratch);
+    cr_assert(tsup_is_png(path), "no screenshot at %s", path);
+}
+
+void tsup_screenshots(const char *dir, const char *name)
+{
+    cr_assert_eq(system("mkdir -p build/test-screenshots"), 0);
+    char cwd[512];
+    cr_assert(getcwd(cwd, sizeof cwd));
+    const int widths[] = { 1400, 800 };
+    for (int k = 0; k < 2; k++) {
+        char shot[1200];
+        snprintf(shot, sizeof shot, "%s/build/test-screenshots/%s-%d.png", cwd, name, widths[k]);
+        tsup_screenshot(dir, widths[k], shot);
+    }
+}

@@ -81,6 +81,17 @@ void tsup_rmtree(const char *path);
  * when the column or the row is missing). Returns buf. */
 const char *tsup_field(const char *csv, size_t row, const char *column, char *buf, size_t len);
 
+/* The DOM of dir/index.html after its load event, as Debian's headless
+ * chromium serialises it (no network, a fresh profile). Caller frees. */
+char *tsup_rendered(const char *dir);
+
+/* The integer attribute `name` the page's script set on <body>. */
+int tsup_dom_attr(const char *dom, const char *name);
+
+/* Screenshots of dir/index.html 1400 and 800 px wide, kept for a person
+ * to look at: build/test-screenshots/<name>-<width>.png. */
+void tsup_screenshots(const char *dir, const char *name);
+
 /* 1 when the file at path starts with the PNG signature. */
 int tsup_is_png(const char *path);
 

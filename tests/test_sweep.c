@@ -123,8 +123,16 @@ Test(sweep, all_uses_each_limiters_own_grid_and_bench_keeps_the_sweep, .timeout 
     char *dir = tsup_tempdir(), out[600], sweep[700], err[4096];
     snprintf(out, sizeof out, "%s/promotion_ramp", dir);
     snprintf(sweep, sizeof sweep, "%s/sweep", out);
-    const char *s[] = { "sweep", "scenarios/promotion_ramp.json", "--algo", "all", "--out", sweep, "--quiet", NULL };
+    const char *s[] = { "sweep", "scenarios/promotion_ramp.json", "--algo", "all", "--out", sweep, "--quiet", "--plots",
+                        NULL };
     cr_assert_eq(tsup_run(s, err, sizeof err), 0, "%s", err);
+    /* the page the sweep wrote itself: it loads, with its recommendation first */
+    char *dom = tsup_rendered(out);
+    cr_assert_eq(tsup_dom_attr(dom, "data-errors"), 0);
+    char *rec = strstr(dom, "id=\"sweep-verdict\"");
+    cr_assert(rec && rec < strstr(dom, "The grid, drawn"), "the recommendation leads");
+    free(dom);
+    tsup_screenshots(out, "promotion_ramp-sweep");
     const char *files[] = { "global_token_bucket.csv", "global_gcra.csv", "global_leaky_queue.csv",
                             "global_sliding_counter.csv" };
     struct stat st;
