@@ -10,6 +10,7 @@ set datafile separator ','
 set datafile columnheaders
 set datafile missing NaN
 set termoption noenhanced
+load 'palette.gp'
 ts = dir.'/timeseries.csv'
 tts = dir.'/tts.csv'
 n = words(names)

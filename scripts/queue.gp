@@ -8,6 +8,7 @@ set datafile separator ','
 set datafile columnheaders
 set datafile missing NaN
 set termoption noenhanced
+load 'palette.gp'
 qs = dir.'/queue.csv'
 n = words(queues)
 

@@ -576,6 +576,10 @@ static int main_run(int argc, char **argv)
     if (!a.quiet) {
         vrd_print(stdout, &verdict);
         out_print_table(stdout, &s, results, n_results);
+        if (a.use_memory)
+            printf("(lat: one decision in %u timed on the wall clock; reading the clock costs about %.0f ns here, so a "
+                   "figure near it is the clock's floor, not the limiter's cost: ratelab perf measures that)\n",
+                   a.sample, ctx.clock_overhead_ns);
         qout_print(stdout, results, n_results);
         cout_print(stdout, results, n_results);
         if (on_redis) printf("redis: %s, %s%s, keys ratelab:%s-<limiter>:{key}, deleted\n", servers,

@@ -219,8 +219,12 @@ int perf_main(int argc, char **argv)
     printf("%-24s %9s %14s %18s %12s\n", "algorithm", "keys", "decide ns/req", "end-to-end Mreq/s", "state MiB");
     perf_case cases[64];
     size_t n_cases = perf_cases(cases, sizeof cases / sizeof cases[0]);
+    int tty = isatty(STDERR_FILENO);
     for (size_t c = 0; c < n_cases; c++) {
         for (size_t k = 0; k < 2; k++) {
+            /* where the run is, between rows that take a while (1M keys) */
+            if (tty) fprintf(stderr, "\rperf [%zu/%zu] %s on %u key(s)...%10s\r", c * 2 + k + 1, n_cases * 2,
+                             cases[c].label, keysets[k], "");
             scn_scenario s;
             char limiter[400];
             perf_limiter_json(&cases[c], k == 1, limiter, sizeof limiter);
@@ -249,6 +253,7 @@ int perf_main(int argc, char **argv)
                 state_bytes = res.summary.state_bytes;
                 run_result_free(&res);
             }
+            if (tty) fprintf(stderr, "\r%70s\r", "");
             printf("%-24s %9u %14.1f %18.1f %12.1f\n", cases[c].label, keysets[k], perf_median(decide, reps),
                    perf_median(e2e, reps), (double)state_bytes / (1 << 20));
             fflush(stdout);
