@@ -670,8 +670,9 @@ static const cli_option main_sweep_options[] = {
                                    "\"sweep\" grid in the scenario)" },
     { "target", "SPEC", SW_TARGET, "what the recommendation judges by, e.g. 'overload_s=0 drop_pct<=5 p99_ms<=200'\n"
                                    "(default: the scenario's \"targets\")" },
-    { "out", "DIR", SW_OUT, "results directory (default results/<scenario>; the sweep goes to DIR/sweep)" },
-    { "jobs", "N", SW_JOBS, "worker threads (default: the cores)" },
+    { "out", "DIR", SW_OUT, "the sweep's directory (default results/<scenario>/sweep; when it is named sweep,\n"
+                            "the page goes to its parent, the scenario's results directory)" },
+    { "jobs", "N", SW_JOBS, "worker processes (default: the cores)" },
     { "plots", NULL, SW_PLOTS, "also draw the gnuplot heatmaps and Pareto plots into the sweep's plots/" },
     { "quiet", NULL, SW_QUIET, "no progress, no recommendation printed" },
 };

@@ -85,14 +85,20 @@ int tsup_run(const char *const *argv, char *err, size_t errlen)
 
 static void tsup_spawn(tsup_child *c, const char *const *argv, int keep_out);
 
-int tsup_run_out(const char *const *argv, char **out, char *err, size_t errlen)
+/* argv with the ratelab binary ($RATELAB_BIN, default ./ratelab) in front, into args[64]. */
+static void tsup_ratelab_argv(const char *const *argv, const char **args)
 {
     const char *bin = getenv("RATELAB_BIN");
-    const char *args[64];
     size_t n = 0;
     args[n++] = bin ? bin : "./ratelab";
     for (size_t i = 0; argv[i] && n < 63; i++) args[n++] = argv[i];
     args[n] = NULL;
+}
+
+int tsup_run_out(const char *const *argv, char **out, char *err, size_t errlen)
+{
+    const char *args[64];
+    tsup_ratelab_argv(argv, args);
     tsup_child c;
     tsup_spawn(&c, args, 1);
     int rc = tsup_finish(&c, 3600, err, errlen);
@@ -104,12 +110,8 @@ int tsup_run_out(const char *const *argv, char **out, char *err, size_t errlen)
 
 void tsup_start(tsup_child *c, const char *const *argv)
 {
-    const char *bin = getenv("RATELAB_BIN");
     const char *args[64];
-    size_t n = 0;
-    args[n++] = bin ? bin : "./ratelab";
-    for (size_t i = 0; argv[i] && n < 63; i++) args[n++] = argv[i];
-    args[n] = NULL;
+    tsup_ratelab_argv(argv, args);
     tsup_start_exec(c, args);
 }
 
