@@ -15,6 +15,9 @@ is(i) = strcol(1) eq word(limiters, i)
 # circle, square, triangle, diamond, inverted triangle: open and filled
 open(i) = word("6 4 8 12 10", (i - 1) % 5 + 1) + 0
 filled(i) = open(i) + 1
+# earlier limiters drawn larger, so one on the same point as a later one
+# (token bucket and GCRA are the same algorithm) still shows around it
+size(i) = 1.9 - 0.6 * (i - 1) / (nl > 1 ? nl - 1 : 1)
 do for [front in "load delay"] {
     set output dir.'/pareto_'.front.'.'.fmt
     if (front eq 'load') {
@@ -33,9 +36,9 @@ do for [front in "load delay"] {
     # a shape per limiter too, so equal points of two limiters (token
     # bucket and GCRA are the same algorithm) both show
     plot for [i=1:nl] points every ::1 using (is(i) && column(13) == 1 ? xv(xcol) : NaN):5 \
-             with points pt filled(i) ps 1.3 lc i title word(limiters, i), \
+             with points pt filled(i) ps size(i) lc i title word(limiters, i), \
          for [i=1:nl] points every ::1 using (is(i) && column(13) != 1 ? xv(xcol) : NaN):5 \
-             with points pt open(i) ps 1.3 lc i notitle, \
+             with points pt open(i) ps size(i) lc i notitle, \
          points every ::1 using (column(17) == 1 ? xv(xcol) : NaN):5 with points pt 6 ps 3 lw 2 lc rgb 'black' \
              title 'best of each limiter', \
          tmp.'/front_'.front.'.dat' using ($1 <= 0 ? 0.01 : $1):2 with steps lw 1.5 dt 2 lc rgb 'black' \

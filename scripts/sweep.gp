@@ -21,7 +21,7 @@ do for [metric in metrics] {
         # viridis, sequential: more is brighter (Smith and van der Walt, matplotlib 2015)
         set palette defined (0 '#440154', 1 '#3b528b', 2 '#21918c', 3 '#5ec962', 4 '#fde725')
         set cblabel t
-        set format cb '%.0f'
+        set format cb '%g'
         stats tmp.'/'.metric.'.dat' using 3 nooutput
         mid = (STATS_min + STATS_max) / 2
         unset key
