@@ -166,9 +166,10 @@ rch_written rch_write(FILE *f, const csv_table *t, rch_colours *colours, const c
         fputs(k ? ", " : "", f);
         rch_esc_html(f, lines[k].label);
     }
-    fprintf(f, ". The busiest %.3g s tick offered %.0f/s; the busiest whole second, the table's "
-               "<i>peak offered/s</i>, %.0f.%s Click a name to hide its line, drag to zoom, double-click to see all "
-               "again.%s</p>\n", tick_s, peak_tick, peak_second,
+    fprintf(f, ". Rates are per %.3g s tick, scaled to a second, so a burst inside one second rises above a "
+               "per-second line the whole second keeps: the busiest tick offered %.0f/s, the busiest whole second "
+               "(the table's <i>peak offered/s</i>) %.0f.%s Click a name to hide its line, drag to zoom, double-click "
+               "to see all again.%s</p>\n", tick_s, peak_tick, peak_second,
             per > 1 ? " Lines are averaged over buckets of several ticks." : "",
             n > 4 ? " With this many limiters only the verdict's pick is drawn at first: each has its own chart "
                     "further down." : "");
