@@ -23,6 +23,8 @@ RUN_FLAGS = $(if $(ALGOS),--only $(call shq,$(ALGOS))) $(foreach s,$(SET),--set 
             $(if $(CLUSTER),--cluster $(CLUSTER)) $(foreach f,$(CLUSTER_FAULT),--cluster-fault $(f))
 
 CC       ?= cc
+# builds use every core; the test suites themselves run one after the other
+NPROC    := $(shell nproc 2>/dev/null || echo 2)
 SHELL    := /bin/bash
 PKGS     := libcjson hiredis
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
@@ -125,7 +127,7 @@ build/fuzz/fuzz_%: $(LIB_SRC:%.c=build/fuzz/%.o) build/fuzz/tests/fuzz/fuzz_%.o
 bench: deps
 	$(call misspelt,ALGO,bench,the limiters to run are ALGOS=names (ALGO is make sweep's))
 	$(call misspelt,PARAMS,bench,parameters are SET='limiter.param=value ...' (PARAMS is make sweep's grid))
-	@$(MAKE) --no-print-directory ratelab
+	@$(MAKE) --no-print-directory -j$(NPROC) ratelab
 	./ratelab run $(call shq,$(SCENARIO)) $(if $(OUT),--out $(call shq,$(OUT))) --plots $(RUN_FLAGS) \
 		$(if $(TARGET),--target $(call shq,$(TARGET))) $(if $(FAIL_ON),--fail-on $(call shq,$(FAIL_ON)))
 
@@ -134,13 +136,15 @@ bench: deps
 sweep: deps
 	$(call misspelt,ALGOS,sweep,the limiter to sweep is ALGO=name or ALGO=all (ALGOS is make bench's))
 	$(call misspelt,SET,sweep,the grid is PARAMS='rate=100:500:100 capacity=50$(comma)100' (SET is make bench's))
-	@$(MAKE) --no-print-directory ratelab
+	@$(MAKE) --no-print-directory -j$(NPROC) ratelab
 	./ratelab sweep $(call shq,$(SCENARIO)) --algo $(call shq,$(or $(ALGO),all)) $(if $(PARAMS),--params $(call shq,$(PARAMS))) \
 		$(if $(TARGET),--target $(call shq,$(TARGET))) $(if $(JOBS),--jobs $(JOBS)) $(if $(OUT),--out $(call shq,$(OUT)/sweep)) --plots
 
 # The suite runs twice: as built for use, and under ASan+UBSan, where any
 # report aborts the test that caused it.
 test: deps
+	@$(MAKE) --no-print-directory -j$(NPROC) ratelab build/test/ratelab_tests build/asan/ratelab \
+		build/asan/ratelab_tests $(FUZZ_REPLAY)
 	@$(MAKE) --no-print-directory test-plain test-asan
 
 test-plain: ratelab build/test/ratelab_tests
@@ -174,12 +178,12 @@ fuzz:
 	done
 
 perf: deps
-	@$(MAKE) --no-print-directory ratelab
+	@$(MAKE) --no-print-directory -j$(NPROC) ratelab
 	./ratelab perf $(if $(QUICK),--quick)
 
 # Every shipped scenario against tests/golden (UPDATE=1 rewrites them).
 regress: deps
-	@$(MAKE) --no-print-directory ratelab
+	@$(MAKE) --no-print-directory -j$(NPROC) ratelab
 	@scripts/regress.sh $(if $(UPDATE),--update)
 
 # The reliable queue under faults: SCENARIO (default burst_queue) on a
@@ -188,13 +192,13 @@ regress: deps
 # a kill -9 of the queue's master; WAIT=1 waits for a replica after each write.
 CHAOS_SCENARIO = $(if $(filter command line environment,$(origin SCENARIO)),$(SCENARIO),burst_queue)
 chaos: deps
-	@$(MAKE) --no-print-directory ratelab
+	@$(MAKE) --no-print-directory -j$(NPROC) ratelab
 	./ratelab chaos $(call shq,$(CHAOS_SCENARIO)) --kills $(or $(KILLS),20) --restarts $(or $(RESTARTS),3) $(if $(SEED),--seed $(SEED)) \
 		$(if $(filter cluster,$(BACKEND)),--cluster $(or $(CLUSTER),3x1)) $(if $(WAIT),--wait-replicas $(WAIT))
 	@scripts/plot.sh results/$(basename $(notdir $(CHAOS_SCENARIO)))/chaos
 
 perf-redis: deps
-	@$(MAKE) --no-print-directory ratelab
+	@$(MAKE) --no-print-directory -j$(NPROC) ratelab
 	./ratelab perf-redis $(if $(QUICK),--quick)
 
 clean:

@@ -52,13 +52,15 @@ export GNUPLOT_LIB="$here"
 draw() {
     what=$1 script=$2
     shift 2
-    "$gnuplot" "$@" "$here/$script" 2>"$tmp/gnuplot.log" || {
+    "$gnuplot" "$@" "$here/$script" 2>"$tmp/gnuplot.$fmt.log" || {
         echo "ratelab: gnuplot failed on $shown/$what:" >&2
-        cat "$tmp/gnuplot.log" >&2
+        cat "$tmp/gnuplot.$fmt.log" >&2
         exit 1
     }
 }
-for fmt in png svg; do
+# every figure of one format; PNG and SVG are drawn at once, one gnuplot each
+draw_all() {
+    fmt=$1
     # gnuplot writes into $tmp/plots; the CSV is read from $dir
     draw timeseries.csv plot.gp -e "dir='$dir'; names='$names'; deciders='$deciders'; levels='$levels'; tagged=$((backends > 1)); tick=$tick; fmt='$fmt'; title='$title'" \
         -e "outdir='$tmp'; colours='$colours'; dashes='$dashes'; dcolours='$dcolours'; capacity=${capacity:-0}"
@@ -70,7 +72,15 @@ for fmt in png svg; do
         queues=$(awk -F, 'NR > 1 && !seen[$1 "@" $2]++ { printf "%s@%s ", $1, $2 }' "$dir/queue.csv")
         draw queue.csv queue.gp -e "dir='$dir'; queues='$queues'; tick=$tick; fmt='$fmt'; title='$title'; outdir='$tmp'"
     fi
-done
+}
+draw_all png &
+png=$!
+draw_all svg &
+svg=$!
+failed=0
+wait $png || failed=1
+wait $svg || failed=1
+[ $failed -eq 0 ] || exit 1
 rm -rf plots
 mv "$tmp/plots" plots
 echo "plots: $shown/plots/ ($(ls plots | wc -l) files)"

@@ -7,6 +7,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
@@ -53,11 +55,21 @@ typedef struct {
     size_t index, count;
     const char *name;
     int drawn;
+    pthread_mutex_t lock;   /* worker threads draw it too */
 } main_progress;
+
+static void main_progress_draw_locked(main_progress *p, double done);
 
 static void main_progress_draw(void *ctx, double done)
 {
     main_progress *p = ctx;
+    if (pthread_mutex_trylock(&p->lock) != 0) return;   /* another pass is drawing it: skip this frame */
+    main_progress_draw_locked(p, done);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static void main_progress_draw_locked(main_progress *p, double done)
+{
     int64_t now = clk_mono_ns();
     if (!p->enabled || now - p->started_ns < 1000000000 || now - p->last_ns < 100000000) return;
     p->last_ns = now;
@@ -89,7 +101,7 @@ typedef struct {
     const char *cluster_spec;
     cfault_spec faults[CFAULT_MAX];
     size_t n_faults;
-    long pipeline, timeout_ms, outage_wait_s;
+    long pipeline, timeout_ms, outage_wait_s, jobs;
     int realtime, server_clock;
     long clients;
     double speed, skew_ms;
@@ -98,7 +110,7 @@ typedef struct {
 enum {
     RO_OUT, RO_ONLY, RO_SET, RO_BACKEND, RO_REDIS_URL, RO_CLUSTER, RO_CLUSTER_FAULT, RO_PIPELINE, RO_ON_ERROR,
     RO_TIMEOUT, RO_WAIT, RO_RUN_ID, RO_MODE, RO_CLIENTS, RO_SPEED, RO_CLOCK, RO_SKEW, RO_SAMPLE, RO_LOG, RO_QUIET,
-    RO_TARGET, RO_FAIL_ON, RO_PLOTS,
+    RO_TARGET, RO_FAIL_ON, RO_PLOTS, RO_JOBS,
 };
 
 static const cli_option main_run_options[] = {
@@ -132,6 +144,8 @@ static const cli_option main_run_options[] = {
     { "skew-ms", "S", RO_SKEW, "realtime: client clocks spread over [-S, +S] ms" },
     { "latency-sample", "N", RO_SAMPLE, "memory: time one decision in N (a power of two; default 16)" },
     { "log-decisions", "DIR", RO_LOG, "write every decision to DIR/<limiter>.<backend>.csv (ratelab check reads it)" },
+    { "jobs", "N", RO_JOBS, "run the in-memory passes on N worker threads (default: the cores); the files are the\n"
+                            "same for any N (Redis passes run one after another)" },
     { "plots", NULL, RO_PLOTS, "also draw the gnuplot PNG and SVG figures into DIR/plots (make bench does)" },
     { "quiet", NULL, RO_QUIET, "no verdict, no table, no progress bar" },
 };
@@ -233,6 +247,7 @@ static int main_option(void *ctx, int id, const char *v)
     case RO_QUIET: a->quiet = 1; return 0;
     case RO_TARGET: a->target = v; return 0;
     case RO_PLOTS: a->plots = 1; return 0;
+    case RO_JOBS: return cli_long("jobs", v, 1, 64, &a->jobs);
     case RO_FAIL_ON:
         if (vrd_parse_fail_on(v, &a->fail_on, err, sizeof err) == 0) return 0;
         fprintf(stderr, "ratelab: %s\n", err);
@@ -244,7 +259,8 @@ static int main_option(void *ctx, int id, const char *v)
 /* CLI_OK, CLI_HELP or CLI_USAGE (message printed). */
 static int main_parse_run(int argc, char **argv, main_args *a)
 {
-    *a = (main_args){ .sample = 16, .use_memory = 1, .pipeline = 64, .timeout_ms = 2000, .outage_wait_s = 30, .clients = 1, .speed = 1 };
+    *a = (main_args){ .sample = 16, .use_memory = 1, .pipeline = 64, .timeout_ms = 2000, .outage_wait_s = 30, .clients = 1,
+                      .speed = 1, .jobs = sysconf(_SC_NPROCESSORS_ONLN) };
     a->redis_url = getenv("REDIS_URL");
     a->url_source = "REDIS_URL";
     if (a->redis_url && !*a->redis_url) a->redis_url = NULL;
@@ -277,6 +293,82 @@ static int main_parse_run(int argc, char **argv, main_args *a)
         return CLI_USAGE;
     }
     return CLI_OK;
+}
+
+/* ---- the memory passes on worker threads (--jobs) ------------------------------------ */
+
+#define MAIN_MAX_PASSES 1024
+
+typedef struct {
+    const scn_scenario *s;
+    run_result *results;
+    unsigned char *filled;
+    FILE **logs;
+    unsigned sample;
+    main_progress *progress;
+    size_t n_backends;
+    size_t pass[MAIN_MAX_PASSES];   /* the memory passes' indices */
+    size_t n;
+    atomic_size_t next, done;
+    atomic_int failed;
+    pthread_mutex_t err_lock;
+    char err[1024];
+} main_pool;
+
+/* One worker: its own generator and store, taking passes until none is left
+ * or one failed. The scenario is only read. */
+static void *main_pool_worker(void *arg)
+{
+    main_pool *p = arg;
+    run_backend backend;
+    bmem *mem = bmem_create(p->sample, &backend);
+    gen *g = gen_create(p->s);
+    char err[1024] = "out of memory for a worker's generator or store";
+    if (g) gen_set_stop(g, intr_requested, NULL);
+    for (;;) {
+        size_t k = atomic_fetch_add(&p->next, 1);
+        if (k >= p->n || atomic_load(&p->failed)) break;
+        size_t pass = p->pass[k];
+        const scn_limiter *l = &p->s->limiters[pass / p->n_backends];
+        run_options ropt = { NULL, intr_requested, p->progress, p->logs[pass] };
+        drv_target target = { &backend, NULL, NULL, NULL };
+        if (!mem || !g || drv_run(p->s, g, l, &target, &ropt, &p->results[pass], err, sizeof err) != 0) {
+            pthread_mutex_lock(&p->err_lock);
+            if (!atomic_exchange(&p->failed, 1)) snprintf(p->err, sizeof p->err, "%s", err);
+            pthread_mutex_unlock(&p->err_lock);
+            break;
+        }
+        p->filled[pass] = 1;
+        size_t finished = atomic_fetch_add(&p->done, 1) + 1;
+        if (pthread_mutex_trylock(&p->progress->lock) == 0) {
+            p->progress->index = finished - 1;
+            p->progress->name = l->name;
+            main_progress_draw_locked(p->progress, 1.0);
+            pthread_mutex_unlock(&p->progress->lock);
+        }
+    }
+    gen_destroy(g);
+    bmem_destroy(mem);
+    return NULL;
+}
+
+/* Runs p's passes on `jobs` threads. 0, or -1 with p->err. */
+static int main_pool_run(main_pool *p, unsigned jobs)
+{
+    pthread_t t[64];
+    if (jobs > 64) jobs = 64;
+    if (jobs > p->n) jobs = (unsigned)p->n;
+    atomic_init(&p->next, 0);
+    atomic_init(&p->done, 0);
+    atomic_init(&p->failed, 0);
+    pthread_mutex_init(&p->err_lock, NULL);
+    unsigned started = 0;
+    for (; started < jobs; started++)
+        if (pthread_create(&t[started], NULL, main_pool_worker, p) != 0) break;
+    if (!started) main_pool_worker(p);   /* no thread to be had: this one does the work */
+    for (unsigned i = 0; i < started; i++) pthread_join(t[i], NULL);
+    pthread_mutex_destroy(&p->err_lock);
+    return atomic_load(&p->failed) ? -1 : 0;
 }
 
 /* Before anything runs: the results directory must be one ratelab may
@@ -409,6 +501,7 @@ static int main_run(int argc, char **argv)
     gen *g = gen_create(&s);
     if (g) gen_set_stop(g, intr_requested, NULL);
     size_t n_results = 0, n_logs = 0;
+    unsigned char *filled = NULL;   /* which results hold a pass (to free) */
     int judged = 0;
     vrd_verdict verdict;
     run_result *results = NULL;
@@ -492,37 +585,63 @@ static int main_run(int argc, char **argv)
     if (!results || (a.log_dir && !logs)) { rc = 1; goto done; }
     main_progress progress = { .enabled = !a.quiet && isatty(STDERR_FILENO), .count = s.n_limiters * n_backends };
     progress.started_ns = clk_mono_ns();
-    run_options ropt = { main_progress_draw, intr_requested, &progress, NULL };
-    for (size_t i = 0; i < s.n_limiters; i++) {
-        for (size_t b = 0; b < n_backends; b++) {
-            progress.index = n_results;
-            progress.name = s.limiters[i].name;
-            rt_options rto = { (unsigned)a.clients, a.speed, a.server_clock, a.skew_ms, a.on_error_allow };
-            ropt.log = NULL;
-            bred *on_redis = red && backends[b].ctx == (void *)red   ? red
-                             : clu && backends[b].ctx == (void *)clu ? clu : NULL;
-            if (a.log_dir && drv_decides(&s.limiters[i])) {
-                if (!(ropt.log = dlog_open(&logs[n_logs], a.log_dir, &s.limiters[i], backends[b].name, err,
-                                           sizeof err))) {
-                    fprintf(stderr, "ratelab: %s\n", err);
-                    rc = 1;
-                    goto done;
-                }
-                n_logs++;
-            }
-            drv_target target = { &backends[b], on_redis, a.realtime ? &rto : NULL,
-                                  on_redis && on_redis == clu ? &queue_cluster : &queue_redis };
-            int failed = drv_run(&s, g, &s.limiters[i], &target, &ropt, &results[n_results], err, sizeof err);
-            if (results[n_results].note[0])   /* what the backend said of the pass, failed or not */
-                fprintf(stderr, "%sratelab: %s\n", progress.drawn ? "\n" : "", results[n_results].note);
-            if (failed) {
-                fprintf(stderr, "%sratelab: %s\n", progress.drawn ? "\n" : "", err);
-                rc = intr_requested(&progress) ? 130 : 1;
-                goto done;
-            }
-            n_results++;
+    pthread_mutex_init(&progress.lock, NULL);
+    size_t n_passes = s.n_limiters * n_backends;
+    /* pass k is limiter k / n_backends on backend k % n_backends: results and logs keep that order
+     * whoever runs the pass, so the files are the same for any --jobs */
+    FILE **pass_log = calloc(n_passes, sizeof *pass_log);
+    filled = calloc(n_passes, 1);
+    if (!pass_log || !filled) { free(pass_log); rc = 1; goto done; }
+    for (size_t k = 0; k < n_passes && a.log_dir; k++) {
+        const scn_limiter *l = &s.limiters[k / n_backends];
+        if (!drv_decides(l)) continue;
+        if (!(pass_log[k] = dlog_open(&logs[n_logs], a.log_dir, l, backends[k % n_backends].name, err, sizeof err))) {
+            fprintf(stderr, "ratelab: %s\n", err);
+            free(pass_log);
+            rc = 1;
+            goto done;
         }
+        n_logs++;
     }
+    n_results = n_passes;   /* from here every result is freed by its filled[] flag */
+    /* the memory passes on worker threads, each with its own generator and store */
+    main_pool pool = { .s = &s, .results = results, .filled = filled, .logs = pass_log, .sample = a.sample,
+                       .progress = &progress, .n_backends = n_backends };
+    for (size_t k = 0; k < n_passes && mem; k++)
+        if (backends[k % n_backends].ctx == (void *)mem) pool.pass[pool.n++] = k;
+    int pooled = a.jobs > 1 && pool.n > 1 && pool.n <= MAIN_MAX_PASSES;
+    if (pooled && main_pool_run(&pool, (unsigned)a.jobs) != 0) {
+        fprintf(stderr, "%sratelab: %s\n", progress.drawn ? "\n" : "", pool.err);
+        free(pass_log);
+        rc = intr_requested(&progress) ? 130 : 1;
+        goto done;
+    }
+    for (size_t k = 0; k < n_passes; k++) {
+        size_t i = k / n_backends, b = k % n_backends;
+        if (pooled && backends[b].ctx == (void *)mem) {
+            if (results[k].note[0]) fprintf(stderr, "%sratelab: %s\n", progress.drawn ? "\n" : "", results[k].note);
+            continue;
+        }
+        progress.index = k;
+        progress.name = s.limiters[i].name;
+        rt_options rto = { (unsigned)a.clients, a.speed, a.server_clock, a.skew_ms, a.on_error_allow };
+        run_options ropt = { main_progress_draw, intr_requested, &progress, pass_log[k] };
+        bred *on_redis = red && backends[b].ctx == (void *)red   ? red
+                         : clu && backends[b].ctx == (void *)clu ? clu : NULL;
+        drv_target target = { &backends[b], on_redis, a.realtime ? &rto : NULL,
+                              on_redis && on_redis == clu ? &queue_cluster : &queue_redis };
+        int failed = drv_run(&s, g, &s.limiters[i], &target, &ropt, &results[k], err, sizeof err);
+        if (results[k].note[0])   /* what the backend said of the pass, failed or not */
+            fprintf(stderr, "%sratelab: %s\n", progress.drawn ? "\n" : "", results[k].note);
+        if (failed) {
+            fprintf(stderr, "%sratelab: %s\n", progress.drawn ? "\n" : "", err);
+            free(pass_log);
+            rc = intr_requested(&progress) ? 130 : 1;
+            goto done;
+        }
+        filled[k] = 1;
+    }
+    free(pass_log);
     if (progress.drawn) fprintf(stderr, "\r%*s\r", 70, "");
     char backend_names[40] = "";
     for (size_t b = 0; b < n_backends; b++)
@@ -603,8 +722,10 @@ done:
     if (judged) vrd_free(&verdict);
     for (size_t i = 0; i < n_logs; i++) dlog_close(&logs[i], 0, err, sizeof err);
     free(logs);
-    for (size_t i = 0; i < n_results; i++) run_result_free(&results[i]);
+    for (size_t i = 0; i < n_results; i++)
+        if (!filled || filled[i]) run_result_free(&results[i]);
     free(results);
+    free(filled);
     bred_destroy(red);
     bred_destroy(clu);
     cfault_destroy(faults);
