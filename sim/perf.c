@@ -1,5 +1,5 @@
 /* perf.c -- see perf.h. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include "perf.h"
 #include "cli.h"
 #include "clock.h"
@@ -8,9 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <hiredis/hiredis.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../algorithms/keystore.h"
+#include "atomicfile.h"
+#include "fsutil.h"
+#include "output.h"
 #include "backend_memory.h"
 #include "backend_redis.h"
 #include "evloop.h"
@@ -88,6 +92,22 @@ static double perf_median(double *v, int n)
 }
 
 /* ns per decision: store lookup + decide over requests generated beforehand. */
+static double perf_min(const double *v, int n)
+{
+    double m = v[0];
+    for (int i = 1; i < n; i++)
+        if (v[i] < m) m = v[i];
+    return m;
+}
+
+/* This thread's CPU time: what a pass costs, whatever else the machine does. */
+static int64_t perf_thread_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static double perf_decide_ns(const scn_scenario *s, const gen_request *reqs, size_t n)
 {
     const scn_limiter *l = &s->limiters[0];
@@ -215,11 +235,31 @@ int perf_main(int argc, char **argv)
     const double requests = quick ? 2e6 : 2e7;
     const int reps = quick ? 3 : 5;
     const unsigned keysets[] = { 1, 1000000 };
-    printf("ratelab perf: %.0f requests per run, median of %d runs%s\n", requests, reps, quick ? " (--quick)" : "");
-    printf("%-24s %9s %14s %18s %12s\n", "algorithm", "keys", "decide ns/req", "end-to-end Mreq/s", "state MiB");
+    char cpu[256];
+    out_cpu_model(cpu, sizeof cpu);
+    double load[3] = { 0, 0, 0 };
+    getloadavg(load, 3);
+    printf("ratelab perf: %.0f requests per run, median and minimum of %d runs%s\n", requests, reps,
+           quick ? " (--quick)" : "");
+    printf("on %s, %ld cores online, load average %.2f %.2f %.2f at the start\n", cpu, sysconf(_SC_NPROCESSORS_ONLN),
+           load[0], load[1], load[2]);
+    printf("end to end = generator, store, decision, oracle and metrics, on this thread's CPU clock (what another "
+           "process cannot inflate) and on the wall clock\n");
+    printf("%-24s %9s %12s %12s %12s %12s %12s %10s\n", "algorithm", "keys", "decide ns", "e2e cpu ns", "min ns",
+           "cpu Mreq/s", "wall Mreq/s", "B/key");
     perf_case cases[64];
     size_t n_cases = perf_cases(cases, sizeof cases / sizeof cases[0]);
     int tty = isatty(STDERR_FILENO);
+    af_file csv = { .f = NULL };
+    char err[512];
+    if (fs_mkdirs("results/perf") != 0 || af_open(&csv, "results/perf/perf.csv", err, sizeof err) != 0) {
+        fprintf(stderr, "ratelab perf: results/perf/perf.csv: cannot write it (%s)\n", err);
+        return 1;
+    }
+    fprintf(csv.f, "# ratelab perf: %.0f requests per run, %d runs; %s; load %.2f %.2f %.2f\n", requests, reps, cpu,
+            load[0], load[1], load[2]);
+    fprintf(csv.f, "algorithm,keys,decide_ns_median,e2e_cpu_ns_median,e2e_cpu_ns_min,e2e_wall_ns_median,"
+                   "e2e_wall_ns_min,cpu_mreq_per_s,wall_mreq_per_s,state_bytes,bytes_per_key\n");
     for (size_t c = 0; c < n_cases; c++) {
         for (size_t k = 0; k < 2; k++) {
             /* where the run is, between rows that take a while (1M keys) */
@@ -228,40 +268,56 @@ int perf_main(int argc, char **argv)
             scn_scenario s;
             char limiter[400];
             perf_limiter_json(&cases[c], k == 1, limiter, sizeof limiter);
-            if (perf_scenario(limiter, keysets[k], requests, &s) != 0) return 1;
+            if (perf_scenario(limiter, keysets[k], requests, &s) != 0) { af_abandon(&csv); return 1; }
             gen *g = gen_create(&s);
             size_t cap = (size_t)(requests * 1.1) + 1000, n = 0;
             gen_request *reqs = malloc(cap * sizeof *reqs);
-            if (!g || !reqs) { fprintf(stderr, "ratelab perf: out of memory\n"); return 1; }
+            if (!g || !reqs) { fprintf(stderr, "ratelab perf: out of memory\n"); af_abandon(&csv); return 1; }
             while (n < cap && gen_next(g, &reqs[n])) n++;
-            double decide[9], e2e[9];
-            size_t state_bytes = 0;
+            double decide[9], cpu_ns[9], wall_ns[9];
+            size_t state_bytes = 0, keys_seen = 1;
             for (int r = 0; r < reps; r++) {
                 decide[r] = perf_decide_ns(&s, reqs, n);
                 run_result res;
-                char err[256] = "out of memory for the key store";
+                char why[256] = "out of memory for the key store";
                 run_options opt = { NULL, NULL, NULL, NULL };
                 run_backend mem;
                 bmem *m = bmem_create(16, &mem);
-                if (!m || run_limiter(&s, g, &s.limiters[0], &mem, &opt, &res, err, sizeof err) != 0) {
-                    fprintf(stderr, "ratelab perf: %s\n", err);
+                int64_t c0 = perf_thread_ns(), w0 = clk_mono_ns();
+                if (!m || run_limiter(&s, g, &s.limiters[0], &mem, &opt, &res, why, sizeof why) != 0) {
+                    fprintf(stderr, "ratelab perf: %s\n", why);
                     bmem_destroy(m);
+                    af_abandon(&csv);
                     return 1;
                 }
+                int64_t c1 = perf_thread_ns(), w1 = clk_mono_ns();
                 bmem_destroy(m);
-                e2e[r] = (double)res.summary.offered / res.summary.wall_s / 1e6;
+                double offered = res.summary.offered ? (double)res.summary.offered : 1;
+                cpu_ns[r] = (double)(c1 - c0) / offered;
+                wall_ns[r] = (double)(w1 - w0) / offered;
                 state_bytes = res.summary.state_bytes;
+                keys_seen = res.summary.keys_seen ? res.summary.keys_seen : 1;
                 run_result_free(&res);
             }
+            double cpu_med = perf_median(cpu_ns, reps), wall_med = perf_median(wall_ns, reps);
             if (tty) fprintf(stderr, "\r%70s\r", "");
-            printf("%-24s %9u %14.1f %18.1f %12.1f\n", cases[c].label, keysets[k], perf_median(decide, reps),
-                   perf_median(e2e, reps), (double)state_bytes / (1 << 20));
+            printf("%-24s %9u %12.1f %12.1f %12.1f %12.1f %12.1f %10.0f\n", cases[c].label, keysets[k],
+                   perf_median(decide, reps), cpu_med, perf_min(cpu_ns, reps), 1e3 / cpu_med, 1e3 / wall_med,
+                   (double)state_bytes / (double)keys_seen);
+            fprintf(csv.f, "%s,%u,%.2f,%.2f,%.2f,%.2f,%.2f,%.3f,%.3f,%zu,%.1f\n", cases[c].label, keysets[k],
+                    perf_median(decide, reps), cpu_med, perf_min(cpu_ns, reps), wall_med, perf_min(wall_ns, reps),
+                    1e3 / cpu_med, 1e3 / wall_med, state_bytes, (double)state_bytes / (double)keys_seen);
             fflush(stdout);
             free(reqs);
             gen_destroy(g);
             scn_free(&s);
         }
     }
+    if (af_commit(&csv, err, sizeof err) != 0) {
+        fprintf(stderr, "ratelab perf: %s\n", err);
+        return 1;
+    }
+    printf("(also in results/perf/perf.csv)\n");
     return perf_clients(requests / 2, reps);
 }
 
