@@ -381,7 +381,21 @@ static double perf_redis_pass(const scn_scenario *s, gen *g, const rurl *url, in
 typedef struct {
     double cpu_s;
     double evalsha_calls, evalsha_usec;
+    double get_calls, get_usec, set_usec;   /* the client-side bucket's GET and SET PX */
 } perf_server_use;
+
+/* calls= and usec= of one command's line of INFO commandstats */
+static void perf_cmdstat(const char *info, const char *cmd, double *calls, double *usec)
+{
+    char key[64];
+    snprintf(key, sizeof key, "cmdstat_%s:calls=", cmd);
+    const char *at = strstr(info, key);
+    *calls = *usec = 0;
+    if (!at) return;
+    *calls = atof(at + strlen(key));
+    const char *u = strstr(at, "usec=");
+    if (u) *usec = atof(u + 5);
+}
 
 static int perf_server_use_of(int port, perf_server_use *u)
 {
@@ -391,13 +405,11 @@ static int perf_server_use_of(int port, perf_server_use *u)
     *u = (perf_server_use){ 0 };
     if (ok) {
         const char *user = strstr(r->str, "used_cpu_user:"), *sys = strstr(r->str, "used_cpu_sys:");
-        const char *ev = strstr(r->str, "cmdstat_evalsha:calls=");
         u->cpu_s = (user ? atof(user + 14) : 0) + (sys ? atof(sys + 13) : 0);
-        if (ev) {
-            u->evalsha_calls = atof(ev + 22);
-            const char *usec = strstr(ev, "usec=");
-            if (usec) u->evalsha_usec = atof(usec + 5);
-        }
+        double set_calls;
+        perf_cmdstat(r->str, "evalsha", &u->evalsha_calls, &u->evalsha_usec);
+        perf_cmdstat(r->str, "get", &u->get_calls, &u->get_usec);
+        perf_cmdstat(r->str, "set", &set_calls, &u->set_usec);
     }
     freeReplyObject(r);
     if (c) redisFree(c);
@@ -501,8 +513,10 @@ int perf_redis_main(int argc, char **argv)
            "each beside redis-benchmark -c 1 at the same depth running EVALSHA of 'return 1' (the ceiling)\n"
            "and of the algorithm's own script with the same arguments (what the server allows that script)\n",
            server.port, reps);
-    printf("%-24s %6s %12s %12s %8s %14s %8s\n", "algorithm", "depth", "decisions/s", "ceiling/s", "ratio",
-           "same script/s", "ratio");
+    printf("server us/dec: the microseconds redis-server spent executing each decision's commands (INFO "
+           "commandstats: EVALSHA of the twin, or the client-side bucket's GET and SET PX), beside 'return 1'\n");
+    printf("%-24s %6s %12s %12s %8s %14s %8s %14s %12s\n", "algorithm", "depth", "decisions/s", "ceiling/s", "ratio",
+           "same script/s", "ratio", "server us/dec", "return 1 us");
     int errors = 0, rc = 0;
     unsigned passes = 0;
     perf_case cases[64];
@@ -530,19 +544,30 @@ int perf_redis_main(int argc, char **argv)
                 used += snprintf(own_args + used, sizeof own_args - (size_t)used, " %lld",
                                  (long long)s.limiters[0].cfg.v[i]);
             if (source) perf_script_load(c, source, own_sha);
-            double ours[3], ceiling[3], own[3];
+            double ours[3], ceiling[3], own[3], ours_us[3], ceiling_us[3];
             for (int r = 0; r < reps; r++) {
+                perf_server_use u0, u1, u2;
+                perf_server_use_of(server.port, &u0);
                 ours[r] = perf_redis_pass(&s, g, &url, depths[d], passes++, &errors);
+                perf_server_use_of(server.port, &u1);
                 ceiling[r] = perf_ceiling(server.port, sha, "0", depths[d], n);
+                perf_server_use_of(server.port, &u2);
+                double calls = u1.evalsha_calls - u0.evalsha_calls, gets = u1.get_calls - u0.get_calls;
+                double usec = (u1.evalsha_usec - u0.evalsha_usec) + (u1.get_usec - u0.get_usec) +
+                              (u1.set_usec - u0.set_usec);
+                ours_us[r] = calls > 0 ? usec / calls : gets > 0 ? usec / gets : -1;
+                double trivial = u2.evalsha_calls - u1.evalsha_calls;
+                ceiling_us[r] = trivial > 0 ? (u2.evalsha_usec - u1.evalsha_usec) / trivial : -1;
                 own[r] = own_sha[0] ? perf_ceiling(server.port, own_sha, own_args, depths[d], n) : -1;
             }
             double a = perf_median(ours, reps), b = perf_median(ceiling, reps), o = perf_median(own, reps);
+            double us = perf_median(ours_us, reps), us1 = perf_median(ceiling_us, reps);
             if (o > 0)
-                printf("%-24s %6d %12.0f %12.0f %7.0f%% %14.0f %7.0f%%\n", label, depths[d], a, b, 100 * a / b, o,
-                       100 * a / o);
+                printf("%-24s %6d %12.0f %12.0f %7.0f%% %14.0f %7.0f%% %14.2f %12.2f\n", label, depths[d], a, b,
+                       100 * a / b, o, 100 * a / o, us, us1);
             else
-                printf("%-24s %6d %12.0f %12.0f %7.0f%% %14s %8s\n", label, depths[d], a, b, b > 0 ? 100 * a / b : 0,
-                       "(no script)", "");
+                printf("%-24s %6d %12.0f %12.0f %7.0f%% %14s %8s %14.2f %12.2f\n", label, depths[d], a, b,
+                       b > 0 ? 100 * a / b : 0, "(no script)", "", us, us1);
             fflush(stdout);
             gen_destroy(g);
             scn_free(&s);
