@@ -32,6 +32,15 @@ void ks_destroy(ks_store *ks);
  * NULL only when max_keys distinct keys are already present. */
 void *ks_get(ks_store *ks, uint32_t id, uint64_t hash, int *is_new);
 
+/* Asks the CPU to fetch the slot a lookup of `hash` starts at (a hint:
+ * nothing changes). Worth it over a batch when the store outgrows the
+ * caches; see ks_worth_prefetching. */
+void ks_prefetch(const ks_store *ks, uint64_t hash);
+
+/* 1 when the store is large enough (2^16 slots or more) that prefetching
+ * a batch's slots pays. */
+int ks_worth_prefetching(const ks_store *ks);
+
 /* The state of key `id`, or NULL if it was never used. */
 const void *ks_peek(const ks_store *ks, uint32_t id, uint64_t hash);
 
