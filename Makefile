@@ -82,6 +82,12 @@ LUA_FILES := $(sort $(wildcard algorithms/lua/*.lua sim/lua/*.lua))
 LUA_LIST  := build/gen/lua_files.txt
 $(shell mkdir -p build/gen && (echo '$(LUA_FILES)' | cmp -s - $(LUA_LIST) || echo '$(LUA_FILES)' > $(LUA_LIST)))
 
+# The version compiled into cli.o (ratelab --version, run.json): rebuilt
+# when git describe changes, through a file rewritten only then.
+VERSION_FILE := build/gen/version.txt
+$(shell mkdir -p build/gen && (echo '$(VERSION)' | cmp -s - $(VERSION_FILE) || echo '$(VERSION)' > $(VERSION_FILE)))
+build/release/sim/cli.o build/test/sim/cli.o build/asan/sim/cli.o build/fuzz/sim/cli.o: $(VERSION_FILE)
+
 build/gen/lua_sources.c: $(LUA_FILES) $(LUA_LIST) scripts/embed_lua.sh
 	@mkdir -p $(dir $@)
 	scripts/embed_lua.sh $@
