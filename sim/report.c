@@ -336,22 +336,7 @@ static void rep_caption(FILE *f, const char *stem)
 
 static void rep_plots(FILE *f, const char *dir, const char *sub, const char *prefix_first)
 {
-    size_t n, n_notes;
-    char **notes = rep_files(dir, sub, ".txt", &n_notes);
-    for (size_t i = 0; i < n_notes; i++) {
-        char path[4600];
-        snprintf(path, sizeof path, "%s/%s/%s", dir, sub, notes[i]);
-        FILE *in = fopen(path, "r");
-        char line[512];
-        if (in && fgets(line, sizeof line, in)) {
-            line[strcspn(line, "\n")] = '\0';
-            fputs("<p class=\"caption note\">", f);
-            rep_esc(f, line);
-            fputs("</p>\n", f);
-        }
-        if (in) fclose(in);
-    }
-    rep_free_names(notes, n_notes);
+    size_t n;
     char **names = rep_pngs(dir, sub, &n);
     if (n == 0) {
         fputs("<p>No plots (is gnuplot installed? <code>make deps</code>).</p>\n", f);
@@ -385,6 +370,23 @@ static void rep_plots(FILE *f, const char *dir, const char *sub, const char *pre
         }
     fputs("</div>\n", f);
     rep_free_names(names, n);
+    /* what was not drawn, after what was: a sentence per constant map */
+    size_t n_notes;
+    char **notes = rep_files(dir, sub, ".txt", &n_notes);
+    for (size_t i = 0; i < n_notes; i++) {
+        char path[4600];
+        snprintf(path, sizeof path, "%s/%s/%s", dir, sub, notes[i]);
+        FILE *in = fopen(path, "r");
+        char line[512];
+        if (in && fgets(line, sizeof line, in)) {
+            line[strcspn(line, "\n")] = '\0';
+            fputs("<p class=\"caption note\">", f);
+            rep_esc(f, line);
+            fputs("</p>\n", f);
+        }
+        if (in) fclose(in);
+    }
+    rep_free_names(notes, n_notes);
 }
 
 /* The verdict of summary.json: which limiters meet the targets, the best,
