@@ -24,7 +24,7 @@
 
 /* ---- small helpers -------------------------------------------------------------------- */
 
-static void rep_esc(FILE *f, const char *s)
+void rep_html(FILE *f, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
@@ -181,7 +181,7 @@ static void rep_cell_in(FILE *f, const char *v, rep_kind kind, const char *group
     const char *g = group ? group : "";
     if (kind == REP_TEXT || (kind == REP_SHORT && strlen(v) <= REP_SHORT_CHARS)) {
         fprintf(f, "<td class=\"t %s\">", g);
-        rep_esc(f, v);
+        rep_html(f, v);
         fputs("</td>", f);
         return;
     }
@@ -189,9 +189,9 @@ static void rep_cell_in(FILE *f, const char *v, rep_kind kind, const char *group
         char cut[REP_SHORT_CHARS + 1];
         snprintf(cut, sizeof cut, "%.*s", REP_SHORT_CHARS - 1, v);
         fprintf(f, "<td class=\"t %s\" title=\"", g);
-        rep_esc(f, v);
+        rep_html(f, v);
         fputs("\">", f);
-        rep_esc(f, cut);
+        rep_html(f, cut);
         fputs("&hellip;</td>", f);
         return;
     }
@@ -290,7 +290,7 @@ static void rep_table(FILE *f, const csv_table *t, const rep_column *cols, size_
         fputs(bad ? " bad\"" : "\"", f);
         if (key >= 0) {
             fputs(" data-limiter=\"", f);
-            rep_esc(f, csv_get(t, r, key));
+            rep_html(f, csv_get(t, r, key));
             fputc('"', f);
         }
         fputc('>', f);
@@ -330,7 +330,7 @@ static void rep_caption(FILE *f, const char *stem)
         }
     /* a sweep's <limiter>_<metric> */
     fputs("Over the grid: ", f);
-    rep_esc(f, stem);
+    rep_html(f, stem);
     fputs(" (white circles meet the targets; the red ring is the chosen point).", f);
 }
 
@@ -351,21 +351,21 @@ static void rep_plots(FILE *f, const char *dir, const char *sub, const char *pre
             char stem[512];
             snprintf(stem, sizeof stem, "%.*s", (int)(strlen(names[i]) - 4), names[i]);
             fputs("<figure><a href=\"", f);
-            rep_esc(f, sub);
+            rep_html(f, sub);
             fputc('/', f);
-            rep_esc(f, stem);
+            rep_html(f, stem);
             fputs(".svg\"><img src=\"", f);
-            rep_esc(f, sub);
+            rep_html(f, sub);
             fputc('/', f);
-            rep_esc(f, names[i]);
+            rep_html(f, names[i]);
             fputs("\" alt=\"", f);
-            rep_esc(f, stem);
+            rep_html(f, stem);
             fputs("\"></a><figcaption>", f);
             rep_caption(f, stem);
             fputs(" <a href=\"", f);
-            rep_esc(f, sub);
+            rep_html(f, sub);
             fputc('/', f);
-            rep_esc(f, stem);
+            rep_html(f, stem);
             fputs(".svg\">SVG</a></figcaption></figure>\n", f);
         }
     fputs("</div>\n", f);
@@ -381,7 +381,7 @@ static void rep_plots(FILE *f, const char *dir, const char *sub, const char *pre
         if (in && fgets(line, sizeof line, in)) {
             line[strcspn(line, "\n")] = '\0';
             fputs("<p class=\"caption note\">", f);
-            rep_esc(f, line);
+            rep_html(f, line);
             fputs("</p>\n", f);
         }
         if (in) fclose(in);
@@ -411,20 +411,20 @@ static void rep_verdict(FILE *f, const cJSON *summary, rch_colours *colours)
     } else {
         if (*best) {
             fputs("Best: <b>", f);
-            rep_esc(f, best);
+            rep_html(f, best);
             fputs("</b>, which meets every target with the fewest drops.", f);
         } else {
             fputs("<b>No limiter meets the targets.</b>", f);
             if (*closest) {
                 fputs(" Closest: <b>", f);
-                rep_esc(f, closest);
+                rep_html(f, closest);
                 fputs("</b>.", f);
             }
         }
         fprintf(f, " %.0f of %d meet", rep_num(v, "meeting"), n_passes);
         cJSON_ArrayForEach(t, targets) {
             fputs(" <code>", f);
-            rep_esc(f, cJSON_IsString(t) ? t->valuestring : "");
+            rep_html(f, cJSON_IsString(t) ? t->valuestring : "");
             fputs("</code>", f);
         }
         fprintf(f, " (from %s; p99 is %s).", rep_str(v, "targets_from"),
@@ -444,10 +444,10 @@ static void rep_verdict(FILE *f, const cJSON *summary, rch_colours *colours)
                            : badge;
         if (strcmp(label, closest) == 0) word = "closest";
         fputs("<li data-limiter=\"", f);
-        rep_esc(f, label);
+        rep_html(f, label);
         fprintf(f, "\"><span class=\"swatch\" style=\"background:%s\"></span><span class=\"badge %s\">%s</span><b>",
                 colour, badge, word);
-        rep_esc(f, label);
+        rep_html(f, label);
         fputs("</b>", f);
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(p, "metrics");
         if (strcmp(badge, "broke") == 0) {
@@ -460,7 +460,7 @@ static void rep_verdict(FILE *f, const cJSON *summary, rch_colours *colours)
             cJSON_ArrayForEach(miss, missed) {
                 fputs(k++ ? ", " : ": misses <code>", f);
                 if (k > 1) fputs("<code>", f);
-                rep_esc(f, rep_str(miss, "target"));
+                rep_html(f, rep_str(miss, "target"));
                 fprintf(f, "</code> by %.4g (it is %.4g)", rep_num(miss, "by"), rep_num(miss, "value"));
             }
         } else if (m) {
@@ -483,15 +483,15 @@ static void rep_provenance(FILE *f, const cJSON *run, const char *link)
         const char *v = rep_str(run, fields[i][0]);
         if (!*v) continue;
         fprintf(f, "<dt>%s</dt><dd>%s", fields[i][1], i == 0 ? "<code>" : "");
-        rep_esc(f, v);
+        rep_html(f, v);
         fprintf(f, "%s</dd>", i == 0 ? "</code>" : "");
     }
     double seed = rep_num(run, "seed");
     if (!isnan(seed)) fprintf(f, "<dt>seed</dt><dd>%.0f</dd>", seed);
     fputs("<dt>scenario file</dt><dd>", f);
-    rep_esc(f, rep_str(scn, "file"));
+    rep_html(f, rep_str(scn, "file"));
     fputs(" (FNV-1a ", f);
-    rep_esc(f, rep_str(scn, "fnv1a64"));
+    rep_html(f, rep_str(scn, "fnv1a64"));
     fprintf(f, ")</dd><dt>everything</dt><dd><a href=\"%s\">%s</a></dd></dl>\n", link, link);
 }
 
@@ -507,7 +507,7 @@ static void rep_recommendation(FILE *f, const char *dir)
         line[strcspn(line, "\n")] = '\0';
         int best = strncmp(line, "best overall:", 13) == 0;
         fputs(best ? "<li class=\"best\">" : "<li>", f);
-        rep_esc(f, line);
+        rep_html(f, line);
         fputs("</li>\n", f);
     }
     fclose(in);
@@ -732,13 +732,13 @@ static void rep_sweep(FILE *f, const char *dir, const cJSON *sweep, const csv_ta
     fputs("<h3>Grids</h3><ul>", f);
     cJSON_ArrayForEach(sw, list) {
         fputs("<li><a href=\"sweep/", f);
-        rep_esc(f, rep_str(sw, "limiter"));
+        rep_html(f, rep_str(sw, "limiter"));
         fputs(".csv\">", f);
-        rep_esc(f, rep_str(sw, "limiter"));
+        rep_html(f, rep_str(sw, "limiter"));
         fputs("</a> (", f);
-        rep_esc(f, rep_str(sw, "algorithm"));
+        rep_html(f, rep_str(sw, "algorithm"));
         fputs("): <code>", f);
-        rep_esc(f, rep_str(sw, "grid"));
+        rep_html(f, rep_str(sw, "grid"));
         fprintf(f, "</code>, %.0f points in %.2f s</li>", rep_num(sw, "points"), rep_num(sw, "seconds"));
     }
     fputs("</ul>\n<p>All points, judged: <a href=\"sweep/_points.csv\">sweep/_points.csv</a>.</p>\n", f);
@@ -774,12 +774,12 @@ int rep_write(const char *dir, char *err, size_t errlen)
     const cJSON *scn = cJSON_GetObjectItemCaseSensitive(run ? run : sweep, "scenario");
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
           "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>ratelab: ", f);
-    rep_esc(f, rep_str(scn, "name"));
+    rep_html(f, rep_str(scn, "name"));
     fprintf(f, "</title><style>%s\n%s</style></head>\n<body>\n<h1>ratelab: ", rasset_get("uPlot.min.css"),
             rasset_get("page.css"));
-    rep_esc(f, rep_str(scn, "name"));
+    rep_html(f, rep_str(scn, "name"));
     fputs("</h1>\n<p class=\"desc\">", f);
-    rep_esc(f, rep_str(scn, "description"));
+    rep_html(f, rep_str(scn, "description"));
     fputs("</p>\n<div id=\"broken\"></div>\n", f);
     /* one colour per limiter on the whole page: the run's order, then the sweep's */
     rch_colours colours = { 0 };

@@ -15,10 +15,15 @@
 #define RATELAB_REPORT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* Writes DIR/index.html (atomically). Returns 0, or -1 with a message when
  * DIR holds neither a run (run.json) nor a sweep (sweep/run.json), or a
  * file in it cannot be read. */
 int rep_write(const char *dir, char *err, size_t errlen);
+
+/* Writes s as HTML text or an attribute value (& < > " escaped): the one
+ * escape every part of the page uses. */
+void rep_html(FILE *f, const char *s);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report.h"
 #include "report_assets.h"
 
 size_t rch_colour_of(rch_colours *c, const char *name)
@@ -74,15 +75,6 @@ static int rch_array(FILE *f, const csv_table *t, const rch_group *g, int c, siz
     return any;
 }
 
-static void rch_esc_html(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '<') fputs("&lt;", f);
-        else if (*s == '>') fputs("&gt;", f);
-        else if (*s == '&') fputs("&amp;", f);
-        else fputc(*s, f);
-    }
-}
 
 static void rch_esc_js(FILE *f, const char *s)
 {
@@ -164,7 +156,7 @@ rch_written rch_write(FILE *f, const csv_table *t, rch_colours *colours, const c
     if (n_lines) fputs("; dashed: ", f);
     for (size_t k = 0; k < n_lines; k++) {
         fputs(k ? ", " : "", f);
-        rch_esc_html(f, lines[k].label);
+        rep_html(f, lines[k].label);
     }
     fprintf(f, ". Rates are per %.3g s tick, scaled to a second, so a burst inside one second rises above a "
                "per-second line the whole second keeps: the busiest tick offered %.0f/s, the busiest whole second "
