@@ -88,11 +88,11 @@ VERSION_FILE := build/gen/version.txt
 $(shell mkdir -p build/gen && (echo '$(VERSION)' | cmp -s - $(VERSION_FILE) || echo '$(VERSION)' > $(VERSION_FILE)))
 build/release/sim/cli.o build/test/sim/cli.o build/asan/sim/cli.o build/fuzz/sim/cli.o: $(VERSION_FILE)
 
-build/gen/lua_sources.c: $(LUA_FILES) $(LUA_LIST) scripts/embed_lua.sh
+build/gen/lua_sources.c: $(LUA_FILES) $(LUA_LIST) scripts/embed_lua.sh scripts/c_string.sh
 	@mkdir -p $(dir $@)
 	scripts/embed_lua.sh $@
 
-build/gen/report_assets.c: $(ASSETS) scripts/embed_assets.sh
+build/gen/report_assets.c: $(ASSETS) scripts/embed_assets.sh scripts/c_string.sh
 	@mkdir -p $(dir $@)
 	scripts/embed_assets.sh $@ $(ASSETS)
 
