@@ -33,15 +33,17 @@ typedef struct {
 } perf_case;
 
 /* Fills out[] (at most max) from the registry; returns how many. */
-static size_t perf_cases(perf_case *out, size_t max)
+static size_t perf_cases(perf_case *out, size_t max, const char *only)
 {
     size_t n = 0;
-    for (size_t i = 0; lim_registry[i]; i++)
+    for (size_t i = 0; lim_registry[i]; i++) {
+        if (only && strcmp(lim_registry[i]->name, only) != 0) continue;
         for (const lim_perf_case *c = lim_registry[i]->facts.perf; c && c->one_key && n < max; c++, n++) {
             out[n] = (perf_case){ lim_registry[i], c, "" };
             snprintf(out[n].label, sizeof out[n].label, "%s%s%s", lim_registry[i]->name, c->variant ? " " : "",
                      c->variant ? c->variant : "");
         }
+    }
     return n;
 }
 
@@ -192,29 +194,40 @@ static int perf_clients(double attempts, int reps)
     return 0;
 }
 
+typedef struct {
+    int quick;
+    const char *only;   /* an algorithm's name, or NULL: all */
+} perf_settings;
+
+enum { PERF_OPT_QUICK, PERF_OPT_ONLY };
+
 static int perf_option(void *ctx, int id, const char *value)
 {
-    (void)id;
-    (void)value;
-    *(int *)ctx = 1;   /* --quick, the one option */
+    perf_settings *ps = ctx;
+    if (id == PERF_OPT_QUICK) ps->quick = 1;
+    else if (!lim_find(value)) {
+        fprintf(stderr, "ratelab perf: --only: no algorithm named '%s'\n", value);
+        return -1;
+    } else ps->only = value;
     return 0;
 }
 
 static const cli_option perf_options[] = {
-    { "quick", NULL, 0, "a short run: fewer requests and repetitions" },
+    { "quick", NULL, PERF_OPT_QUICK, "a short run: fewer requests and repetitions" },
+    { "only", "ALGORITHM", PERF_OPT_ONLY, "only this algorithm's cases (token_bucket, gcra, ...)" },
 };
 
 static const cli_command perf_command = {
-    "perf", "[--quick]",
+    "perf", "[--quick] [--only ALGORITHM]",
     "Decision and end-to-end simulation speed of every algorithm in memory, on one key and on 1M Zipf keys.",
-    perf_options, 1, 0, 0, NULL,
+    perf_options, 2, 0, 0, NULL,
 };
 
 static const cli_command perf_redis_command = {
-    "perf-redis", "[--quick]",
+    "perf-redis", "[--quick] [--only ALGORITHM]",
     "Each Lua twin's decisions/s on a private redis-server at pipeline depth 1 and 64, beside\n"
     "redis-benchmark, then a Redis Cluster beside one node.",
-    perf_options, 1, 0, 0, "exit status: 0 done, 2 usage, 3 no redis-server",
+    perf_options, 2, 0, 0, "exit status: 0 done, 2 usage, 3 no redis-server",
 };
 
 const cli_command *perf_cli(void)
@@ -229,9 +242,12 @@ const cli_command *perf_redis_cli(void)
 
 int perf_main(int argc, char **argv)
 {
-    int quick = 0, first;
-    int parsed = cli_parse(&perf_command, argc, argv, perf_option, &quick, &first);
+    perf_settings ps = { 0, NULL };
+    int first;
+    int parsed = cli_parse(&perf_command, argc, argv, perf_option, &ps, &first);
     if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
+    int quick = ps.quick;
+    const char *only = ps.only;
     const double requests = quick ? 2e6 : 2e7;
     const int reps = quick ? 3 : 5;
     const unsigned keysets[] = { 1, 1000000 };
@@ -248,7 +264,7 @@ int perf_main(int argc, char **argv)
     printf("%-24s %9s %12s %12s %12s %12s %12s %10s\n", "algorithm", "keys", "decide ns", "e2e cpu ns", "min ns",
            "cpu Mreq/s", "wall Mreq/s", "B/key");
     perf_case cases[64];
-    size_t n_cases = perf_cases(cases, sizeof cases / sizeof cases[0]);
+    size_t n_cases = perf_cases(cases, sizeof cases / sizeof cases[0], only);
     int tty = isatty(STDERR_FILENO);
     af_file csv = { .f = NULL };
     char err[512];
@@ -418,7 +434,7 @@ static int perf_server_use_of(int port, perf_server_use *u)
 
 /* The cluster beside one node: decisions/s at the same pipeline depth,
  * interleaved passes, and the servers' CPU per decision, node by node. */
-static int perf_cluster(int quick)
+static int perf_cluster(int quick, const char *only)
 {
     rsrv one;
     rsrv_cluster cl;
@@ -441,7 +457,7 @@ static int perf_cluster(int quick)
     int errors = 0, rc = 0;
     unsigned passes = 1000;
     perf_case cases[64];
-    size_t n_cases = perf_cases(cases, sizeof cases / sizeof cases[0]);
+    size_t n_cases = perf_cases(cases, sizeof cases / sizeof cases[0], only);
     for (size_t k = 0; k < n_cases && rc == 0; k++) {
         if (cases[k].ops->facts.client_side) continue;
         char limiter[400];
@@ -493,9 +509,12 @@ static int perf_cluster(int quick)
 
 int perf_redis_main(int argc, char **argv)
 {
-    int quick = 0, first;
-    int parsed = cli_parse(&perf_redis_command, argc, argv, perf_option, &quick, &first);
+    perf_settings ps = { 0, NULL };
+    int first;
+    int parsed = cli_parse(&perf_redis_command, argc, argv, perf_option, &ps, &first);
     if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
+    int quick = ps.quick;
+    const char *only = ps.only;
     rsrv server;
     char err[512];
     if (rsrv_start(&server, NULL, err, sizeof err) != 0) {
@@ -520,7 +539,7 @@ int perf_redis_main(int argc, char **argv)
     int errors = 0, rc = 0;
     unsigned passes = 0;
     perf_case cases[64];
-    size_t n_cases = perf_cases(cases, sizeof cases / sizeof cases[0]);
+    size_t n_cases = perf_cases(cases, sizeof cases / sizeof cases[0], only);
     for (size_t k = 0; k < n_cases && rc == 0; k++) {
         char limiter[400];
         perf_limiter_json(&cases[k], 1, limiter, sizeof limiter);
@@ -576,5 +595,5 @@ int perf_redis_main(int argc, char **argv)
     if (errors) printf("Redis errors during the runs: %d\n", errors);
     if (c) redisFree(c);
     rsrv_stop(&server);
-    return rc ? rc : perf_cluster(quick);
+    return rc ? rc : perf_cluster(quick, ps.only);
 }
