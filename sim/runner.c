@@ -100,6 +100,15 @@ static void run_deadline(run_loop *r, pass *p, const evl_event *e)
     run_after_call(r, p, &e->req, &e->from, &draws, pass_call_end(p, e->from.call, e->t_us));
 }
 
+/* Request q of a scenario without clients, decided d: its intent is the
+ * request and ends with it. */
+static void run_open_loop_decided(pass *p, const gen_request *q, const lim_decision *d)
+{
+    pass_decided(p, q, d);
+    pass_intent(p, q->t_us);
+    pass_intent_ended(p, d->allowed ? PASS_SUCCEEDED : PASS_ABANDONED, q->t_us, q->t_us, 1);
+}
+
 /* Records the decision d of request q sent by `from`; then the intent
  * ends, or its client comes back (a retry event), or waits for the call's
  * answer (a deadline event). Room for one event was reserved. */
@@ -107,20 +116,20 @@ static void run_after_decision(run_loop *r, pass *p, const gen_request *q, evl_s
                                const cli_draws *draws, const lim_decision *d)
 {
     const cli_config *cc = &r->s->clients;
-    const cli_class *k = cc->n ? &cc->c[from->client_class] : NULL;
+    if (!cc->n) {
+        run_open_loop_decided(p, q, d);
+        return;
+    }
+    const cli_class *k = &cc->c[from->client_class];
     double failure_prob = r->s->downstream.present ? r->s->downstream.failure_prob : 0;
-    int waits = k && k->retry_on_timeout && d->allowed &&
+    int waits = k->retry_on_timeout && d->allowed &&
                 !cli_failed(r->s->seed, from->intent, from->attempt, failure_prob);
     int64_t end = DSM_LATER;
     if (!waits || d->delay_us > r->s->downstream.timeout_us) pass_decided(p, q, d);   /* a delay past it times out */
     else end = pass_decided_watched(p, q, d, &from->call);
     if (from->attempt == 1) {
         pass_intent(p, q->t_us);
-        if (k && k->has_budget) cli_budget_intent(&r->budgets[from->client_class], q->t_us);
-    }
-    if (!k) {
-        pass_intent_ended(p, d->allowed ? PASS_SUCCEEDED : PASS_ABANDONED, from->first_us, q->t_us, from->attempt);
-        return;
+        if (k->has_budget) cli_budget_intent(&r->budgets[from->client_class], q->t_us);
     }
     if (waits) {
         if (end == DSM_LATER && d->delay_us <= r->s->downstream.timeout_us)
@@ -141,6 +150,133 @@ static void run_after_decision(run_loop *r, pass *p, const gen_request *q, evl_s
     run_schedule_retry(r, p, q, from, at, backoff);
 }
 
+/* What one batch needs, allocated once per pass. reqs has room for one
+ * request more than a batch: the open loop's next arrival waits there. */
+typedef struct {
+    gen_request *reqs;
+    evl_sender *from;
+    cli_draws *draws;
+    lim_decision *dec;
+    int64_t *latency;
+    size_t batch;
+} run_buffers;
+
+/* Every 4096 decisions: the progress hook, and the stop hook's answer
+ * (-1 with a message: interrupted). */
+static int run_progress(const run_options *opt, const scn_scenario *s, const scn_limiter *l, uint64_t *decided,
+                        size_t n, int64_t last_us, char *err, size_t errlen)
+{
+    uint64_t before = *decided;
+    *decided += n;
+    if (before >> 12 == *decided >> 12) return 0;
+    if (opt->progress) opt->progress(opt->progress_ctx, (double)last_us / (double)s->duration_us);
+    if (opt->stop && opt->stop(opt->progress_ctx)) {
+        snprintf(err, errlen, "%s: interrupted", l->name);
+        return -1;
+    }
+    return 0;
+}
+
+/* A scenario without clients: nothing but arrivals, in time order, and
+ * tick ends, so no event queue. The generator writes each arrival straight
+ * into the batch the backend reads; batches never cross a tick's end (an
+ * arrival at a tick's end belongs to the next tick, as in evloop.h). */
+static int run_open_loop(run_loop *r, pass *p, const scn_limiter *l, const run_backend *b, run_buffers *x,
+                         uint32_t level_key, const run_options *opt, char *err, size_t errlen)
+{
+    gen_request *q = x->reqs;
+    int pending = gen_next(r->g, &q[0]);
+    uint64_t decided = 0;
+    for (;;) {
+        int64_t tick_end = pass_ticks_left(p) <= 1 ? INT64_MAX : pass_tick_end_us(p);
+        size_t n = 0;
+        while (n < x->batch && pending && q[n].t_us < tick_end) {
+            n++;
+            pending = gen_next(r->g, &q[n]);
+        }
+        if (n == 0) {
+            if (pass_ticks_left(p) == 0) return 0;   /* and no arrival is left */
+            pass_close_tick(p, b->level(b->ctx, level_key, pass_tick_end_us(p)));
+            continue;
+        }
+        pass_prefetch(p, q, n);
+        if (b->decide(b->ctx, q, n, x->dec, x->latency, err, errlen) != 0) return -1;
+        for (size_t i = 0; i < n; i++) {
+            run_open_loop_decided(p, &q[i], &x->dec[i]);
+            if (x->latency[i] >= 0) pass_latency(p, x->latency[i]);
+        }
+        int64_t last_us = q[n - 1].t_us;
+        if (pending) q[0] = q[n];
+        if (run_progress(opt, r->s, l, &decided, n, last_us, err, errlen) != 0) return -1;
+    }
+}
+
+/* A scenario with clients: arrivals, retries, deadlines and tick ends
+ * through the event queue. */
+static int run_events(run_loop *r, pass *p, const scn_limiter *l, const run_backend *b, run_buffers *x,
+                      uint32_t level_key, const run_options *opt, char *err, size_t errlen)
+{
+    const scn_scenario *s = r->s;
+    const cli_config *cc = &s->clients;
+    run_schedule_next(r);
+    run_schedule_tick_end(p, &r->events);
+    uint64_t decided = 0;
+    int64_t t_next;
+    evl_kind kind;
+    while (evl_next(&r->events, &t_next, &kind)) {
+        if (kind == EVL_TICK_END) {
+            evl_pop(&r->events, NULL);
+            pass_close_tick(p, b->level(b->ctx, level_key, pass_tick_end_us(p)));
+            run_schedule_tick_end(p, &r->events);
+            continue;
+        }
+        if (kind == EVL_DEADLINE) {
+            evl_event e;
+            evl_pop(&r->events, &e);
+            run_deadline(r, p, &e);
+            continue;
+        }
+        /* Consecutive requests go to the backend together (a Redis
+         * pipeline): never across a tick's end or a client's deadline
+         * (which needs every earlier request decided), never past the
+         * earliest return of a client the batch may refuse, so that no
+         * retry is decided out of its time. */
+        size_t n = 0;
+        int64_t horizon = INT64_MAX;
+        while (n < x->batch && evl_next(&r->events, &t_next, &kind) && kind != EVL_TICK_END &&
+               kind != EVL_DEADLINE && t_next <= horizon) {
+            evl_event e;
+            evl_pop(&r->events, &e);
+            const cli_class *k = &cc->c[e.from.client_class];
+            if (k->retry_on_timeout && e.t_us + s->downstream.timeout_us - 1 < horizon)
+                horizon = e.t_us + s->downstream.timeout_us - 1;   /* its deadline comes after the batch */
+            if (e.from.attempt < k->max_attempts) {
+                cli_draw(k, s->seed, e.from.intent, e.from.attempt, e.from.prev_backoff_us, &x->draws[n]);
+                int64_t back = cli_earliest_return_us(k, e.from.attempt, &x->draws[n]);
+                if (e.t_us + back < horizon) horizon = e.t_us + back;
+            }
+            x->reqs[n] = e.req;
+            x->from[n] = e.from;
+            if (e.kind == EVL_ARRIVAL) run_schedule_next(r);
+            else r->retries_pending--;
+            n++;
+        }
+        if (evl_reserve(&r->events, n) != 0 ||   /* a retry or a deadline per request at most */
+            (r->waits && pass_reserve_calls(p, n) != 0)) {
+            snprintf(err, errlen, "%s: out of memory for %zu pending retries", l->name, r->events.n + n);
+            return -1;
+        }
+        pass_prefetch(p, x->reqs, n);
+        if (b->decide(b->ctx, x->reqs, n, x->dec, x->latency, err, errlen) != 0) return -1;
+        for (size_t i = 0; i < n; i++) {
+            run_after_decision(r, p, &x->reqs[i], &x->from[i], &x->draws[i], &x->dec[i]);
+            if (x->latency[i] >= 0) pass_latency(p, x->latency[i]);
+        }
+        if (run_progress(opt, s, l, &decided, n, x->reqs[n - 1].t_us, err, errlen) != 0) return -1;
+    }
+    return 0;
+}
+
 int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_backend *b,
                 const run_options *opt, run_result *out, char *err, size_t errlen)
 {
@@ -148,16 +284,19 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
     const cli_config *cc = &s->clients;
     /* Everything that can fail comes before begin(), so that once a backend
      * has begun, end() always runs (it deletes Redis keys, frees state). */
-    gen_request *reqs = malloc(batch * sizeof *reqs);
-    evl_sender *from = malloc(batch * sizeof *from);
-    cli_draws *draws = malloc(batch * sizeof *draws);
-    lim_decision *dec = malloc(batch * sizeof *dec);
-    int64_t *latency = malloc(batch * sizeof *latency);
+    run_buffers x = {
+        .reqs = malloc((batch + 1) * sizeof *x.reqs),
+        .from = malloc(batch * sizeof *x.from),
+        .draws = malloc(batch * sizeof *x.draws),
+        .dec = malloc(batch * sizeof *x.dec),
+        .latency = malloc(batch * sizeof *x.latency),
+        .batch = batch,
+    };
     run_loop r = { .s = s, .g = g, .budgets = cc->n ? malloc(cc->n * sizeof *r.budgets) : NULL };
     int rc = -1;
-    int queue_ok = evl_init(&r.events, 64) == 0;
+    int queue_ok = !cc->n || evl_init(&r.events, 64) == 0;
     pass *p = pass_open(s, l, b->name, opt->log, out, err, errlen);
-    if (!reqs || !from || !draws || !dec || !latency || !queue_ok || (cc->n && !r.budgets) || !p) {
+    if (!x.reqs || !x.from || !x.draws || !x.dec || !x.latency || !queue_ok || (cc->n && !r.budgets) || !p) {
         if (p) snprintf(err, errlen, "%s: out of memory for a batch of %zu requests", l->name, batch);
         goto fail;
     }
@@ -169,72 +308,9 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
     uint32_t level_key = l->global ? 0 : s->level_key;
 
     gen_rewind(g);
-    run_schedule_next(&r);
-    run_schedule_tick_end(p, &r.events);
-    rc = 0;
-    uint64_t decided = 0;
     int64_t started = clk_mono_ns();
-    int64_t t_next;
-    evl_kind kind;
-    while (rc == 0 && evl_next(&r.events, &t_next, &kind)) {
-        if (kind == EVL_TICK_END) {
-            evl_pop(&r.events, NULL);
-            pass_close_tick(p, b->level(b->ctx, level_key, pass_tick_end_us(p)));
-            run_schedule_tick_end(p, &r.events);
-            continue;
-        }
-        if (kind == EVL_DEADLINE) {
-            evl_event e;
-            evl_pop(&r.events, &e);
-            run_deadline(&r, p, &e);
-            continue;
-        }
-        /* Consecutive requests go to the backend together (a Redis
-         * pipeline): never across a tick's end or a client's deadline
-         * (which needs every earlier request decided), never past the
-         * earliest return of a client the batch may refuse, so that no
-         * retry is decided out of its time. */
-        size_t n = 0;
-        int64_t horizon = INT64_MAX;
-        while (n < batch && evl_next(&r.events, &t_next, &kind) && kind != EVL_TICK_END && kind != EVL_DEADLINE &&
-               t_next <= horizon) {
-            evl_event e;
-            evl_pop(&r.events, &e);
-            const cli_class *k = cc->n ? &cc->c[e.from.client_class] : NULL;
-            if (k && k->retry_on_timeout && e.t_us + s->downstream.timeout_us - 1 < horizon)
-                horizon = e.t_us + s->downstream.timeout_us - 1;   /* its deadline comes after the batch */
-            if (k && e.from.attempt < k->max_attempts) {
-                cli_draw(k, s->seed, e.from.intent, e.from.attempt, e.from.prev_backoff_us, &draws[n]);
-                int64_t back = cli_earliest_return_us(k, e.from.attempt, &draws[n]);
-                if (e.t_us + back < horizon) horizon = e.t_us + back;
-            }
-            reqs[n] = e.req;
-            from[n] = e.from;
-            if (e.kind == EVL_ARRIVAL) run_schedule_next(&r);
-            else r.retries_pending--;
-            n++;
-        }
-        if (cc->n && (evl_reserve(&r.events, n) != 0 ||   /* a retry or a deadline per request at most */
-                      (r.waits && pass_reserve_calls(p, n) != 0))) {
-            snprintf(err, errlen, "%s: out of memory for %zu pending retries", l->name, r.events.n + n);
-            rc = -1;
-            break;
-        }
-        if (b->decide(b->ctx, reqs, n, dec, latency, err, errlen) != 0) { rc = -1; break; }
-        for (size_t i = 0; i < n; i++) {
-            run_after_decision(&r, p, &reqs[i], &from[i], &draws[i], &dec[i]);
-            if (latency[i] >= 0) pass_latency(p, latency[i]);
-        }
-        uint64_t before = decided;
-        decided += n;
-        if (before >> 12 != decided >> 12) {
-            if (opt->progress) opt->progress(opt->progress_ctx, (double)reqs[n - 1].t_us / (double)s->duration_us);
-            if (opt->stop && opt->stop(opt->progress_ctx)) {
-                snprintf(err, errlen, "%s: interrupted", l->name);
-                rc = -1;
-            }
-        }
-    }
+    rc = cc->n ? run_events(&r, p, l, b, &x, level_key, opt, err, errlen)
+               : run_open_loop(&r, p, l, b, &x, level_key, opt, err, errlen);
     if (rc == 0 && gen_stopped(g)) {
         snprintf(err, errlen, "%s: interrupted", l->name);
         rc = -1;
@@ -247,12 +323,12 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
     p = NULL;
 fail:
     pass_abort(p);   /* NULL once finished */
-    evl_free(&r.events);
+    evl_free(&r.events);   /* zeroed when never set up */
     free(r.budgets);
-    free(reqs);
-    free(from);
-    free(draws);
-    free(dec);
-    free(latency);
+    free(x.reqs);
+    free(x.from);
+    free(x.draws);
+    free(x.dec);
+    free(x.latency);
     return rc;
 }
