@@ -108,8 +108,12 @@ static int bmem_decide(void *ctx, const gen_request *reqs, size_t n, lim_decisio
     const lim_config *cfg = &m->l->cfg;
     int global = m->l->global;
     /* a large store misses the caches on every lookup: ask for the whole batch's slots first */
-    if (m->store && !global && ks_worth_prefetching(m->store))
+    if (m->store && !global && ks_worth_prefetching(m->store)) {
+        /* two stages: the keys' hashes (as many keys, read at random),
+         * then the slots they point at, so the misses of each stage overlap */
+        for (size_t i = 0; i < n; i++) __builtin_prefetch(&m->hashes[reqs[i].key]);
         for (size_t i = 0; i < n; i++) ks_prefetch(m->store, m->hashes[reqs[i].key]);
+    }
     for (size_t i = 0; i < n; i++) {
         uint32_t key = global ? 0 : reqs[i].key;
         uint64_t hash = global ? 0 : m->hashes[key];

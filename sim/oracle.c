@@ -60,32 +60,55 @@ typedef __int128 orc_i128;
 
 enum { ORC_BUCKET, ORC_METER, ORC_QUEUE, ORC_LOG, ORC_FIXED, ORC_COUNTER };
 
+/* An admitted (time, cost) of a window ring. The time is the low 32 bits
+ * of the key's relative time: differences are exact while they stay within
+ * 2^31 us, which holds because a ring keeps only (t - W, t], W < 2^31 us,
+ * and is emptied when its key was idle W or longer. */
 typedef struct {
-    int64_t t_us, cost;
+    uint32_t t, cost;
 } orc_entry;
 
-/* A ring of admitted (time, cost) per key, summing what is in (t - W, t]. */
-typedef struct {
-    orc_entry *e;
-    uint32_t cap, head, n;
-    int64_t sum;
-} orc_ring;
+#define ORC_MAX_WINDOW_US ((int64_t)1 << 31)
 
+/* What the check keeps per key: one cache line, aligned (the static
+ * assertion below), whatever the family. Times are relative to the
+ * key's first (t0), so a run's absolute times never multiply a rate. */
 typedef struct {
-    int seen;
-    int64_t t0;                 /* first time: times are taken relative to it */
+    _Alignas(64) int64_t t0;    /* first time; INT64_MIN: the key was not seen */
     int64_t last;               /* latest time, relative */
     int64_t admitted;           /* cost admitted so far */
-    int64_t max_admitted_cost;  /* the largest cost admitted: the leaky bucket's free first request */
-    orc_i128 min;               /* bucket: min over admitted i of (C_before_i - rate*t_i), or meter's form */
-    int64_t min_t;
-    int64_t ref_admitted;       /* the greedy reference's cost so far */
-    orc_i128 ref_min;
-    int64_t last_departure;     /* queue */
-    int has_departure;
-    int64_t window, window_cost;    /* fixed_window's aligned window */
-    int64_t cmp_window, cmp_cost, cmp_reference;   /* this aligned window's admitted cost, and the reference's */
+    union {
+        /* Bucket and meter. The pairwise bound sum(cost i..j) <= burst +
+         * rate*(t_j - t_i) over admitted i <= j is a level: with amounts
+         * in 1/unit request, after admitting j at t_j
+         *   L_j = cost_j*unit + max(L_prev - rate*(t_j - t_prev), 0)
+         * (meter: max(L_prev + cost_j*unit - rate*(t_j - t_prev), 0), the
+         * first of a pair free), and j breaks the bound by L_j - burst*unit.
+         * This is the running minimum of (admitted before i - rate*t_i)
+         * rewritten exactly, for any order of times. */
+        struct {
+            int64_t level;        /* the limiter's admissions; saturates at INT64_MAX */
+            int64_t ref_level;    /* the greedy reference's: never above burst*unit */
+            int64_t at, ref_at;   /* when each level was taken; INT64_MIN: nothing admitted yet */
+            int64_t pair_from;    /* where the pair ending at the limiter's latest admission starts */
+        } b;
+        struct {
+            int64_t last_departure;   /* INT64_MIN: none yet */
+            uint32_t max_admitted_cost;   /* the leaky bucket's free first request, at most */
+        } q;
+        /* Windows: the limiter's admitted and the reference log's, each a
+         * ring in the check's ring memory, and this aligned window's
+         * admitted cost by each (the aligned window of `last`). */
+        struct {
+            int64_t cmp_cost;
+            int64_t mine_sum;
+            uint32_t ref_sum, cmp_reference;   /* both at most the limit (< 2^32: see orc_ring_setup) */
+            uint32_t mine_head, mine_n, ref_head, ref_n;
+        } w;
+    };
 } orc_key;
+
+_Static_assert(sizeof(orc_key) == 64, "an oracle entry is one cache line");
 
 struct orc_check {
     const scn_limiter *l;
@@ -95,30 +118,31 @@ struct orc_check {
     int64_t burst;              /* requests */
     int64_t capacity;           /* queue slots */
     int64_t limit, window_us;
+    int64_t max_admitted_cost;  /* meter: the free first request, at most (any key's) */
     size_t n_keys;
     orc_key *keys;
-    orc_ring *admitted_ring;    /* the limiter's admitted, windows */
-    orc_ring *reference_ring;   /* the reference sliding log's admitted */
-    orc_entry *ring_memory;
+    orc_entry *ring_memory;     /* per key: its admitted ring, then its reference ring */
+    uint32_t cap_mine, cap_ref;
     double diff_sum;            /* sum of |admitted - reference| over closed windows */
     uint64_t windows;
     orc_report r;
 };
 
-#define ORC_RING_BUDGET (1ULL << 30)
+/* Ring memory is at most this much; beyond it the windows are not
+ * checked (window_checked 0): 512 MiB is 64 entries per key at 1M keys,
+ * a limit of 20 (3 x limit + 2 entries each), or a limit of 22M on one key. */
+#define ORC_RING_BUDGET (1ULL << 29)
 
-static int orc_ring_setup(orc_check *c, uint32_t cap_admitted, uint32_t cap_reference)
+static int orc_ring_setup(orc_check *c, uint32_t cap_mine, uint32_t cap_ref)
 {
-    size_t per_key = (size_t)cap_admitted + cap_reference;
-    if ((double)per_key * (double)c->n_keys * sizeof(orc_entry) > (double)ORC_RING_BUDGET) return 0;
+    size_t per_key = (size_t)cap_mine + cap_ref;
+    if (c->window_us <= 0 || c->window_us >= ORC_MAX_WINDOW_US || c->limit >= UINT32_MAX / 2 ||
+        (double)per_key * (double)c->n_keys * sizeof(orc_entry) > (double)ORC_RING_BUDGET)
+        return 0;
     c->ring_memory = malloc(per_key * c->n_keys * sizeof(orc_entry));
-    c->admitted_ring = calloc(c->n_keys, sizeof *c->admitted_ring);
-    c->reference_ring = calloc(c->n_keys, sizeof *c->reference_ring);
-    if (!c->ring_memory || !c->admitted_ring || !c->reference_ring) return -1;
-    for (size_t k = 0; k < c->n_keys; k++) {
-        c->admitted_ring[k] = (orc_ring){ c->ring_memory + k * per_key, cap_admitted, 0, 0, 0 };
-        c->reference_ring[k] = (orc_ring){ c->ring_memory + k * per_key + cap_admitted, cap_reference, 0, 0, 0 };
-    }
+    if (!c->ring_memory) return -1;
+    c->cap_mine = cap_mine;
+    c->cap_ref = cap_ref;
     return 1;
 }
 
@@ -129,8 +153,10 @@ orc_check *orc_check_create(const scn_limiter *l, size_t n_keys)
     if (!c) return NULL;
     c->l = l;
     c->n_keys = n_keys;
-    c->keys = calloc(n_keys, sizeof *c->keys);
+    /* aligned, so that an entry is one line, not two */
+    c->keys = aligned_alloc(64, (n_keys * sizeof *c->keys + 63) / 64 * 64);
     if (!c->keys) { orc_check_destroy(c); return NULL; }
+    for (size_t k = 0; k < n_keys; k++) c->keys[k].t0 = INT64_MIN;
     c->r.wrongly_allowed = c->r.wrongly_blocked = -1;
     c->r.max_window_cost = -1;
     c->r.window_checked = 1;
@@ -163,7 +189,7 @@ orc_check *orc_check_create(const scn_limiter *l, size_t n_keys)
         c->window_us = (int64_t)llround(orc_param(l, "window_ms") * 1000.0);
         /* every cost is >= 1: an approximation may admit up to twice the
          * limit in a window, the reference at most the limit */
-        int fits = orc_ring_setup(c, (uint32_t)(2 * c->limit + 2), (uint32_t)c->limit);
+        int fits = c->limit < UINT32_MAX / 2 ? orc_ring_setup(c, (uint32_t)(2 * c->limit + 2), (uint32_t)c->limit) : 0;
         if (fits < 0) { orc_check_destroy(c); return NULL; }
         if (fits == 0) c->r.window_checked = 0;
         else c->r.wrongly_allowed = c->r.wrongly_blocked = c->r.max_window_cost = 0;
@@ -173,7 +199,11 @@ orc_check *orc_check_create(const scn_limiter *l, size_t n_keys)
         orc_check_destroy(c);
         return NULL;
     }
-    if (c->kind == ORC_BUCKET || c->kind == ORC_METER) c->r.wrongly_allowed = c->r.wrongly_blocked = 0;
+    if (c->kind == ORC_BUCKET || c->kind == ORC_METER) {
+        /* the reference's level stays within burst*unit: it must fit */
+        if ((orc_i128)c->burst * c->unit >= (orc_i128)INT64_MAX / 2) { orc_check_destroy(c); return NULL; }
+        c->r.wrongly_allowed = c->r.wrongly_blocked = 0;
+    }
     return c;
 }
 
@@ -181,8 +211,6 @@ void orc_check_destroy(orc_check *c)
 {
     if (!c) return;
     free(c->keys);
-    free(c->admitted_ring);
-    free(c->reference_ring);
     free(c->ring_memory);
     free(c);
 }
@@ -198,137 +226,179 @@ static void orc_violation(orc_check *c, uint32_t key, double excess, int64_t fro
     }
 }
 
-/* Drops entries at or before t - W; returns the cost left in (t - W, t]. */
-static int64_t orc_ring_expire(orc_ring *g, int64_t t_us, int64_t w)
+/* Where a level taken at `at` stands at t, before what t adds: for the
+ * bucket, max(level - rate*dt, 0) plus nothing yet; returns the drained
+ * amount, negative when the level emptied (a new pair starts). */
+static orc_i128 orc_drained(const orc_check *c, int64_t level, int64_t at, int64_t t)
 {
-    while (g->n && g->e[g->head].t_us <= t_us - w) {
-        g->sum -= g->e[g->head].cost;
-        g->head = (g->head + 1) % g->cap;
-        g->n--;
-    }
-    return g->sum;
+    return (orc_i128)level - (orc_i128)c->rate * (t - at);
 }
 
-static void orc_ring_push(orc_ring *g, int64_t t_us, int64_t cost)
-{
-    if (g->n == g->cap) {  /* only when far beyond twice the limit: keep the newest */
-        g->sum -= g->e[g->head].cost;
-        g->head = (g->head + 1) % g->cap;
-        g->n--;
-    }
-    g->e[(g->head + g->n) % g->cap] = (orc_entry){ t_us, cost };
-    g->n++;
-    g->sum += cost;
-}
+static int64_t orc_saturate(orc_i128 v) { return v > INT64_MAX ? INT64_MAX : (int64_t)v; }
 
-/* Bucket family: the pairwise bound through a running minimum. `meter`
- * makes the first request of a pair free (its cost joins the minimum). */
+/* Bucket family: the reference decides, then the limiter's admission is
+ * checked against the bound. */
 static void orc_bucket(orc_check *c, orc_key *k, uint32_t key, int64_t t, int64_t cost, int allowed)
 {
     int meter = c->kind == ORC_METER;
-    orc_i128 rt = (orc_i128)c->rate * t, limit = (orc_i128)c->burst * c->unit;
+    orc_i128 limit = (orc_i128)c->burst * c->unit, amount = (orc_i128)cost * c->unit;
     /* the greedy reference: admit whenever the bound still holds */
-    orc_i128 before = (orc_i128)k->ref_admitted * c->unit - rt;
-    orc_i128 after = before + (orc_i128)cost * c->unit;
-    orc_i128 term = meter ? after : before;
-    orc_i128 min = k->ref_admitted > 0 && k->ref_min < term ? k->ref_min : term;
-    int reference = after - min <= limit;
+    orc_i128 next;
+    if (k->b.ref_at == INT64_MIN) next = meter ? 0 : amount;
+    else {
+        orc_i128 d = orc_drained(c, k->b.ref_level, k->b.ref_at, t);
+        next = meter ? (d + amount > 0 ? d + amount : 0) : amount + (d > 0 ? d : 0);
+    }
+    int reference = next <= limit;
     if (reference) {
-        k->ref_admitted += cost;
-        k->ref_min = min;
+        k->b.ref_level = (int64_t)next;
+        k->b.ref_at = t;
         c->r.reference_admitted += (uint64_t)cost;
     }
     if (allowed && !reference) c->r.wrongly_allowed++;
     if (!allowed && reference) c->r.wrongly_blocked++;
     if (!allowed) return;
-    /* k->admitted already counts this request */
-    before = (orc_i128)(k->admitted - cost) * c->unit - rt;
-    after = before + (orc_i128)cost * c->unit;
-    term = meter ? after : before;
-    if (k->admitted == cost || term < k->min) { k->min = term; k->min_t = t; }
-    orc_i128 excess = after - k->min - limit;
-    if (excess > 0) orc_violation(c, key, (double)excess / (double)c->unit, k->t0 + k->min_t, k->t0 + t);
+    orc_i128 level;
+    if (k->b.at == INT64_MIN) {
+        level = meter ? 0 : amount;
+        k->b.pair_from = t;
+    } else {
+        orc_i128 d = orc_drained(c, k->b.level, k->b.at, t);
+        if (meter) {
+            level = d + amount;
+            if (level < 0) { level = 0; k->b.pair_from = t; }
+        } else {
+            if (d < 0) { d = 0; k->b.pair_from = t; }
+            level = amount + d;
+        }
+    }
+    k->b.level = orc_saturate(level);
+    k->b.at = t;
+    orc_i128 excess = level - limit;
+    if (excess > 0) orc_violation(c, key, (double)excess / (double)c->unit, k->t0 + k->b.pair_from, k->t0 + t);
 }
 
 static void orc_queue(orc_check *c, orc_key *k, uint32_t key, int64_t t, int64_t cost, const lim_decision *d)
 {
     if (!d->allowed) return;
+    if (cost > k->q.max_admitted_cost) k->q.max_admitted_cost = (uint32_t)cost;
     int64_t departure = t + d->delay_us;
     /* the most a request may wait: capacity intervals, rounded up to the us */
     double per_us = (double)c->rate / (double)c->unit;   /* requests per us, for the size of an excess */
     int64_t max_wait = (int64_t)(((orc_i128)c->capacity * c->unit + c->rate - 1) / c->rate);
     if (d->delay_us > max_wait) orc_violation(c, key, (double)(d->delay_us - max_wait) * per_us, t, departure);
-    if (k->has_departure) {
+    if (k->q.last_departure != INT64_MIN) {
         /* ceil(cost/rate) less the rounding */
         int64_t gap = (int64_t)(((orc_i128)cost * c->unit + c->rate - 1) / c->rate) - 1;
-        int64_t got = departure - k->last_departure;
-        if (got < gap) orc_violation(c, key, (double)(gap - got) * per_us, k->last_departure, departure);
+        int64_t got = departure - k->q.last_departure;
+        if (got < gap) orc_violation(c, key, (double)(gap - got) * per_us, k->q.last_departure, departure);
     }
-    k->last_departure = departure;
-    k->has_departure = 1;
+    k->q.last_departure = departure;
 }
 
-static void orc_close_window(orc_check *c, orc_key *k)
+/* One window ring of a key: its entries, capacity, first and count. */
+typedef struct {
+    orc_entry *e;
+    uint32_t cap, *head, *n;
+} orc_ring;
+
+/* Drops entries at or before t - W; returns the cost dropped. */
+static int64_t orc_ring_expire(orc_ring g, int64_t t, int64_t w)
 {
-    if (k->cmp_window == INT64_MIN) return;
-    c->diff_sum += (double)llabs(k->cmp_cost - k->cmp_reference);
-    c->windows++;
+    int64_t dropped = 0;
+    while (*g.n && (int32_t)((uint32_t)t - g.e[*g.head].t) >= w) {
+        dropped += g.e[*g.head].cost;
+        *g.head = *g.head + 1 == g.cap ? 0 : *g.head + 1;
+        --*g.n;
+    }
+    return dropped;
 }
 
-static void orc_windows(orc_check *c, orc_key *k, uint32_t key, int64_t t, int64_t cost, int allowed)
+/* Appends; when full (far beyond twice the limit) keeps the newest.
+ * Returns the cost that fell out. */
+static int64_t orc_ring_push(orc_ring g, int64_t t, int64_t cost)
 {
-    orc_ring *mine = &c->admitted_ring[key], *ref = &c->reference_ring[key];
-    int64_t aligned = orc_floor_div(k->t0 + t, c->window_us);
-    if (aligned != k->cmp_window) {
-        orc_close_window(c, k);
-        k->cmp_window = aligned;
-        k->cmp_cost = k->cmp_reference = 0;
+    int64_t out = 0;
+    if (*g.n == g.cap) {
+        out = g.e[*g.head].cost;
+        *g.head = *g.head + 1 == g.cap ? 0 : *g.head + 1;
+        --*g.n;
     }
-    int reference = orc_ring_expire(ref, t, c->window_us) + cost <= c->limit;
-    if (reference) k->cmp_reference += cost;
-    if (allowed) k->cmp_cost += cost;
+    uint32_t at = *g.head + *g.n;
+    g.e[at >= g.cap ? at - g.cap : at] = (orc_entry){ (uint32_t)t, (uint32_t)cost };
+    ++*g.n;
+    return out;
+}
+
+static void orc_windows(orc_check *c, orc_key *k, uint32_t key, int64_t t, int64_t cost, int allowed, int64_t before)
+{
+    orc_entry *base = c->ring_memory + (size_t)key * (c->cap_mine + c->cap_ref);
+    orc_ring mine = { base, c->cap_mine, &k->w.mine_head, &k->w.mine_n };
+    orc_ring ref = { base + c->cap_mine, c->cap_ref, &k->w.ref_head, &k->w.ref_n };
+    if (t - before >= c->window_us) {   /* idle a window or more: all expired (and 32-bit times stay exact) */
+        k->w.mine_n = k->w.ref_n = 0;
+        k->w.mine_sum = k->w.ref_sum = 0;
+    }
+    k->w.mine_sum -= orc_ring_expire(mine, t, c->window_us);
+    k->w.ref_sum -= (uint32_t)orc_ring_expire(ref, t, c->window_us);
+    /* this aligned window against the one of the latest earlier request:
+     * a later one closes it; a late request of an earlier one, out of
+     * order, is compared nowhere */
+    int64_t aligned = orc_floor_div(k->t0 + t, c->window_us), open = orc_floor_div(k->t0 + before, c->window_us);
+    int compared = aligned >= open;
+    if (aligned > open) {
+        c->diff_sum += (double)llabs(k->w.cmp_cost - (int64_t)k->w.cmp_reference);
+        c->windows++;
+        k->w.cmp_cost = 0;
+        k->w.cmp_reference = 0;
+    }
+    int reference = (int64_t)k->w.ref_sum + cost <= c->limit;
     if (reference) {
-        orc_ring_push(ref, t, cost);
+        if (compared) k->w.cmp_reference += (uint32_t)cost;
+        k->w.ref_sum += (uint32_t)cost - (uint32_t)orc_ring_push(ref, t, cost);
         c->r.reference_admitted += (uint64_t)cost;
     }
+    if (allowed && compared) k->w.cmp_cost += cost;
     if (allowed && !reference) c->r.wrongly_allowed++;
     if (!allowed && reference) c->r.wrongly_blocked++;
     if (!allowed) return;
-    orc_ring_expire(mine, t, c->window_us);
-    orc_ring_push(mine, t, cost);
-    if (mine->sum > c->r.max_window_cost) c->r.max_window_cost = mine->sum;
-    if (c->kind == ORC_LOG && mine->sum > c->limit)
-        orc_violation(c, key, (double)(mine->sum - c->limit), k->t0 + mine->e[mine->head].t_us, k->t0 + t);
-    if (c->kind == ORC_FIXED) {
-        int64_t idx = orc_floor_div(k->t0 + t, c->window_us);
-        if (idx != k->window) { k->window = idx; k->window_cost = 0; }
-        k->window_cost += cost;
-        if (k->window_cost > c->limit)
-            orc_violation(c, key, (double)(k->window_cost - c->limit), idx * c->window_us, k->t0 + t);
+    k->w.mine_sum += cost - orc_ring_push(mine, t, cost);
+    if (k->w.mine_sum > c->r.max_window_cost) c->r.max_window_cost = k->w.mine_sum;
+    if (c->kind == ORC_LOG && k->w.mine_sum > c->limit) {
+        uint32_t oldest = mine.e[k->w.mine_head].t;
+        orc_violation(c, key, (double)(k->w.mine_sum - c->limit), k->t0 + t - (uint32_t)((uint32_t)t - oldest),
+                      k->t0 + t);
     }
+    if (c->kind == ORC_FIXED && compared && k->w.cmp_cost > c->limit)
+        orc_violation(c, key, (double)(k->w.cmp_cost - c->limit), aligned * c->window_us, k->t0 + t);
 }
+
+void orc_check_prefetch(const orc_check *c, uint32_t key) { __builtin_prefetch(&c->keys[key], 1); }
+
+/* Above 1 MiB of entries (16384 keys) they leave this machine's L2 */
+int orc_check_worth_prefetching(const orc_check *c) { return c->n_keys * sizeof(orc_key) > (1u << 20); }
 
 void orc_check_add(orc_check *c, uint32_t key, int64_t t_us, uint32_t cost, const lim_decision *d)
 {
     orc_key *k = &c->keys[key];
-    if (!k->seen) {
-        k->seen = 1;
+    if (k->t0 == INT64_MIN) {
+        memset(k, 0, sizeof *k);
         k->t0 = t_us;
-        k->window = INT64_MIN;
-        k->cmp_window = INT64_MIN;
+        if (c->kind == ORC_BUCKET || c->kind == ORC_METER) k->b.at = k->b.ref_at = INT64_MIN;
+        if (c->kind == ORC_QUEUE) k->q.last_departure = INT64_MIN;
     }
     c->r.offered++;
     if (d->allowed) c->r.admitted++; else c->r.dropped++;
-    int64_t t = t_us - k->t0;
+    int64_t t = t_us - k->t0, before = k->last;
     if (t > k->last) k->last = t;
     if (d->allowed) k->admitted += cost;
-    if (d->allowed && cost > k->max_admitted_cost) k->max_admitted_cost = cost;
+    if (d->allowed && c->kind == ORC_METER && cost > c->max_admitted_cost) c->max_admitted_cost = cost;
     switch (c->kind) {
     case ORC_BUCKET:
     case ORC_METER: orc_bucket(c, k, key, t, cost, d->allowed); break;
     case ORC_QUEUE: orc_queue(c, k, key, t, cost, d); break;
     default:
-        if (c->r.window_checked) orc_windows(c, k, key, t, cost, d->allowed);
+        if (c->r.window_checked) orc_windows(c, k, key, t, cost, d->allowed, before);
     }
 }
 
@@ -352,12 +422,12 @@ void orc_check_report(const orc_check *c, orc_report *r)
 {
     *r = c->r;
     r->mean_window_diff = -1;
-    if (c->admitted_ring) {
+    if (c->ring_memory) {
         double sum = c->diff_sum;
         uint64_t windows = c->windows;
         for (size_t i = 0; i < c->n_keys; i++) {   /* the windows still open */
             const orc_key *k = &c->keys[i];
-            if (k->seen && k->cmp_window != INT64_MIN) { sum += (double)llabs(k->cmp_cost - k->cmp_reference); windows++; }
+            if (k->t0 != INT64_MIN) { sum += (double)llabs(k->w.cmp_cost - (int64_t)k->w.cmp_reference); windows++; }
         }
         r->mean_window_diff = windows ? sum / (double)windows : 0;
     }
@@ -366,12 +436,13 @@ void orc_check_report(const orc_check *c, orc_report *r)
     double over = 0;
     for (size_t i = 0; i < c->n_keys; i++) {
         const orc_key *k = &c->keys[i];
-        if (!k->seen || k->admitted == 0) continue;
+        if (k->t0 == INT64_MIN || k->admitted == 0) continue;
         /* the rate term is exact to about 1e-9 of a request: floor what may pass */
         /* The leaky bucket's free first request is the first the limiter
          * saw, which under concurrent clients need not be the first in
          * time: the largest admitted cost bounds it either way. */
-        double allowed = floor(orc_bound(c->l, k->t0, k->t0 + k->last, k->max_admitted_cost) + 1e-6);
+        int64_t free_cost = c->kind == ORC_QUEUE ? k->q.max_admitted_cost : c->max_admitted_cost;
+        double allowed = floor(orc_bound(c->l, k->t0, k->t0 + k->last, free_cost) + 1e-6);
         if ((double)k->admitted > allowed) over += (double)k->admitted - allowed;
     }
     r->over_admitted = (int64_t)over;

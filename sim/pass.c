@@ -88,6 +88,13 @@ void pass_judge(pass *p, const gen_request *q, int64_t at_us, const lim_decision
     if (p->log) dlog_write(p->log, at_us, p->l->global ? "global" : kspace_name(p->s->keys, q->key), q->cost, d);
 }
 
+void pass_prefetch(const pass *p, const gen_request *q, size_t n)
+{
+    for (size_t i = 0; i < p->n_checks; i++)
+        if (!p->judged[i]->global && orc_check_worth_prefetching(p->check[i]))
+            for (size_t j = 0; j < n; j++) orc_check_prefetch(p->check[i], q[j].key);
+}
+
 void pass_unanswered(pass *p, const lim_decision *d)
 {
     for (size_t i = 0; i < p->n_checks; i++) orc_check_count(p->check[i], d);

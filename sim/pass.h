@@ -57,6 +57,10 @@ void pass_judge(pass *p, const gen_request *q, int64_t at_us, const lim_decision
  * holds the limiter to nothing for it. */
 void pass_unanswered(pass *p, const lim_decision *d);
 
+/* Brings the oracle's entries of a batch about to be decided into the
+ * cache, when there are more of them than the cache holds. */
+void pass_prefetch(const pass *p, const gen_request *q, size_t n);
+
 /* pass_count and pass_judge at the request's own time. */
 void pass_decided(pass *p, const gen_request *q, const lim_decision *d);
 
