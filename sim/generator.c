@@ -8,12 +8,25 @@
 #include "rng.h"
 
 #define GEN_PI 3.14159265358979323846
+#define GEN_KEYS_AHEAD 64   /* a power of two */
+
+/* One column of the alias table: keep the column when the draw's low 32
+ * bits are below threshold, else take alias. Interleaved, so a draw reads
+ * one 8-byte entry. */
+typedef struct {
+    uint32_t threshold, alias;
+} gen_zipf_column;
 
 struct gen {
     const scn_scenario *s;
     rng arrivals, keys, costs;
-    uint32_t *alias;          /* Zipf: Vose alias table over the generated keys */
-    uint32_t *threshold;      /* Zipf: keep column i when low 32 bits < threshold[i] */
+    rng_zig zig;              /* the exponential's tables */
+    gen_zipf_column *zipf;    /* Zipf: Vose alias table over the generated keys */
+    /* Zipf: the key stream's next draws, taken GEN_KEYS_AHEAD/2 at a time
+     * with their columns prefetched, so a column is read 32 to 64 draws
+     * after its prefetch (1M keys: an 8 MB table, read at random) */
+    uint64_t ahead[GEN_KEYS_AHEAD];
+    unsigned ahead_first, ahead_count;
 
     size_t phase;             /* current phase; n_phases at the end */
     int in_phase;             /* the phase's first step or row has been set up */
@@ -30,7 +43,7 @@ struct gen {
 
 static double gen_draw_exposure(gen *g)
 {
-    return g->s->arrival == SCN_POISSON ? rng_exp(&g->arrivals) : 1.0;
+    return g->s->arrival == SCN_POISSON ? rng_exp_zig(&g->arrivals, &g->zig) : 1.0;
 }
 
 /* Vose's alias method (M. D. Vose, IEEE TSE 17(9), 1991) over weights
@@ -40,9 +53,8 @@ static int gen_build_zipf(gen *g)
     uint32_t n = g->s->key_count;
     double *p = malloc(n * sizeof *p);
     uint32_t *small = malloc(n * sizeof *small), *large = malloc(n * sizeof *large);
-    g->alias = malloc(n * sizeof *g->alias);
-    g->threshold = malloc(n * sizeof *g->threshold);
-    int ok = p && small && large && g->alias && g->threshold;
+    g->zipf = malloc(n * sizeof *g->zipf);
+    int ok = p && small && large && g->zipf;
     if (ok) {
         double total = 0;
         for (uint32_t i = 0; i < n; i++) total += p[i] = pow((double)i + 1, -g->s->zipf_exponent);
@@ -53,14 +65,13 @@ static int gen_build_zipf(gen *g)
         }
         while (ns && nl) {
             uint32_t s = small[--ns], l = large[nl - 1];
-            g->threshold[s] = (uint32_t)fmin(p[s] * 4294967296.0, 4294967295.0);
-            g->alias[s] = l;
+            g->zipf[s] = (gen_zipf_column){ (uint32_t)fmin(p[s] * 4294967296.0, 4294967295.0), l };
             p[l] -= 1.0 - p[s];
             if (p[l] < 1.0) { nl--; small[ns++] = l; }
         }
         /* what is left is 1 up to rounding: always keep the column */
-        while (nl) { uint32_t l = large[--nl]; g->threshold[l] = UINT32_MAX; g->alias[l] = l; }
-        while (ns) { uint32_t s = small[--ns]; g->threshold[s] = UINT32_MAX; g->alias[s] = s; }
+        while (nl) { uint32_t l = large[--nl]; g->zipf[l] = (gen_zipf_column){ UINT32_MAX, l }; }
+        while (ns) { uint32_t s = small[--ns]; g->zipf[s] = (gen_zipf_column){ UINT32_MAX, s }; }
     }
     free(p);
     free(small);
@@ -73,6 +84,7 @@ gen *gen_create(const scn_scenario *s)
     gen *g = calloc(1, sizeof *g);
     if (!g) return NULL;
     g->s = s;
+    rng_zig_init(&g->zig);
     if (s->key_dist == SCN_KEYS_ZIPF && s->key_count > 1 && gen_build_zipf(g) != 0) {
         gen_destroy(g);
         return NULL;
@@ -84,8 +96,7 @@ gen *gen_create(const scn_scenario *s)
 void gen_destroy(gen *g)
 {
     if (!g) return;
-    free(g->alias);
-    free(g->threshold);
+    free(g->zipf);
     free(g);
 }
 
@@ -99,17 +110,34 @@ void gen_rewind(gen *g)
     g->row = 0;
     g->empty_steps = 0;
     g->stopped = 0;
+    g->ahead_first = g->ahead_count = 0;
     g->exposure = gen_draw_exposure(g);
+}
+
+static uint32_t gen_zipf_column_of(uint64_t u, uint32_t n) { return (uint32_t)(((u >> 32) * n) >> 32); }
+
+/* Half a ring of draws more, their columns prefetched. */
+static void gen_draw_keys_ahead(gen *g)
+{
+    uint32_t n = g->s->key_count;
+    for (unsigned i = 0; i < GEN_KEYS_AHEAD / 2; i++) {
+        uint64_t u = rng_next(&g->keys);
+        g->ahead[(g->ahead_first + g->ahead_count++) & (GEN_KEYS_AHEAD - 1)] = u;
+        __builtin_prefetch(&g->zipf[gen_zipf_column_of(u, n)]);
+    }
 }
 
 static uint32_t gen_key(gen *g)
 {
     uint32_t n = g->s->key_count;
     if (n == 1) return 0;
-    if (!g->alias) return (uint32_t)rng_below(&g->keys, n);
-    uint64_t u = rng_next(&g->keys);
-    uint32_t col = (uint32_t)(((u >> 32) * n) >> 32);
-    return (uint32_t)u < g->threshold[col] ? col : g->alias[col];
+    if (!g->zipf) return (uint32_t)rng_below(&g->keys, n);
+    while (g->ahead_count <= GEN_KEYS_AHEAD / 2) gen_draw_keys_ahead(g);
+    uint64_t u = g->ahead[g->ahead_first];
+    g->ahead_first = (g->ahead_first + 1) & (GEN_KEYS_AHEAD - 1);
+    g->ahead_count--;
+    const gen_zipf_column *c = &g->zipf[gen_zipf_column_of(u, n)];
+    return (uint32_t)u < c->threshold ? gen_zipf_column_of(u, n) : c->alias;
 }
 
 static uint32_t gen_cost(gen *g)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../sim/generator.h"
+#include "../sim/rng.h"
 
 static void load(const char *path, scn_scenario *s)
 {
@@ -38,6 +39,41 @@ Test(generator, poisson_counts_per_tick_within_4_sigma_over_several_seeds)
         gen_destroy(g);
     }
     scn_free(&s);
+}
+
+/* The ziggurat's three paths (core, wedge, tail) together must give the
+ * exponential law: 100 equiprobable bins by chi-square, the mean, and the
+ * far tail, which only the tail path reaches. */
+Test(generator, ziggurat_draws_follow_the_exponential_law)
+{
+    rng_zig z;
+    rng_zig_init(&z);
+    rng r;
+    rng_seed(&r, 12345, 1);
+    enum { N = 4000000, BINS = 100 };
+    static uint64_t bin[BINS];
+    double sum = 0;
+    uint64_t beyond_r = 0, beyond_12 = 0;
+    for (int i = 0; i < N; i++) {
+        double x = rng_exp_zig(&r, &z);
+        cr_assert_geq(x, 0.0);
+        sum += x;
+        /* F(x) = 1 - e^-x: bin by the probability below x */
+        int b = (int)(-expm1(-x) * BINS);
+        bin[b < BINS ? b : BINS - 1]++;
+        beyond_r += x > 7.69711747013104972;
+        beyond_12 += x > 12;
+    }
+    double chi2 = 0, expect = (double)N / BINS;
+    for (int b = 0; b < BINS; b++) chi2 += ((double)bin[b] - expect) * ((double)bin[b] - expect) / expect;
+    /* 99 degrees of freedom: mean 99, sd 14; 99 + 6 sd is p < 1e-6 */
+    cr_assert_lt(chi2, 99 + 6 * 14.07, "chi-square %.1f over %d bins", chi2, BINS);
+    cr_assert_lt(fabs(sum / N - 1.0), 5.0 / sqrt(N), "mean %.5f", sum / N);
+    double p_r = exp(-7.69711747013104972), p_12 = exp(-12.0);
+    cr_assert_lt(fabs((double)beyond_r - N * p_r), 5 * sqrt(N * p_r), "beyond R: %llu, expected %.0f",
+                 (unsigned long long)beyond_r, N * p_r);
+    cr_assert_lt(fabs((double)beyond_12 - N * p_12), 5 * sqrt(N * p_12) + 1, "beyond 12: %llu, expected %.1f",
+                 (unsigned long long)beyond_12, N * p_12);
 }
 
 Test(generator, same_seed_same_requests_other_seed_others)
