@@ -3,6 +3,7 @@
 local limit, w = cfg(0), cfg(1)
 local idx = fdiv(now, w)
 local win, cur, prev = load('<ddd')
+local stored = win
 if not win then
   win, cur, prev = idx, 0, 0
 elseif idx == win + 1 then
@@ -29,7 +30,7 @@ if weighted + cost * w <= limit * w then
   store('<ddd', win, cur, prev)
   return { 1, remaining(weighted + cost * w), 0, 0 }
 end
-store('<ddd', win, cur, prev)
+if win ~= stored then store('<ddd', win, cur, prev) end   -- a refusal in the same window changes nothing
 local retry
 if cost > limit then
   retry = RETRY_NEVER

@@ -22,6 +22,7 @@ if cost == 0 then
   return { level }
 end
 
+local expired = head
 while head < nxt do
   local t, c = entry(head)
   if t > now - w then break end
@@ -29,6 +30,7 @@ while head < nxt do
   redis.call('HDEL', key, head)
   head = head + 1
 end
+expired = head > expired
 
 if sum + cost <= limit then
   sum = sum + cost
@@ -36,8 +38,13 @@ if sum + cost <= limit then
   redis.call('PEXPIRE', key, ttl)
   return { 1, limit - sum, 0, 0 }
 end
-redis.call('HSET', key, 's', sum, 'h', head, 'n', nxt)
-redis.call('PEXPIRE', key, ttl)
+-- A refusal that expired nothing leaves the log as it was: no write. Its
+-- TTL needs no refresh either while the window is within it, since an
+-- entry admitted since the last write keeps the key for a whole TTL.
+if expired or not st[1] or w > tonumber(ttl) * 1000 then
+  redis.call('HSET', key, 's', sum, 'h', head, 'n', nxt)
+  redis.call('PEXPIRE', key, ttl)
+end
 if cost > limit then return { 0, limit - sum, RETRY_NEVER, 0 } end
 local left = sum
 for seq = head, nxt - 1 do
