@@ -266,6 +266,46 @@ int bred_client_decide(bred_client *c, uint32_t key, int64_t now_us, int64_t cos
     return -1;
 }
 
+int bred_client_decide_many(bred_client *c, size_t n, const uint32_t *keys, const int64_t *now_us,
+                            const int64_t *costs, lim_decision *out, int64_t *at_us, unsigned char *answered)
+{
+    bred *r = c->owner;
+    size_t got = 0;
+    for (size_t i = 0; i < n; i++) answered[i] = 0;
+    if (!r->source || n == 1) {   /* client-side: read-decide-write cannot pipeline */
+        for (size_t i = 0; i < n; i++)
+            if (bred_client_decide(c, keys[i], now_us[i], costs[i], &out[i], &at_us[i]) == 0) answered[i] = 1, got++;
+        return (int)got;
+    }
+    if (r->opt.faults && now_us[0] >= 0) cfault_tick(r->opt.faults, now_us[0]);
+    if (!bred_connected(c)) return 0;
+    /* once more after NOSCRIPT (a server restarted or flushed): the
+     * script is loaded again and the whole batch resent */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        rclu_reset(c->conn);
+        for (size_t i = 0; i < n; i++) {
+            c->args[0] = now_us[i];
+            c->args[1] = costs[i];
+            int n_keys = bred_key(c, keys[i]);
+            if (rclu_add_evalsha(c->conn, c->sha, n_keys, c->keys, c->klen, c->args, c->argc) != 0) return 0;
+        }
+        const rclu_answer *a = rclu_exchange(c->conn);
+        if (!a) return 0;
+        int noscript = 0;
+        for (size_t i = 0; i < n; i++)
+            if (a[i].answered && a[i].rep.is_error && strncmp(a[i].rep.error, "NOSCRIPT", 8) == 0) noscript = 1;
+        if (noscript && attempt == 0) {
+            char err[256];
+            if (bred_load_script(c, err, sizeof err) != 0) return 0;
+            continue;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (a[i].answered && bred_decision(r, &a[i].rep, &out[i], &at_us[i]) == 0) answered[i] = 1, got++;
+        return (int)got;
+    }
+    return 0;
+}
+
 /* ---- keys ---------------------------------------------------------------------------- */
 
 /* rconn_scan's fn: MEMORY USAGE of up to 100 keys in all. */

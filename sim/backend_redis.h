@@ -97,6 +97,14 @@ int bred_client_publish(bred_client *c, const char *name, const char *msg);
 int bred_client_decide(bred_client *c, uint32_t key, int64_t now_us, int64_t cost, lim_decision *out,
                        int64_t *at_us);
 
+/* Decides n requests in one pipeline on c (one round trip; a client-side
+ * limiter, which cannot pipeline, one after another): request i of key
+ * keys[i] at now_us[i] (negative: the server's TIME) costing costs[i].
+ * answered[i] says which got a decision (out[i], decided at at_us[i]);
+ * returns how many did. */
+int bred_client_decide_many(bred_client *c, size_t n, const uint32_t *keys, const int64_t *now_us,
+                            const int64_t *costs, lim_decision *out, int64_t *at_us, unsigned char *answered);
+
 /* Why the pass's last unanswered request got no decision ("read from
  * Redis: timed out", an error reply...), "" when every one was answered. */
 const char *bred_last_error(const bred *r);

@@ -103,13 +103,13 @@ typedef struct {
     size_t n_faults;
     long pipeline, timeout_ms, outage_wait_s, jobs;
     int realtime, server_clock;
-    long clients;
+    long clients, in_flight;   /* in_flight 0: the default (RT_DEFAULT_IN_FLIGHT) */
     double speed, skew_ms;
 } main_args;
 
 enum {
     RO_OUT, RO_ONLY, RO_SET, RO_BACKEND, RO_REDIS_URL, RO_CLUSTER, RO_CLUSTER_FAULT, RO_PIPELINE, RO_ON_ERROR,
-    RO_TIMEOUT, RO_WAIT, RO_RUN_ID, RO_MODE, RO_CLIENTS, RO_SPEED, RO_CLOCK, RO_SKEW, RO_SAMPLE, RO_LOG, RO_QUIET,
+    RO_TIMEOUT, RO_WAIT, RO_RUN_ID, RO_MODE, RO_CLIENTS, RO_IN_FLIGHT, RO_SPEED, RO_CLOCK, RO_SKEW, RO_SAMPLE, RO_LOG, RO_QUIET,
     RO_TARGET, RO_FAIL_ON, RO_PLOTS, RO_JOBS,
 };
 
@@ -139,6 +139,8 @@ static const cli_option main_run_options[] = {
     { "mode", "M", RO_MODE, "virtual (default: as fast as possible, on scenario time) or realtime\n"
                             "(Redis only: paced on the wall clock by concurrent clients)" },
     { "clients", "N", RO_CLIENTS, "realtime: client threads, one connection each (default 1)" },
+    { "in-flight", "N", RO_IN_FLIGHT, "realtime: most requests a client thread sends in one round trip, all\n"
+                                      "those due by then (pipelined; default 16; 1: one at a time)" },
     { "speed", "X", RO_SPEED, "realtime: scenario seconds per wall second (default 1)" },
     { "clock", "C", RO_CLOCK, "realtime: decide at the client's clock (default) or the server's TIME" },
     { "skew-ms", "S", RO_SKEW, "realtime: client clocks spread over [-S, +S] ms" },
@@ -215,6 +217,7 @@ static int main_option(void *ctx, int id, const char *v)
         a->server_clock = strcmp(v, "server") == 0;
         return 0;
     case RO_CLIENTS: return cli_long("clients", v, 1, RT_MAX_CLIENTS, &a->clients);
+    case RO_IN_FLIGHT: return cli_long("in-flight", v, 1, RT_MAX_IN_FLIGHT, &a->in_flight);
     case RO_SPEED: return cli_double("speed", v, 1e-3, 1e6, &a->speed);
     case RO_SKEW: return cli_double("skew-ms", v, 0, 3.6e6, &a->skew_ms);
     case RO_RUN_ID: {
@@ -288,8 +291,8 @@ static int main_parse_run(int argc, char **argv, main_args *a)
                             "(which runs at the scenario's time, wall time x speed)\n");
             return CLI_USAGE;
         }
-    } else if (a->clients != 1 || a->speed != 1 || a->server_clock || a->skew_ms != 0) {
-        fprintf(stderr, "ratelab: --clients, --speed, --clock and --skew-ms need --mode realtime\n");
+    } else if (a->clients != 1 || a->in_flight || a->speed != 1 || a->server_clock || a->skew_ms != 0) {
+        fprintf(stderr, "ratelab: --clients, --in-flight, --speed, --clock and --skew-ms need --mode realtime\n");
         return CLI_USAGE;
     }
     return CLI_OK;
@@ -624,7 +627,8 @@ static int main_run(int argc, char **argv)
         }
         progress.index = k;
         progress.name = s.limiters[i].name;
-        rt_options rto = { (unsigned)a.clients, a.speed, a.server_clock, a.skew_ms, a.on_error_allow };
+        rt_options rto = { (unsigned)a.clients, a.in_flight ? (unsigned)a.in_flight : RT_DEFAULT_IN_FLIGHT, a.speed,
+                           a.server_clock, a.skew_ms, a.on_error_allow };
         run_options ropt = { main_progress_draw, intr_requested, &progress, pass_log[k] };
         bred *on_redis = red && backends[b].ctx == (void *)red   ? red
                          : clu && backends[b].ctx == (void *)clu ? clu : NULL;
@@ -651,8 +655,8 @@ static int main_run(int argc, char **argv)
     if (a.realtime) {
         int fleets = 0;
         for (size_t i = 0; i < s.n_limiters; i++) fleets |= s.limiters[i].fleet != NULL;
-        snprintf(mode, sizeof mode, "realtime: %ld clients%s, speed %g, %s clock, skew +-%g ms%s", a.clients,
-                 fleets ? " (a fleet: one per node)" : "", a.speed, a.server_clock ? "server" : "client", a.skew_ms,
+        snprintf(mode, sizeof mode, "realtime: %ld clients%s, %ld in flight each, speed %g, %s clock, skew +-%g ms%s",
+                 a.clients, fleets ? " (a fleet: one per node)" : "", fleets ? 1 : a.in_flight ? a.in_flight : RT_DEFAULT_IN_FLIGHT, a.speed, a.server_clock ? "server" : "client", a.skew_ms,
                  a.server_clock ? "" : "; limiters decide at the scenario's time (wall time since start x speed)");
     }
     char servers[700];

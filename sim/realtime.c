@@ -379,51 +379,113 @@ static void *rt_controller_main(void *arg)
     return NULL;
 }
 
+/* Takes this client's next attempt (a retry due first, else its next
+ * arrival) into *a; 0 when it has none left. */
+static int rt_next_attempt(rt_client *c, size_t *k, size_t *mine, rt_attempt *a)
+{
+    rt_shared *sh = c->sh;
+    const cli_config *cc = &sh->s->clients;
+    int64_t t_retry;
+    evl_kind kind;
+    int retry = cc->n && evl_next(&c->retries, &t_retry, &kind);
+    if (*k >= sh->n && !retry) return 0;
+    memset(a, 0, sizeof *a);
+    if (retry && (*k >= sh->n || t_retry < sh->reqs[*k].t_us)) {
+        evl_event e;
+        evl_pop(&c->retries, &e);
+        a->req = e.req;
+        a->from = e.from;
+    } else {
+        a->req = sh->reqs[*k];
+        a->from = (evl_sender){ .intent = *k, .first_us = a->req.t_us, .attempt = 1,
+                                .client_class = cli_class_of(cc, sh->s->seed, *k) };
+        if (sh->fleet) *k = ++*mine < c->n_mine ? c->mine[*mine] : sh->n;
+        else *k += sh->o->clients;
+    }
+    return 1;
+}
+
+/* When this client's next attempt is due (INT64_MAX: none is left), without taking it. */
+static int64_t rt_next_due(const rt_client *c, size_t k)
+{
+    const rt_shared *sh = c->sh;
+    int64_t t_retry, t = k < sh->n ? sh->reqs[k].t_us : INT64_MAX;
+    evl_kind kind;
+    if (sh->s->clients.n && evl_next((evl *)&c->retries, &t_retry, &kind) && t_retry < t) t = t_retry;
+    return t == INT64_MAX ? INT64_MAX : rt_due(sh, t);
+}
+
+/* A fleet's node: one attempt at a time, deciding as its strategy says. */
+static void rt_node_attempt(rt_client *c, rt_attempt *a, int64_t due)
+{
+    rt_shared *sh = c->sh;
+    int64_t now_us = sh->o->server_clock ? -1 : rt_scenario_us(sh) + c->skew_us;
+    if (rt_node_decide(c, a, now_us, now_us < 0 ? rt_scenario_us(sh) : now_us) != 0) {
+        a->dec = (lim_decision){ sh->o->on_error_allow, 0, 0, 0 };
+        a->at_us = now_us < 0 ? a->req.t_us : now_us;
+        a->unanswered = 1;
+        c->errors++;
+    }
+    a->latency_ns = clk_mono_ns() - due;
+    c->offered++;
+    c->admitted += a->dec.allowed != 0;
+}
+
 static void *rt_client_main(void *arg)
 {
     rt_client *c = arg;
     rt_shared *sh = c->sh;
-    const cli_config *cc = &sh->s->clients;
-    unsigned stride = sh->o->clients;
     size_t k = c->index, mine = 0;   /* this client's next arrival (a node: the next of its own) */
     if (sh->fleet) k = c->n_mine ? c->mine[0] : sh->n;
+    unsigned depth = sh->fleet ? 1 : sh->o->in_flight;
+    uint32_t keys[RT_MAX_IN_FLIGHT];
+    int64_t now[RT_MAX_IN_FLIGHT], costs[RT_MAX_IN_FLIGHT], due[RT_MAX_IN_FLIGHT];
+    lim_decision dec[RT_MAX_IN_FLIGHT];
+    int64_t at[RT_MAX_IN_FLIGHT];
+    unsigned char answered[RT_MAX_IN_FLIGHT];
     while (!atomic_load(&sh->stop) && c->n_log < c->cap_log) {
-        int64_t t_retry;
-        evl_kind kind;
-        int retry = cc->n && evl_next(&c->retries, &t_retry, &kind);
-        if (k >= sh->n && !retry) break;
-        rt_attempt *a = &c->log[c->n_log];
-        memset(a, 0, sizeof *a);
-        if (retry && (k >= sh->n || t_retry < sh->reqs[k].t_us)) {
-            evl_event e;
-            evl_pop(&c->retries, &e);
-            a->req = e.req;
-            a->from = e.from;
-        } else {
-            a->req = sh->reqs[k];
-            a->from = (evl_sender){ .intent = k, .first_us = a->req.t_us, .attempt = 1,
-                                    .client_class = cli_class_of(cc, sh->s->seed, k) };
-            if (sh->fleet) k = ++mine < c->n_mine ? c->mine[mine] : sh->n;
-            else k += stride;
-        }
-        int64_t due = rt_due(sh, a->req.t_us);
-        if (!rt_sleep_unless_stopped(due, &sh->stop)) break;
-        int64_t now_us = sh->o->server_clock ? -1 : rt_scenario_us(sh) + c->skew_us;
-        uint32_t key = sh->l->global ? 0 : a->req.key;
-        if (sh->fleet ? rt_node_decide(c, a, now_us, now_us < 0 ? rt_scenario_us(sh) : now_us) != 0
-                      : bred_client_decide(c->client, key, now_us, a->req.cost, &a->dec, &a->at_us) != 0) {
-            a->dec = (lim_decision){ sh->o->on_error_allow, 0, 0, 0 };
-            a->at_us = now_us < 0 ? a->req.t_us : now_us;
-            a->unanswered = 1;
-            c->errors++;
-        }
-        a->latency_ns = clk_mono_ns() - due;
-        c->n_log++;
+        rt_attempt *first = &c->log[c->n_log];
+        if (!rt_next_attempt(c, &k, &mine, first)) break;
+        due[0] = rt_due(sh, first->req.t_us);
+        if (!rt_sleep_unless_stopped(due[0], &sh->stop)) break;
         if (sh->fleet) {
-            c->offered++;
-            c->admitted += a->dec.allowed != 0;
+            rt_node_attempt(c, first, due[0]);
+            c->n_log++;
+            rt_after(c, first);
+            continue;
         }
-        rt_after(c, a);
+        /* every attempt of this client due by now goes in the same round trip */
+        size_t n = 1;
+        int64_t sent_ns = clk_mono_ns();
+        while (n < depth && c->n_log + n < c->cap_log && rt_next_due(c, k) <= sent_ns &&
+               rt_next_attempt(c, &k, &mine, &c->log[c->n_log + n])) {
+            due[n] = rt_due(sh, c->log[c->n_log + n].req.t_us);
+            n++;
+        }
+        int64_t now_us = sh->o->server_clock ? -1 : rt_scenario_us(sh) + c->skew_us;
+        for (size_t i = 0; i < n; i++) {
+            const rt_attempt *a = &c->log[c->n_log + i];
+            keys[i] = sh->l->global ? 0 : a->req.key;
+            now[i] = now_us;
+            costs[i] = a->req.cost;
+        }
+        bred_client_decide_many(c->client, n, keys, now, costs, dec, at, answered);
+        int64_t done_ns = clk_mono_ns();
+        for (size_t i = 0; i < n; i++) {
+            rt_attempt *a = &c->log[c->n_log + i];
+            if (answered[i]) {
+                a->dec = dec[i];
+                a->at_us = at[i];
+            } else {
+                a->dec = (lim_decision){ sh->o->on_error_allow, 0, 0, 0 };
+                a->at_us = now_us < 0 ? a->req.t_us : now_us;
+                a->unanswered = 1;
+                c->errors++;
+            }
+            a->latency_ns = done_ns - due[i];
+        }
+        for (size_t i = 0; i < n; i++) rt_after(c, &c->log[c->n_log + i]);
+        c->n_log += n;
     }
     return NULL;
 }

@@ -2,7 +2,10 @@
  * realtime.h -- a limiter on Redis against the wall clock, with concurrent
  * clients: N threads, one connection each, request k of the scenario sent
  * by client k mod N at start + t_k / speed (open loop: a late reply delays
- * no later send of another client). Latency counts from each request's
+ * no later send of another client). A client sends, in one pipelined round
+ * trip, every request of its own that is due by then, up to in_flight of
+ * them: under load a round trip carries many, so a thread is not held to
+ * one request per round trip. Latency counts from each request's
  * scheduled time, so a slow server cannot hide its queueing (no
  * coordinated omission).
  *
@@ -28,10 +31,13 @@
 #include "runner.h"
 
 #define RT_MAX_CLIENTS 256
+#define RT_MAX_IN_FLIGHT 1024
+#define RT_DEFAULT_IN_FLIGHT 16
 #define RT_MAX_REQUESTS 50000000
 
 typedef struct {
     unsigned clients;     /* 1..RT_MAX_CLIENTS */
+    unsigned in_flight;   /* 1..RT_MAX_IN_FLIGHT: requests per round trip of one client, at most */
     double speed;         /* virtual seconds per wall second */
     int server_clock;     /* decide at Redis TIME instead of the client's clock */
     double skew_ms;       /* client i's clock is off by -skew + 2*skew*i/(N-1) ms */

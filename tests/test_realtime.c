@@ -104,8 +104,68 @@ Test(realtime, server_clock_and_skewed_clients_run_and_keep_the_bound, .timeout 
     char path[600];
     snprintf(path, sizeof path, "%s/rt1/run.json", dir);
     char *json = tsup_slurp(path);
-    cr_assert(json && strstr(json, "realtime: 32 clients, speed 1, client clock, skew +-200 ms"), "%s", json);
+    cr_assert(json && strstr(json, "realtime: 32 clients, 16 in flight each, speed 1, client clock, skew +-200 ms"), "%s", json);
     free(json);
+    tsup_rmtree(dir);
+    free(dir);
+    rsrv_stop(&server);
+}
+
+/* The server's count of socket reads against the scripts it ran: one
+ * read per request when a client sends one at a time, far fewer when
+ * its round trips carry what is due. */
+static void reads_and_calls(int port, double *reads, double *calls)
+{
+    redisContext *c = redisConnect("127.0.0.1", port);
+    cr_assert(c && !c->err);
+    redisReply *r = redisCommand(c, "INFO all");
+    cr_assert(r && r->type == REDIS_REPLY_STRING);
+    const char *at = strstr(r->str, "total_reads_processed:");
+    cr_assert(at, "INFO has total_reads_processed");
+    *reads = atof(at + 22);
+    at = strstr(r->str, "cmdstat_evalsha:calls=");
+    *calls = at ? atof(at + 22) : 0;
+    freeReplyObject(r);
+    redisFree(c);
+}
+
+Test(realtime, one_client_sends_what_is_due_in_one_round_trip_and_keeps_every_bound, .timeout = 180)
+{
+    rsrv server;
+    char err[4096];
+    cr_assert_eq(rsrv_start(&server, NULL, err, sizeof err), 0, "%s", err);
+    char *dir = tsup_tempdir(), out[512], url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", server.port);
+    /* 10000 requests due within 50 ms: more than one client can send one at a time */
+    const char *depth[] = { "32", "1" };
+    for (int d = 0; d < 2; d++) {
+        double reads0, calls0, reads1, calls1;
+        reads_and_calls(server.port, &reads0, &calls0);
+        snprintf(out, sizeof out, "%s/rt%d", dir, d);
+        const char *argv[] = { "run", "tests/fixtures/good/dense_burst.json", "--mode", "realtime", "--clients", "1",
+                               "--in-flight", depth[d], "--redis-url", url, "--out", out, "--quiet", NULL };
+        cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s", err);
+        reads_and_calls(server.port, &reads1, &calls1);
+        double reads = reads1 - reads0, calls = calls1 - calls0;
+        row rows[4];
+        size_t n = read_summary(out, rows, 4);
+        cr_assert_eq(n, 3);
+        unsigned long long offered = 0;
+        for (size_t i = 0; i < n; i++) {
+            cr_assert_eq(rows[i].errors, 0, "in flight %s, %s: errors", depth[d], rows[i].name);
+            cr_assert_eq(rows[i].over, 0, "in flight %s, %s: the oracle saw over-admission", depth[d], rows[i].name);
+            /* 1000 at once, then 10/s for as long as the pass takes (a few seconds at most) */
+            cr_assert_leq(rows[i].admitted, 1050, "%s admitted %llu", rows[i].name, rows[i].admitted);
+            cr_assert_geq(rows[i].admitted, 1000, "%s admitted only %llu", rows[i].name, rows[i].admitted);
+            offered += rows[i].offered;
+        }
+        cr_assert_geq(calls, (double)offered, "every request ran its script: %.0f calls, %llu offered", calls, offered);
+        if (d == 0)
+            cr_assert_lt(reads, calls / 4, "32 in flight: %.0f reads for %.0f scripts", reads, calls);
+        else
+            cr_assert_geq(reads, calls * 0.9, "one at a time: %.0f reads for %.0f scripts", reads, calls);
+        cr_log_info("in flight %s: %.0f socket reads for %.0f scripts", depth[d], reads, calls);
+    }
     tsup_rmtree(dir);
     free(dir);
     rsrv_stop(&server);
