@@ -203,8 +203,16 @@ chaos: deps
 		$(if $(filter cluster,$(BACKEND)),--cluster $(or $(CLUSTER),3x1)) $(if $(WAIT),--wait-replicas $(WAIT))
 	@scripts/plot.sh results/$(basename $(notdir $(CHAOS_SCENARIO)))/chaos
 
+# The comparison with rate-limiter-flexible runs where node and npm are:
+# the package and its Redis client, pinned, in build/rlf (npm registry).
+RLF_PACKAGES := rate-limiter-flexible@5.0.5 ioredis@5.11.1
 perf-redis: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) ratelab
+	@if command -v node >/dev/null && command -v npm >/dev/null; then \
+		[ -d build/rlf/node_modules/rate-limiter-flexible ] || \
+		npm install --silent --no-audit --no-fund --prefix build/rlf $(RLF_PACKAGES) || \
+		echo 'perf-redis: npm could not install $(RLF_PACKAGES): no comparison with it'; \
+	else echo 'perf-redis: node or npm not found: no comparison with rate-limiter-flexible'; fi
 	./ratelab perf-redis $(if $(QUICK),--quick)
 
 clean:

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <hiredis/hiredis.h>
+#include <limits.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +23,7 @@
 #include "redis_scripts.h"
 #include "redis_server.h"
 #include "generator.h"
+#include "realtime.h"
 #include "runner.h"
 #include "scenario.h"
 
@@ -507,6 +510,175 @@ static int perf_cluster(int quick, const char *only)
     return rc;
 }
 
+/* This process's CPU seconds so far, every thread's (user + system). */
+static double perf_process_cpu_s(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)u.ru_utime.tv_sec + (double)u.ru_utime.tv_usec / 1e6 + (double)u.ru_stime.tv_sec +
+           (double)u.ru_stime.tv_usec / 1e6;
+}
+
+/* Where ratelab's tree is (scripts/rlf_bench.js in it): the working
+ * directory, else the binary's. 0, or -1. */
+static int perf_tree(char *buf, size_t len)
+{
+    if (access("scripts/rlf_bench.js", R_OK) == 0) return snprintf(buf, len, ".") < (int)len ? 0 : -1;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return -1;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash) return -1;
+    *slash = '\0';
+    char probe[PATH_MAX + 32];
+    snprintf(probe, sizeof probe, "%s/scripts/rlf_bench.js", exe);
+    if (access(probe, R_OK) != 0) return -1;
+    return snprintf(buf, len, "%s", exe) < (int)len ? 0 : -1;
+}
+
+/* One realtime pass of s on a private server: decisions/s over the pass's
+ * wall time, this process's CPU and the server's, in seconds. */
+static int perf_realtime_pass(const scn_scenario *s, gen *g, int port, unsigned clients, unsigned in_flight,
+                              unsigned pass, double *rate, double *client_cpu, double *server_cpu, int *errors)
+{
+    rurl url = { .port = port };
+    snprintf(url.host, sizeof url.host, "127.0.0.1");
+    run_backend red;
+    char err[512], run_id[32];
+    snprintf(run_id, sizeof run_id, "perfrt%ld_%u", (long)getpid(), pass);
+    bred_options ro = { .run_id = run_id, .pipeline = 64, .timeout_ms = 5000, .ttl_ms = 3600000 };
+    bred *r = bred_create(&url, &ro, &red, err, sizeof err);
+    if (!r) { fprintf(stderr, "ratelab perf-redis: %s\n", err); return -1; }
+    rt_options rto = { clients, in_flight, 1.0, 0, 0, 0 };
+    run_result res;
+    run_options opt = { NULL, NULL, NULL, NULL };
+    perf_server_use u0, u1;
+    perf_server_use_of(port, &u0);
+    double c0 = perf_process_cpu_s();
+    int rc = rt_run(s, g, &s->limiters[0], r, &red, &rto, &opt, &res, err, sizeof err);
+    double c1 = perf_process_cpu_s();
+    perf_server_use_of(port, &u1);
+    if (rc == 0) {
+        *rate = (double)res.summary.offered / res.summary.wall_s;
+        *errors += (int)res.summary.errors;
+        run_result_free(&res);
+    } else {
+        fprintf(stderr, "ratelab perf-redis: %s\n", err);
+    }
+    *client_cpu = c1 - c0;
+    *server_cpu = u1.cpu_s - u0.cpu_s;
+    bred_destroy(r);
+    return rc;
+}
+
+/* rate-limiter-flexible's decisions/s (scripts/rlf_bench.js), its
+ * process's CPU and the server's; -1 when node or the package is missing. */
+static int perf_rlf_pass(const char *tree, int port, long n, int concurrency, unsigned pass, double *rate,
+                         double *client_cpu, double *server_cpu)
+{
+    char cmd[2 * PATH_MAX + 256];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && [ -d build/rlf/node_modules/rate-limiter-flexible ] && command -v node >/dev/null && "
+             "node scripts/rlf_bench.js %d %ld %d 1000 rlf%ld_%u 2>&1",
+             tree, port, n, concurrency, (long)getpid(), pass);
+    perf_server_use u0, u1;
+    perf_server_use_of(port, &u0);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    char line[1024] = "";
+    int found = 0;
+    while (fgets(line, sizeof line, p))
+        if (strstr(line, "\"decisions_per_s\":")) {
+            found = 1;
+            break;
+        }
+    char rest[256];
+    while (fgets(rest, sizeof rest, p)) {}
+    int status = pclose(p);
+    perf_server_use_of(port, &u1);
+    if (!found || status != 0) return -1;
+    *rate = atof(strstr(line, "\"decisions_per_s\":") + 18);
+    const char *cpu = strstr(line, "\"cpu_s\":");
+    *client_cpu = cpu ? atof(cpu + 8) : 0;
+    *server_cpu = u1.cpu_s - u0.cpu_s;
+    return 0;
+}
+
+/* ratelab's realtime client beside rate-limiter-flexible, at 64 requests
+ * in flight on the same server: decisions/s, and the client's CPU against
+ * the server's per decision. Interleaved runs, medians. */
+static int perf_realtime(int quick, const char *only)
+{
+    if (only && strcmp(only, "token_bucket") != 0) return 0;
+    rsrv server;
+    char err[512];
+    if (rsrv_start(&server, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "ratelab perf-redis: %s\n", err);
+        return 3;
+    }
+    const int reps = quick ? 1 : 3;
+    const long n = quick ? 150000 : 400000;
+    scn_scenario s;
+    /* all n due within the first second: the clients go as fast as the
+     * machine lets them (the schedule alone would allow n/s) */
+    if (perf_scenario("\"algorithm\":\"token_bucket\",\"rate\":10,\"capacity\":20", 1000, (double)n, &s) != 0) {
+        rsrv_stop(&server);
+        return 1;
+    }
+    gen *g = gen_create(&s);
+    char tree[PATH_MAX];
+    int have_tree = perf_tree(tree, sizeof tree) == 0;
+    enum { OURS = 3, RLF = OURS };
+    struct { const char *label; unsigned clients, in_flight; } ours[OURS] = {
+        { "ratelab 1 thread x 64 in flight", 1, 64 },
+        { "ratelab 4 threads x 16 in flight", 4, 16 },
+        { "ratelab 64 threads x 1 (one at a time)", 64, 1 },
+    };
+    double rate[OURS + 1][3], ccpu[OURS + 1][3], scpu[OURS + 1][3];
+    int errors = 0, rlf_ok = have_tree;
+    for (int r = 0; r < reps; r++) {
+        for (int w = 0; w < OURS; w++)
+            if (perf_realtime_pass(&s, g, server.port, ours[w].clients, ours[w].in_flight, (unsigned)(r * OURS + w), &rate[w][r],
+                                   &ccpu[w][r], &scpu[w][r], &errors) != 0) {
+                gen_destroy(g);
+                scn_free(&s);
+                rsrv_stop(&server);
+                return 1;
+            }
+        if (rlf_ok && perf_rlf_pass(tree, server.port, n, 64, (unsigned)r, &rate[RLF][r], &ccpu[RLF][r], &scpu[RLF][r]) != 0)
+            rlf_ok = 0;
+    }
+    printf("\nrealtime, 64 requests in flight, on one fresh redis-server: token_bucket rate=10 capacity=20, 1000 keys, "
+           "%ld requests all due within 1 s, median of %d interleaved runs; CPU: this client's process and the "
+           "server's (used_cpu_user + used_cpu_sys), per decision\n", n, reps);
+    printf("%-40s %12s %10s %16s %16s %12s\n", "client", "decisions/s", "vs rlf", "client us/dec", "server us/dec",
+           "client/server");
+    double rlf_rate = rlf_ok ? perf_median(rate[RLF], reps) : 0;
+    for (int w = 0; w <= RLF; w++) {
+        if (w == RLF && !rlf_ok) break;
+        double per[3], cl[3], sv[3];
+        for (int r = 0; r < reps; r++) {
+            per[r] = rate[w][r];
+            cl[r] = ccpu[w][r] * 1e6 / (double)n;
+            sv[r] = scpu[w][r] * 1e6 / (double)n;
+        }
+        double a = perf_median(per, reps), c = perf_median(cl, reps), v = perf_median(sv, reps);
+        char vs[16] = "";
+        if (rlf_ok) snprintf(vs, sizeof vs, "%.2fx", a / rlf_rate);
+        printf("%-40s %12.0f %10s %16.2f %16.2f %12.2f\n",
+               w == RLF ? "rate-limiter-flexible 5.0.5 (ioredis, 64)" : ours[w].label, a, vs, c, v, v > 0 ? c / v : 0);
+    }
+    if (!rlf_ok)
+        printf("(rate-limiter-flexible not run: %s; make perf-redis installs it from npm where node and npm are)\n",
+               have_tree ? "node or build/rlf/node_modules missing" : "scripts/rlf_bench.js not found");
+    if (errors) printf("Redis errors during the runs: %d\n", errors);
+    gen_destroy(g);
+    scn_free(&s);
+    rsrv_stop(&server);
+    return 0;
+}
+
 int perf_redis_main(int argc, char **argv)
 {
     perf_settings ps = { 0, NULL };
@@ -595,5 +767,6 @@ int perf_redis_main(int argc, char **argv)
     if (errors) printf("Redis errors during the runs: %d\n", errors);
     if (c) redisFree(c);
     rsrv_stop(&server);
+    if (rc == 0) rc = perf_realtime(quick, ps.only);
     return rc ? rc : perf_cluster(quick, ps.only);
 }
