@@ -375,6 +375,21 @@ static void orc_windows(orc_check *c, orc_key *k, uint32_t key, int64_t t, int64
 
 void orc_check_prefetch(const orc_check *c, uint32_t key) { __builtin_prefetch(&c->keys[key], 1); }
 
+int orc_check_has_rings(const orc_check *c) { return c->ring_memory != NULL; }
+
+void orc_check_prefetch_rings(const orc_check *c, uint32_t key)
+{
+    const orc_key *k = &c->keys[key];
+    if (k->t0 == INT64_MIN) return;
+    const orc_entry *base = c->ring_memory + (size_t)key * (c->cap_mine + c->cap_ref);
+    uint32_t mine_tail = k->w.mine_head + k->w.mine_n, ref_tail = k->w.ref_head + k->w.ref_n;
+    __builtin_prefetch(&base[k->w.mine_head], 1);
+    __builtin_prefetch(&base[mine_tail >= c->cap_mine ? mine_tail - c->cap_mine : mine_tail], 1);
+    base += c->cap_mine;
+    __builtin_prefetch(&base[k->w.ref_head], 1);
+    __builtin_prefetch(&base[ref_tail >= c->cap_ref ? ref_tail - c->cap_ref : ref_tail], 1);
+}
+
 /* Above 1 MiB of entries (16384 keys) they leave this machine's L2 */
 int orc_check_worth_prefetching(const orc_check *c) { return c->n_keys * sizeof(orc_key) > (1u << 20); }
 

@@ -74,6 +74,12 @@ void orc_check_destroy(orc_check *c);
 void orc_check_prefetch(const orc_check *c, uint32_t key);
 int orc_check_worth_prefetching(const orc_check *c);
 
+/* Windows: key's ring positions the next orc_check_add reads and writes,
+ * read from its entry (so after orc_check_prefetch of the same key, as a
+ * second stage). orc_check_has_rings: whether there are rings at all. */
+int orc_check_has_rings(const orc_check *c);
+void orc_check_prefetch_rings(const orc_check *c, uint32_t key);
+
 /* Follows one decided request (in time order per key). */
 void orc_check_add(orc_check *c, uint32_t key, int64_t t_us, uint32_t cost, const lim_decision *d);
 

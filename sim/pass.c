@@ -95,6 +95,13 @@ void pass_prefetch(const pass *p, const gen_request *q, size_t n)
             for (size_t j = 0; j < n; j++) orc_check_prefetch(p->check[i], q[j].key);
 }
 
+void pass_prefetch_rings(const pass *p, const gen_request *q, size_t n)
+{
+    for (size_t i = 0; i < p->n_checks; i++)
+        if (!p->judged[i]->global && orc_check_worth_prefetching(p->check[i]) && orc_check_has_rings(p->check[i]))
+            for (size_t j = 0; j < n; j++) orc_check_prefetch_rings(p->check[i], q[j].key);
+}
+
 void pass_unanswered(pass *p, const lim_decision *d)
 {
     for (size_t i = 0; i < p->n_checks; i++) orc_check_count(p->check[i], d);

@@ -61,6 +61,10 @@ void pass_unanswered(pass *p, const lim_decision *d);
  * cache, when there are more of them than the cache holds. */
 void pass_prefetch(const pass *p, const gen_request *q, size_t n);
 
+/* The second stage, once the batch is decided (its entries arrived
+ * meanwhile): the window rings' lines the oracle will touch. */
+void pass_prefetch_rings(const pass *p, const gen_request *q, size_t n);
+
 /* pass_count and pass_judge at the request's own time. */
 void pass_decided(pass *p, const gen_request *q, const lim_decision *d);
 

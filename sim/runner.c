@@ -201,6 +201,7 @@ static int run_open_loop(run_loop *r, pass *p, const scn_limiter *l, const run_b
         }
         pass_prefetch(p, q, n);
         if (b->decide(b->ctx, q, n, x->dec, x->latency, err, errlen) != 0) return -1;
+        pass_prefetch_rings(p, q, n);
         for (size_t i = 0; i < n; i++) {
             run_open_loop_decided(p, &q[i], &x->dec[i]);
             if (x->latency[i] >= 0) pass_latency(p, x->latency[i]);
@@ -268,6 +269,7 @@ static int run_events(run_loop *r, pass *p, const scn_limiter *l, const run_back
         }
         pass_prefetch(p, x->reqs, n);
         if (b->decide(b->ctx, x->reqs, n, x->dec, x->latency, err, errlen) != 0) return -1;
+        pass_prefetch_rings(p, x->reqs, n);
         for (size_t i = 0; i < n; i++) {
             run_after_decision(r, p, &x->reqs[i], &x->from[i], &x->draws[i], &x->dec[i]);
             if (x->latency[i] >= 0) pass_latency(p, x->latency[i]);
