@@ -13,12 +13,12 @@ given = $(filter command line environment,$(origin $(1)))
 misspelt = $(if $(call given,$(1)),$(error make $(2): $(1) is not read here; $(3)))
 # Redis and realtime (see README): BACKEND=memory|redis|cluster|memory,redis,... PIPELINE=64
 # CLUSTER=3x1 (the private Redis Cluster: masters x replicas) CLUSTER_FAULT="kill-master@10 reshard@20:100"
-# ON_ERROR=allow|deny MODE=virtual|realtime CLIENTS=N SPEED=x CLOCK=client|server
+# ON_ERROR=allow|deny MODE=virtual|realtime CLIENTS=N IN_FLIGHT=N SPEED=x CLOCK=client|server
 # SKEW_MS=s RUN_ID=id; REDIS_URL is read from the environment.
 RUN_FLAGS = $(if $(ALGOS),--only $(call shq,$(ALGOS))) $(foreach s,$(SET),--set $(call shq,$(s))) \
             $(if $(BACKEND),--backend $(BACKEND)) $(if $(PIPELINE),--pipeline $(PIPELINE)) \
             $(if $(ON_ERROR),--on-error $(ON_ERROR)) $(if $(MODE),--mode $(MODE)) \
-            $(if $(CLIENTS),--clients $(CLIENTS)) $(if $(SPEED),--speed $(SPEED)) \
+            $(if $(CLIENTS),--clients $(CLIENTS)) $(if $(IN_FLIGHT),--in-flight $(IN_FLIGHT)) $(if $(SPEED),--speed $(SPEED)) \
             $(if $(CLOCK),--clock $(CLOCK)) $(if $(SKEW_MS),--skew-ms $(SKEW_MS)) $(if $(RUN_ID),--run-id $(RUN_ID)) \
             $(if $(CLUSTER),--cluster $(CLUSTER)) $(foreach f,$(CLUSTER_FAULT),--cluster-fault $(f))
 
@@ -65,7 +65,7 @@ help:
 	@echo 'make bench SCENARIO=burst      run a scenario (a shipped name or a file) in memory: verdict, table,'
 	@echo '                               results/<scenario>/ with index.html and plots/'
 	@echo '    ALGOS=a,b SET="l.p=v ..." OUT=dir TARGET="drop_pct<=5 ..." FAIL_ON=targets,over_admitted'
-	@echo '    BACKEND=memory,redis,cluster MODE=realtime CLIENTS=N SPEED=x CLOCK=server SKEW_MS=s PIPELINE=N'
+	@echo '    BACKEND=memory,redis,cluster MODE=realtime CLIENTS=N IN_FLIGHT=N SPEED=x CLOCK=server SKEW_MS=s PIPELINE=N'
 	@echo '    ON_ERROR=allow|deny RUN_ID=id CLUSTER=3x1 CLUSTER_FAULT="kill-master@10 reshard@20:100"'
 	@echo 'make sweep SCENARIO=x ALGO=name|all [PARAMS="rate=100:500:100"] [TARGET=...] [JOBS=N] [OUT=dir]'
 	@echo 'make chaos [SCENARIO=burst_queue KILLS=20 RESTARTS=3 SEED=1 BACKEND=cluster WAIT=1]'
