@@ -415,17 +415,22 @@ static int64_t rt_next_due(const rt_client *c, size_t k)
     return t == INT64_MAX ? INT64_MAX : rt_due(sh, t);
 }
 
+/* Attempt a got no decision from Redis (asked at now_us, negative: the
+ * server's clock): the on-error policy decides it, and it is counted. */
+static void rt_unanswered(rt_client *c, rt_attempt *a, int64_t now_us)
+{
+    a->dec = (lim_decision){ c->sh->o->on_error_allow, 0, 0, 0 };
+    a->at_us = now_us < 0 ? a->req.t_us : now_us;
+    a->unanswered = 1;
+    c->errors++;
+}
+
 /* A fleet's node: one attempt at a time, deciding as its strategy says. */
 static void rt_node_attempt(rt_client *c, rt_attempt *a, int64_t due)
 {
     rt_shared *sh = c->sh;
     int64_t now_us = sh->o->server_clock ? -1 : rt_scenario_us(sh) + c->skew_us;
-    if (rt_node_decide(c, a, now_us, now_us < 0 ? rt_scenario_us(sh) : now_us) != 0) {
-        a->dec = (lim_decision){ sh->o->on_error_allow, 0, 0, 0 };
-        a->at_us = now_us < 0 ? a->req.t_us : now_us;
-        a->unanswered = 1;
-        c->errors++;
-    }
+    if (rt_node_decide(c, a, now_us, now_us < 0 ? rt_scenario_us(sh) : now_us) != 0) rt_unanswered(c, a, now_us);
     a->latency_ns = clk_mono_ns() - due;
     c->offered++;
     c->admitted += a->dec.allowed != 0;
@@ -477,10 +482,7 @@ static void *rt_client_main(void *arg)
                 a->dec = dec[i];
                 a->at_us = at[i];
             } else {
-                a->dec = (lim_decision){ sh->o->on_error_allow, 0, 0, 0 };
-                a->at_us = now_us < 0 ? a->req.t_us : now_us;
-                a->unanswered = 1;
-                c->errors++;
+                rt_unanswered(c, a, now_us);
             }
             a->latency_ns = done_ns - due[i];
         }
