@@ -317,8 +317,12 @@ Test(fleet, realtime_strategies_and_faults_follow_virtual_time, .timeout = 240)
             cr_assert(r, "%s: a realtime row", v.limiter->name);
             double admitted = csv_field(r + 1, 6), virt = (double)v.summary.admitted;
             double fallbacks = csv_field(r + 1, fallback_col), vf = (double)v.fleet.fallbacks;
-            cr_assert(fabs(admitted - virt) <= 0.05 * virt + 20, "%s: %.0f admitted in realtime, %.0f in virtual time",
-                      v.limiter->name, admitted, virt);
+            /* A lease node that could not renew in time refuses: on a starved
+             * machine a lease fleet admits less than in virtual time (seen:
+             * 989 and 1033 against 1153 under CI load), never more. */
+            int lease = v.limiter->fleet->strategy == SCN_FLEET_LEASE;
+            cr_assert(admitted - virt <= 0.05 * virt + 20 && (lease || virt - admitted <= 0.05 * virt + 20),
+                      "%s: %.0f admitted in realtime, %.0f in virtual time", v.limiter->name, admitted, virt);
             cr_assert(fabs(fallbacks - vf) <= 0.05 * vf + 20, "%s: %.0f fallbacks in realtime, %.0f in virtual time",
                       v.limiter->name, fallbacks, vf);
             if (v.limiter->fleet->strategy == SCN_FLEET_LEASE)
