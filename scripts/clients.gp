@@ -1,6 +1,7 @@
 # clients.gp -- what clients who come back did, from one results directory.
 # Called by scripts/plot.sh with: dir, names (series "limiter@backend"),
-# tagged, tick (seconds per row), fmt, title, outdir.
+# tagged, tick (seconds per row), fmt, title, outdir, froms and tos (each
+# series' first and last row of timeseries.csv), tfroms and ttos (of tts.csv).
 # attempts.<fmt>: per limiter, attempts per second (first attempts and
 # retries) against intents per second (first attempts alone): the gap is
 # the retries. tts_cdf.<fmt>: the share of successful intents admitted
@@ -14,9 +15,11 @@ load 'palette.gp'
 ts = dir.'/timeseries.csv'
 tts = dir.'/tts.csv'
 n = words(names)
-series(dummy) = strcol('limiter').'@'.strcol('backend')
-per_s(name, col) = series(0) eq name ? column(col) / tick : NaN
-pick(name, col) = series(0) eq name ? column(col) : NaN
+from(i) = word(froms, i) + 0
+to(i) = word(tos, i) + 0
+tfrom(i) = word(tfroms, i) + 0
+tto(i) = word(ttos, i) + 0
+per_s(col) = column(col) / tick
 label(name) = tagged ? name : name[1:strstrt(name, '@') - 1]
 
 panel_h = 240
@@ -34,9 +37,9 @@ set ylabel 'per second'
 do for [i=1:n] {
     name = word(names, i)
     set title label(name)
-    plot ts using 't_s':(per_s(name, 'offered')) with lines lw 1.5 lc rgb '#d62728' title 'attempts', \
-         ts using 't_s':(per_s(name, 'intents')) with lines lw 1.5 lc rgb 'gray40' title 'intents', \
-         ts using 't_s':(per_s(name, 'admitted')) with lines lc rgb '#1f77b4' title 'admitted'
+    plot ts every ::from(i)::to(i) using 't_s':(per_s('offered')) with lines lw 1.5 lc rgb '#d62728' title 'attempts', \
+         '' every ::from(i)::to(i) using 't_s':(per_s('intents')) with lines lw 1.5 lc rgb 'gray40' title 'intents', \
+         '' every ::from(i)::to(i) using 't_s':(per_s('admitted')) with lines lc rgb '#1f77b4' title 'admitted'
 }
 unset multiplot
 
@@ -53,6 +56,4 @@ set key outside right top
 set yrange [0:100]
 set logscale x
 set xrange [0.1:*]
-tseries(dummy) = strcol('limiter').'@'.strcol('backend')
-tpick(name) = tseries(0) eq name ? (column('tts_ms') > 0.1 ? column('tts_ms') : 0.1) : NaN
-plot for [i=1:n] tts using (tpick(word(names, i))):'percentile' with steps lw 1.5 title label(word(names, i))
+plot for [i=1:n] tts every ::tfrom(i)::tto(i) using (column('tts_ms') > 0.1 ? column('tts_ms') : 0.1):'percentile' with steps lw 1.5 title label(word(names, i))

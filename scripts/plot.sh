@@ -32,6 +32,24 @@ dashes=$(echo "$names" | tr ' ' '\n' | awk -F@ 'NF { printf "%d ", (seen[$1]++ ?
 dcolours=$(echo "$deciders" | tr ' ' '\n' | awk -F@ 'NF { print }' | while read -r s; do
     i=1; for n in $names; do [ "$n" = "$s" ] && { echo "$colours" | awk -v i=$i '{ printf "%s ", $i }'; break; }; i=$((i + 1)); done
 done)
+# rows_of FILE LIMCOL BACKCOL SERIES...: the first and the last data row
+# (from 0) of each series, as two lines of numbers in SERIES's order. The
+# CSVs write each series' rows together; gnuplot then reads a series with
+# `every ::first::last` instead of comparing every row's name (6x faster).
+rows_of() {
+    awk -F, -v a="$2" -v b="$3" -v want="$4" '
+        NR > 1 { s = $a "@" $b; r = NR - 2
+                 if (s != cur) { if (s in from) { bad = s; exit 1 } from[s] = r; cur = s }
+                 to[s] = r }
+        END { if (bad != "") { printf "ratelab: %s: the rows of %s are not together\n", FILENAME, bad > "/dev/stderr"; exit 1 }
+              n = split(want, w, " ")
+              for (i = 1; i <= n; i++) printf "%d ", from[w[i]]; printf "\n"
+              for (i = 1; i <= n; i++) printf "%d ", to[w[i]]; printf "\n" }' "$1"
+}
+ts_rows=$(rows_of "$dir/timeseries.csv" 1 3 "$names")
+froms=$(echo "$ts_rows" | sed -n 1p) tos=$(echo "$ts_rows" | sed -n 2p)
+ts_rows=$(rows_of "$dir/timeseries.csv" 1 3 "$deciders")
+dfroms=$(echo "$ts_rows" | sed -n 1p) dtos=$(echo "$ts_rows" | sed -n 2p)
 capacity=$(sed -n 's/.*"capacity_rps":[[:space:]]*\([0-9.e+]*\).*/\1/p' "$dir/run.json" | head -n 1)
 tick=$(awk -F, 'NR == 2 { a = $4 } NR == 3 { print $4 - a; exit }' "$dir/timeseries.csv")
 [ -n "$tick" ] || tick=1
@@ -63,14 +81,20 @@ draw_all() {
     fmt=$1
     # gnuplot writes into $tmp/plots; the CSV is read from $dir
     draw timeseries.csv plot.gp -e "dir='$dir'; names='$names'; deciders='$deciders'; levels='$levels'; tagged=$((backends > 1)); tick=$tick; fmt='$fmt'; title='$title'" \
-        -e "outdir='$tmp'; colours='$colours'; dashes='$dashes'; dcolours='$dcolours'; capacity=${capacity:-0}"
+        -e "outdir='$tmp'; colours='$colours'; dashes='$dashes'; dcolours='$dcolours'; capacity=${capacity:-0}" \
+        -e "froms='$froms'; tos='$tos'; dfroms='$dfroms'; dtos='$dtos'"
     if [ -f "$dir/tts.csv" ]; then
         clients=$(awk -F, 'NR > 1 && !seen[$1 "@" $2]++ { printf "%s@%s ", $1, $2 }' "$dir/tts.csv")
-        draw tts.csv clients.gp -e "dir='$dir'; names='$clients'; tagged=$((backends > 1)); tick=$tick; fmt='$fmt'; title='$title'; outdir='$tmp'"
+        rows=$(rows_of "$dir/timeseries.csv" 1 3 "$clients")
+        trows=$(rows_of "$dir/tts.csv" 1 2 "$clients")
+        draw tts.csv clients.gp -e "dir='$dir'; names='$clients'; tagged=$((backends > 1)); tick=$tick; fmt='$fmt'; title='$title'; outdir='$tmp'" \
+            -e "froms='$(echo "$rows" | sed -n 1p)'; tos='$(echo "$rows" | sed -n 2p)'; tfroms='$(echo "$trows" | sed -n 1p)'; ttos='$(echo "$trows" | sed -n 2p)'"
     fi
     if [ -f "$dir/queue.csv" ]; then
         queues=$(awk -F, 'NR > 1 && !seen[$1 "@" $2]++ { printf "%s@%s ", $1, $2 }' "$dir/queue.csv")
-        draw queue.csv queue.gp -e "dir='$dir'; queues='$queues'; tick=$tick; fmt='$fmt'; title='$title'; outdir='$tmp'"
+        rows=$(rows_of "$dir/queue.csv" 1 2 "$queues")
+        draw queue.csv queue.gp -e "dir='$dir'; queues='$queues'; tick=$tick; fmt='$fmt'; title='$title'; outdir='$tmp'" \
+            -e "froms='$(echo "$rows" | sed -n 1p)'; tos='$(echo "$rows" | sed -n 2p)'"
     fi
 }
 draw_all png &
