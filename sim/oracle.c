@@ -226,56 +226,86 @@ static void orc_violation(orc_check *c, uint32_t key, double excess, int64_t fro
     }
 }
 
+/* Saturating 64-bit arithmetic for the bucket's levels: exact while no
+ * bound is reached, which at burst*unit < 2^62 is every case but absurd
+ * ones (a time gap of centuries, a level already saturated). Where one
+ * saturates the decision it feeds is the exact one's (the level is far
+ * above the limit, or far below zero); only the size of such a violation
+ * is capped. 64-bit, not 128: the level is a dependency from one request
+ * of a key to the next, and a 128-bit chain is twice as long. */
+static int64_t orc_sat(int overflowed, int64_t v, int negative)
+{
+    return overflowed ? (negative ? INT64_MIN : INT64_MAX) : v;
+}
+
+static int64_t orc_sat_mul(int64_t a, int64_t b)
+{
+    int64_t v;
+    int overflowed = __builtin_mul_overflow(a, b, &v);
+    return orc_sat(overflowed, v, (a < 0) != (b < 0));
+}
+
+static int64_t orc_sat_add(int64_t a, int64_t b)
+{
+    int64_t v;
+    int overflowed = __builtin_add_overflow(a, b, &v);
+    return orc_sat(overflowed, v, a < 0);
+}
+
+static int64_t orc_sat_sub(int64_t a, int64_t b)
+{
+    int64_t v;
+    int overflowed = __builtin_sub_overflow(a, b, &v);
+    return orc_sat(overflowed, v, a < 0);
+}
+
 /* Where a level taken at `at` stands at t, before what t adds: for the
  * bucket, max(level - rate*dt, 0) plus nothing yet; returns the drained
  * amount, negative when the level emptied (a new pair starts). */
-static orc_i128 orc_drained(const orc_check *c, int64_t level, int64_t at, int64_t t)
+static int64_t orc_drained(const orc_check *c, int64_t level, int64_t at, int64_t t)
 {
-    return (orc_i128)level - (orc_i128)c->rate * (t - at);
+    return orc_sat_sub(level, orc_sat_mul(c->rate, orc_sat_sub(t, at)));
 }
-
-static int64_t orc_saturate(orc_i128 v) { return v > INT64_MAX ? INT64_MAX : (int64_t)v; }
 
 /* Bucket family: the reference decides, then the limiter's admission is
  * checked against the bound. */
 static void orc_bucket(orc_check *c, orc_key *k, uint32_t key, int64_t t, int64_t cost, int allowed)
 {
     int meter = c->kind == ORC_METER;
-    orc_i128 limit = (orc_i128)c->burst * c->unit, amount = (orc_i128)cost * c->unit;
+    int64_t limit = c->burst * c->unit, amount = orc_sat_mul(cost, c->unit);
     /* the greedy reference: admit whenever the bound still holds */
-    orc_i128 next;
+    int64_t next;
     if (k->b.ref_at == INT64_MIN) next = meter ? 0 : amount;
     else {
-        orc_i128 d = orc_drained(c, k->b.ref_level, k->b.ref_at, t);
-        next = meter ? (d + amount > 0 ? d + amount : 0) : amount + (d > 0 ? d : 0);
+        int64_t d = orc_drained(c, k->b.ref_level, k->b.ref_at, t);
+        next = meter ? (orc_sat_add(d, amount) > 0 ? orc_sat_add(d, amount) : 0) : orc_sat_add(amount, d > 0 ? d : 0);
     }
     int reference = next <= limit;
     if (reference) {
-        k->b.ref_level = (int64_t)next;
+        k->b.ref_level = next;
         k->b.ref_at = t;
         c->r.reference_admitted += (uint64_t)cost;
     }
     if (allowed && !reference) c->r.wrongly_allowed++;
     if (!allowed && reference) c->r.wrongly_blocked++;
     if (!allowed) return;
-    orc_i128 level;
+    int64_t level;
     if (k->b.at == INT64_MIN) {
         level = meter ? 0 : amount;
         k->b.pair_from = t;
     } else {
-        orc_i128 d = orc_drained(c, k->b.level, k->b.at, t);
+        int64_t d = orc_drained(c, k->b.level, k->b.at, t);
         if (meter) {
-            level = d + amount;
+            level = orc_sat_add(d, amount);
             if (level < 0) { level = 0; k->b.pair_from = t; }
         } else {
             if (d < 0) { d = 0; k->b.pair_from = t; }
-            level = amount + d;
+            level = orc_sat_add(amount, d);
         }
     }
-    k->b.level = orc_saturate(level);
+    k->b.level = level;
     k->b.at = t;
-    orc_i128 excess = level - limit;
-    if (excess > 0) orc_violation(c, key, (double)excess / (double)c->unit, k->t0 + k->b.pair_from, k->t0 + t);
+    if (level > limit) orc_violation(c, key, (double)(level - limit) / (double)c->unit, k->t0 + k->b.pair_from, k->t0 + t);
 }
 
 static void orc_queue(orc_check *c, orc_key *k, uint32_t key, int64_t t, int64_t cost, const lim_decision *d)
