@@ -13,6 +13,7 @@
 struct bmem {
     unsigned sample_mask;
     uint64_t n;
+    double ns_per_cycle;         /* clk_cycles' rate, measured once */
     const scn_scenario *s;
     const scn_limiter *l;
     const uint64_t *hashes;
@@ -118,7 +119,7 @@ static int bmem_decide(void *ctx, const gen_request *reqs, size_t n, lim_decisio
         uint32_t key = global ? 0 : reqs[i].key;
         uint64_t hash = global ? 0 : m->hashes[key];
         int timed = (m->n++ & m->sample_mask) == 0;
-        int64_t t0 = timed ? clk_mono_ns() : 0;
+        uint64_t t0 = timed ? clk_cycles() : 0;
         if (m->fleet) {
             flt_decide(m->fleet, &reqs[i], &out[i]);
         } else if (m->n_tiers) {
@@ -136,7 +137,7 @@ static int bmem_decide(void *ctx, const gen_request *reqs, size_t n, lim_decisio
             }
             ops->decide(cfg, state, is_new, reqs[i].t_us, reqs[i].cost, &out[i]);
         }
-        latency_ns[i] = timed ? clk_mono_ns() - t0 : -1;
+        latency_ns[i] = timed ? (int64_t)((double)(clk_cycles() - t0) * m->ns_per_cycle + 0.5) : -1;
     }
     return 0;
 }
@@ -182,6 +183,7 @@ bmem *bmem_create(unsigned sample_every, run_backend *out)
     bmem *m = calloc(1, sizeof *m);
     if (!m) return NULL;
     m->sample_mask = sample_every ? sample_every - 1 : 15;
+    m->ns_per_cycle = clk_ns_per_cycle();
     *out = (run_backend){ "memory", 64, m, bmem_begin, bmem_decide, bmem_level, bmem_end };
     return m;
 }
