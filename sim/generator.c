@@ -41,9 +41,10 @@ struct gen {
     int stopped;
 };
 
-static double gen_draw_exposure(gen *g)
+/* The exposure until the next arrival, from the arrival stream `arrivals`. */
+static double gen_draw_exposure(const gen *g, rng *arrivals)
 {
-    return g->s->arrival == SCN_POISSON ? rng_exp_zig(&g->arrivals, &g->zig) : 1.0;
+    return g->s->arrival == SCN_POISSON ? rng_exp_zig(arrivals, &g->zig) : 1.0;
 }
 
 /* Vose's alias method (M. D. Vose, IEEE TSE 17(9), 1991) over weights
@@ -111,7 +112,7 @@ void gen_rewind(gen *g)
     g->empty_steps = 0;
     g->stopped = 0;
     g->ahead_first = g->ahead_count = 0;
-    g->exposure = gen_draw_exposure(g);
+    g->exposure = gen_draw_exposure(g, &g->arrivals);
 }
 
 static uint32_t gen_zipf_column_of(uint64_t u, uint32_t n) { return (uint32_t)(((u >> 32) * n) >> 32); }
@@ -225,33 +226,53 @@ static void gen_set_step(gen *g, const scn_phase *ph, double a)
     g->step_rate = len > 0 ? fmax(0, gen_expected(ph, a, g->step_end_us) / len) : 0;
 }
 
-static int gen_synthetic(gen *g, const scn_phase *ph, gen_request *out)
+/* Up to max arrivals of synthetic phase ph into out; *ended when the phase
+ * has no more. The position, the exposure and the arrival stream's state
+ * live in locals over the run: out's stores cannot then alias them, and
+ * the compiler keeps them in registers from one arrival to the next. */
+static size_t gen_synthetic(gen *g, const scn_phase *ph, gen_request *restrict out, size_t max, int *ended)
 {
     if (!g->in_phase) {
         gen_set_step(g, ph, gen_us(ph->start_s));
         g->in_phase = 1;
     }
-    for (;;) {
-        double room = g->step_rate * (g->step_end_us - g->pos_us);
-        if (g->exposure <= room && g->step_rate > 0) {
-            g->pos_us += g->exposure / g->step_rate;
-            if (g->pos_us >= g->step_end_us) g->pos_us = nextafter(g->step_end_us, 0);
-            g->exposure = gen_draw_exposure(g);
-            out->t_us = (int64_t)g->pos_us;
-            out->key = gen_key(g);
-            out->cost = gen_cost(g);
-            return 1;
+    size_t n = 0;
+    rng arrivals = g->arrivals;
+    double pos = g->pos_us, exposure = g->exposure, rate = g->step_rate, end = g->step_end_us;
+    *ended = 0;
+    while (n < max) {
+        double room = rate * (end - pos);
+        if (exposure <= room && rate > 0) {
+            pos += exposure / rate;
+            if (pos >= end) pos = nextafter(end, 0);
+            exposure = gen_draw_exposure(g, &arrivals);
+            out[n].t_us = (int64_t)pos;
+            out[n].key = gen_key(g);
+            out[n].cost = gen_cost(g);
+            n++;
+            continue;
         }
-        g->exposure -= room;
-        if (g->step_end_us >= gen_us(ph->end_s)) return 0;
+        exposure -= room;
+        if (end >= gen_us(ph->end_s)) {
+            *ended = 1;
+            break;
+        }
         /* a long silence (tiny burst segments, a near-zero rate) is many
          * steps without a request: let an interrupt end it */
         if (++g->empty_steps == 0 && g->stop && g->stop(g->stop_ctx)) {
             g->stopped = 1;
-            return 0;
+            *ended = 1;
+            break;
         }
-        gen_set_step(g, ph, g->step_end_us);
+        gen_set_step(g, ph, end);
+        pos = g->pos_us;
+        rate = g->step_rate;
+        end = g->step_end_us;
     }
+    g->arrivals = arrivals;
+    g->pos_us = pos;
+    g->exposure = exposure;
+    return n;
 }
 
 static int gen_trace(gen *g, const scn_phase *ph, gen_request *out)
@@ -284,14 +305,24 @@ void gen_set_stop(gen *g, int (*stop)(void *), void *ctx)
 
 int gen_stopped(const gen *g) { return g->stopped; }
 
-int gen_next(gen *g, gen_request *out)
+size_t gen_fill(gen *g, gen_request *restrict out, size_t max)
 {
-    while (g->phase < g->s->n_phases && !g->stopped) {
+    size_t n = 0;
+    while (n < max && g->phase < g->s->n_phases && !g->stopped) {
         const scn_phase *ph = &g->s->phases[g->phase];
-        int got = ph->shape == SCN_TRACE ? gen_trace(g, ph, out) : gen_synthetic(g, ph, out);
-        if (got) return 1;
-        g->phase++;
-        g->in_phase = 0;
+        int ended;
+        if (ph->shape == SCN_TRACE) {
+            ended = !gen_trace(g, ph, &out[n]);
+            n += !ended;
+        } else {
+            n += gen_synthetic(g, ph, out + n, max - n, &ended);
+        }
+        if (ended) {
+            g->phase++;
+            g->in_phase = 0;
+        }
     }
-    return 0;
+    return n;
 }
+
+int gen_next(gen *g, gen_request *out) { return gen_fill(g, out, 1) == 1; }

@@ -41,6 +41,10 @@ void gen_rewind(gen *g);
  * stop hook said so: see gen_stopped). */
 int gen_next(gen *g, gen_request *out);
 
+/* The next requests into out[0..max): how many (fewer than max only when
+ * the scenario has ended). The same stream as gen_next, a batch cheaper. */
+size_t gen_fill(gen *g, gen_request *out, size_t max);
+
 /* A predicate polled every 65536 steps that produce no request; when it
  * returns nonzero, gen_next ends the scenario early and gen_stopped says
  * so (until gen_rewind). NULL: never. */

@@ -36,6 +36,7 @@ void hist_reset(hist *h);
 
 /* Counts one value (negative values count as 0). */
 static inline void hist_record(hist *h, int64_t v);
+static inline void hist_record_n(hist *h, int64_t v, uint64_t count);
 
 /* The value at quantile q (0 <= q <= 1): the smallest recorded value with at
  * least q of the records at or below it, within the stated error; 0 if empty.
@@ -69,11 +70,13 @@ int64_t hist_bucket_high(uint32_t bucket);
  * standard deviation, max and count. */
 void hist_write_hgrm(FILE *f, const hist *h, double unit);
 
-static inline void hist_record(hist *h, int64_t v)
+/* Counts `count` records of one value v at once (none when count is 0). */
+static inline void hist_record_n(hist *h, int64_t v, uint64_t count)
 {
+    if (count == 0) return;
     if (v < 0) v = 0;
     uint32_t b = hist_bucket(v);
-    h->counts[b]++;
+    h->counts[b] += count;
     if (h->total == 0) {
         h->min = h->max = v;
         h->lowest = h->highest = b;
@@ -83,7 +86,9 @@ static inline void hist_record(hist *h, int64_t v)
         if (b < h->lowest) h->lowest = b;
         if (b > h->highest) h->highest = b;
     }
-    h->total++;
+    h->total += count;
 }
+
+static inline void hist_record(hist *h, int64_t v) { hist_record_n(h, v, 1); }
 
 #endif

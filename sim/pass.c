@@ -66,13 +66,13 @@ size_t pass_ticks_left(const pass *p) { return p->out->series.n_ticks - p->tick;
 
 void pass_count(pass *p, const gen_request *q, const lim_decision *d)
 {
-    met_record(&p->out->series, p->tick, q->t_us, q->cost, d);
+    met_record(&p->out->series, p->tick, q, d, 1);
     if (p->down && d->allowed) dsm_admit(p->down, q->t_us, d->delay_us);
 }
 
 int64_t pass_decided_watched(pass *p, const gen_request *q, const lim_decision *d, uint32_t *ticket)
 {
-    met_record(&p->out->series, p->tick, q->t_us, q->cost, d);
+    met_record(&p->out->series, p->tick, q, d, 1);
     int64_t end = dsm_admit_watched(p->down, q->t_us, d->delay_us, ticket);
     pass_judge(p, q, q->t_us, d);
     return end;
@@ -141,8 +141,35 @@ void pass_latency(pass *p, int64_t ns) { met_latency(&p->out->series, ns); }
 
 void pass_intent(pass *p, int64_t t_us)
 {
-    met_intent(&p->out->series, p->tick, t_us);
+    gen_request first = { .t_us = t_us };
+    met_intent(&p->out->series, p->tick, &first, 1);
     p->out->clients.intents++;
+}
+
+void pass_arrivals_decided(pass *p, const gen_request *q, const lim_decision *d, size_t n)
+{
+    uint64_t admitted = met_record(&p->out->series, p->tick, q, d, n);
+    if (p->down)
+        for (size_t i = 0; i < n; i++)
+            if (d[i].allowed) dsm_admit(p->down, q[i].t_us, d[i].delay_us);
+    for (size_t c = 0; c < p->n_checks; c++) {
+        orc_check *check = p->check[c];
+        if (p->judged[c]->global)
+            for (size_t i = 0; i < n; i++) orc_check_add(check, 0, q[i].t_us, q[i].cost, &d[i]);
+        else
+            for (size_t i = 0; i < n; i++) orc_check_add(check, q[i].key, q[i].t_us, q[i].cost, &d[i]);
+    }
+    if (p->log)
+        for (size_t i = 0; i < n; i++)
+            dlog_write(p->log, q[i].t_us, p->l->global ? "global" : kspace_name(p->s->keys, q[i].key), q[i].cost, &d[i]);
+    /* each an intent that ends with its one decision: admitted at once, or abandoned */
+    met_intent(&p->out->series, p->tick, q, n);
+    run_client_stats *c = &p->out->clients;
+    c->intents += n;
+    c->succeeded += admitted;
+    c->success_attempts += admitted;
+    c->abandoned += n - admitted;
+    hist_record_n(p->time_to_success, 0, admitted);
 }
 
 void pass_intent_ended(pass *p, pass_outcome o, int64_t first_us, int64_t end_us, uint32_t attempts)

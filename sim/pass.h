@@ -93,6 +93,12 @@ typedef enum { PASS_SUCCEEDED, PASS_ABANDONED, PASS_BUDGET_REFUSED, PASS_UNFINIS
 /* A first attempt at t_us, in the tick being recorded. */
 void pass_intent(pass *p, int64_t t_us);
 
+/* The n arrivals q[0..n) of the tick being recorded, in time order, decided
+ * d at their own times, each an intent that ends with that one decision
+ * (a scenario without clients): what pass_decided, pass_intent and
+ * pass_intent_ended record for each, a batch at once. */
+void pass_arrivals_decided(pass *p, const gen_request *q, const lim_decision *d, size_t n);
+
 /* The intent first sent at first_us ended at end_us after `attempts` attempts. */
 void pass_intent_ended(pass *p, pass_outcome o, int64_t first_us, int64_t end_us, uint32_t attempts);
 

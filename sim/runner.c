@@ -102,13 +102,6 @@ static void run_deadline(run_loop *r, pass *p, const evl_event *e)
 
 /* Request q of a scenario without clients, decided d: its intent is the
  * request and ends with it. */
-static void run_open_loop_decided(pass *p, const gen_request *q, const lim_decision *d)
-{
-    pass_decided(p, q, d);
-    pass_intent(p, q->t_us);
-    pass_intent_ended(p, d->allowed ? PASS_SUCCEEDED : PASS_ABANDONED, q->t_us, q->t_us, 1);
-}
-
 /* Records the decision d of request q sent by `from`; then the intent
  * ends, or its client comes back (a retry event), or waits for the call's
  * answer (a deadline event). Room for one event was reserved. */
@@ -117,7 +110,7 @@ static void run_after_decision(run_loop *r, pass *p, const gen_request *q, evl_s
 {
     const cli_config *cc = &r->s->clients;
     if (!cc->n) {
-        run_open_loop_decided(p, q, d);
+        pass_arrivals_decided(p, q, d, 1);
         return;
     }
     const cli_class *k = &cc->c[from->client_class];
@@ -150,8 +143,7 @@ static void run_after_decision(run_loop *r, pass *p, const gen_request *q, evl_s
     run_schedule_retry(r, p, q, from, at, backoff);
 }
 
-/* What one batch needs, allocated once per pass. reqs has room for one
- * request more than a batch: the open loop's next arrival waits there. */
+/* What one batch needs, allocated once per pass. */
 typedef struct {
     gen_request *reqs;
     evl_sender *from;
@@ -178,37 +170,44 @@ static int run_progress(const run_options *opt, const scn_scenario *s, const scn
 }
 
 /* A scenario without clients: nothing but arrivals, in time order, and
- * tick ends, so no event queue. The generator writes each arrival straight
- * into the batch the backend reads; batches never cross a tick's end (an
- * arrival at a tick's end belongs to the next tick, as in evloop.h). */
+ * tick ends, so no event queue. The generator fills a batch's worth ahead
+ * straight into the buffer the backend reads (gen_fill: a batch of draws
+ * keeps its state in registers); a batch is what of it falls before the
+ * tick's end (an arrival at a tick's end belongs to the next tick, as in
+ * evloop.h), so batches are those of one arrival at a time. */
 static int run_open_loop(run_loop *r, pass *p, const scn_limiter *l, const run_backend *b, run_buffers *x,
                          uint32_t level_key, const run_options *opt, char *err, size_t errlen)
 {
     gen_request *q = x->reqs;
-    int pending = gen_next(r->g, &q[0]);
+    size_t have = 0, at = 0;   /* q[at..have): generated, not yet decided */
+    int ended = 0;
     uint64_t decided = 0;
     for (;;) {
+        if (!ended && have - at < x->batch) {
+            memmove(q, q + at, (have - at) * sizeof *q);
+            have -= at;
+            at = 0;
+            size_t got = gen_fill(r->g, q + have, x->batch - have);
+            ended = got < x->batch - have;
+            have += got;
+        }
         int64_t tick_end = pass_ticks_left(p) <= 1 ? INT64_MAX : pass_tick_end_us(p);
         size_t n = 0;
-        while (n < x->batch && pending && q[n].t_us < tick_end) {
-            n++;
-            pending = gen_next(r->g, &q[n]);
-        }
+        while (n < x->batch && at + n < have && q[at + n].t_us < tick_end) n++;
         if (n == 0) {
             if (pass_ticks_left(p) == 0) return 0;   /* and no arrival is left */
             pass_close_tick(p, b->level(b->ctx, level_key, pass_tick_end_us(p)));
             continue;
         }
-        pass_prefetch(p, q, n);
-        if (b->decide(b->ctx, q, n, x->dec, x->latency, err, errlen) != 0) return -1;
-        pass_prefetch_rings(p, q, n);
-        for (size_t i = 0; i < n; i++) {
-            run_open_loop_decided(p, &q[i], &x->dec[i]);
+        const gen_request *batch = q + at;
+        pass_prefetch(p, batch, n);
+        if (b->decide(b->ctx, batch, n, x->dec, x->latency, err, errlen) != 0) return -1;
+        pass_prefetch_rings(p, batch, n);
+        pass_arrivals_decided(p, batch, x->dec, n);
+        for (size_t i = 0; i < n; i++)
             if (x->latency[i] >= 0) pass_latency(p, x->latency[i]);
-        }
-        int64_t last_us = q[n - 1].t_us;
-        if (pending) q[0] = q[n];
-        if (run_progress(opt, r->s, l, &decided, n, last_us, err, errlen) != 0) return -1;
+        at += n;
+        if (run_progress(opt, r->s, l, &decided, n, batch[n - 1].t_us, err, errlen) != 0) return -1;
     }
 }
 
@@ -287,7 +286,7 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
     /* Everything that can fail comes before begin(), so that once a backend
      * has begun, end() always runs (it deletes Redis keys, frees state). */
     run_buffers x = {
-        .reqs = malloc((batch + 1) * sizeof *x.reqs),
+        .reqs = malloc(batch * sizeof *x.reqs),
         .from = malloc(batch * sizeof *x.from),
         .draws = malloc(batch * sizeof *x.draws),
         .dec = malloc(batch * sizeof *x.dec),
