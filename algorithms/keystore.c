@@ -3,6 +3,7 @@
  * empty), padding to 8 bytes, then the key's state.
  */
 #include "keystore.h"
+#include "hugemem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -40,13 +41,10 @@ ks_store *ks_create(size_t max_keys, size_t state_size)
     if (bytes == 0) return NULL;
     ks_store *ks = calloc(1, sizeof *ks);
     if (!ks) return NULL;
-    ks->slots = calloc(1, bytes);
+    /* zeroed, faulted in now rather than on a key's first request inside a
+     * timed decision, and on huge pages when large (hugemem.h) */
+    ks->slots = hmem_alloc(bytes);
     if (!ks->slots) { free(ks); return NULL; }
-    /* Fault every page in now rather than on a key's first request, inside a
-     * timed decision. A volatile store, because compilers fold malloc+memset
-     * back into calloc's lazily mapped zero pages. */
-    volatile unsigned char *touch = ks->slots;
-    for (size_t i = 0; i < bytes; i += 4096) touch[i] = 0;
     ks->slot_size = KS_HEADER + ((state_size + 7) & ~(size_t)7);
     ks->state_size = state_size;
     ks->mask = ks_slot_count(max_keys) - 1;
@@ -57,7 +55,7 @@ ks_store *ks_create(size_t max_keys, size_t state_size)
 void ks_destroy(ks_store *ks)
 {
     if (!ks) return;
-    free(ks->slots);
+    hmem_free(ks->slots, ks_bytes(ks));
     free(ks);
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../algorithms/hugemem.h"
 #include "rng.h"
 
 #define GEN_PI 3.14159265358979323846
@@ -54,7 +55,7 @@ static int gen_build_zipf(gen *g)
     uint32_t n = g->s->key_count;
     double *p = malloc(n * sizeof *p);
     uint32_t *small = malloc(n * sizeof *small), *large = malloc(n * sizeof *large);
-    g->zipf = malloc(n * sizeof *g->zipf);
+    g->zipf = hmem_alloc(n * sizeof *g->zipf);   /* read at random: huge pages */
     int ok = p && small && large && g->zipf;
     if (ok) {
         double total = 0;
@@ -97,7 +98,7 @@ gen *gen_create(const scn_scenario *s)
 void gen_destroy(gen *g)
 {
     if (!g) return;
-    free(g->zipf);
+    hmem_free(g->zipf, g->s->key_count * sizeof *g->zipf);
     free(g);
 }
 

@@ -1,5 +1,6 @@
 /* oracle.c -- see oracle.h. */
 #include "oracle.h"
+#include "../algorithms/hugemem.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -139,7 +140,7 @@ static int orc_ring_setup(orc_check *c, uint32_t cap_mine, uint32_t cap_ref)
     if (c->window_us <= 0 || c->window_us >= ORC_MAX_WINDOW_US || c->limit >= UINT32_MAX / 2 ||
         (double)per_key * (double)c->n_keys * sizeof(orc_entry) > (double)ORC_RING_BUDGET)
         return 0;
-    c->ring_memory = malloc(per_key * c->n_keys * sizeof(orc_entry));
+    c->ring_memory = hmem_alloc(per_key * c->n_keys * sizeof(orc_entry));
     if (!c->ring_memory) return -1;
     c->cap_mine = cap_mine;
     c->cap_ref = cap_ref;
@@ -154,7 +155,7 @@ orc_check *orc_check_create(const scn_limiter *l, size_t n_keys)
     c->l = l;
     c->n_keys = n_keys;
     /* aligned, so that an entry is one line, not two */
-    c->keys = aligned_alloc(64, (n_keys * sizeof *c->keys + 63) / 64 * 64);
+    c->keys = hmem_alloc(n_keys * sizeof *c->keys);
     if (!c->keys) { orc_check_destroy(c); return NULL; }
     for (size_t k = 0; k < n_keys; k++) c->keys[k].t0 = INT64_MIN;
     c->r.wrongly_allowed = c->r.wrongly_blocked = -1;
@@ -210,8 +211,8 @@ orc_check *orc_check_create(const scn_limiter *l, size_t n_keys)
 void orc_check_destroy(orc_check *c)
 {
     if (!c) return;
-    free(c->keys);
-    free(c->ring_memory);
+    hmem_free(c->keys, c->n_keys * sizeof *c->keys);
+    hmem_free(c->ring_memory, (size_t)(c->cap_mine + c->cap_ref) * c->n_keys * sizeof(orc_entry));
     free(c);
 }
 
