@@ -100,8 +100,6 @@ static void run_deadline(run_loop *r, pass *p, const evl_event *e)
     run_after_call(r, p, &e->req, &e->from, &draws, pass_call_end(p, e->from.call, e->t_us));
 }
 
-/* Request q of a scenario without clients, decided d: its intent is the
- * request and ends with it. */
 /* Records the decision d of request q sent by `from`; then the intent
  * ends, or its client comes back (a retry event), or waits for the call's
  * answer (a deadline event). Room for one event was reserved. */
@@ -174,7 +172,8 @@ static int run_progress(const run_options *opt, const scn_scenario *s, const scn
  * straight into the buffer the backend reads (gen_fill: a batch of draws
  * keeps its state in registers); a batch is what of it falls before the
  * tick's end (an arrival at a tick's end belongs to the next tick, as in
- * evloop.h), so batches are those of one arrival at a time. */
+ * evloop.h), so the batches, and every decision, are those of generating
+ * one arrival at a time. */
 static int run_open_loop(run_loop *r, pass *p, const scn_limiter *l, const run_backend *b, run_buffers *x,
                          uint32_t level_key, const run_options *opt, char *err, size_t errlen)
 {
