@@ -24,33 +24,75 @@
 
 static void rsrv_sleep_ms(long ms) { clk_sleep_ns((int64_t)ms * 1000000); }
 
-/* A port nobody listens on right now (the kernel's choice for port 0). */
-static int rsrv_free_port(void)
+/* Binds a loopback socket to a port the kernel chooses (port 0); -1 on failure. */
+static int rsrv_bind_any(int *port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return -1;
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof a;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* Ports nobody listens on right now: the client port and, for a cluster
+ * node, a distinct bus port. Both sockets are held until both are chosen so
+ * the two differ. Redis's default bus port (client port + 10000) is not
+ * used: the kernel's ephemeral range reaches 60999 and Redis refuses a
+ * client port above 55535 in cluster mode. 0, or -1. */
+static int rsrv_free_ports(rsrv *s, int with_bus)
+{
+    int fd = rsrv_bind_any(&s->port);
+    if (fd < 0) return -1;
+    int bus_fd = with_bus ? rsrv_bind_any(&s->bus_port) : -1;
+    if (!with_bus) s->bus_port = 0;
     close(fd);
-    return port;
+    if (bus_fd >= 0) close(bus_fd);
+    return with_bus && bus_fd < 0 ? -1 : 0;
+}
+
+/* The last line of the server's log, for an error message ("" when none). */
+static void rsrv_log_last_line(const rsrv *s, char *line, size_t len)
+{
+    line[0] = '\0';
+    char path[300], buf[1024];
+    snprintf(path, sizeof path, "%s/redis.log", s->dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        fseek(f, size > (long)sizeof buf - 1 ? size - (long)sizeof buf + 1 : 0, SEEK_SET);
+    }
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) n--;
+    buf[n] = '\0';
+    const char *start = strrchr(buf, '\n');
+    start = start ? start + 1 : buf;
+    size_t keep = strlen(start) < len - 1 ? strlen(start) : len - 1;
+    memcpy(line, start, keep);
+    line[keep] = '\0';
 }
 
 static int rsrv_spawn(rsrv *s)
 {
     const char *bin = getenv("RATELAB_REDIS_SERVER");
     if (!bin) bin = "redis-server";
-    char port[16], log[300];
+    char port[16], bus_port[16], log[300];
     snprintf(port, sizeof port, "%d", s->port);
+    snprintf(bus_port, sizeof bus_port, "%d", s->bus_port);
     snprintf(log, sizeof log, "%s/redis.log", s->dir);
     char extra[sizeof s->extra];
     snprintf(extra, sizeof extra, "%s", s->extra);
     const char *argv[48] = { bin, "--port", port, "--bind", "127.0.0.1", "--dir", s->dir, "--save", "",
                              "--appendonly", "no", "--daemonize", "no", "--logfile", log, "--protected-mode", "yes" };
     size_t n = 17;
+    if (s->bus_port > 0) { argv[n++] = "--cluster-port"; argv[n++] = bus_port; }
     for (char *save = NULL, *tok = strtok_r(extra, " ", &save); tok && n < 46; tok = strtok_r(NULL, " ", &save))
         argv[n++] = tok;
     argv[n] = NULL;
@@ -122,7 +164,8 @@ static void rsrv_remove_orphans(void)
     closedir(d);
 }
 
-int rsrv_start(rsrv *s, const char *extra, char *err, size_t errlen)
+/* rsrv_start, with a bus port of its own when `cluster_node`. */
+static int rsrv_start_node(rsrv *s, const char *extra, int cluster_node, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
     rsrv_remove_orphans();
@@ -132,14 +175,18 @@ int rsrv_start(rsrv *s, const char *extra, char *err, size_t errlen)
         snprintf(err, errlen, "cannot create a directory for redis-server: %s", strerror(errno));
         return -1;
     }
-    for (int attempt = 0; attempt < 5; attempt++) {
-        s->port = rsrv_free_port();
-        if (s->port > 0 && rsrv_spawn(s) == 0 && rsrv_wait_ready(s) == 0) return 0;
+    for (int attempt = 0; attempt < 5; attempt++) {  /* another process may take a free port first */
+        if (rsrv_free_ports(s, cluster_node) == 0 && rsrv_spawn(s) == 0 && rsrv_wait_ready(s) == 0) return 0;
         if (s->pid > 0) { kill(s->pid, SIGKILL); waitpid(s->pid, NULL, 0); s->pid = 0; }
     }
-    snprintf(err, errlen, "could not start redis-server on 127.0.0.1 (is it installed? see %s/redis.log)", s->dir);
+    char last[400];
+    rsrv_log_last_line(s, last, sizeof last);
+    snprintf(err, errlen, "could not start redis-server on 127.0.0.1 (is it installed?); the last line of %s/redis.log: %s",
+             s->dir, last[0] ? last : "(none)");
     return -1;
 }
+
+int rsrv_start(rsrv *s, const char *extra, char *err, size_t errlen) { return rsrv_start_node(s, extra, 0, err, errlen); }
 
 void rsrv_kill(rsrv *s)
 {
@@ -156,7 +203,10 @@ int rsrv_restart(rsrv *s, char *err, size_t errlen)
         if (s->pid > 0) { kill(s->pid, SIGKILL); waitpid(s->pid, NULL, 0); s->pid = 0; }
         rsrv_sleep_ms(100);
     }
-    snprintf(err, errlen, "could not restart redis-server on 127.0.0.1:%d", s->port);
+    char last[400];
+    rsrv_log_last_line(s, last, sizeof last);
+    snprintf(err, errlen, "could not restart redis-server on 127.0.0.1:%d; the last line of %s/redis.log: %s", s->port,
+             s->dir, last[0] ? last : "(none)");
     return -1;
 }
 
@@ -263,7 +313,7 @@ int rsrv_cluster_start(rsrv_cluster *c, int masters, int replicas, char *err, si
     snprintf(extra, sizeof extra, "--cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout %d",
              RSRV_CLUSTER_NODE_TIMEOUT_MS);
     for (int i = 0; i < masters * (1 + replicas); i++) {
-        if (rsrv_start(&c->node[i], extra, err, errlen) != 0) {
+        if (rsrv_start_node(&c->node[i], extra, 1, err, errlen) != 0) {
             rsrv_cluster_stop(c);
             return -1;
         }

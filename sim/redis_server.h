@@ -14,6 +14,7 @@
 typedef struct {
     pid_t pid;
     int port;
+    int bus_port;             /* a cluster node's bus port (--cluster-port), else 0 */
     char dir[256];
     char extra[512];          /* extra config arguments, kept for restarts */
 } rsrv;
@@ -36,7 +37,8 @@ void rsrv_stop(rsrv *s);
 
 /* A private Redis Cluster: masters x (1 + replicas) servers started with
  * rsrv_start and --cluster-enabled, joined by `redis-cli --cluster create`
- * ($RATELAB_REDIS_CLI, default from PATH; it needs 3 masters or more). */
+ * ($RATELAB_REDIS_CLI, default from PATH; it needs 3 masters or more).
+ * Each node's bus port is a free port of its own, not port + 10000. */
 #define RSRV_CLUSTER_MAX 32
 #define RSRV_CLUSTER_NODE_TIMEOUT_MS 2000
 

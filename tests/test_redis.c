@@ -766,6 +766,44 @@ Test(redis, auth_and_select_from_the_url, .timeout = 60)
 
 #include "../sim/redis_cluster.h"
 
+/* A server that exits at once is retried, then reported with what it logged. */
+Test(redis, a_server_that_cannot_start_is_reported_with_the_last_line_of_its_log)
+{
+    rsrv s;
+    char err[1024];
+    cr_assert_neq(rsrv_start(&s, "--loadmodule /nonexistent/ratelab-test.so", err, sizeof err), 0);
+    cr_assert(strstr(err, "Can't load module from /nonexistent/ratelab-test.so"), "%s", err);
+    cr_assert_eq(s.pid, 0, "no server left running");
+    rsrv_stop(&s);
+}
+
+/* The kernel hands out client ports up to 60999 and Redis refuses a
+ * cluster node above 55535 with the default bus port (port + 10000): each
+ * node gets a bus port of its own, and every node sees every other on it. */
+Test(cluster, every_node_has_a_bus_port_of_its_own_as_the_others_see_it, .timeout = 300)
+{
+    test_redis t;
+    cluster_up(&t, 1);
+    for (int i = 0; i < t.cluster.n; i++) {
+        cr_assert_gt(t.cluster.node[i].bus_port, 0);
+        cr_assert_neq(t.cluster.node[i].bus_port, t.cluster.node[i].port);
+    }
+    for (int i = 0; i < t.cluster.n; i++) {
+        redisContext *c = redisConnect("127.0.0.1", t.cluster.node[i].port);
+        cr_assert(c && !c->err);
+        redisReply *r = redisCommand(c, "CLUSTER NODES");
+        cr_assert(r && r->type == REDIS_REPLY_STRING);
+        for (int j = 0; j < t.cluster.n; j++) {
+            char addr[64];
+            snprintf(addr, sizeof addr, "127.0.0.1:%d@%d", t.cluster.node[j].port, t.cluster.node[j].bus_port);
+            cr_assert(strstr(r->str, addr), "node %d sees node %d at %s: %s", i, j, addr, r->str);
+        }
+        freeReplyObject(r);
+        redisFree(c);
+    }
+    engine_down(&t);
+}
+
 Test(cluster, key_slots_equal_cluster_keyslot_for_10000_keys_with_and_without_tags, .timeout = 300)
 {
     test_redis t;
