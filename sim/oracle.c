@@ -375,9 +375,10 @@ static void orc_windows(orc_check *c, orc_key *k, uint32_t key, int64_t t, int64
     /* this aligned window against the one of the latest earlier request:
      * a later one closes it; a late request of an earlier one, out of
      * order, is compared nowhere */
-    int64_t aligned = orc_floor_div(k->t0 + t, c->window_us), open = orc_floor_div(k->t0 + before, c->window_us);
-    int compared = aligned >= open;
-    if (aligned > open) {
+    int64_t aligned = orc_floor_div(k->t0 + t, c->window_us), start = aligned * c->window_us;
+    int64_t open_since = k->t0 + before - start;   /* where the open window's time falls in this one */
+    int compared = open_since < c->window_us;      /* the open window is this one or an earlier one */
+    if (open_since < 0) {                          /* an earlier one: this request closes it */
         c->diff_sum += (double)llabs(k->w.cmp_cost - (int64_t)k->w.cmp_reference);
         c->windows++;
         k->w.cmp_cost = 0;
@@ -401,7 +402,7 @@ static void orc_windows(orc_check *c, orc_key *k, uint32_t key, int64_t t, int64
                       k->t0 + t);
     }
     if (c->kind == ORC_FIXED && compared && k->w.cmp_cost > c->limit)
-        orc_violation(c, key, (double)(k->w.cmp_cost - c->limit), aligned * c->window_us, k->t0 + t);
+        orc_violation(c, key, (double)(k->w.cmp_cost - c->limit), start, k->t0 + t);
 }
 
 void orc_check_prefetch(const orc_check *c, uint32_t key) { __builtin_prefetch(&c->keys[key], 1); }
