@@ -56,27 +56,26 @@ static int rsrv_free_ports(rsrv *s, int with_bus)
     return with_bus && bus_fd < 0 ? -1 : 0;
 }
 
-/* The last line of the server's log, for an error message ("" when none). */
-static void rsrv_log_last_line(const rsrv *s, char *line, size_t len)
+/* Appends "; the last line of DIR/redis.log: ..." to an error message, so
+ * that a server which will not start says why. */
+static void rsrv_append_log_tail(const rsrv *s, char *err, size_t errlen)
 {
-    line[0] = '\0';
     char path[300], buf[1024];
     snprintf(path, sizeof path, "%s/redis.log", s->dir);
     FILE *f = fopen(path, "r");
-    if (!f) return;
-    if (fseek(f, 0, SEEK_END) == 0) {
+    size_t n = 0;
+    if (f && fseek(f, 0, SEEK_END) == 0) {
         long size = ftell(f);
         fseek(f, size > (long)sizeof buf - 1 ? size - (long)sizeof buf + 1 : 0, SEEK_SET);
+        n = fread(buf, 1, sizeof buf - 1, f);
     }
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
+    if (f) fclose(f);
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) n--;
     buf[n] = '\0';
     const char *start = strrchr(buf, '\n');
     start = start ? start + 1 : buf;
-    size_t keep = strlen(start) < len - 1 ? strlen(start) : len - 1;
-    memcpy(line, start, keep);
-    line[keep] = '\0';
+    size_t used = strlen(err);
+    if (used < errlen) snprintf(err + used, errlen - used, "; the last line of %s: %s", path, start[0] ? start : "(none)");
 }
 
 static int rsrv_spawn(rsrv *s)
@@ -179,10 +178,8 @@ static int rsrv_start_node(rsrv *s, const char *extra, int cluster_node, char *e
         if (rsrv_free_ports(s, cluster_node) == 0 && rsrv_spawn(s) == 0 && rsrv_wait_ready(s) == 0) return 0;
         if (s->pid > 0) { kill(s->pid, SIGKILL); waitpid(s->pid, NULL, 0); s->pid = 0; }
     }
-    char last[400];
-    rsrv_log_last_line(s, last, sizeof last);
-    snprintf(err, errlen, "could not start redis-server on 127.0.0.1 (is it installed?); the last line of %s/redis.log: %s",
-             s->dir, last[0] ? last : "(none)");
+    snprintf(err, errlen, "could not start redis-server on 127.0.0.1 (is it installed?)");
+    rsrv_append_log_tail(s, err, errlen);
     return -1;
 }
 
@@ -203,10 +200,8 @@ int rsrv_restart(rsrv *s, char *err, size_t errlen)
         if (s->pid > 0) { kill(s->pid, SIGKILL); waitpid(s->pid, NULL, 0); s->pid = 0; }
         rsrv_sleep_ms(100);
     }
-    char last[400];
-    rsrv_log_last_line(s, last, sizeof last);
-    snprintf(err, errlen, "could not restart redis-server on 127.0.0.1:%d; the last line of %s/redis.log: %s", s->port,
-             s->dir, last[0] ? last : "(none)");
+    snprintf(err, errlen, "could not restart redis-server on 127.0.0.1:%d", s->port);
+    rsrv_append_log_tail(s, err, errlen);
     return -1;
 }
 
