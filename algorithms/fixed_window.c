@@ -23,6 +23,7 @@ static int fw_configure(const double *values, const lim_rate *rates, lim_config 
     (void)err, (void)errlen;
     cfg->v[0] = (int64_t)values[0];
     cfg->v[1] = (int64_t)llround(values[1] * 1000.0);
+    cfg->div[0] = fx_divisor_of(cfg->v[1]);
     cfg->state_size = sizeof(fw_state);
     return 0;
 }
@@ -32,7 +33,7 @@ static void fw_decide(const lim_config *cfg, void *state, int is_new,
 {
     fw_state *s = state;
     int64_t limit = cfg->v[0], w = cfg->v[1];
-    int64_t idx = fx_floor_div(now_us, w);
+    int64_t idx = fx_floor_div_by(now_us, cfg->div[0]);
     /* A request stamped into an older window (skew) counts in the current one. */
     if (is_new || idx > s->window) {
         s->window = idx;
@@ -53,7 +54,7 @@ static void fw_decide(const lim_config *cfg, void *state, int is_new,
 static void fw_consume(const lim_config *cfg, void *state, int is_new, int64_t now_us, int64_t cost)
 {
     fw_state *s = state;
-    int64_t idx = fx_floor_div(now_us, cfg->v[1]);
+    int64_t idx = fx_floor_div_by(now_us, cfg->div[0]);
     if (is_new || idx > s->window) {
         s->window = idx;
         s->count = 0;

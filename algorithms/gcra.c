@@ -27,6 +27,8 @@ static int gcra_configure(const double *values, const lim_rate *rates, lim_confi
     cfg->v[0] = rate;
     cfg->v[1] = (int64_t)values[1];
     cfg->v[2] = unit;
+    cfg->div[0] = fx_divisor_of(rate);
+    cfg->div[1] = fx_divisor_of(unit);
     cfg->state_size = sizeof(fx_time);
     return 0;
 }
@@ -51,20 +53,20 @@ static void gcra_decide(const lim_config *cfg, void *state, int is_new,
     if (cost > cfg->v[1]) {   /* never: more than burst intervals ahead even from idle */
         out->allowed = 0;
         out->retry_after_us = LIM_RETRY_NEVER;
-        out->remaining = (limit - fx_ahead(base, now_us, rate)) / unit;
+        out->remaining = fx_div(limit - fx_ahead(base, now_us, rate), cfg->div[1]);
         return;
     }
-    fx_time next = fx_add_intervals(base, cost, rate, unit);
+    fx_time next = fx_add_intervals(base, cost, cfg->div[0], unit);
     int64_t ahead = fx_ahead(next, now_us, rate);
     if (ahead <= limit) {
         *tat = next;
         out->allowed = 1;
         out->retry_after_us = 0;
-        out->remaining = (limit - ahead) / unit;
+        out->remaining = fx_div(limit - ahead, cfg->div[1]);
     } else {
         out->allowed = 0;
-        out->retry_after_us = fx_ceil_div(ahead - limit, rate);
-        out->remaining = (limit - fx_ahead(base, now_us, rate)) / unit;
+        out->retry_after_us = fx_ceil_div_by(ahead - limit, cfg->div[0]);
+        out->remaining = fx_div(limit - fx_ahead(base, now_us, rate), cfg->div[1]);
     }
 }
 
@@ -72,7 +74,7 @@ static void gcra_consume(const lim_config *cfg, void *state, int is_new, int64_t
 {
     fx_time *tat = state;
     if (is_new) *tat = (fx_time){ now_us, 0 };
-    *tat = fx_add_intervals(gcra_base(tat, now_us), cost, cfg->v[0], cfg->v[2]);   /* however far ahead */
+    *tat = fx_add_intervals(gcra_base(tat, now_us), cost, cfg->div[0], cfg->v[2]);   /* however far ahead */
 }
 
 static int64_t gcra_level(const lim_config *cfg, const void *state, int64_t now_us)

@@ -49,6 +49,8 @@ static int lb_configure(const double *values, const lim_rate *rates, lim_config 
     cfg->v[1] = (int64_t)values[1];
     cfg->v[2] = (int64_t)values[2];
     cfg->v[3] = unit;
+    cfg->div[0] = fx_divisor_of(rate);
+    cfg->div[1] = fx_divisor_of(unit);
     cfg->state_size = sizeof(fx_time) > sizeof(lb_meter_state) ? sizeof(fx_time)
                                                                : sizeof(lb_meter_state);
     return 0;
@@ -57,15 +59,15 @@ static int lb_configure(const double *values, const lim_rate *rates, lim_config 
 /* Whole cost-1 requests admissible when the first of them would wait (queue)
  * or bring the excess to (meter) `first` units and each further one adds
  * `unit`, against a ceiling of `limit` units. */
-static int64_t lb_count_fitting(int64_t first, int64_t limit, int64_t unit)
+static int64_t lb_count_fitting(int64_t first, int64_t limit, lim_divisor unit)
 {
     if (first > limit) return 0;
-    return 1 + (limit - first) / unit;
+    return 1 + fx_div(limit - first, unit);
 }
 
 /* The departure a request of `cost` would get at now_us: never before now,
  * so fx_ahead() of it is bounded by the queue, however long the key idled. */
-static fx_time lb_departure(const fx_time *last, int64_t now_us, int64_t cost, int64_t rate, int64_t unit)
+static fx_time lb_departure(const fx_time *last, int64_t now_us, int64_t cost, lim_divisor rate, int64_t unit)
 {
     fx_time d = fx_add_intervals(*last, cost, rate, unit);
     if (d.us < now_us) d = (fx_time){ now_us, 0 };
@@ -76,20 +78,20 @@ static void lb_queue_decide(const lim_config *cfg, fx_time *last, int is_new,
                             int64_t now_us, int64_t cost, lim_decision *out)
 {
     int64_t rate = cfg->v[0], unit = cfg->v[3], limit = cfg->v[1] * unit;
-    fx_time d = is_new ? (fx_time){ now_us, 0 } : lb_departure(last, now_us, cost, rate, unit);
+    fx_time d = is_new ? (fx_time){ now_us, 0 } : lb_departure(last, now_us, cost, cfg->div[0], unit);
     int64_t wait = fx_ahead(d, now_us, rate);
     if (wait <= limit) {
         *last = d;
         out->allowed = 1;
-        out->delay_us = fx_ceil_div(wait, rate);
+        out->delay_us = fx_ceil_div_by(wait, cfg->div[0]);
         out->retry_after_us = 0;
-        out->remaining = lb_count_fitting(wait + unit, limit, unit);
+        out->remaining = lb_count_fitting(wait + unit, limit, cfg->div[1]);
     } else {
         out->allowed = 0;
         out->delay_us = 0;
-        out->retry_after_us = fx_ceil_div(wait - limit, rate);
-        out->remaining =
-            lb_count_fitting(fx_ahead(lb_departure(last, now_us, 1, rate, unit), now_us, rate), limit, unit);
+        out->retry_after_us = fx_ceil_div_by(wait - limit, cfg->div[0]);
+        out->remaining = lb_count_fitting(fx_ahead(lb_departure(last, now_us, 1, cfg->div[0], unit), now_us, rate),
+                                          limit, cfg->div[1]);
     }
 }
 
@@ -109,7 +111,7 @@ static void lb_meter_decide(const lim_config *cfg, lb_meter_state *s, int is_new
         s->last_us = now_us;
         out->allowed = 1;
         out->retry_after_us = 0;
-        out->remaining = lb_count_fitting(unit, limit, unit);
+        out->remaining = lb_count_fitting(unit, limit, cfg->div[1]);
         return;
     }
     int64_t excess = lb_meter_excess(s, now_us, cost, rate, unit);
@@ -118,13 +120,13 @@ static void lb_meter_decide(const lim_config *cfg, lb_meter_state *s, int is_new
         if (now_us > s->last_us) s->last_us = now_us;
         out->allowed = 1;
         out->retry_after_us = 0;
-        out->remaining = lb_count_fitting(excess + unit, limit, unit);
+        out->remaining = lb_count_fitting(excess + unit, limit, cfg->div[1]);
     } else {
         out->allowed = 0;
         /* excess > limit >= 0, so it was not clamped: every further microsecond
          * forgives exactly `rate` units. */
-        out->retry_after_us = fx_ceil_div(excess - limit, rate);
-        out->remaining = lb_count_fitting(lb_meter_excess(s, now_us, 1, rate, unit), limit, unit);
+        out->retry_after_us = fx_ceil_div_by(excess - limit, cfg->div[0]);
+        out->remaining = lb_count_fitting(lb_meter_excess(s, now_us, 1, rate, unit), limit, cfg->div[1]);
     }
 }
 

@@ -61,10 +61,20 @@ typedef struct {
 
 struct lim_ops;
 
+/* A divisor fixed at configuration, as a multiplier and a shift
+ * (fixedpoint.h fx_divisor_of, fx_div): a decision divides by it with one
+ * multiplication, where a 64-bit division costs it several times more. */
+typedef struct {
+    uint64_t magic;
+    uint32_t shift;
+    int64_t d;
+} lim_divisor;
+
 /* A configured limiter: the integer form of its parameters. */
 typedef struct {
     const struct lim_ops *ops;   /* the rate limiter that decides with it; NULL for a queue */
     int64_t v[LIM_MAX_CONFIG];   /* algorithm-specific; also the Lua ARGV */
+    lim_divisor div[2];          /* algorithm-specific divisors among v[] (host side only, not ARGV) */
     size_t state_size;           /* bytes of per-key state */
 } lim_config;
 

@@ -33,6 +33,7 @@ static int swc_configure(const double *values, const lim_rate *rates, lim_config
                  (double)LIM_SAFE_MAX / (double)cfg->v[0] / 1000.0);
         return -1;
     }
+    cfg->div[0] = fx_divisor_of(cfg->v[1]);
     cfg->state_size = sizeof(swc_state);
     return 0;
 }
@@ -71,7 +72,7 @@ static void swc_decide(const lim_config *cfg, void *state, int is_new,
 {
     swc_state *s = state;
     int64_t limit = cfg->v[0], w = cfg->v[1];
-    int64_t idx = fx_floor_div(now_us, w);
+    int64_t idx = fx_floor_div_by(now_us, cfg->div[0]);
     if (is_new) *s = (swc_state){ idx, 0, 0 };
     *s = swc_at(s, idx);
     int64_t m = now_us - s->window * w;
@@ -88,13 +89,13 @@ static void swc_decide(const lim_config *cfg, void *state, int is_new,
         out->allowed = 0;
         out->retry_after_us = swc_retry(s, limit, w, m, cost);
     }
-    out->remaining = weighted >= limit * w ? 0 : (limit * w - weighted) / w;
+    out->remaining = weighted >= limit * w ? 0 : fx_div(limit * w - weighted, cfg->div[0]);
 }
 
 static void swc_consume(const lim_config *cfg, void *state, int is_new, int64_t now_us, int64_t cost)
 {
     swc_state *s = state;
-    int64_t idx = fx_floor_div(now_us, cfg->v[1]);
+    int64_t idx = fx_floor_div_by(now_us, cfg->div[0]);
     if (is_new) *s = (swc_state){ idx, 0, 0 };
     *s = swc_at(s, idx);
     s->cur += cost;

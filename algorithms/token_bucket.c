@@ -38,6 +38,8 @@ static int tb_configure(const double *values, const lim_rate *rates, lim_config 
     cfg->v[1] = (int64_t)values[1] * unit;
     cfg->v[2] = (int64_t)initial * unit;
     cfg->v[3] = unit;
+    cfg->div[0] = fx_divisor_of(rate);
+    cfg->div[1] = fx_divisor_of(unit);
     cfg->state_size = sizeof(tb_state);
     return 0;
 }
@@ -51,7 +53,7 @@ static void tb_decide(const lim_config *cfg, void *state, int is_new,
                       int64_t now_us, int64_t cost, lim_decision *out)
 {
     tb_state *s = state;
-    int64_t rate = cfg->v[0], capacity = cfg->v[1], unit = cfg->v[3];
+    int64_t capacity = cfg->v[1], unit = cfg->v[3];
     if (is_new) {
         s->tokens = cfg->v[2];
         s->last_us = now_us;
@@ -62,18 +64,19 @@ static void tb_decide(const lim_config *cfg, void *state, int is_new,
     if (now_us > s->last_us) s->last_us = now_us;
 
     out->delay_us = 0;
-    if (cost > capacity / unit) {   /* never: and cost * unit might not fit */
+    int64_t need;   /* cost * unit > capacity: never (cost > capacity / unit, without the division) */
+    if (__builtin_mul_overflow(cost, unit, &need) || need > capacity) {
         out->allowed = 0;
         out->retry_after_us = LIM_RETRY_NEVER;
-    } else if (s->tokens >= cost * unit) {
-        s->tokens -= cost * unit;
+    } else if (s->tokens >= need) {
+        s->tokens -= need;
         out->allowed = 1;
         out->retry_after_us = 0;
     } else {
         out->allowed = 0;
-        out->retry_after_us = fx_ceil_div(cost * unit - s->tokens, rate);
+        out->retry_after_us = fx_ceil_div_by(need - s->tokens, cfg->div[0]);
     }
-    out->remaining = s->tokens / unit;
+    out->remaining = fx_div(s->tokens, cfg->div[1]);
 }
 
 static void tb_consume(const lim_config *cfg, void *state, int is_new, int64_t now_us, int64_t cost)

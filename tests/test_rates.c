@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../algorithms/fixedpoint.h"
 #include "../algorithms/limiter.h"
 #include "../sim/rng.h"
 #include "support.h"
@@ -265,4 +266,36 @@ Test(rates, replayed_times_under_a_time_scale_are_exact, .timeout = 60)
     free(csv);
     tsup_rmtree(dir);
     free(dir);
+}
+
+/* A configured divisor (fixedpoint.h fx_div) divides exactly as C does, on
+ * the edges of every range a decision feeds it and on random numerators:
+ * a wrong magic or shift would be off by one somewhere among these. */
+Test(rates, a_configured_divisor_divides_exactly_as_c_does)
+{
+    static const int64_t divisors[] = { 1, 2, 3, 5, 7, 10, 641, 1000, 100000, 999983, 1000000, 1LL << 31,
+                                        (1LL << 31) + 1, 86400000000LL, (1LL << 52) - 1, 1LL << 52,
+                                        (1LL << 62) + 1, INT64_MAX };
+    rng r;
+    rng_seed(&r, 17, 1);
+    for (size_t i = 0; i < sizeof divisors / sizeof divisors[0]; i++) {
+        int64_t d = divisors[i];
+        lim_divisor v = fx_divisor_of(d);
+        int64_t edges[] = { 0, 1, d - 1, d, d < INT64_MAX ? d + 1 : d, 2 * (d / 2), INT64_MAX, INT64_MAX - 1,
+                            INT64_MAX - d, -1, -d, INT64_MIN + 1, -(d / 2) - 1 };
+        for (size_t e = 0; e < sizeof edges / sizeof edges[0]; e++) {
+            int64_t n = edges[e];
+            cr_assert_eq(fx_div(n, v), n / d, "%lld / %lld", (long long)n, (long long)d);
+            int64_t sum;   /* floor's -n + d - 1 must fit: it is for times, far inside this */
+            if (n < 0 && (n == INT64_MIN || __builtin_add_overflow(-n, d - 1, &sum))) continue;
+            int64_t floor = n / d - (n % d != 0 && n < 0);
+            cr_assert_eq(fx_floor_div_by(n, v), floor, "floor(%lld / %lld)", (long long)n, (long long)d);
+        }
+        for (int k = 0; k < 100000; k++) {
+            uint64_t u = rng_next(&r);
+            int64_t n = (int64_t)(u >> (u & 63));   /* every magnitude, both signs */
+            if (n == INT64_MIN) continue;
+            cr_assert_eq(fx_div(n, v), n / d, "%lld / %lld", (long long)n, (long long)d);
+        }
+    }
 }
