@@ -39,14 +39,20 @@ static int swl_configure(const double *values, const lim_rate *rates, lim_config
     return 0;
 }
 
-/* Drops entries at or before now - window: they have left (t - w, t]. */
+/* Slot i of a ring of cap slots, for i < 2 * cap: a compare, not a division. */
+static uint32_t swl_slot(uint32_t i, int64_t cap) { return i >= (uint64_t)cap ? (uint32_t)(i - cap) : i; }
+
+/* Drops entries at or before now - window: they have left (t - w, t].
+ * An emptied log starts again at slot 0, beside its header: a key that
+ * comes back after a window touches one cache line of it, not two. */
 static void swl_expire(swl_state *s, int64_t cap, int64_t w, int64_t now_us)
 {
     while (s->n > 0 && s->log[s->head].t_us <= now_us - w) {
         s->sum -= s->log[s->head].cost;
-        s->head = (uint32_t)((s->head + 1) % cap);
+        s->head = swl_slot(s->head + 1, cap);
         s->n--;
     }
+    if (s->n == 0) s->head = 0;
 }
 
 /* When enough old entries will have expired for `cost` to fit. */
@@ -55,7 +61,7 @@ static int64_t swl_retry(const swl_state *s, int64_t limit, int64_t w, int64_t n
     if (cost > limit) return LIM_RETRY_NEVER;
     int64_t sum = s->sum;
     for (uint32_t i = 0; i < s->n; i++) {
-        const swl_entry *e = &s->log[(s->head + i) % (uint32_t)limit];
+        const swl_entry *e = &s->log[swl_slot(s->head + i, limit)];
         sum -= e->cost;
         if (sum + cost <= limit) return e->t_us + w - now_us;
     }
@@ -71,7 +77,7 @@ static void swl_decide(const lim_config *cfg, void *state, int is_new,
     swl_expire(s, limit, w, now_us);
     out->delay_us = 0;
     if (s->sum + cost <= limit) {
-        s->log[(s->head + s->n) % (uint32_t)limit] = (swl_entry){ now_us, cost };
+        s->log[swl_slot(s->head + s->n, limit)] = (swl_entry){ now_us, cost };
         s->n++;
         s->sum += cost;
         out->allowed = 1;
@@ -89,7 +95,7 @@ static int64_t swl_level(const lim_config *cfg, const void *state, int64_t now_u
     if (!s) return 0;
     int64_t sum = 0;
     for (uint32_t i = 0; i < s->n; i++) {
-        const swl_entry *e = &s->log[(s->head + i) % (uint32_t)cfg->v[0]];
+        const swl_entry *e = &s->log[swl_slot(s->head + i, cfg->v[0])];
         if (e->t_us > now_us - cfg->v[1]) sum += e->cost;
     }
     return sum;

@@ -327,10 +327,16 @@ static void orc_queue(orc_check *c, orc_key *k, uint32_t key, int64_t t, int64_t
     k->q.last_departure = departure;
 }
 
-/* One window ring of a key: its entries, capacity, first and count. */
+/* One window ring of a key: its entries, capacity, first and count, and
+ * where it starts again once empty. The admitted ring starts again at its
+ * last slot and the reference ring at its first, side by side (in one
+ * cache line but when a line ends between them, one key in eight): a key
+ * that comes back after a window, as most of a large Zipf key set does,
+ * touches one line of ring memory, not two, and it is the line
+ * orc_check_prefetch asks for. */
 typedef struct {
     orc_entry *e;
-    uint32_t cap, *head, *n;
+    uint32_t cap, *head, *n, home;
 } orc_ring;
 
 /* Drops entries at or before t - W; returns the cost dropped. */
@@ -342,7 +348,14 @@ static int64_t orc_ring_expire(orc_ring g, int64_t t, int64_t w)
         *g.head = *g.head + 1 == g.cap ? 0 : *g.head + 1;
         --*g.n;
     }
+    if (*g.n == 0) *g.head = g.home;
     return dropped;
+}
+
+/* Where key's admitted ring starts; its reference ring follows it. */
+static orc_entry *orc_rings_of(const orc_check *c, uint32_t key)
+{
+    return c->ring_memory + (size_t)key * (c->cap_mine + c->cap_ref);
 }
 
 /* Appends; when full (far beyond twice the limit) keeps the newest.
@@ -363,9 +376,9 @@ static int64_t orc_ring_push(orc_ring g, int64_t t, int64_t cost)
 
 static void orc_windows(orc_check *c, orc_key *k, uint32_t key, int64_t t, int64_t cost, int allowed, int64_t before)
 {
-    orc_entry *base = c->ring_memory + (size_t)key * (c->cap_mine + c->cap_ref);
-    orc_ring mine = { base, c->cap_mine, &k->w.mine_head, &k->w.mine_n };
-    orc_ring ref = { base + c->cap_mine, c->cap_ref, &k->w.ref_head, &k->w.ref_n };
+    orc_entry *base = orc_rings_of(c, key);
+    orc_ring mine = { base, c->cap_mine, &k->w.mine_head, &k->w.mine_n, c->cap_mine - 1 };
+    orc_ring ref = { base + c->cap_mine, c->cap_ref, &k->w.ref_head, &k->w.ref_n, 0 };
     if (t - before >= c->window_us) {   /* idle a window or more: all expired (and 32-bit times stay exact) */
         k->w.mine_n = k->w.ref_n = 0;
         k->w.mine_sum = k->w.ref_sum = 0;
@@ -405,7 +418,13 @@ static void orc_windows(orc_check *c, orc_key *k, uint32_t key, int64_t t, int64
         orc_violation(c, key, (double)(k->w.cmp_cost - c->limit), start, k->t0 + t);
 }
 
-void orc_check_prefetch(const orc_check *c, uint32_t key) { __builtin_prefetch(&c->keys[key], 1); }
+void orc_check_prefetch(const orc_check *c, uint32_t key)
+{
+    __builtin_prefetch(&c->keys[key], 1);
+    /* the line where an emptied ring starts again: where a key that was
+     * idle, or seen once a window, keeps its entries (orc_ring_setup) */
+    if (c->ring_memory) __builtin_prefetch(orc_rings_of(c, key) + c->cap_mine - 1, 1);
+}
 
 int orc_check_has_rings(const orc_check *c) { return c->ring_memory != NULL; }
 
@@ -413,7 +432,7 @@ void orc_check_prefetch_rings(const orc_check *c, uint32_t key)
 {
     const orc_key *k = &c->keys[key];
     if (k->t0 == INT64_MIN) return;
-    const orc_entry *base = c->ring_memory + (size_t)key * (c->cap_mine + c->cap_ref);
+    const orc_entry *base = orc_rings_of(c, key);
     uint32_t mine_tail = k->w.mine_head + k->w.mine_n, ref_tail = k->w.ref_head + k->w.ref_n;
     __builtin_prefetch(&base[k->w.mine_head], 1);
     __builtin_prefetch(&base[mine_tail >= c->cap_mine ? mine_tail - c->cap_mine : mine_tail], 1);

@@ -69,8 +69,10 @@ orc_check *orc_check_create(const scn_limiter *l, size_t n_keys);
 static inline int orc_judges(const lim_ops *ops) { return ops->facts.family != LIM_ORACLE_NONE; }
 void orc_check_destroy(orc_check *c);
 
-/* Brings key's entry into the cache, ahead of its orc_check_add (worth it
- * only when the entries do not fit the cache: orc_check_worth_prefetching). */
+/* Brings key's entry into the cache, ahead of its orc_check_add, and for
+ * windows the line where its emptied rings start again (the line a key
+ * seen once a window or less keeps its entries in). Worth it only when the
+ * entries do not fit the cache: orc_check_worth_prefetching. */
 void orc_check_prefetch(const orc_check *c, uint32_t key);
 int orc_check_worth_prefetching(const orc_check *c);
 
