@@ -1,6 +1,6 @@
 /*
- * keystore.c -- see keystore.h. Slot layout: a uint32 tag (key id + 1, 0 for
- * empty), padding to 8 bytes, then the key's state.
+ * keystore.c -- see keystore.h. The states of all keys in one array, in id
+ * order, and beside it one bit per key: seen or not.
  */
 #include "keystore.h"
 #include "hugemem.h"
@@ -9,115 +9,82 @@
 #include <string.h>
 
 struct ks_store {
-    unsigned char *slots;
-    size_t slot_size;
-    size_t state_size;
-    uint64_t mask;
+    unsigned char *states;
+    uint64_t *seen;       /* bit id: key id has a state */
+    size_t stride;        /* state_size rounded up to 8 */
     size_t max_keys;
     size_t count;
 };
 
-#define KS_HEADER 8
+static size_t ks_stride(size_t state_size) { return (state_size + 7) & ~(size_t)7; }
 
-static size_t ks_slot_count(size_t max_keys)
-{
-    size_t want = max_keys + max_keys / 3 + 1;   /* load factor <= 0.75 */
-    size_t n = 8;
-    while (n < want) n <<= 1;
-    return n;
-}
+static size_t ks_seen_bytes(size_t max_keys) { return (max_keys + 63) / 64 * sizeof(uint64_t); }
 
 size_t ks_bytes_for(size_t max_keys, size_t state_size)
 {
-    size_t slot = KS_HEADER + ((state_size + 7) & ~(size_t)7);
-    size_t n = ks_slot_count(max_keys);
-    if (slot != 0 && n > SIZE_MAX / slot) return 0;
-    return n * slot;
+    size_t stride = ks_stride(state_size);
+    if (stride != 0 && max_keys > (SIZE_MAX - ks_seen_bytes(max_keys)) / stride) return 0;
+    return max_keys * stride + ks_seen_bytes(max_keys);
 }
 
 ks_store *ks_create(size_t max_keys, size_t state_size)
 {
-    size_t bytes = ks_bytes_for(max_keys, state_size);
-    if (bytes == 0) return NULL;
+    if (ks_bytes_for(max_keys, state_size) == 0) return NULL;
     ks_store *ks = calloc(1, sizeof *ks);
     if (!ks) return NULL;
-    /* zeroed, faulted in now rather than on a key's first request inside a
-     * timed decision, and on huge pages when large (hugemem.h) */
-    ks->slots = hmem_alloc(bytes);
-    if (!ks->slots) { free(ks); return NULL; }
-    ks->slot_size = KS_HEADER + ((state_size + 7) & ~(size_t)7);
-    ks->state_size = state_size;
-    ks->mask = ks_slot_count(max_keys) - 1;
+    ks->stride = ks_stride(state_size);
     ks->max_keys = max_keys;
+    /* zeroed, faulted in now rather than on a key's first request inside a
+     * timed decision, and on huge pages when large (hugemem.h): a state
+     * is zero until its key's first use, so handing it out needs no clearing */
+    ks->states = hmem_alloc(max_keys * ks->stride);
+    ks->seen = hmem_alloc(ks_seen_bytes(max_keys));
+    if (!ks->states || !ks->seen) { ks_destroy(ks); return NULL; }
     return ks;
 }
 
 void ks_destroy(ks_store *ks)
 {
     if (!ks) return;
-    hmem_free(ks->slots, ks_bytes(ks));
+    hmem_free(ks->states, ks->max_keys * ks->stride);
+    hmem_free(ks->seen, ks_seen_bytes(ks->max_keys));
     free(ks);
 }
 
-static unsigned char *ks_slot(const ks_store *ks, uint64_t i)
+void ks_prefetch(const ks_store *ks, uint32_t id)
 {
-    return ks->slots + (size_t)(i & ks->mask) * ks->slot_size;
-}
-
-static uint32_t ks_tag(const unsigned char *slot)
-{
-    uint32_t tag;
-    memcpy(&tag, slot, sizeof tag);
-    return tag;
-}
-
-/* Below this many slots (1.5 MiB of 24-byte slots) the table stays in the
- * caches and a prefetch is pure overhead (a one-key run was 7% slower with
- * it); above, the batch's lookups overlap their cache misses. */
-#define KS_PREFETCH_SLOTS (1u << 16)
-
-void ks_prefetch(const ks_store *ks, uint64_t hash)
-{
-    __builtin_prefetch(ks_slot(ks, hash), 1, 0);
+    if (id >= ks->max_keys) return;
+    /* the state's first 64 bytes, which straddle two lines when the state
+     * does not start one (a window log's header and its first entries) */
+    const unsigned char *state = ks->states + (size_t)id * ks->stride;
+    __builtin_prefetch(state, 1);
+    if (ks->stride > 8) __builtin_prefetch(state + (ks->stride < 64 ? ks->stride : 64) - 1, 1);
+    __builtin_prefetch(&ks->seen[id / 64], 1);
 }
 
 int ks_worth_prefetching(const ks_store *ks)
 {
-    return ks->mask + 1 >= KS_PREFETCH_SLOTS;
+    return ks->max_keys * ks->stride >= ((size_t)1 << 20);
 }
 
-void *ks_get(ks_store *ks, uint32_t id, uint64_t hash, int *is_new)
+void *ks_get(ks_store *ks, uint32_t id, int *is_new)
 {
-    uint32_t want = id + 1;
-    for (uint64_t i = hash;; i++) {
-        unsigned char *slot = ks_slot(ks, i);
-        uint32_t tag = ks_tag(slot);
-        if (tag == want) { *is_new = 0; return slot + KS_HEADER; }
-        if (tag == 0) {
-            if (ks->count >= ks->max_keys) return NULL;
-            memcpy(slot, &want, sizeof want);
-            memset(slot + KS_HEADER, 0, ks->state_size);
-            ks->count++;
-            *is_new = 1;
-            return slot + KS_HEADER;
-        }
-    }
+    if (id >= ks->max_keys) return NULL;
+    uint64_t bit = (uint64_t)1 << (id % 64), *word = &ks->seen[id / 64];
+    *is_new = !(*word & bit);
+    if (*is_new) { *word |= bit; ks->count++; }
+    return ks->states + (size_t)id * ks->stride;
 }
 
-const void *ks_peek(const ks_store *ks, uint32_t id, uint64_t hash)
+const void *ks_peek(const ks_store *ks, uint32_t id)
 {
-    uint32_t want = id + 1;
-    for (uint64_t i = hash;; i++) {
-        const unsigned char *slot = ks_slot(ks, i);
-        uint32_t tag = ks_tag(slot);
-        if (tag == want) return slot + KS_HEADER;
-        if (tag == 0) return NULL;
-    }
+    if (id >= ks->max_keys || !(ks->seen[id / 64] & ((uint64_t)1 << (id % 64)))) return NULL;
+    return ks->states + (size_t)id * ks->stride;
 }
 
 size_t ks_count(const ks_store *ks) { return ks->count; }
 
-size_t ks_bytes(const ks_store *ks) { return (ks->mask + 1) * ks->slot_size; }
+size_t ks_bytes(const ks_store *ks) { return ks->max_keys * ks->stride + ks_seen_bytes(ks->max_keys); }
 
 uint64_t ks_hash(const void *data, size_t n)
 {

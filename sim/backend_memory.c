@@ -16,7 +16,6 @@ struct bmem {
     double ns_per_cycle;         /* clk_cycles' rate, measured once */
     const scn_scenario *s;
     const scn_limiter *l;
-    const uint64_t *hashes;
     ks_store *store;
     /* a chain: a store per tier, and each tier's state copied for a decision */
     size_t n_tiers;
@@ -46,7 +45,6 @@ static int bmem_begin(void *ctx, const scn_scenario *s, const scn_limiter *l, ch
     bmem *m = ctx;
     m->s = s;
     m->l = l;
-    m->hashes = kspace_hashes(s->keys);
     m->n = 0;
     memset(m->refused, 0, sizeof m->refused);
     if (l->entry->kind == LIM_KIND_FLEET) return (m->fleet = flt_create(s, l, NULL, err, errlen)) ? 0 : -1;
@@ -83,7 +81,7 @@ static int bmem_chain_decide(bmem *m, const gen_request *q, lim_decision *out)
     for (size_t i = 0; i < c->n_tiers; i++) {
         const scn_limiter *t = &c->tiers[i];
         uint32_t key = t->global ? 0 : q->key;
-        const void *kept = ks_peek(m->tier_store[i], key, t->global ? 0 : m->hashes[key]);
+        const void *kept = ks_peek(m->tier_store[i], key);
         fresh[i] = !kept;
         if (kept) memcpy(m->scratch[i], kept, t->cfg.state_size);
         else memset(m->scratch[i], 0, t->cfg.state_size);
@@ -94,7 +92,7 @@ static int bmem_chain_decide(bmem *m, const gen_request *q, lim_decision *out)
         const scn_limiter *t = &c->tiers[i];
         uint32_t key = t->global ? 0 : q->key;
         int is_new;
-        void *state = ks_get(m->tier_store[i], key, t->global ? 0 : m->hashes[key], &is_new);
+        void *state = ks_get(m->tier_store[i], key, &is_new);
         if (!state) return -1;
         memcpy(state, m->scratch[i], t->cfg.state_size);
     }
@@ -108,31 +106,26 @@ static int bmem_decide(void *ctx, const gen_request *reqs, size_t n, lim_decisio
     const lim_ops *ops = m->l->ops;
     const lim_config *cfg = &m->l->cfg;
     int global = m->l->global;
-    /* a large store misses the caches on every lookup: ask for the whole batch's slots first */
-    if (m->store && !global && ks_worth_prefetching(m->store)) {
-        /* two stages: the keys' hashes (as many keys, read at random),
-         * then the slots they point at, so the misses of each stage overlap */
-        for (size_t i = 0; i < n; i++) __builtin_prefetch(&m->hashes[reqs[i].key]);
-        for (size_t i = 0; i < n; i++) ks_prefetch(m->store, m->hashes[reqs[i].key]);
-    }
+    /* a large store misses the caches on every lookup: ask for the whole batch's states first */
+    if (m->store && !global && ks_worth_prefetching(m->store))
+        for (size_t i = 0; i < n; i++) ks_prefetch(m->store, reqs[i].key);
     for (size_t i = 0; i < n; i++) {
         uint32_t key = global ? 0 : reqs[i].key;
-        uint64_t hash = global ? 0 : m->hashes[key];
         int timed = (m->n++ & m->sample_mask) == 0;
         uint64_t t0 = timed ? clk_cycles() : 0;
         if (m->fleet) {
             flt_decide(m->fleet, &reqs[i], &out[i]);
         } else if (m->n_tiers) {
             if (bmem_chain_decide(m, &reqs[i], &out[i]) != 0) {
-                snprintf(err, errlen, "%s: key store full", m->l->name);
+                snprintf(err, errlen, "%s: a key outside the key store", m->l->name);
                 return -1;
             }
         } else {
             int is_new;
-            void *state = ks_get(m->store, key, hash, &is_new);
+            void *state = ks_get(m->store, key, &is_new);
             if (!state) {
                 /* cannot happen while the store is sized from the keyspace; say so if it does */
-                snprintf(err, errlen, "%s: key store full", m->l->name);
+                snprintf(err, errlen, "%s: key %u outside the key store", m->l->name, key);
                 return -1;
             }
             ops->decide(cfg, state, is_new, reqs[i].t_us, reqs[i].cost, &out[i]);
@@ -149,10 +142,9 @@ static int64_t bmem_level(void *ctx, uint32_t key, int64_t now_us)
     if (m->n_tiers) {   /* the first tier's */
         const scn_limiter *t = &m->l->tiers[0];
         uint32_t k = t->global ? 0 : key;
-        return t->ops->level(&t->cfg, ks_peek(m->tier_store[0], k, t->global ? 0 : m->hashes[k]), now_us);
+        return t->ops->level(&t->cfg, ks_peek(m->tier_store[0], k), now_us);
     }
-    uint64_t hash = m->l->global ? 0 : m->hashes[key];
-    return m->l->ops->level(&m->l->cfg, ks_peek(m->store, key, hash), now_us);
+    return m->l->ops->level(&m->l->cfg, ks_peek(m->store, m->l->global ? 0 : key), now_us);
 }
 
 static void bmem_end(void *ctx, run_backend_report *sum, char *note, size_t notelen)

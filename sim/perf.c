@@ -118,13 +118,12 @@ static double perf_decide_ns(const scn_scenario *s, const gen_request *reqs, siz
     const scn_limiter *l = &s->limiters[0];
     ks_store *store = ks_create(kspace_count(s->keys), l->cfg.state_size);
     if (!store) return -1;
-    const uint64_t *hashes = kspace_hashes(s->keys);
     lim_decision d;
     uint64_t admitted = 0;
     int64_t t0 = clk_mono_ns();
     for (size_t i = 0; i < n; i++) {
         int is_new;
-        void *state = ks_get(store, reqs[i].key, hashes[reqs[i].key], &is_new);
+        void *state = ks_get(store, reqs[i].key, &is_new);
         l->ops->decide(&l->cfg, state, is_new, reqs[i].t_us, reqs[i].cost, &d);
         admitted += (uint64_t)d.allowed;
     }
