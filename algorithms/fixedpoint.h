@@ -49,11 +49,11 @@ static inline int64_t fx_div(int64_t n, lim_divisor v)
 /* fx_floor_div by a configured divisor. */
 static inline int64_t fx_floor_div_by(int64_t a, lim_divisor v)
 {
-    return a >= 0 ? fx_div(a, v) : -((-a + v.d - 1) / v.d);
+    return a >= 0 ? fx_div(a, v) : -((-a - 1 + v.d) / v.d);
 }
 
 /* fx_ceil_div by a configured divisor: ceil(a / d) for a >= 0. */
-static inline int64_t fx_ceil_div_by(int64_t a, lim_divisor v) { return fx_div(a + v.d - 1, v); }
+static inline int64_t fx_ceil_div_by(int64_t a, lim_divisor v) { return fx_div(a + (v.d - 1), v); }
 
 /* The two parameters of every window algorithm, in this order. */
 #define FX_WINDOW_PARAMS(what)                                                            \
