@@ -12,6 +12,10 @@
 /* Nanoseconds on the monotonic clock (an arbitrary origin). */
 int64_t clk_mono_ns(void);
 
+/* This thread's CPU time in nanoseconds: what a pass costs, whatever else
+ * the machine runs. */
+int64_t clk_thread_ns(void);
+
 /* A counter far cheaper to read than clk_mono_ns, to time one short
  * decision of a sample: on x86-64 the time-stamp counter, read unordered
  * (the vDSO's monotonic clock reads it behind a fence, which drains the

@@ -22,6 +22,7 @@ typedef struct {
     uint64_t latency_samples;
     int64_t latency_p50_ns, latency_p99_ns, latency_p999_ns, latency_max_ns;
     double wall_s;                                  /* wall time of the pass */
+    double cpu_s;                                   /* its thread CPU time (the virtual passes; 0 where not measured) */
     size_t keys_seen, state_bytes;                  /* state_bytes: the store, or Redis MEMORY USAGE */
     uint64_t errors;                                /* backend errors survived (Redis) */
     int64_t over_admitted;                          /* cost above the limiter's promise (oracle.h); -1 n/a */

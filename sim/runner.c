@@ -308,18 +308,20 @@ int run_limiter(const scn_scenario *s, gen *g, const scn_limiter *l, const run_b
     uint32_t level_key = l->global ? 0 : s->level_key;
 
     gen_rewind(g);
-    int64_t started = clk_mono_ns();
+    int64_t started = clk_mono_ns(), cpu_started = clk_thread_ns();
     rc = cc->n ? run_events(&r, p, l, b, &x, level_key, opt, err, errlen)
                : run_open_loop(&r, p, l, b, &x, level_key, opt, err, errlen);
     if (rc == 0 && gen_stopped(g)) {
         snprintf(err, errlen, "%s: interrupted", l->name);
         rc = -1;
     }
-    int64_t ended = clk_mono_ns();
+    int64_t ended = clk_mono_ns(), cpu_ended = clk_thread_ns();
     run_backend_report said;
     b->end(b->ctx, &said, out->note, sizeof out->note);
-    if (rc == 0) pass_finish(p, (double)(ended - started) / 1e9, 1, &said);
-    else pass_abort(p);
+    if (rc == 0) {
+        pass_finish(p, (double)(ended - started) / 1e9, 1, &said);
+        out->summary.cpu_s = (double)(cpu_ended - cpu_started) / 1e9;
+    } else pass_abort(p);
     p = NULL;
 fail:
     pass_abort(p);   /* NULL once finished */
