@@ -109,9 +109,11 @@ static int bmem_decide(void *ctx, const gen_request *reqs, size_t n, lim_decisio
     /* a large store misses the caches on every lookup: ask for the whole batch's states first */
     if (m->store && !global && ks_worth_prefetching(m->store))
         for (size_t i = 0; i < n; i++) ks_prefetch(m->store, reqs[i].key);
+    uint64_t seq = m->n;   /* in a register across the batch */
+    m->n += n;
     for (size_t i = 0; i < n; i++) {
         uint32_t key = global ? 0 : reqs[i].key;
-        int timed = (m->n++ & m->sample_mask) == 0;
+        int timed = (seq++ & m->sample_mask) == 0;
         uint64_t t0 = timed ? clk_cycles() : 0;
         if (m->fleet) {
             flt_decide(m->fleet, &reqs[i], &out[i]);

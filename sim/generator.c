@@ -43,7 +43,7 @@ struct gen {
 };
 
 /* The exposure until the next arrival, from the arrival stream `arrivals`. */
-static double gen_draw_exposure(const gen *g, rng *arrivals)
+static inline __attribute__((always_inline)) double gen_draw_exposure(const gen *g, rng *arrivals)
 {
     return g->s->arrival == SCN_POISSON ? rng_exp_zig(arrivals, &g->zig) : 1.0;
 }
@@ -129,7 +129,7 @@ static void gen_draw_keys_ahead(gen *g)
     }
 }
 
-static uint32_t gen_key(gen *g)
+static inline __attribute__((always_inline)) uint32_t gen_key(gen *g)
 {
     uint32_t n = g->s->key_count;
     if (n == 1) return 0;
@@ -142,7 +142,7 @@ static uint32_t gen_key(gen *g)
     return (uint32_t)u < c->threshold ? gen_zipf_column_of(u, n) : c->alias;
 }
 
-static uint32_t gen_cost(gen *g)
+static inline __attribute__((always_inline)) uint32_t gen_cost(gen *g)
 {
     const scn_cost *c = &g->s->cost;
     switch (c->dist) {

@@ -444,7 +444,9 @@ void orc_check_prefetch_rings(const orc_check *c, uint32_t key)
 /* Above 1 MiB of entries (16384 keys) they leave this machine's L2 */
 int orc_check_worth_prefetching(const orc_check *c) { return c->n_keys * sizeof(orc_key) > (1u << 20); }
 
-void orc_check_add(orc_check *c, uint32_t key, int64_t t_us, uint32_t cost, const lim_decision *d)
+/* orc_check_add's body, inlined into the batch form's loop. */
+static inline __attribute__((always_inline)) void orc_add(orc_check *c, uint32_t key, int64_t t_us, uint32_t cost,
+                                                          const lim_decision *d)
 {
     orc_key *k = &c->keys[key];
     if (k->t0 == INT64_MIN) {
@@ -466,6 +468,19 @@ void orc_check_add(orc_check *c, uint32_t key, int64_t t_us, uint32_t cost, cons
     default:
         if (c->r.window_checked) orc_windows(c, k, key, t, cost, d->allowed, before);
     }
+}
+
+void orc_check_add(orc_check *c, uint32_t key, int64_t t_us, uint32_t cost, const lim_decision *d)
+{
+    orc_add(c, key, t_us, cost, d);
+}
+
+void orc_check_add_batch(orc_check *c, const gen_request *q, const lim_decision *d, size_t n, int global)
+{
+    if (global)
+        for (size_t i = 0; i < n; i++) orc_add(c, 0, q[i].t_us, q[i].cost, &d[i]);
+    else
+        for (size_t i = 0; i < n; i++) orc_add(c, q[i].key, q[i].t_us, q[i].cost, &d[i]);
 }
 
 void orc_check_count(orc_check *c, const lim_decision *d)

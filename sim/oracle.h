@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "generator.h"
 #include "scenario.h"
 
 /* ---- the streaming check: every promise, request by request ---------------
@@ -84,6 +85,10 @@ void orc_check_prefetch_rings(const orc_check *c, uint32_t key);
 
 /* Follows one decided request (in time order per key). */
 void orc_check_add(orc_check *c, uint32_t key, int64_t t_us, uint32_t cost, const lim_decision *d);
+
+/* orc_check_add of q[0..n-1] and their decisions, in order, each under
+ * its own key or, when global, all under key 0: one call a batch. */
+void orc_check_add_batch(orc_check *c, const gen_request *q, const lim_decision *d, size_t n, int global);
 
 /* Counts a request the limiter gave no decision for (d: the on-error
  * policy's) without judging the limiter by it. */

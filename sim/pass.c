@@ -152,13 +152,7 @@ void pass_arrivals_decided(pass *p, const gen_request *q, const lim_decision *d,
     if (p->down)
         for (size_t i = 0; i < n; i++)
             if (d[i].allowed) dsm_admit(p->down, q[i].t_us, d[i].delay_us);
-    for (size_t c = 0; c < p->n_checks; c++) {
-        orc_check *check = p->check[c];
-        if (p->judged[c]->global)
-            for (size_t i = 0; i < n; i++) orc_check_add(check, 0, q[i].t_us, q[i].cost, &d[i]);
-        else
-            for (size_t i = 0; i < n; i++) orc_check_add(check, q[i].key, q[i].t_us, q[i].cost, &d[i]);
-    }
+    for (size_t c = 0; c < p->n_checks; c++) orc_check_add_batch(p->check[c], q, d, n, p->judged[c]->global);
     if (p->log)
         for (size_t i = 0; i < n; i++)
             dlog_write(p->log, q[i].t_us, p->l->global ? "global" : kspace_name(p->s->keys, q[i].key), q[i].cost, &d[i]);
