@@ -422,7 +422,7 @@ void orc_check_prefetch(const orc_check *c, uint32_t key)
 {
     __builtin_prefetch(&c->keys[key], 1);
     /* the line where an emptied ring starts again: where a key that was
-     * idle, or seen once a window, keeps its entries (orc_ring_setup) */
+     * idle, or seen once a window, keeps its entries (orc_ring: home) */
     if (c->ring_memory) __builtin_prefetch(orc_rings_of(c, key) + c->cap_mine - 1, 1);
 }
 
