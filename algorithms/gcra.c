@@ -41,6 +41,14 @@ static fx_time gcra_base(const fx_time *tat, int64_t now_us)
     return (fx_time){ now_us, 0 };
 }
 
+/* Requests that fit from base now: none when the tat is ahead by more than
+ * the limit, as a client stamped behind the last request (clock skew) or a
+ * fleet's deltas can put it. */
+static int64_t gcra_admissible(const lim_config *cfg, int64_t limit, int64_t ahead)
+{
+    return ahead >= limit ? 0 : fx_div(limit - ahead, cfg->div[1]);
+}
+
 static void gcra_decide(const lim_config *cfg, void *state, int is_new,
                         int64_t now_us, int64_t cost, lim_decision *out)
 {
@@ -53,7 +61,7 @@ static void gcra_decide(const lim_config *cfg, void *state, int is_new,
     if (cost > cfg->v[1]) {   /* never: more than burst intervals ahead even from idle */
         out->allowed = 0;
         out->retry_after_us = LIM_RETRY_NEVER;
-        out->remaining = fx_div(limit - fx_ahead(base, now_us, rate), cfg->div[1]);
+        out->remaining = gcra_admissible(cfg, limit, fx_ahead(base, now_us, rate));
         return;
     }
     fx_time next = fx_add_intervals(base, cost, cfg->div[0], unit);
@@ -62,11 +70,11 @@ static void gcra_decide(const lim_config *cfg, void *state, int is_new,
         *tat = next;
         out->allowed = 1;
         out->retry_after_us = 0;
-        out->remaining = fx_div(limit - ahead, cfg->div[1]);
+        out->remaining = gcra_admissible(cfg, limit, ahead);
     } else {
         out->allowed = 0;
         out->retry_after_us = fx_ceil_div_by(ahead - limit, cfg->div[0]);
-        out->remaining = fx_div(limit - fx_ahead(base, now_us, rate), cfg->div[1]);
+        out->remaining = gcra_admissible(cfg, limit, fx_ahead(base, now_us, rate));
     }
 }
 
@@ -81,7 +89,7 @@ static int64_t gcra_level(const lim_config *cfg, const void *state, int64_t now_
 {
     if (!state) return cfg->v[1];
     fx_time base = gcra_base(state, now_us);
-    return (cfg->v[1] * cfg->v[2] - fx_ahead(base, now_us, cfg->v[0])) / cfg->v[2];
+    return gcra_admissible(cfg, cfg->v[1] * cfg->v[2], fx_ahead(base, now_us, cfg->v[0]));
 }
 
 /* what `ratelab perf` measures (limiter.h lim_perf_case) */

@@ -80,3 +80,16 @@ Test(gcra, decides_like_a_token_bucket_of_the_same_size)
     tsup_free(&g);
     tsup_free(&t);
 }
+
+Test(gcra, a_tat_far_ahead_leaves_none_admissible_not_a_negative_count)
+{
+    tsup_limiter l = tsup_make("gcra", "rate=1 burst=2");
+    cr_assert_eq(tsup_admit_n(&l, 10 * S, 1, 2), 2, "the burst at 10 s: the tat is 12 s");
+    /* a client whose clock is 5 s behind: the tat is 7 s ahead of it, the limit 2 s */
+    lim_decision d = tsup_at(&l, 5 * S, 1);
+    cr_assert_eq(d.allowed, 0);
+    cr_assert_eq(d.remaining, 0);
+    cr_assert_eq(d.retry_after_us, 6 * S, "until the tat is within 2 s, less one interval for the request");
+    cr_assert_eq(tsup_level(&l, 5 * S), 0);
+    tsup_free(&l);
+}
