@@ -58,25 +58,29 @@ static void tb_decide(const lim_config *cfg, void *state, int is_new,
         s->tokens = cfg->v[2];
         s->last_us = now_us;
     }
-    s->tokens = tb_refilled(cfg, s, now_us);
-    /* A request stamped earlier than the last one (client clock skew) gets no
-     * refill and does not move the clock back. */
-    if (now_us > s->last_us) s->last_us = now_us;
-
+    /* A refusal leaves the bucket as it was: the refill is linear up to the
+     * capacity, so a later request refills from the old (tokens, last) to
+     * what it would from the refused one's, and one stamped earlier (client
+     * clock skew) gets no tokens from the refused one's time. The Lua twin
+     * then writes nothing on a refusal. */
+    int64_t tokens = tb_refilled(cfg, s, now_us);
     out->delay_us = 0;
     int64_t need;   /* cost * unit > capacity: never (cost > capacity / unit, without the division) */
     if (__builtin_mul_overflow(cost, unit, &need) || need > capacity) {
         out->allowed = 0;
         out->retry_after_us = LIM_RETRY_NEVER;
-    } else if (s->tokens >= need) {
-        s->tokens -= need;
+    } else if (tokens >= need) {
+        tokens -= need;
+        s->tokens = tokens;
+        /* an earlier stamp than the last one gets no refill and does not move the clock back */
+        if (now_us > s->last_us) s->last_us = now_us;
         out->allowed = 1;
         out->retry_after_us = 0;
     } else {
         out->allowed = 0;
-        out->retry_after_us = fx_ceil_div_by(need - s->tokens, cfg->div[0]);
+        out->retry_after_us = fx_ceil_div_by(need - tokens, cfg->div[0]);
     }
-    out->remaining = fx_div(s->tokens, cfg->div[1]);
+    out->remaining = fx_div(tokens, cfg->div[1]);
 }
 
 static void tb_consume(const lim_config *cfg, void *state, int is_new, int64_t now_us, int64_t cost)

@@ -96,6 +96,23 @@ Test(token_bucket, an_earlier_timestamp_gets_no_refill)
     tsup_free(&l);
 }
 
+Test(token_bucket, a_refusal_leaves_the_bucket_as_it_was)
+{
+    tsup_limiter l = tsup_make("token_bucket", "rate=1 capacity=4 initial=0");
+    cr_assert_eq(tsup_at(&l, 0, 1).allowed, 0, "a new bucket with nothing in it");
+    lim_decision d = tsup_at(&l, 3500000, 4);
+    cr_assert_eq(d.allowed, 0, "3.5 tokens do not pay for 4");
+    cr_assert_eq(d.retry_after_us, 500000);
+    /* stamped a second before the refused one: 2.5 tokens, not the 3.5 a refusal that wrote would leave */
+    d = tsup_at(&l, 2500000, 3);
+    cr_assert_eq(d.allowed, 0);
+    cr_assert_eq(d.retry_after_us, 500000, "refilled from 0 at t=0, as if the refusal at 3.5 s never happened");
+    cr_assert_eq(d.remaining, 2);
+    cr_assert_eq(tsup_at(&l, 3500000, 3).allowed, 1, "and at 3.5 s the same 3.5 tokens as before");
+    cr_assert_eq(tsup_level(&l, 3500000), 0);
+    tsup_free(&l);
+}
+
 Test(naive_token_bucket, refills_in_whole_seconds)
 {
     tsup_limiter l = tsup_make("naive_token_bucket", "rate=10 capacity=20 initial=0");

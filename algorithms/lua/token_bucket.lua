@@ -2,7 +2,8 @@
 -- State: '<dd' = tokens (in units of 1/unit token), time of the last refill.
 local rate, capacity, unit = cfg(0), cfg(1), cfg(3)
 local tokens, last = load('<dd')
-if not tokens then tokens, last = cfg(2), now end
+local known = tokens ~= nil
+if not known then tokens, last = cfg(2), now end
 tokens = fill(tokens, capacity, rate, now - last)
 if cost == 0 then return { fdiv(tokens, unit) } end
 if now > last then last = now end
@@ -11,14 +12,18 @@ if cost < 0 then  -- a delta admitted elsewhere: charged whatever is left (lim_o
   return { 0 }
 end
 
-local allowed, retry = 0, 0
-if cost > fdiv(capacity, unit) then
+local allowed, retry, need = 0, 0, cost * unit
+if need > capacity then  -- cost > capacity / unit, without the division
   retry = RETRY_NEVER
-elseif tokens >= cost * unit then
-  tokens = tokens - cost * unit
+elseif tokens >= need then
+  tokens = tokens - need
   allowed = 1
 else
-  retry = cdiv(cost * unit - tokens, rate)
+  retry = cdiv(need - tokens, rate)
 end
-store('<dd', tokens, last)
+-- A refusal of a known bucket writes nothing: the refill is linear up to
+-- the capacity, so refilling later from the stored (tokens, last) gives
+-- what refilling from (tokens now, now) would. A new bucket is stored, as
+-- its time starts now.
+if allowed == 1 or not known then store('<dd', tokens, last) end
 return { allowed, fdiv(tokens, unit), retry, 0 }
