@@ -285,11 +285,13 @@ ParameterizedTest(int *cluster, redis, parity_with_memory_on_random_streams, .ti
             int64_t t_us = seed == 2 ? 1763800000000000LL : 0;
             for (size_t i = 0; i < n; i++) {
                 uint64_t kind = rng_below(&r, 100);
-                if (kind < 60) t_us += (int64_t)rng_below(&r, 400000);        /* busy */
-                else if (kind < 90) t_us += 0;                               /* same microsecond */
+                int64_t early = 0;   /* a client whose clock is behind: stamped before the last request */
+                if (kind < 55) t_us += (int64_t)rng_below(&r, 400000);        /* busy */
+                else if (kind < 85) t_us += 0;                               /* same microsecond */
+                else if (kind < 90) early = (int64_t)rng_below(&r, 300000);   /* skewed */
                 else if (kind < 99) t_us += (int64_t)rng_below(&r, 5000000);  /* a pause */
                 else t_us += (int64_t)rng_below(&r, 3000000000000LL);         /* a month idle */
-                reqs[i].t_us = t_us;
+                reqs[i].t_us = t_us > early ? t_us - early : 0;
                 reqs[i].key = (uint32_t)rng_below(&r, 3);
                 reqs[i].cost = rng_below(&r, 10) == 0 ? (uint32_t)(1 + rng_below(&r, 12)) : 1;
             }
