@@ -7,7 +7,7 @@ key = KEYS[1]
 -- v[i] of the C config (0-based, as in lim_config.v)
 local function cfg(i)
   local a = ARGV[4 + i]
-  if a then return tonumber(a) end
+  if a then return a + 0 end   -- tonumber, cheaper (prelude.lua)
   return 0
 end
 

@@ -20,7 +20,7 @@ local n = tonumber(ARGV[5])
 -- what a tier's body reads besides prelude.lua's: its config, set before each call
 local base, count
 local function cfg(i)
-  if i < count then return tonumber(ARGV[base + i]) end
+  if i < count then return ARGV[base + i] + 0 end   -- tonumber, cheaper (prelude.lua)
   return 0
 end
 
