@@ -67,6 +67,36 @@ Test(sliding_window_log, ring_wraps_over_many_windows)
     tsup_free(&l);
 }
 
+Test(sliding_window_log, times_are_exact_across_the_entries_42_bit_wrap)
+{
+    /* an entry keeps its time modulo 2^42 us: these straddle a multiple of it */
+    const int64_t T = (INT64_C(1) << 42) * 400 - 10;   /* about 2025's wall clock in us, less 10 */
+    tsup_limiter l = tsup_make("sliding_window_log", "limit=2 window_ms=1");
+    cr_assert_eq(tsup_at(&l, T, 1).allowed, 1);
+    cr_assert_eq(tsup_at(&l, T + 15, 1).allowed, 1, "15 us later, past the wrap");
+    lim_decision d = tsup_at(&l, T + 20, 1);
+    cr_assert_eq(d.allowed, 0);
+    cr_assert_eq(d.retry_after_us, 980, "the first entry leaves the window at T + 1000");
+    cr_assert_eq(tsup_level(&l, T + 999), 2);
+    cr_assert_eq(tsup_level(&l, T + 1000), 1);
+    cr_assert_eq(tsup_at(&l, T + 1000, 1).allowed, 1);
+    tsup_free(&l);
+}
+
+Test(sliding_window_log, a_log_whose_newest_entry_is_a_window_old_is_empty_whatever_the_gap)
+{
+    tsup_limiter l = tsup_make("sliding_window_log", "limit=2 window_ms=1000");
+    cr_assert_eq(tsup_admit_n(&l, 10 * S, 1, 3), 2);
+    /* 2^42 us (50.9 days) later, to the microsecond: the same low bits as the entries */
+    int64_t later = 10 * S + (INT64_C(1) << 42);
+    cr_assert_eq(tsup_level(&l, later), 0);
+    cr_assert_eq(tsup_admit_n(&l, later, 1, 3), 2);
+    /* and they leave a window later, like any */
+    cr_assert_eq(tsup_level(&l, later + S - 1), 2);
+    cr_assert_eq(tsup_level(&l, later + S), 0);
+    tsup_free(&l);
+}
+
 Test(sliding_window_counter, weights_the_previous_window)
 {
     tsup_limiter l = tsup_make("sliding_window_counter", "limit=10 window_ms=1000");
