@@ -51,7 +51,7 @@ static const bad_case bad_cases[] = {
     { "weighted_cost_mismatch", ": cost.weights: must hold one weight per value (2), got 1" },
     { "cost_zero", ": cost: must be > 0, got 0" },
     { "too_many_requests", ": phases: up to 3e+10 requests in all; a run is limited to 1e+10" },
-    { "state_budget", ": limiters[0]: sliding_window_log state for 1000000 keys of 16016 bytes needs" },
+    { "state_budget", ": limiters[0]: sliding_window_log state for 1000000 keys of 8024 bytes needs" },
     { "window_overflow", ": limiters[0].window_ms: limit x window must stay below 2^53" },
     { "trace_missing", ": phases[0].file: tests/fixtures/bad/traces/nope.csv: cannot read trace: No such file or directory" },
     { "trace_bad_time", "bad_time.csv:3: t_s: 'abc' is not a time in seconds" },
