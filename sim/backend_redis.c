@@ -1,6 +1,7 @@
 /* backend_redis.c -- see backend_redis.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "backend_redis.h"
+#include "redis_bounded.h"
 #include "fleet.h"
 
 #include <poll.h>
@@ -69,7 +70,7 @@ static int bred_load_on(bred_client *c, rconn *conn, char *err, size_t errlen)
     bred *r = c->owner;
     if (!r->source) return 0;
     redisContext *ctx = rconn_ctx(conn);
-    redisReply *rep = ctx ? redisCommand(ctx, "SCRIPT LOAD %s", r->source) : NULL;
+    redisReply *rep = ctx ? rbnd_command(ctx, "SCRIPT LOAD %s", r->source) : NULL;
     if (!rep || rep->type != REDIS_REPLY_STRING || rep->len != 40) {
         snprintf(err, errlen, "%s: SCRIPT LOAD failed: %s", r->l->name,
                  rep && rep->type == REDIS_REPLY_ERROR ? rep->str : ctx ? ctx->errstr : "not connected");
@@ -314,7 +315,7 @@ static int bred_memory_sample(void *ctx, rconn *c, const redisReply *keys)
     bred *r = ctx;
     for (size_t i = 0; i < keys->elements && r->mem_sampled < 100; i++) {
         redisContext *rc = rconn_ctx(c);
-        redisReply *rep = rc ? redisCommand(rc, "MEMORY USAGE %b SAMPLES 0", keys->element[i]->str,
+        redisReply *rep = rc ? rbnd_command(rc, "MEMORY USAGE %b SAMPLES 0", keys->element[i]->str,
                                             keys->element[i]->len) : NULL;
         if (rep && rep->type == REDIS_REPLY_INTEGER) { r->mem_bytes += rep->integer; r->mem_sampled++; }
         freeReplyObject(rep);
@@ -897,7 +898,7 @@ bred_sub *bred_subscribe(bred *r, const char *name, char *err, size_t errlen)
     char ch[300];
     bred_channel(r, name, ch, sizeof ch);
     redisContext *ctx = rconn_ctx(sub->conn);
-    redisReply *rep = ctx ? redisCommand(ctx, "SUBSCRIBE %s", ch) : NULL;
+    redisReply *rep = ctx ? rbnd_command(ctx, "SUBSCRIBE %s", ch) : NULL;
     int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 3;
     freeReplyObject(rep);
     if (!ok) {
@@ -914,7 +915,9 @@ int bred_sub_poll(bred_sub *sub, char *buf, size_t len)
     if (!ctx) return -1;
     for (;;) {
         void *got = NULL;
-        if (redisGetReplyFromReader(ctx, &got) != REDIS_OK) return -1;
+        long whole = rbnd_measure(ctx->reader->buf + ctx->reader->pos, ctx->reader->len - ctx->reader->pos,
+                                  RBND_MAX_REPLY);
+        if (whole < 0 || (whole > 0 && redisGetReplyFromReader(ctx, &got) != REDIS_OK)) return -1;
         redisReply *rep = got;
         if (rep) {
             int message = rep->type == REDIS_REPLY_ARRAY && rep->elements == 3 &&

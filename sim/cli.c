@@ -1,6 +1,7 @@
 /* cli.c -- see cli.h. */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "redis_url.h"
 
 #include <dirent.h>
 #include <getopt.h>
@@ -24,8 +25,10 @@ void cli_command_line(int argc, char **argv, char *buf, size_t len)
 {
     size_t used = (size_t)snprintf(buf, len, "ratelab");
     for (int i = 0; i < argc && used + 1 < len; i++) {
-        int plain = argv[i][0] && !argv[i][strcspn(argv[i], " \t\"'$*?<>|&;()\\")];
-        int w = snprintf(buf + used, len - used, plain ? " %s" : " '%s'", argv[i]);
+        char arg[2048];   /* a URL's password never reaches run.json, the report or the terminal */
+        rurl_redact(argv[i], arg, sizeof arg);
+        int plain = arg[0] && !arg[strcspn(arg, " \t\"'$*?<>|&;()\\")];
+        int w = snprintf(buf + used, len - used, plain ? " %s" : " '%s'", arg);
         if (w < 0) break;
         used += (size_t)w;
     }

@@ -1,6 +1,7 @@
 /* cluster_faults.c -- see cluster_faults.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "cluster_faults.h"
+#include "redis_bounded.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -172,7 +173,7 @@ static void cfault_watch_failover(cfault_job *j)
 static int cfault_myid(int port, char *id, size_t len)
 {
     redisContext *c = cfault_connect(port);
-    redisReply *r = c ? redisCommand(c, "CLUSTER MYID") : NULL;
+    redisReply *r = c ? rbnd_command(c, "CLUSTER MYID") : NULL;
     int ok = r && r->type == REDIS_REPLY_STRING;
     if (ok) snprintf(id, len, "%s", r->str);
     freeReplyObject(r);
@@ -187,7 +188,7 @@ static int cfault_masters(const rsrv_cluster *cl, int *ports, int max)
     for (int i = 0; i < cl->n && n < max; i++) {
         if (cl->node[i].pid <= 0) continue;
         redisContext *c = cfault_connect(cl->node[i].port);
-        redisReply *r = c ? redisCommand(c, "ROLE") : NULL;
+        redisReply *r = c ? rbnd_command(c, "ROLE") : NULL;
         if (r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 && r->element[0]->type == REDIS_REPLY_STRING &&
             strcmp(r->element[0]->str, "master") == 0)
             ports[n++] = cl->node[i].port;
@@ -201,11 +202,11 @@ static int cfault_masters(const rsrv_cluster *cl, int *ports, int max)
 static int cfault_move_slot(cfault_job *j, unsigned slot, redisContext *src, redisContext *dst, int dst_port,
                             const char *src_id, const char *dst_id, const int *masters, int n_masters)
 {
-    if (!cfault_ok(dst, redisCommand(dst, "CLUSTER SETSLOT %u IMPORTING %s", slot, src_id)) ||
-        !cfault_ok(src, redisCommand(src, "CLUSTER SETSLOT %u MIGRATING %s", slot, dst_id)))
+    if (!cfault_ok(dst, rbnd_command(dst, "CLUSTER SETSLOT %u IMPORTING %s", slot, src_id)) ||
+        !cfault_ok(src, rbnd_command(src, "CLUSTER SETSLOT %u MIGRATING %s", slot, dst_id)))
         return -1;
     for (;;) {
-        redisReply *keys = redisCommand(src, "CLUSTER GETKEYSINSLOT %u 100", slot);
+        redisReply *keys = rbnd_command(src, "CLUSTER GETKEYSINSLOT %u 100", slot);
         if (!keys || keys->type != REDIS_REPLY_ARRAY) { freeReplyObject(keys); return -1; }
         size_t n = keys->elements;
         if (n) {
@@ -217,7 +218,7 @@ static int cfault_move_slot(cfault_job *j, unsigned slot, redisContext *src, red
             int ok = argv && lens;
             for (size_t k = 0; ok && k < 7; k++) argv[k] = head[k], lens[k] = strlen(head[k]);
             for (size_t k = 0; ok && k < n; k++) argv[7 + k] = keys->element[k]->str, lens[7 + k] = keys->element[k]->len;
-            ok = ok && cfault_ok(src, redisCommandArgv(src, (int)(n + 7), argv, lens));
+            ok = ok && cfault_ok(src, rbnd_command_argv(src, (int)(n + 7), argv, lens));
             free(argv);
             free(lens);
             if (!ok) { freeReplyObject(keys); return -1; }
@@ -229,12 +230,12 @@ static int cfault_move_slot(cfault_job *j, unsigned slot, redisContext *src, red
     /* a moment in which the keys are on dst and the slot still src's:
      * requests for them meet ASK */
     clk_sleep_ns(2000000);
-    if (!cfault_ok(dst, redisCommand(dst, "CLUSTER SETSLOT %u NODE %s", slot, dst_id)) ||
-        !cfault_ok(src, redisCommand(src, "CLUSTER SETSLOT %u NODE %s", slot, dst_id)))
+    if (!cfault_ok(dst, rbnd_command(dst, "CLUSTER SETSLOT %u NODE %s", slot, dst_id)) ||
+        !cfault_ok(src, rbnd_command(src, "CLUSTER SETSLOT %u NODE %s", slot, dst_id)))
         return -1;
     for (int m = 0; m < n_masters; m++) {
         redisContext *c = cfault_connect(masters[m]);
-        if (c) cfault_ok(c, redisCommand(c, "CLUSTER SETSLOT %u NODE %s", slot, dst_id));
+        if (c) cfault_ok(c, rbnd_command(c, "CLUSTER SETSLOT %u NODE %s", slot, dst_id));
         if (c) redisFree(c);
     }
     return 0;

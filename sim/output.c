@@ -9,6 +9,7 @@
 #include "columns.h"
 #include "fsutil.h"
 #include "queue_output.h"
+#include "utf8.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -323,13 +324,21 @@ void out_print_table(FILE *f, const scn_scenario *s, const run_result *r, size_t
     }
 }
 
+/* A path or a command line into JSON: whatever bytes it has, valid UTF-8. */
+static void out_add_text(cJSON *obj, const char *name, const char *text)
+{
+    char valid[4096];
+    utf8_copy_valid(text, valid, sizeof valid);
+    cJSON_AddStringToObject(obj, name, valid);
+}
+
 /* The "scenario" block of run.json: which file, which bytes. */
 static void out_scenario_json(cJSON *root, const scn_scenario *s)
 {
     cJSON *scn = cJSON_AddObjectToObject(root, "scenario");
     char hash[24];
     cJSON_AddStringToObject(scn, "name", s->name);
-    cJSON_AddStringToObject(scn, "file", s->path);
+    out_add_text(scn, "file", s->path);
     snprintf(hash, sizeof hash, "%016llx", (unsigned long long)s->file_hash);
     cJSON_AddStringToObject(scn, "fnv1a64", hash);
     cJSON_AddStringToObject(scn, "description", s->description);
@@ -338,7 +347,7 @@ static void out_scenario_json(cJSON *root, const scn_scenario *s)
     cJSON *traces = cJSON_AddArrayToObject(scn, "traces");
     for (size_t i = 0; i < s->n_traces; i++) {
         cJSON *t = cJSON_CreateObject();
-        cJSON_AddStringToObject(t, "file", s->trace_paths[i]);
+        out_add_text(t, "file", s->trace_paths[i]);
         snprintf(hash, sizeof hash, "%016llx", (unsigned long long)s->traces[i].file_hash);
         cJSON_AddStringToObject(t, "fnv1a64", hash);
         cJSON_AddNumberToObject(t, "rows", (double)s->traces[i].n);
@@ -371,7 +380,7 @@ void out_cpu_model(char *buf, size_t len)
 /* command, version, host, started_at, CPU and load: how the results were made */
 static void out_provenance_json(cJSON *root, const char *command)
 {
-    cJSON_AddStringToObject(root, "command", command);
+    out_add_text(root, "command", command);
     cJSON_AddStringToObject(root, "version", cli_version());
     char host[256] = "unknown";
     gethostname(host, sizeof host - 1);

@@ -1,6 +1,7 @@
 /* perf.c -- see perf.h. */
 #define _GNU_SOURCE
 #include "perf.h"
+#include "redis_bounded.h"
 #include "cli.h"
 #include "clock.h"
 
@@ -360,7 +361,7 @@ static double perf_ceiling(int port, const char *sha, const char *args, int dept
 static void perf_script_load(redisContext *c, const char *source, char *sha)
 {
     sha[0] = '\0';
-    redisReply *rep = c && !c->err ? redisCommand(c, "SCRIPT LOAD %s", source) : NULL;
+    redisReply *rep = c && !c->err ? rbnd_command(c, "SCRIPT LOAD %s", source) : NULL;
     if (rep && rep->type == REDIS_REPLY_STRING) snprintf(sha, 41, "%s", rep->str);
     freeReplyObject(rep);
 }
@@ -413,7 +414,7 @@ static void perf_cmdstat(const char *info, const char *cmd, double *calls, doubl
 static int perf_server_use_of(int port, perf_server_use *u)
 {
     redisContext *c = redisConnect("127.0.0.1", port);
-    redisReply *r = c && !c->err ? redisCommand(c, "INFO all") : NULL;
+    redisReply *r = c && !c->err ? rbnd_command(c, "INFO all") : NULL;
     int ok = r && r->type == REDIS_REPLY_STRING;
     *u = (perf_server_use){ 0 };
     if (ok) {

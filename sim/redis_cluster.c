@@ -1,6 +1,7 @@
 /* redis_cluster.c -- see redis_cluster.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "redis_cluster.h"
+#include "redis_bounded.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,7 +138,8 @@ static int rclu_node_connect(rclu *c, rclu_node *n)
 static int rclu_read_map(rclu *c, rclu_node *from, int16_t *map, int *is_master)
 {
     redisContext *ctx = from->conn ? rconn_ctx(from->conn) : NULL;
-    redisReply *rep = ctx ? redisCommand(ctx, "CLUSTER SLOTS") : NULL;
+    redisReply *rep = ctx ? rbnd_command(ctx, "CLUSTER SLOTS") : NULL;
+    if (!rep && ctx) snprintf(c->error, sizeof c->error, "%s", ctx->errstr);
     int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements > 0;
     for (int i = 0; i < RCLU_SLOTS; i++) map[i] = -1;
     for (size_t r = 0; ok && r < rep->elements; r++) {
@@ -200,7 +202,7 @@ int rclu_locate_slot(const rurl *seeds, size_t n, int timeout_ms, unsigned slot,
         char why[256];
         rconn *c = rconn_open(&seeds[i], timeout_ms, why, sizeof why);
         redisContext *ctx = c ? rconn_ctx(c) : NULL;
-        redisReply *rep = ctx ? redisCommand(ctx, "CLUSTER SLOTS") : NULL;
+        redisReply *rep = ctx ? rbnd_command(ctx, "CLUSTER SLOTS") : NULL;
         int found = 0;
         for (size_t r = 0; rep && rep->type == REDIS_REPLY_ARRAY && r < rep->elements && !found; r++) {
             const redisReply *range = rep->element[r];
@@ -267,8 +269,10 @@ rclu *rclu_open(const rurl *seed, int cluster, int timeout_ms, int64_t retry_wai
         rclu_close(c);
         return NULL;
     }
+    c->error[0] = '\0';
     if (rclu_refresh(c) != 0) {
-        snprintf(err, errlen, "cannot read the slot map of the Redis Cluster at %s (CLUSTER SLOTS)", where);
+        snprintf(err, errlen, "cannot read the slot map of the Redis Cluster at %s (CLUSTER SLOTS)%s%s", where,
+                 c->error[0] ? ": " : "", c->error);
         rclu_close(c);
         return NULL;
     }

@@ -1,6 +1,10 @@
 /* redis_conn.c -- see redis_conn.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "redis_conn.h"
+#include "redis_bounded.h"
+
+#include "clock.h"
+#include "interrupt.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,7 +13,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define RCONN_MAX_REPLY (16 << 20)
 
 struct rconn {
     rurl url;
@@ -158,11 +161,14 @@ static int rconn_connect(rconn *c, char *err, size_t errlen)
     memset(&c->scratch, 0, sizeof c->scratch);
     c->fed = 0;
     if (c->url.password[0]) {
-        redisReply *r = c->url.user[0] ? redisCommand(c->ctx, "AUTH %s %s", c->url.user, c->url.password)
-                                       : redisCommand(c->ctx, "AUTH %s", c->url.password);
-        if (rconn_command_ok(c, r, "AUTH", err, errlen) != 0) goto fail;
+        redisReply *r = c->url.user[0] ? rbnd_command(c->ctx, "AUTH %s %s", c->url.user, c->url.password)
+                                       : rbnd_command(c->ctx, "AUTH %s", c->url.password);
+        char what[80];   /* a refused password: say which setting gave it, never what it is */
+        snprintf(what, sizeof what, "AUTH with the %s of %s", c->url.user[0] ? "user and password" : "password",
+                 c->url.source ? c->url.source : "the URL");
+        if (rconn_command_ok(c, r, what, err, errlen) != 0) goto fail;
     }
-    if (c->url.db > 0 && rconn_command_ok(c, redisCommand(c->ctx, "SELECT %d", c->url.db), "SELECT", err, errlen) != 0)
+    if (c->url.db > 0 && rconn_command_ok(c, rbnd_command(c->ctx, "SELECT %d", c->url.db), "SELECT", err, errlen) != 0)
         goto fail;
     if (rconn_ping(c, where, err, errlen) != 0) goto fail;
     return 0;
@@ -229,7 +235,7 @@ long rconn_scan(rconn *c, const char *pattern, int (*fn)(void *ctx, rconn *c, co
     long seen = 0;
     do {
         redisContext *ctx_r = rconn_ctx(c);
-        redisReply *rep = ctx_r ? redisCommand(ctx_r, "SCAN %s MATCH %s COUNT 1000", cursor, pattern) : NULL;
+        redisReply *rep = ctx_r ? rbnd_command(ctx_r, "SCAN %s MATCH %s COUNT 1000", cursor, pattern) : NULL;
         if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
             freeReplyObject(rep);
             return -1;
@@ -259,7 +265,7 @@ int rconn_unlink_page(void *ctx, rconn *c, const redisReply *keys)
     int ok = 1;
     for (size_t i = 0; i < keys->elements; i++) {
         redisReply *rep = NULL;
-        if (redisGetReply(r, (void **)&rep) != REDIS_OK) return -1;
+        if (rbnd_get_reply(r, &rep) != REDIS_OK) return -1;
         ok &= rep && rep->type == REDIS_REPLY_INTEGER;
         freeReplyObject(rep);
     }
@@ -422,11 +428,11 @@ static int rconn_recv_capped(rconn *c, rconn_reply *out)
             c->fed = 0;
             return 0;
         }
-        if (c->fed > RCONN_MAX_REPLY) {
+        if (c->fed > RBND_MAX_REPLY) {
             /* hiredis keeps a reply whole until its last byte: a peer that
              * streams one without end would take all memory */
             snprintf(c->error, sizeof c->error, "a reply of more than %d MiB: not one ratelab asked for",
-                     RCONN_MAX_REPLY >> 20);
+                     (int)(RBND_MAX_REPLY >> 20));
             redisFree(c->ctx);
             c->ctx = NULL;
             return -1;

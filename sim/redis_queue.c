@@ -1,6 +1,7 @@
 /* redis_queue.c -- see redis_queue.h. */
 #define _GNU_SOURCE
 #include "redis_queue.h"
+#include "redis_bounded.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -67,7 +68,7 @@ static int rq_load_scripts(rq *q)
 {
     redisContext *c = rconn_ctx(q->conn);
     for (int i = 0; i < RQ_N_SCRIPTS; i++) {
-        redisReply *r = c ? redisCommand(c, "SCRIPT LOAD %s", q->source[i]) : NULL;
+        redisReply *r = c ? rbnd_command(c, "SCRIPT LOAD %s", q->source[i]) : NULL;
         int ok = r && r->type == REDIS_REPLY_STRING && r->len == 40;
         if (ok) memcpy(q->sha[i], r->str, 41);
         if (r) freeReplyObject(r);
@@ -162,7 +163,7 @@ static redisReply *rq_call(rq *q, int which, int nkeys, const char *const *keys,
     for (int i = 0; i < argc; i++) lens[i] = strlen(argv[i]);
     for (int attempt = 0; attempt < 2; attempt++) {
         redisContext *c = rconn_ctx(q->conn);
-        redisReply *r = c ? redisCommandArgv(c, argc, argv, lens) : NULL;
+        redisReply *r = c ? rbnd_command_argv(c, argc, argv, lens) : NULL;
         if (r && r->type == REDIS_REPLY_ERROR && q->s.cluster &&
             (strncmp(r->str, "MOVED", 5) == 0 || strncmp(r->str, "ASK", 3) == 0 ||
              strncmp(r->str, "CLUSTERDOWN", 11) == 0 || strncmp(r->str, "TRYAGAIN", 8) == 0 ||
@@ -178,7 +179,7 @@ static redisReply *rq_call(rq *q, int which, int nkeys, const char *const *keys,
         }
         if (q->s.wait_replicas > 0 && which != RQ_LEVELS && r->type != REDIS_REPLY_ERROR) {
             /* the write is acknowledged to the caller only once replicas have it */
-            redisReply *w = redisCommand(c, "WAIT %d %d", q->s.wait_replicas, q->s.timeout_ms);
+            redisReply *w = rbnd_command(c, "WAIT %d %d", q->s.wait_replicas, q->s.timeout_ms);
             if (!w) {
                 freeReplyObject(r);
                 q->errors++;
@@ -232,7 +233,7 @@ long rq_processing_len(rq *q, uint32_t index, uint32_t incarnation)
     char key[RQ_KEY_MAX + 32];
     snprintf(key, sizeof key, "%sprocessing:c%u.%u", q->s.prefix, index, incarnation);
     redisContext *c = rconn_ctx(q->conn);
-    redisReply *r = c ? redisCommand(c, "LLEN %s", key) : NULL;
+    redisReply *r = c ? rbnd_command(c, "LLEN %s", key) : NULL;
     long n = r && r->type == REDIS_REPLY_INTEGER ? (long)r->integer : -1;
     if (r) freeReplyObject(r);
     return n;
@@ -241,7 +242,7 @@ long rq_processing_len(rq *q, uint32_t index, uint32_t incarnation)
 int rq_push_raw(rq *q, const char *raw)
 {
     redisContext *c = rconn_ctx(q->conn);
-    redisReply *r = c ? redisCommand(c, "LPUSH %s %s", q->key_ready, raw) : NULL;
+    redisReply *r = c ? rbnd_command(c, "LPUSH %s %s", q->key_ready, raw) : NULL;
     int rc = r && r->type == REDIS_REPLY_INTEGER ? 0 : -1;
     if (r) freeReplyObject(r);
     return rc;
@@ -295,7 +296,7 @@ int rq_delete(rq *q) { return rq_scan(q, 1) < 0 ? -1 : 0; }
 
 static int rq_config_get(redisContext *c, const char *name, char *out, size_t len)
 {
-    redisReply *r = redisCommand(c, "CONFIG GET %s", name);
+    redisReply *r = rbnd_command(c, "CONFIG GET %s", name);
     int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[1]->type == REDIS_REPLY_STRING;
     if (ok) snprintf(out, len, "%s", r->element[1]->str);
     if (r) freeReplyObject(r);
@@ -319,10 +320,10 @@ int rq_durability_set(rq *q, int durability, char *err, size_t errlen)
     if (!c) { snprintf(err, errlen, "not connected"); return -1; }
     const char *aof = durability == QUEUE_DURABLE_NONE ? "no" : "yes";
     const char *fsync = durability == QUEUE_DURABLE_ALWAYS ? "always" : "everysec";
-    redisReply *r = redisCommand(c, "CONFIG SET appendfsync %s", fsync);
+    redisReply *r = rbnd_command(c, "CONFIG SET appendfsync %s", fsync);
     int ok = r && r->type == REDIS_REPLY_STATUS;
     if (r) freeReplyObject(r);
-    r = ok ? redisCommand(c, "CONFIG SET appendonly %s", aof) : NULL;
+    r = ok ? rbnd_command(c, "CONFIG SET appendonly %s", aof) : NULL;
     ok = r && r->type == REDIS_REPLY_STATUS;
     if (!ok) {
         snprintf(err, errlen, "CONFIG SET appendonly %s / appendfsync %s refused: %s", aof, fsync,
@@ -333,7 +334,7 @@ int rq_durability_set(rq *q, int durability, char *err, size_t errlen)
     freeReplyObject(r);
     /* enabling the AOF starts a rewrite; the queue starts once it is done */
     for (int i = 0; i < 3000; i++) {
-        r = redisCommand(c, "INFO persistence");
+        r = rbnd_command(c, "INFO persistence");
         int busy = !r || r->type != REDIS_REPLY_STRING || strstr(r->str, "aof_rewrite_in_progress:1") ||
                    strstr(r->str, "aof_rewrite_scheduled:1");
         if (r) freeReplyObject(r);
@@ -562,7 +563,7 @@ enum { RQ_SEEN_SUCCEEDED = 1, RQ_SEEN_DEAD = 2, RQ_SEEN_QUEUED = 4 };
 static redisReply *rq_cmd_reply(rq *q, const char *fmt, const char *key)
 {
     redisContext *c = rconn_ctx(q->conn);
-    redisReply *r = c ? redisCommand(c, fmt, key) : NULL;
+    redisReply *r = c ? rbnd_command(c, fmt, key) : NULL;
     if (r && r->type == REDIS_REPLY_ERROR) {
         freeReplyObject(r);
         return NULL;
@@ -665,7 +666,7 @@ int rq_effects_check(rq *q, const rq_expected *exp, size_t n, rq_effects *out, c
         if (balance != logged) {
             out->compensated++;
             redisContext *c = rconn_ctx(q->conn);
-            redisReply *r = c ? redisCommand(c, "HSET %s %s %llu", q->key_balances, key, (unsigned long long)logged)
+            redisReply *r = c ? rbnd_command(c, "HSET %s %s %llu", q->key_balances, key, (unsigned long long)logged)
                               : NULL;
             if (r) freeReplyObject(r);
         }

@@ -1,6 +1,7 @@
 /* redis_server.c -- see redis_server.h. */
 #define _GNU_SOURCE
 #include "redis_server.h"
+#include "redis_bounded.h"
 
 #include "clock.h"
 #include "fsutil.h"
@@ -127,7 +128,7 @@ static int rsrv_wait_ready(rsrv *s)
         if (c && !c->err) {
             /* PONG, or NOAUTH with requirepass: it listens and has loaded
              * its data (while an AOF loads, PING gets LOADING: not yet) */
-            redisReply *r = redisCommand(c, "PING");
+            redisReply *r = rbnd_command(c, "PING");
             int ok = r && (r->type != REDIS_REPLY_ERROR || strncmp(r->str, "NOAUTH", 6) == 0);
             freeReplyObject(r);
             redisFree(c);
@@ -288,10 +289,10 @@ static int rsrv_cluster_node_ready(const rsrv *s)
     struct timeval tv = { 1, 0 };
     redisContext *ctx = redisConnectWithTimeout("127.0.0.1", s->port, tv);
     if (!ctx || ctx->err) { if (ctx) redisFree(ctx); return 0; }
-    redisReply *info = redisCommand(ctx, "CLUSTER INFO");
+    redisReply *info = rbnd_command(ctx, "CLUSTER INFO");
     int ok = info && info->type == REDIS_REPLY_STRING && strstr(info->str, "cluster_state:ok");
     freeReplyObject(info);
-    redisReply *repl = ok ? redisCommand(ctx, "INFO replication") : NULL;
+    redisReply *repl = ok ? rbnd_command(ctx, "INFO replication") : NULL;
     ok = ok && repl && repl->type == REDIS_REPLY_STRING &&
          (strstr(repl->str, "role:master") || strstr(repl->str, "master_link_status:up"));
     freeReplyObject(repl);

@@ -210,6 +210,7 @@ static int rurl_tcp(const char *p, const char *source, rurl *u, char *err, size_
 int rurl_parse(const char *url, const char *source, rurl *u, char *err, size_t errlen)
 {
     memset(u, 0, sizeof *u);
+    u->source = source;   /* a literal at every call: it outlives the URL */
     if (strncmp(url, "unix://", 7) == 0) return rurl_unix(url, source, u, err, errlen);
     if (strncmp(url, "redis+cluster://", 16) == 0) {
         u->is_cluster = 1;
@@ -234,4 +235,39 @@ void rurl_describe(const rurl *u, char *buf, size_t len)
     if (u->is_unix) snprintf(buf, len, "%s", u->host);
     else if (strchr(u->host, ':')) snprintf(buf, len, "[%s]:%d", u->host, u->port);
     else snprintf(buf, len, "%s:%d", u->host, u->port);
+}
+
+/* Appends n bytes of src to buf, as far as they fit. */
+static void rurl_append(char *buf, size_t len, size_t *used, const char *src, size_t n)
+{
+    for (size_t i = 0; i < n && *used + 1 < len; i++) buf[(*used)++] = src[i];
+}
+
+void rurl_redact(const char *text, char *buf, size_t len)
+{
+    if (len == 0) return;
+    size_t used = 0;
+    const char *p = text;
+    while (*p) {
+        const char *sep = strstr(p, "://");
+        if (!sep) {
+            rurl_append(buf, len, &used, p, strlen(p));
+            break;
+        }
+        const char *cred = sep + 3, *at = NULL;
+        if (*cred != '/')   /* unix:///path has no credentials */
+            for (const char *c = cred; *c && !strchr(" \t\n'\"", *c); c++)
+                if (*c == '@') at = c;
+        if (!at) {
+            rurl_append(buf, len, &used, p, (size_t)(cred - p));
+            p = cred;
+            continue;
+        }
+        const char *colon = memchr(cred, ':', (size_t)(at - cred));
+        const char *keep = colon ? colon + 1 : cred;   /* through the user name and its ':' */
+        rurl_append(buf, len, &used, p, (size_t)(keep - p));
+        rurl_append(buf, len, &used, "***", 3);
+        p = at;
+    }
+    buf[used] = '\0';
 }

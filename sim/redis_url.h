@@ -22,6 +22,7 @@ typedef struct {
     int db;                  /* SELECT db when > 0 */
     int is_cluster;          /* redis+cluster://: a node of a Redis Cluster */
     int timeout_ms;          /* ?timeout=: connect and command timeout; 0 when not given */
+    const char *source;      /* where the URL came from ("REDIS_URL", "--redis-url"), for messages; NULL: unknown */
 } rurl;
 
 /* Parses `url` into *out. `source` names where the URL came from
@@ -32,5 +33,13 @@ int rurl_parse(const char *url, const char *source, rurl *out, char *err, size_t
 /* "host:port" ("[::1]:6379" for IPv6) or the socket path, for messages
  * (no credentials). */
 void rurl_describe(const rurl *u, char *buf, size_t len);
+
+/* Copies `text` into buf (len bytes, always terminated) with the password
+ * of every URL in it ("scheme://user:password@", or "scheme://password@")
+ * replaced by "***": a command line, a URL or a message may be written and
+ * printed as it comes out. Everything up to the last '@' before a space or
+ * quote counts as the credentials, so a password with an unescaped '/', '?'
+ * or '@' is hidden too. */
+void rurl_redact(const char *text, char *buf, size_t len);
 
 #endif

@@ -12,4 +12,10 @@
  * UTF-8 sequence, or -1 when all of it is valid. */
 long utf8_first_invalid(const char *s, size_t n);
 
+/* Copies the string s into buf (len bytes, always terminated), each byte
+ * that does not begin a valid sequence replaced by U+FFFD, and never cut
+ * inside a character: a path or a command line, whatever its bytes, as
+ * text a JSON or CSV output may hold. */
+void utf8_copy_valid(const char *s, char *buf, size_t len);
+
 #endif

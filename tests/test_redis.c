@@ -18,7 +18,9 @@
 
 #include "../sim/backend_memory.h"
 #include "../sim/backend_redis.h"
+#include "../sim/redis_bounded.h"
 #include "../sim/redis_scripts.h"
+#include "../sim/redis_url.h"
 #include "../sim/redis_server.h"
 #include "../sim/rng.h"
 #include "support.h"
@@ -598,6 +600,127 @@ Test(redis, peers_that_are_not_redis_are_named_and_exit_3, .timeout = 60)
 
 /* ---- the command line ------------------------------------------------------------- */
 
+Test(redis, a_password_in_a_url_is_redacted_wherever_text_is_written)
+{
+    static const struct { const char *in, *out; } cases[] = {
+        { "redis://:s3cretPW@127.0.0.1:6379", "redis://:***@127.0.0.1:6379" },
+        { "--redis-url=redis://alice:s3cretPW@db:1/3", "--redis-url=redis://alice:***@db:1/3" },
+        { "redis+cluster://s3cretPW@h:7000", "redis+cluster://***@h:7000" },
+        { "redis://:p@ss/w?rd@h:1", "redis://:***@h:1" },   /* unescaped '@', '/' and '?' hidden too */
+        { "a redis://:x1@h and rediss://u:x2@h2 both", "a redis://:***@h and rediss://u:***@h2 both" },
+        { "unix:///run/r@dis.sock", "unix:///run/r@dis.sock" },
+        { "redis://127.0.0.1:6379", "redis://127.0.0.1:6379" },
+        { "no url at all", "no url at all" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[256];
+        rurl_redact(cases[i].in, buf, sizeof buf);
+        cr_assert_str_eq(buf, cases[i].out, "%s", cases[i].in);
+    }
+    char small[12];   /* cut short, still terminated, and never the password */
+    rurl_redact("redis://:s3cretPW@h", small, sizeof small);
+    cr_assert_str_eq(small, "redis://:**");
+}
+
+/* RESP replies measured before hiredis sees them: whole, incomplete,
+ * malformed, or beyond the bound as soon as a header says so. */
+Test(redis, the_bounded_reader_measures_a_reply_before_hiredis_builds_it)
+{
+    static const struct { const char *bytes; long whole; } cases[] = {
+        { "+OK\r\n", 5 }, { ":42\r\n", 5 }, { "$3\r\nabc\r\n", 9 }, { "$-1\r\n", 5 }, { "*0\r\n", 4 },
+        { "*2\r\n:1\r\n*1\r\n$1\r\nx\r\n+next\r\n", 19 }, { "*2\r\n:1\r\n", 0 }, { "$3\r\nab", 0 }, { "+OK", 0 },
+        { "*1234567890\r\n", RBND_TOO_LARGE }, { "$999999999\r\n", RBND_TOO_LARGE }, { "HTTP/1.1 400\r\n", RBND_MALFORMED },
+        { "$3\r\nabcd\r\n", RBND_MALFORMED }, { "*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n", RBND_MALFORMED },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        cr_assert_eq(rbnd_measure(cases[i].bytes, strlen(cases[i].bytes), 1 << 20), cases[i].whole, "case %zu: %ld", i,
+                     rbnd_measure(cases[i].bytes, strlen(cases[i].bytes), 1 << 20));
+    /* small elements whose objects pass the bound long before their bytes do */
+    static char nested[1 << 18];
+    size_t n = (size_t)snprintf(nested, sizeof nested, "*2\r\n");
+    for (int a = 0; a < 2; a++) {
+        n += (size_t)snprintf(nested + n, sizeof nested - n, "*15000\r\n");
+        for (int k = 0; k < 15000; k++) n += (size_t)snprintf(nested + n, sizeof nested - n, ":1\r\n");
+    }
+    cr_assert_lt(n, (size_t)(1 << 18) - 1);
+    cr_assert_eq(rbnd_measure(nested, n, 1 << 20), RBND_TOO_LARGE);
+}
+
+/* A loopback peer that answers PING and streams an endless reply to any
+ * other command: `endless` a bulk string without end, or an array header
+ * of 1234567890 elements and then elements without end. Bounded: a few
+ * connections, 64 MiB each at most. */
+static pid_t endless_peer(int *port, int array)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(listen(fd, 4), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid != 0) {
+        close(fd);
+        return pid;
+    }
+    alarm(90);   /* gone by itself, whatever the test does */
+    for (int i = 0; i < 4; i++) {
+        int conn = accept(fd, NULL, NULL);
+        if (conn < 0) _exit(0);
+        char buf[4096];
+        for (;;) {
+            ssize_t got = read(conn, buf, sizeof buf - 1);
+            if (got <= 0) break;
+            buf[got] = '\0';
+            if (strstr(buf, "PING")) {
+                if (send(conn, "+PONG\r\n", 7, MSG_NOSIGNAL) != 7) break;
+                continue;
+            }
+            if (strstr(buf, "INFO")) {   /* a cluster node in state ok, so that CLUSTER SLOTS is asked next */
+                const char ok[] = "$18\r\ncluster_state:ok\r\n\r\n";
+                if (send(conn, ok, sizeof ok - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof ok - 1)) break;
+                continue;
+            }
+            const char *head = array ? "*1234567890\r\n" : "$999999999\r\n";
+            if (send(conn, head, strlen(head), MSG_NOSIGNAL) < 0) break;
+            char chunk[65536];
+            for (size_t k = 0; k < sizeof chunk; k += 4) memcpy(chunk + k, ":1\r\n", 4);
+            for (int k = 0; k < 1024 && send(conn, chunk, sizeof chunk, MSG_NOSIGNAL) > 0; k++) {}
+            break;
+        }
+        close(conn);
+    }
+    _exit(0);
+}
+
+Test(redis, an_endless_reply_to_auth_select_or_cluster_slots_is_refused_at_16_mib, .timeout = 120)
+{
+    static const struct { const char *form, *backend; int array; } cases[] = {
+        { "redis://:pw@127.0.0.1:%d", "redis", 0 },         /* AUTH */
+        { "redis://127.0.0.1:%d/2", "redis", 1 },           /* SELECT */
+        { "redis+cluster://127.0.0.1:%d", "cluster", 1 },   /* CLUSTER SLOTS */
+        { "redis+cluster://127.0.0.1:%d", "cluster", 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int port;
+        pid_t peer = endless_peer(&port, cases[i].array);
+        char url[96], err[4096];
+        snprintf(url, sizeof url, cases[i].form, port);
+        const char *argv[] = { "run", "scenarios/burst.json", "--backend", cases[i].backend, "--redis-url", url,
+                               "--out", "/tmp/ratelab-endless-should-not-exist", "--quiet", NULL };
+        tsup_child run;
+        tsup_start(&run, argv);
+        int rc = tsup_finish(&run, 60, err, sizeof err);
+        kill(peer, SIGKILL);
+        waitpid(peer, NULL, 0);
+        cr_assert_eq(rc, 3, "%s: %s", url, err);
+        cr_assert(strstr(err, "a reply of more than 16 MiB"), "%s: %s", url, err);
+    }
+}
+
 Test(redis, bad_redis_urls_are_refused_clearly)
 {
     struct { const char *url, *message; } cases[] = {
@@ -747,11 +870,28 @@ Test(redis, auth_and_select_from_the_url, .timeout = 60)
     snprintf(out, sizeof out, "%s/burst", dir);
     const char *ok[] = { "run", "scenarios/burst.json", "--backend", "redis", "--only", "gcra", "--redis-url", good,
                          "--run-id", "authtest", "--out", out, "--quiet", NULL };
-    cr_assert_eq(tsup_run(ok, err, sizeof err), 0, "%s", err);
+    char *printed = NULL;
+    cr_assert_eq(tsup_run_out(ok, &printed, err, sizeof err), 0, "%s", err);
+    /* the password is in no file the run wrote and nowhere it printed */
+    static const char *const written[] = { "run.json", "summary.json", "index.html", "summary.csv" };
+    for (size_t i = 0; i < sizeof written / sizeof written[0]; i++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", out, written[i]);
+        char *text = tsup_slurp(path);
+        if (!text) continue;
+        cr_assert_null(strstr(text, "s3cret"), "%s holds the password", written[i]);
+        if (strcmp(written[i], "run.json") == 0)
+            cr_assert(strstr(text, "redis://:***@127.0.0.1:"), "run.json keeps the command, redacted: %s", text);
+        free(text);
+    }
+    cr_assert_null(strstr(printed, "s3cret"), "%s", printed);
+    cr_assert_null(strstr(err, "s3cret"), "%s", err);
+    free(printed);
     const char *refused[] = { "run", "scenarios/burst.json", "--backend", "redis", "--redis-url", bad, "--out", out,
                               "--quiet", NULL };
     cr_assert_eq(tsup_run(refused, err, sizeof err), 3);
-    cr_assert(strstr(err, "AUTH failed") && !strstr(err, "wrong"), "the password is not repeated: %s", err);
+    cr_assert(strstr(err, "AUTH with the password of --redis-url failed") && !strstr(err, "wrong"),
+              "where the refused password came from, never the password: %s", err);
     /* the run used database 3 and left it empty; nothing went to database 0 */
     redisContext *c = redisConnect("127.0.0.1", server.port);
     freeReplyObject(redisCommand(c, "AUTH s3cret"));
