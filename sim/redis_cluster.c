@@ -10,6 +10,7 @@
 #include <hiredis/hiredis.h>
 
 #include "clock.h"
+#include "interrupt.h"
 
 #define RCLU_MAX_ROUNDS 16
 #define RCLU_BACKOFF_MAX_MS 1000
@@ -115,6 +116,7 @@ static int rclu_node_connect(rclu *c, rclu_node *n)
         snprintf(u.host, sizeof u.host, "%s", n->host);
         u.port = n->port;
         n->conn = rconn_open(&u, c->timeout_ms, err, sizeof err);
+        if (n->conn) rconn_set_patience(n->conn, c->retry_wait_ns);
         ok = n->conn != NULL;
     }
     if (ok && c->on_connect && c->on_connect(c->hook_ctx, n->conn, err, sizeof err) != 0) {
@@ -250,18 +252,24 @@ rclu *rclu_open(const rurl *seed, int cluster, int timeout_ms, int64_t retry_wai
     rclu_node *n = &c->nodes[first];
     rurl u = *seed;
     if (!(n->conn = rconn_open(&u, timeout_ms, err, errlen))) { rclu_close(c); return NULL; }
+    rconn_set_patience(n->conn, c->retry_wait_ns);
     n->master = 1;
     if (!cluster) {
         if (on_connect && on_connect(ctx, n->conn, err, errlen) != 0) { rclu_close(c); return NULL; }
         return c;
     }
     redisContext *rc = rconn_ctx(n->conn);
-    redisReply *info = rc ? redisCommand(rc, "CLUSTER INFO") : NULL;
+    redisReply *info = rc ? rbnd_command(rc, "CLUSTER INFO") : NULL;
     int is_cluster = info && info->type == REDIS_REPLY_STRING;
     int state_ok = is_cluster && strstr(info->str, "cluster_state:ok") != NULL;
     freeReplyObject(info);
     char where[300];
     rurl_describe(seed, where, sizeof where);
+    if (!info && rc) {   /* no answer at all: say why (a timeout, a reply beyond the bound...) */
+        snprintf(err, errlen, "%s did not answer CLUSTER INFO: %s", where, rc->errstr);
+        rclu_close(c);
+        return NULL;
+    }
     if (!is_cluster || !state_ok) {
         snprintf(err, errlen, is_cluster ? "the Redis Cluster at %s is not in state ok (CLUSTER INFO)"
                                          : "%s is not a Redis Cluster node (CLUSTER INFO refused): use redis:// for "
@@ -593,17 +601,22 @@ int rclu_ready(rclu *c)
     return all;
 }
 
+/* how often a wait looks for SIGINT and SIGTERM */
+#define RCLU_SIGNAL_POLL_NS 50000000
+
 int rclu_await(rclu *c, int64_t budget_ns)
 {
     for (;;) {
         if (rclu_ready(c)) return 1;
         int64_t now = clk_mono_ns(), give_up = c->window_started_ns + budget_ns;
-        if (now >= give_up) return 0;
+        /* Ctrl-C or SIGTERM ends the wait: the pass then stops between batches */
+        if (now >= give_up || intr_requested(NULL)) return 0;
         int64_t next = give_up;
         for (int i = 0; i < c->n_nodes; i++)
             if (c->nodes[i].master && c->nodes[i].next_attempt_ns > now && c->nodes[i].next_attempt_ns < next)
                 next = c->nodes[i].next_attempt_ns;
         if (c->cluster && now + RCLU_REFRESH_EVERY_NS < next) next = now + RCLU_REFRESH_EVERY_NS;
+        if (next - now > RCLU_SIGNAL_POLL_NS) next = now + RCLU_SIGNAL_POLL_NS;
         clk_sleep_ns(next - now);
     }
 }

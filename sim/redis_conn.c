@@ -22,6 +22,7 @@ struct rconn {
     rconn_reply scratch;
     rconn_buf out;
     size_t fed;                   /* bytes read since the last whole reply */
+    int64_t patience_ns;          /* how long a slow reply is waited for on this connection (0: timeout_ms) */
     char error[256];
 };
 
@@ -190,6 +191,8 @@ rconn *rconn_open(const rurl *u, int timeout_ms, char *err, size_t errlen)
     }
     return c;
 }
+
+void rconn_set_patience(rconn *c, int64_t patience_ns) { c->patience_ns = patience_ns; }
 
 void rconn_close(rconn *c)
 {
@@ -407,9 +410,21 @@ int rconn_send(rconn *c)
 
 int rconn_recv(rconn *c, rconn_reply *out) { return rconn_recv_capped(c, out); }
 
+/* A read timed out: 1 to read again on the same connection while the
+ * patience lasts (counted from when this reply first ran late, a timeout
+ * ago) and nobody asked to stop. A reply that is only slow may still
+ * come; a reconnect would leave the requests sent undecidable. */
+static int rconn_keep_waiting(rconn *c, int64_t *slow_since)
+{
+    int64_t now = clk_mono_ns();
+    if (*slow_since == 0) *slow_since = now - (int64_t)c->timeout_ms * 1000000;
+    return now - *slow_since < c->patience_ns && !intr_requested(NULL);
+}
+
 static int rconn_recv_capped(rconn *c, rconn_reply *out)
 {
     if (!c->ctx) { snprintf(c->error, sizeof c->error, "not connected"); return -1; }
+    int64_t slow_since = 0;
     for (;;) {
         void *reply = NULL;
         if (redisReaderGetReply(c->reader, &reply) != REDIS_OK) {
@@ -440,6 +455,7 @@ static int rconn_recv_capped(rconn *c, rconn_reply *out)
         char buf[16384];
         ssize_t n;
         do n = read(c->ctx->fd, buf, sizeof buf); while (n < 0 && errno == EINTR);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && rconn_keep_waiting(c, &slow_since)) continue;
         if (n <= 0) { errno = n == 0 ? 0 : errno; rconn_lost(c, "read from Redis"); return -1; }
         c->fed += (size_t)n;
         if (redisReaderFeed(c->reader, buf, (size_t)n) != REDIS_OK) {

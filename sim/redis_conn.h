@@ -59,6 +59,14 @@ int rconn_buf_argv(rconn_buf *b, int argc, const char *const *argv, const size_t
 rconn *rconn_open(const rurl *u, int timeout_ms, char *err, size_t errlen);
 void rconn_close(rconn *c);
 
+/* How long rconn_recv waits for a reply that runs late, reading again on
+ * the same connection each time the timeout passes (0, the default: one
+ * timeout, then the connection counts as lost). A virtual pass waits up to
+ * its outage budget: a slow server on a busy machine is not an outage,
+ * and a request it may have executed is never decided by the on-error
+ * policy because of it. SIGINT and SIGTERM end the wait. */
+void rconn_set_patience(rconn *c, int64_t patience_ns);
+
 /* Closes the connection, keeping the handle: the next use sees it lost
  * and reconnects (a partition made on purpose). */
 void rconn_disconnect(rconn *c);
