@@ -59,7 +59,9 @@ typedef struct {
 #define COL_wrongly_allowed(X)   X(wrongly_allowed, "%lld", (long long)r->o->wrongly_allowed, r->o->wrongly_allowed >= 0)
 #define COL_wrongly_blocked(X)   X(wrongly_blocked, "%lld", (long long)r->o->wrongly_blocked, r->o->wrongly_blocked >= 0)
 #define COL_max_window_cost(X)   X(max_window_cost, "%lld", (long long)r->o->max_window_cost, r->o->max_window_cost >= 0)
-#define COL_reference_admitted(X) X(reference_admitted, "%llu", (unsigned long long)r->o->reference_admitted, 1)
+#define COL_reference_admitted(X) X(reference_admitted, "%llu", (unsigned long long)r->o->reference_admitted, r->o->wrongly_allowed >= 0)
+/* what the oracle could not check and why (no comma in it: see orc_report) */
+#define COL_not_checked(X)       X(not_checked, "%s", r->o->unchecked, r->o->unchecked[0])
 #define COL_downstream_overload_s(X) X(downstream_overload_s, "%lld", (long long)(r->overload_s), r->has_downstream)
 #define COL_overload_s(X)        X(overload_s, "%lld", (long long)(r->overload_s), r->has_downstream)
 #define COL_downstream_wait_p50_us(X) X(downstream_wait_p50_us, "%lld", (long long)(r->d->wait_p50_us), r->has_downstream)
@@ -112,7 +114,7 @@ typedef struct {
     COL_tts_p50_us(X) COL_tts_p99_us(X) COL_tts_max_us(X) COL_attempts_per_success(X) COL_recovery_s(X) \
     COL_peak_pending_retries(X) COL_failed(X) COL_failed_attempts(X) COL_refused_by(X) COL_timed_out_attempts(X) \
     COL_nodes(X) COL_store_calls_per_request(X) COL_added_latency_p50_us(X) COL_added_latency_p99_us(X) \
-    COL_bound_breaches(X) COL_fallback_decisions(X) COL_lost_messages(X)
+    COL_bound_breaches(X) COL_fallback_decisions(X) COL_lost_messages(X) COL_not_checked(X)
 
 /* a sweep's <limiter>.csv, after limiter,algorithm,point and the grid's values */
 #define COL_SWEEP(X) \

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "atomicfile.h"
 #include "chain.h"
@@ -94,6 +95,16 @@ int dlog_check(const char *path, orc_report *r, char *limiter_name, char *worst_
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
+    /* A log is read twice (its keys size the check), which a pipe, a FIFO
+     * or a process substitution cannot be: refused, never judged on
+     * nothing. */
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: not a regular file (a pipe or a FIFO cannot be read twice): save the log to a "
+                              "file and check that", path);
+        fclose(f);
+        return -1;
+    }
     char line[1024], algo[64] = "", scope[16] = "", backend[16] = "";
     scn_limiter l;
     memset(&l, 0, sizeof l);
@@ -151,7 +162,10 @@ int dlog_check(const char *path, orc_report *r, char *limiter_name, char *worst_
         snprintf(err, errlen, "out of memory");
         goto done;
     }
-    fseek(f, rows_at, SEEK_SET);
+    if (rows_at < 0 || rows_end < 0 || fseek(f, rows_at, SEEK_SET) != 0) {
+        snprintf(err, errlen, "%s: cannot read it again: %s", path, strerror(errno));
+        goto done;
+    }
     int64_t last = INT64_MIN;
     size_t n_keys = kspace_count(keys);
     for (size_t no = 5; ftell(f) < rows_end && fgets(line, sizeof line, f); no++, n++) {

@@ -981,14 +981,15 @@ static const cli_command main_check_command = {
     "check", "LOG.csv...",
     "Runs the oracle on saved decision logs (ratelab run --log-decisions DIR): violations of each\n"
     "limiter's promise and, where an exact reference exists, decisions that differ from it.",
-    NULL, 0, 1, -1, "exit status: 0 no violation, 1 a log with violations, 2 a log that cannot be read",
+    NULL, 0, 1, -1, "exit status: 0 no violation, 1 a log with violations, 2 a log that cannot be read,\n"
+                    "3 a log whose promise the oracle could not check (it says why; never counted as 0)",
 };
 
 static int main_check(int argc, char **argv)
 {
     int first, parsed = cli_parse(&main_check_command, argc, argv, main_no_option, NULL, &first);
     if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
-    int broken = 0;
+    int broken = 0, unchecked = 0;
     for (int i = first; i < argc; i++) {
         orc_report r;
         char name[64], key[300], err[512];
@@ -996,18 +997,23 @@ static int main_check(int argc, char **argv)
             fprintf(stderr, "ratelab: %s\n", err);
             return 2;
         }
-        printf("%s: %s: %llu decisions, %llu admitted, %llu violations", argv[i], name, (unsigned long long)r.offered,
-               (unsigned long long)r.admitted, (unsigned long long)r.violations);
-        if (r.violations)
+        printf("%s: %s: %llu decisions, %llu admitted, ", argv[i], name, (unsigned long long)r.offered,
+               (unsigned long long)r.admitted);
+        if (r.violations == (uint64_t)-1) printf("violations not checked (%s)", r.unchecked);
+        else printf("%llu violations", (unsigned long long)r.violations);
+        if (r.violations && r.violations != (uint64_t)-1)
             printf(" (worst: key %s, %.3f over between t=%.6f s and t=%.6f s)", key, r.worst_excess,
                    (double)r.worst_from_us / 1e6, (double)r.worst_to_us / 1e6);
         if (r.wrongly_allowed >= 0)
             printf(", vs the reference: %lld wrongly allowed, %lld wrongly blocked", (long long)r.wrongly_allowed,
                    (long long)r.wrongly_blocked);
+        else if (r.unchecked[0] && r.violations != (uint64_t)-1)
+            printf(", no exact reference (%s)", r.unchecked);
         printf("\n");
-        broken += r.violations != 0;
+        broken += r.violations != 0 && r.violations != (uint64_t)-1;
+        unchecked += r.violations == (uint64_t)-1;
     }
-    return broken ? 1 : 0;
+    return broken ? 1 : unchecked ? 3 : 0;
 }
 
 static const cli_option main_compare_options[] = {

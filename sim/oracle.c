@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 static int64_t orc_floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
@@ -61,15 +62,34 @@ typedef __int128 orc_i128;
 
 enum { ORC_BUCKET, ORC_METER, ORC_QUEUE, ORC_LOG, ORC_FIXED, ORC_COUNTER };
 
-/* An admitted (time, cost) of a window ring. The time is the low 32 bits
- * of the key's relative time: differences are exact while they stay within
- * 2^31 us, which holds because a ring keeps only (t - W, t], W < 2^31 us,
- * and is emptied when its key was idle W or longer. */
-typedef struct {
-    uint32_t t, cost;
-} orc_entry;
+/* An admitted (time, cost) of a window ring, in 8 bytes: the low 42 bits
+ * of the key's relative time and the cost (at most LIM_COUNT_MAX < 2^22)
+ * above them. Ages are exact while they stay within 2^41 us (25.4 days),
+ * which holds because a ring keeps only (t - W, t], W < 2^41 us, and is
+ * emptied when its key was idle W or longer: hourly, daily and weekly
+ * windows are checked exactly. */
+typedef uint64_t orc_entry;
 
-#define ORC_MAX_WINDOW_US ((int64_t)1 << 31)
+#define ORC_TIME_BITS 42
+#define ORC_TIME_MASK (((uint64_t)1 << ORC_TIME_BITS) - 1)
+#define ORC_MAX_WINDOW_US ((int64_t)1 << (ORC_TIME_BITS - 1))
+
+_Static_assert(LIM_COUNT_MAX < (double)((uint64_t)1 << (64 - ORC_TIME_BITS)), "a cost fits above the time");
+
+static inline orc_entry orc_entry_of(int64_t t, int64_t cost)
+{
+    return ((uint64_t)cost << ORC_TIME_BITS) | ((uint64_t)t & ORC_TIME_MASK);
+}
+
+static inline int64_t orc_entry_cost(orc_entry e) { return (int64_t)(e >> ORC_TIME_BITS); }
+
+/* t minus the entry's time: negative for an entry stamped after t (a
+ * request that reached the limiter out of time order). */
+static inline int64_t orc_entry_age(orc_entry e, int64_t t)
+{
+    uint64_t d = ((uint64_t)t - e) << (64 - ORC_TIME_BITS);
+    return (int64_t)d >> (64 - ORC_TIME_BITS);
+}
 
 /* What the check keeps per key: one cache line, aligned (the static
  * assertion below), whatever the family. Times are relative to the
@@ -137,9 +157,18 @@ struct orc_check {
 static int orc_ring_setup(orc_check *c, uint32_t cap_mine, uint32_t cap_ref)
 {
     size_t per_key = (size_t)cap_mine + cap_ref;
-    if (c->window_us <= 0 || c->window_us >= ORC_MAX_WINDOW_US || c->limit >= UINT32_MAX / 2 ||
-        (double)per_key * (double)c->n_keys * sizeof(orc_entry) > (double)ORC_RING_BUDGET)
+    double bytes = (double)per_key * (double)c->n_keys * sizeof(orc_entry);
+    if (c->window_us >= ORC_MAX_WINDOW_US) {
+        snprintf(c->r.unchecked, sizeof c->r.unchecked, "a window of %.1f days: the exact check keeps ages up to "
+                 "%.1f days", (double)c->window_us / 86400e6, (double)ORC_MAX_WINDOW_US / 86400e6);
         return 0;
+    }
+    if (bytes > (double)ORC_RING_BUDGET) {
+        snprintf(c->r.unchecked, sizeof c->r.unchecked, "the exact window logs would take %.0f MiB (%zu keys x %zu "
+                 "entries) and the oracle may use %llu MiB", bytes / (1 << 20), c->n_keys, per_key,
+                 (unsigned long long)(ORC_RING_BUDGET >> 20));
+        return 0;
+    }
     c->ring_memory = hmem_alloc(per_key * c->n_keys * sizeof(orc_entry));
     if (!c->ring_memory) return -1;
     c->cap_mine = cap_mine;
@@ -190,10 +219,14 @@ orc_check *orc_check_create(const scn_limiter *l, size_t n_keys)
         c->window_us = (int64_t)llround(orc_param(l, "window_ms") * 1000.0);
         /* every cost is >= 1: an approximation may admit up to twice the
          * limit in a window, the reference at most the limit */
-        int fits = c->limit < UINT32_MAX / 2 ? orc_ring_setup(c, (uint32_t)(2 * c->limit + 2), (uint32_t)c->limit) : 0;
+        /* (the limit is at most LIM_COUNT_MAX, configured) */
+        int fits = c->window_us > 0 ? orc_ring_setup(c, (uint32_t)(2 * c->limit + 2), (uint32_t)c->limit) : 0;
         if (fits < 0) { orc_check_destroy(c); return NULL; }
         if (fits == 0) c->r.window_checked = 0;
         else c->r.wrongly_allowed = c->r.wrongly_blocked = c->r.max_window_cost = 0;
+        /* a fixed window's own promise needs only the aligned window's sum,
+         * kept per key: it is checked whatever the rings */
+        if (fits == 0 && c->kind == ORC_LOG) c->r.violations = (uint64_t)-1;
         break;
     }
     default:   /* the oracle has no promise of it to hold it to */
@@ -343,8 +376,8 @@ typedef struct {
 static int64_t orc_ring_expire(orc_ring g, int64_t t, int64_t w)
 {
     int64_t dropped = 0;
-    while (*g.n && (int32_t)((uint32_t)t - g.e[*g.head].t) >= w) {
-        dropped += g.e[*g.head].cost;
+    while (*g.n && orc_entry_age(g.e[*g.head], t) >= w) {
+        dropped += orc_entry_cost(g.e[*g.head]);
         *g.head = *g.head + 1 == g.cap ? 0 : *g.head + 1;
         --*g.n;
     }
@@ -364,27 +397,33 @@ static int64_t orc_ring_push(orc_ring g, int64_t t, int64_t cost)
 {
     int64_t out = 0;
     if (*g.n == g.cap) {
-        out = g.e[*g.head].cost;
+        out = orc_entry_cost(g.e[*g.head]);
         *g.head = *g.head + 1 == g.cap ? 0 : *g.head + 1;
         --*g.n;
     }
     uint32_t at = *g.head + *g.n;
-    g.e[at >= g.cap ? at - g.cap : at] = (orc_entry){ (uint32_t)t, (uint32_t)cost };
+    g.e[at >= g.cap ? at - g.cap : at] = orc_entry_of(t, cost);
     ++*g.n;
     return out;
 }
 
+/* The window families. Without rings (window_checked 0) only the aligned
+ * window's sums are kept: the fixed window's promise, and nothing that
+ * needs the exact log. */
 static void orc_windows(orc_check *c, orc_key *k, uint32_t key, int64_t t, int64_t cost, int allowed, int64_t before)
 {
-    orc_entry *base = orc_rings_of(c, key);
+    int rings = c->ring_memory != NULL;
+    orc_entry *base = rings ? orc_rings_of(c, key) : NULL;
     orc_ring mine = { base, c->cap_mine, &k->w.mine_head, &k->w.mine_n, c->cap_mine - 1 };
-    orc_ring ref = { base + c->cap_mine, c->cap_ref, &k->w.ref_head, &k->w.ref_n, 0 };
-    if (t - before >= c->window_us) {   /* idle a window or more: all expired (and 32-bit times stay exact) */
-        k->w.mine_n = k->w.ref_n = 0;
-        k->w.mine_sum = k->w.ref_sum = 0;
+    orc_ring ref = { base ? base + c->cap_mine : NULL, c->cap_ref, &k->w.ref_head, &k->w.ref_n, 0 };
+    if (rings) {
+        if (t - before >= c->window_us) {   /* idle a window or more: all expired (and 42-bit ages stay exact) */
+            k->w.mine_n = k->w.ref_n = 0;
+            k->w.mine_sum = k->w.ref_sum = 0;
+        }
+        k->w.mine_sum -= orc_ring_expire(mine, t, c->window_us);
+        k->w.ref_sum -= (uint32_t)orc_ring_expire(ref, t, c->window_us);
     }
-    k->w.mine_sum -= orc_ring_expire(mine, t, c->window_us);
-    k->w.ref_sum -= (uint32_t)orc_ring_expire(ref, t, c->window_us);
     /* this aligned window against the one of the latest earlier request:
      * a later one closes it; a late request of an earlier one, out of
      * order, is compared nowhere */
@@ -397,25 +436,24 @@ static void orc_windows(orc_check *c, orc_key *k, uint32_t key, int64_t t, int64
         k->w.cmp_cost = 0;
         k->w.cmp_reference = 0;
     }
+    if (allowed && compared) k->w.cmp_cost += cost;
+    if (c->kind == ORC_FIXED && allowed && compared && k->w.cmp_cost > c->limit)
+        orc_violation(c, key, (double)(k->w.cmp_cost - c->limit), start, k->t0 + t);
+    if (!rings) return;
     int reference = (int64_t)k->w.ref_sum + cost <= c->limit;
     if (reference) {
         if (compared) k->w.cmp_reference += (uint32_t)cost;
         k->w.ref_sum += (uint32_t)cost - (uint32_t)orc_ring_push(ref, t, cost);
         c->r.reference_admitted += (uint64_t)cost;
     }
-    if (allowed && compared) k->w.cmp_cost += cost;
     if (allowed && !reference) c->r.wrongly_allowed++;
     if (!allowed && reference) c->r.wrongly_blocked++;
     if (!allowed) return;
     k->w.mine_sum += cost - orc_ring_push(mine, t, cost);
     if (k->w.mine_sum > c->r.max_window_cost) c->r.max_window_cost = k->w.mine_sum;
-    if (c->kind == ORC_LOG && k->w.mine_sum > c->limit) {
-        uint32_t oldest = mine.e[k->w.mine_head].t;
-        orc_violation(c, key, (double)(k->w.mine_sum - c->limit), k->t0 + t - (uint32_t)((uint32_t)t - oldest),
-                      k->t0 + t);
-    }
-    if (c->kind == ORC_FIXED && compared && k->w.cmp_cost > c->limit)
-        orc_violation(c, key, (double)(k->w.cmp_cost - c->limit), start, k->t0 + t);
+    if (c->kind == ORC_LOG && k->w.mine_sum > c->limit)
+        orc_violation(c, key, (double)(k->w.mine_sum - c->limit),
+                      k->t0 + t - orc_entry_age(mine.e[k->w.mine_head], t), k->t0 + t);
 }
 
 void orc_check_prefetch(const orc_check *c, uint32_t key)
@@ -465,8 +503,7 @@ static inline __attribute__((always_inline)) void orc_add(orc_check *c, uint32_t
     case ORC_BUCKET:
     case ORC_METER: orc_bucket(c, k, key, t, cost, d->allowed); break;
     case ORC_QUEUE: orc_queue(c, k, key, t, cost, d); break;
-    default:
-        if (c->r.window_checked) orc_windows(c, k, key, t, cost, d->allowed, before);
+    default: orc_windows(c, k, key, t, cost, d->allowed, before);
     }
 }
 
@@ -495,7 +532,8 @@ uint64_t orc_conservation(orc_report *r, uint64_t offered, uint64_t admitted, ui
 {
     uint64_t lost = orc_diff(r->offered, offered) + orc_diff(r->admitted, admitted) + orc_diff(r->dropped, dropped) +
                     orc_diff(admitted + dropped, offered);
-    if (lost && r->violations != (uint64_t)-1) r->violations += lost;
+    /* a lost request is a violation even where the rest was not checked */
+    if (lost) r->violations = (r->violations == (uint64_t)-1 ? 0 : r->violations) + lost;
     return lost;
 }
 

@@ -43,7 +43,12 @@ typedef struct {
     uint64_t reference_admitted;
     int64_t max_window_cost;               /* windows: most admitted cost in any (t - W, t]; -1: n/a */
     double mean_window_diff;               /* windows: mean |admitted - reference| per aligned window; -1: n/a */
-    int window_checked;                    /* 0 when the rings would not fit the memory budget */
+    int window_checked;                    /* 0: no exact window log (see unchecked) */
+    /* What the oracle could not check, and why ("" when it checked all; no
+     * comma or quote, so it is a CSV field as it is):
+     * a sliding log's windows (violations is then (uint64_t)-1, never 0)
+     * and the exact reference of the window family (wrongly_* -1). */
+    char unchecked[160];
     /* The whole-run bound: per key, admitted cost against the most the
      * limiter may admit over [first, last] of the times it decided at. It
      * stays exact when concurrent clients' requests reach the server out

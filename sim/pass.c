@@ -264,7 +264,11 @@ void pass_finish(pass *p, double wall_s, int decision_order_known, const run_bac
      * order: the pairwise check would judge the limiter on an order it
      * never saw. Only the whole-run bound (over_admitted) and conservation
      * stay exact then. */
-    if (!decision_order_known && !lost) out->oracle.violations = (uint64_t)-1;
+    if (!decision_order_known && !lost) {
+        out->oracle.violations = (uint64_t)-1;
+        snprintf(out->oracle.unchecked, sizeof out->oracle.unchecked, "client clocks stamp requests that reach the "
+                 "limiter out of time order: only the whole-run bound (over_admitted) is exact");
+    }
     out->summary.over_admitted = out->oracle.over_admitted;
     run_client_stats *c = &out->clients;
     out->has_clients = 1;

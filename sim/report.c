@@ -443,6 +443,8 @@ static void rep_verdict(FILE *f, const cJSON *summary, rch_colours *colours)
         const char *word = strcmp(badge, "broke") == 0 ? "broke its promise" : strcmp(badge, "none") == 0 ? "kept its promise"
                            : badge;
         if (strcmp(label, closest) == 0) word = "closest";
+        const char *not_checked = rep_str(p, "not_checked");   /* never "kept" what was not checked */
+        if (*not_checked && strcmp(badge, "none") == 0) word = "not checked";
         fputs("<li data-limiter=\"", f);
         rep_html(f, label);
         fprintf(f, "\"><span class=\"swatch\" style=\"background:%s\"></span><span class=\"badge %s\">%s</span><b>",
@@ -466,6 +468,10 @@ static void rep_verdict(FILE *f, const cJSON *summary, rch_colours *colours)
         } else if (m) {
             fprintf(f, ": %.2f%% dropped, peak %.0f/s admitted, p99 %.1f ms", rep_num(m, "drop_pct"),
                     rep_num(m, "peak_rps"), rep_num(m, rep_str(v, "p99_is")));
+        }
+        if (*not_checked) {
+            fputs("; its promise was not checked: ", f);
+            rep_html(f, not_checked);
         }
         fputs("</li>\n", f);
     }

@@ -43,6 +43,8 @@ int vrd_judge(const tgt_targets *t, const char *targets_from, const run_result *
         vrd_point_of(r, &e->point);
         /* (uint64_t)-1: the oracle could not check this pass */
         e->violations = r->oracle.violations == (uint64_t)-1 ? 0 : (long long)r->oracle.violations;
+        e->not_checked = r->oracle.violations == (uint64_t)-1 && r->oracle.unchecked[0] ? r->oracle.unchecked : NULL;
+        v->not_checked += e->not_checked != NULL;
         e->over_admitted = r->summary.over_admitted > 0 ? (long long)r->summary.over_admitted : 0;
         e->errors = (unsigned long long)r->summary.errors;
         /* one label per pass: the recommendation tells passes apart by name */
@@ -104,7 +106,8 @@ void vrd_print(FILE *f, const vrd_verdict *v)
 {
     if (v->targets.n == 0) {
         fprintf(f, "verdict: no targets to judge by (the scenario's \"targets\", or --target 'drop_pct<=5 p99_ms<=200')");
-        if (!v->broken) fprintf(f, "; every limiter kept its promise\n");
+        if (!v->broken && !v->not_checked) fprintf(f, "; every limiter kept its promise\n");
+        else if (!v->broken) fprintf(f, "; no limiter broke its promise where the oracle could check it\n");
         else fprintf(f, "\n");
     } else {
         fprintf(f, "verdict: targets");
@@ -169,6 +172,7 @@ cJSON *vrd_json(const vrd_verdict *v)
                                                    : "misses";
         cJSON_AddStringToObject(p, "standing", standing);
         cJSON_AddNumberToObject(p, "violations", (double)e->violations);
+        if (e->not_checked) cJSON_AddStringToObject(p, "not_checked", e->not_checked);
         cJSON_AddNumberToObject(p, "over_admitted", (double)e->over_admitted);
         cJSON *metrics = cJSON_AddObjectToObject(p, "metrics");
         for (int m = 0; m < TGT_N_METRICS; m++)

@@ -27,6 +27,7 @@ typedef struct {
     long long violations;      /* the oracle's, 0 when kept */
     long long over_admitted;   /* above its bound, 0 when kept or not applicable */
     unsigned long long errors; /* Redis calls that failed and were decided by --on-error */
+    const char *not_checked;   /* why the oracle could not check its promise (the result's text), or NULL */
 } vrd_entry;
 
 typedef struct {
@@ -38,6 +39,7 @@ typedef struct {
     size_t closest;            /* when none meets them: the one missing least (the sweep's rule), or n */
     size_t meeting;            /* passes that meet every target and keep their promise */
     size_t broken;             /* passes that broke their promise */
+    size_t not_checked;        /* passes whose promise the oracle could not check: never said kept */
 } vrd_verdict;
 
 /* Judges results[0..n) against `t`. Returns 0, or -1 when out of memory. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../sim/oracle.h"
 #include "../sim/rng.h"
@@ -266,6 +267,80 @@ Test(oracle, check_catches_hand_made_violating_logs_and_passes_a_legal_one)
     cr_assert_eq(check_log("malformed_v2.csv", out, sizeof out), 2);
     cr_assert(strstr(out, "malformed_v2.csv:6: expected t_us (|t| < 2^53),key,cost (1 to 4000000),allowed (0 or 1),"
                           "delay_us (0 to 2^53),remaining (an integer),retry_after_us"), "%s", out);
+}
+
+Test(oracle, check_refuses_a_pipe_it_cannot_read_twice_never_saying_0_violations)
+{
+    char cmd[2400], out[2048];
+    const char *bin = getenv("RATELAB_BIN");
+    /* the log that has 1 violation as a file, given as a pipe */
+    snprintf(cmd, sizeof cmd, "cat tests/fixtures/logs/bucket_one_over.csv | %s check /dev/stdin 1>&2",
+             bin ? bin : "./ratelab");
+    const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+    cr_assert_eq(tsup_exec(argv, out, sizeof out), 2, "%s", out);
+    cr_assert(strstr(out, "/dev/stdin: not a regular file (a pipe or a FIFO cannot be read twice)"), "%s", out);
+    cr_assert_null(strstr(out, "0 violations"), "%s", out);
+    /* a named FIFO, written by a writer that never ends on its own */
+    char *dir = tsup_tempdir(), fifo[600];
+    snprintf(fifo, sizeof fifo, "%s/log.fifo", dir);
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    snprintf(cmd, sizeof cmd, "(cat tests/fixtures/logs/bucket_one_over.csv; exec sleep 30) > %s & "
+                              "%s check %s 1>&2; rc=$?; kill $! 2>/dev/null; exit $rc", fifo, bin ? bin : "./ratelab",
+             fifo);
+    cr_assert_eq(tsup_exec(argv, out, sizeof out), 2, "%s", out);
+    cr_assert(strstr(out, "log.fifo: not a regular file"), "%s", out);
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+/* Hourly windows (and daily: a window is at most a day) are checked
+ * exactly: ages of 42 bits, not 31. */
+Test(oracle, check_catches_an_hourly_window_over_its_limit)
+{
+    char out[2048];
+    cr_assert_eq(check_log("window_hour_log.csv", out, sizeof out), 1, "%s", out);
+    cr_assert(strstr(out, "hourly: 4 decisions, 4 admitted, 3 violations (worst: key k, 2.000 over between t=0.000000 s "
+                          "and t=3599.000000 s)"), "%s", out);
+    cr_assert_eq(check_log("window_hour_fixed.csv", out, sizeof out), 1, "%s", out);
+    cr_assert(strstr(out, "2 violations (worst: key k, 2.000 over"), "%s", out);
+    cr_assert(strstr(out, "vs the reference: 2 wrongly allowed"), "%s", out);
+}
+
+/* Window logs beyond the oracle's memory: the sliding log's promise is
+ * "not checked" with the reason and exit 3, never 0 violations; the fixed
+ * window's own promise needs no log and is still checked. */
+Test(oracle, check_says_not_checked_and_why_where_the_window_logs_do_not_fit)
+{
+    char *dir = tsup_tempdir(), path[600], cmd[1400], out[4096];
+    static const char *const algos[] = { "sliding_window_log", "fixed_window" };
+    for (int a = 0; a < 2; a++) {
+        snprintf(path, sizeof path, "%s/%s.csv", dir, algos[a]);
+        FILE *f = fopen(path, "w");
+        cr_assert(f);
+        /* 24 MB of log per key at limit 1000000: 30 keys pass the 512 MiB */
+        fprintf(f, "# ratelab decisions v2\n# limiter big algorithm %s scope key backend memory\n"
+                   "# params limit=1000000 window_ms=1000\nt_us,key,cost,allowed,delay_us,remaining,retry_after_us\n",
+                algos[a]);
+        for (int k = 0; k < 30; k++) fprintf(f, "%d,k%d,1,1,0,0,0\n", k, k);
+        fprintf(f, "40,k0,1000000,1,0,0,0\n");   /* over its fixed window's limit */
+        fclose(f);
+        const char *bin = getenv("RATELAB_BIN");
+        snprintf(cmd, sizeof cmd, "%s check %s 1>&2", bin ? bin : "./ratelab", path);
+        const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+        int rc = tsup_exec(argv, out, sizeof out);
+        if (a == 0) {
+            cr_assert_eq(rc, 3, "%s", out);
+            cr_assert(strstr(out, "big: 31 decisions, 31 admitted, violations not checked (the exact window logs would "
+                                  "take 687 MiB (30 keys x 3000002 entries) and the oracle may use 512 MiB)"), "%s", out);
+            cr_assert_null(strstr(out, "0 violations"), "%s", out);
+        } else {
+            cr_assert_eq(rc, 1, "%s", out);
+            cr_assert(strstr(out, "1 violations (worst: key k0, 1.000 over"), "%s", out);
+            cr_assert(strstr(out, "no exact reference (the exact window logs would take"), "%s", out);
+        }
+    }
+    tsup_rmtree(dir);
+    free(dir);
 }
 
 Test(oracle, check_holds_hostile_logs_to_the_schema_with_file_and_line)
