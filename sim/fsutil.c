@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <errno.h>
 #include <ftw.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -37,27 +39,35 @@ char *fs_read_file(const char *path, size_t max_bytes, size_t *len, int *missing
         return NULL;
     }
     struct stat st;
-    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    int stated = fstat(fileno(f), &st) == 0;
+    if (stated && S_ISDIR(st.st_mode)) {
         fclose(f);
         snprintf(err, errlen, "is a directory");
         return NULL;
     }
-    size_t cap = 65536, n = 0;
-    char *buf = malloc(cap);
-    int too_big = 0;
+    /* a regular file says its size: one that is too large costs nothing,
+     * and one that fits is read into one buffer of its size. A stream
+     * (FIFO, device) grows its buffer, never past max_bytes + 1 bytes
+     * read: what tells it is too large. */
+    int too_big = stated && S_ISREG(st.st_mode) && (uint64_t)st.st_size > max_bytes;
+    size_t cap = stated && S_ISREG(st.st_mode) ? (size_t)st.st_size + 2 : 65536, n = 0;
+    if (cap > max_bytes + 2) cap = max_bytes + 2;
+    char *buf = too_big ? NULL : malloc(cap);
     while (buf) {
         n += fread(buf + n, 1, cap - n - 1, f);
         if (n < cap - 1) break;
         if (n > max_bytes) { too_big = 1; break; }
-        char *bigger = realloc(buf, cap * 2);
+        size_t grown = cap * 2 > max_bytes + 2 ? max_bytes + 2 : cap * 2;
+        char *bigger = realloc(buf, grown);
         if (!bigger) { free(buf); buf = NULL; break; }
         buf = bigger;
-        cap *= 2;
+        cap = grown;
     }
     int read_errno = ferror(f) ? errno : 0;
     fclose(f);
     if (!buf || read_errno || too_big || n > max_bytes) {
-        if (!buf) snprintf(err, errlen, "out of memory");
+        if (too_big) snprintf(err, errlen, "larger than %zu MiB, the most ratelab reads", max_bytes >> 20);
+        else if (!buf) snprintf(err, errlen, "out of memory");
         else if (read_errno) snprintf(err, errlen, "read error: %s", strerror(read_errno));
         else snprintf(err, errlen, "larger than %zu MiB, the most ratelab reads", max_bytes >> 20);
         free(buf);
@@ -123,18 +133,6 @@ int fs_within(const char *inner, const char *outer)
     return strncmp(inner, outer, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
 }
 
-/* What a run, a sweep, a chaos run and the report put in a results
- * directory: such a directory without the marker was written by an older
- * ratelab. */
-static int fs_written_by_a_run(const char *name)
-{
-    static const char *const names[] = { "summary.csv", "summary.json", "timeseries.csv", "accuracy.csv", "queue.csv",
-                                         "run.json", "index.html", "plots", "hgrm", "sweep", "chaos", FS_RESULTS_MARKER };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(name, names[i]) == 0) return 1;
-    return 0;
-}
-
 int fs_results_target(const char *given, char *dir, size_t len, char *err, size_t errlen)
 {
     size_t n = strlen(given);
@@ -176,16 +174,29 @@ int fs_results_target(const char *given, char *dir, size_t len, char *err, size_
         snprintf(err, errlen, "%s: %s", dir, strerror(errno));
         return -1;
     }
+    /* Only the marker says ratelab wrote it: a user's own index.html or
+     * plots/ carry names a run writes too, and are theirs all the same. */
     char stranger[256] = "";
     int marked = 0;
     for (struct dirent *e; (e = readdir(d));) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
         if (strcmp(e->d_name, FS_RESULTS_MARKER) == 0) marked = 1;
-        else if (!stranger[0] && !fs_written_by_a_run(e->d_name)) snprintf(stranger, sizeof stranger, "%s", e->d_name);
+        else if (!stranger[0]) snprintf(stranger, sizeof stranger, "%s", e->d_name);
     }
     closedir(d);
-    if (marked || !stranger[0]) return 0;
-    snprintf(err, errlen, "%s: exists and is not a ratelab results directory (it holds '%s', and no %s); ratelab "
-                          "replaces only what it wrote: give a new or empty directory", dir, stranger, FS_RESULTS_MARKER);
-    return -1;
+    if (!marked && stranger[0]) {
+        snprintf(err, errlen, "%s: exists and is not a ratelab results directory (it holds '%s', and no %s); ratelab "
+                              "replaces only what it wrote: give a new or empty directory", dir, stranger,
+                 FS_RESULTS_MARKER);
+        return -1;
+    }
+    /* Replacing the working directory, or one that holds it, would pull the
+     * ground from under the shell that ran us, however it was named. */
+    char real[PATH_MAX], cwd[PATH_MAX];
+    if (realpath(dir, real) && getcwd(cwd, sizeof cwd) && fs_within(cwd, real)) {
+        snprintf(err, errlen, "%s: is the working directory%s; ratelab replaces its results directory whole: give "
+                              "another directory", dir, strcmp(cwd, real) == 0 ? "" : " or holds it");
+        return -1;
+    }
+    return 0;
 }

@@ -39,11 +39,12 @@ int fs_within(const char *inner, const char *outer);
 
 /* Checks that `given` may become a results directory and writes it
  * without trailing slashes into dir. Allowed: a path that does not exist,
- * an empty directory, or a directory ratelab wrote (it holds
- * FS_RESULTS_MARKER, or -- written before the marker existed -- only the
- * files a run writes). Refused, with a message naming the path and what is
- * there: "/", ".", "..", a symbolic link, a file, any other directory.
- * Returns 0 or -1. Nothing is created or removed. */
+ * an empty directory, or a directory that holds FS_RESULTS_MARKER (ratelab
+ * wrote it). Refused, with a message naming the path and what is there:
+ * "/", ".", "..", a symbolic link, a file, any other directory (even one
+ * holding only names a run writes: index.html, plots/), and the working
+ * directory or one that holds it, however it is named. Returns 0 or -1.
+ * Nothing is created or removed. */
 int fs_results_target(const char *given, char *dir, size_t len, char *err, size_t errlen);
 
 #endif

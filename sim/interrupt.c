@@ -14,6 +14,15 @@ void intr_block(void)
     sigprocmask(SIG_BLOCK, &stop, NULL);
 }
 
+void intr_unblock(void)
+{
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigprocmask(SIG_UNBLOCK, &stop, NULL);
+}
+
 int intr_requested(void *ctx)
 {
     (void)ctx;

@@ -11,6 +11,10 @@
  * processes it creates afterwards (a child that must see them unblocks). */
 void intr_block(void);
 
+/* Undoes intr_block for the calling thread or process: a forked worker
+ * that its parent stops with SIGTERM. */
+void intr_unblock(void);
+
 /* Nonzero when SIGINT or SIGTERM is pending. `ctx` is unused: the shape
  * fits every stop hook (run_options, gen_set_stop, bred_options). */
 int intr_requested(void *ctx);

@@ -864,8 +864,25 @@ static int main_sweep(int argc, char **argv)
         scn_free(&s);
         return 2;
     }
-    char dir[4096];
+    char dir[4096], parent[4096] = "";
     out_results_dir(dir, sizeof dir, out, s.name, "sweep");
+    /* A directory the user named must be new, empty or ratelab's, as a
+     * run's must; the page goes beside a sweep/ only into a directory that
+     * is ratelab's (or becomes it now). */
+    size_t dl = strlen(dir);
+    if (dl > 6 && strcmp(dir + dl - 6, "/sweep") == 0) {
+        snprintf(parent, sizeof parent, "%.*s", (int)(dl - 6), dir);
+        if (fs_results_target(parent, parent, sizeof parent, err, sizeof err) != 0) parent[0] = '\0';
+    }
+    if (out && fs_results_target(dir, dir, sizeof dir, err, sizeof err) != 0) {
+        fprintf(stderr, "ratelab: --out %s\n", err);
+        scn_free(&s);
+        return 2;
+    }
+    /* what this sweep creates, it removes if it is interrupted */
+    struct stat st;
+    int made_dir = lstat(dir, &st) != 0, made_parent = parent[0] && lstat(parent, &st) != 0;
+    intr_block();   /* Ctrl-C and SIGTERM are polled: the workers are stopped, nothing half-made is left */
     out_sweep *done = calloc(s.n_limiters, sizeof *done);
     char (*grids)[256] = calloc(s.n_limiters, sizeof *grids);
     if (!done || !grids) {
@@ -899,9 +916,12 @@ static int main_sweep(int argc, char **argv)
         if (fs_mkdirs(dir) != 0) {
             fprintf(stderr, "ratelab: %s: cannot create: %s\n", dir, strerror(errno));
             rc = 1;
+        } else if (out_mark_results(dir, err, sizeof err) != 0 || (parent[0] && out_mark_results(parent, err, sizeof err) != 0)) {
+            fprintf(stderr, "ratelab: %s\n", err);
+            rc = 1;
         } else if (swp_run(&s, l, &g, (unsigned)jobs, csv, main_sweep_progress, &progress, err, sizeof err) != 0) {
             fprintf(stderr, "%sratelab: %s\n", progress.drawn ? "\n" : "", err);
-            rc = strncmp(err, "sweep point", 11) == 0 ? 2 : 1;
+            rc = intr_requested(NULL) ? 130 : strncmp(err, "sweep point", 11) == 0 ? 2 : 1;
         } else {
             double seconds = (double)(clk_mono_ns() - t0) / 1e9;
             if (progress.drawn) fprintf(stderr, "\r%*s\r", 70, "");
@@ -935,16 +955,19 @@ static int main_sweep(int argc, char **argv)
         rc = 1;
     }
     /* the page lives in the scenario's results directory, the sweep in its sweep/ */
-    size_t dl = strlen(dir);
-    if (rc == 0 && dl > 6 && strcmp(dir + dl - 6, "/sweep") == 0) {
-        char parent[4096];
-        snprintf(parent, sizeof parent, "%.*s", (int)(dl - 6), dir);
+    if (rc == 0 && parent[0]) {
         if (rep_write(parent, err, sizeof err) != 0) {
             fprintf(stderr, "ratelab: %s\n", err);
             rc = 1;
         } else if (!quiet) {
             printf("report: %s/index.html\n", parent);
         }
+    } else if (rc == 0 && !quiet && dl > 6 && strcmp(dir + dl - 6, "/sweep") == 0) {
+        printf("report: not written beside the sweep: %.*s is not a ratelab results directory\n", (int)(dl - 6), dir);
+    }
+    if (rc == 130) {
+        if (made_dir) fs_remove_tree(dir);
+        if (made_parent) fs_remove_tree(parent);
     }
     free(done);
     free(grids);
@@ -955,7 +978,8 @@ static int main_sweep(int argc, char **argv)
 static const cli_command main_report_command = {
     "report", "RESULTS_DIR",
     "Writes RESULTS_DIR/index.html again from the files in a results directory (of run, sweep or chaos).",
-    NULL, 0, 1, 1, "exit status: 0 done, 1 the directory holds no results or cannot be written",
+    NULL, 0, 1, 1, "exit status: 0 done, 1 the page cannot be written, 2 the directory holds no results (or ones that\n"
+                   "cannot be read)",
 };
 
 static int main_no_option(void *ctx, int id, const char *v)
@@ -969,9 +993,10 @@ static int main_report(int argc, char **argv)
     int first, parsed = cli_parse(&main_report_command, argc, argv, main_no_option, NULL, &first);
     if (parsed != CLI_OK) return parsed == CLI_HELP ? 0 : 2;
     char err[1024];
-    if (rep_write(argv[first], err, sizeof err) != 0) {
+    int rc = rep_write(argv[first], err, sizeof err);
+    if (rc != 0) {
         fprintf(stderr, "ratelab: %s\n", err);
-        return 1;
+        return rc == REP_BAD_INPUT ? 2 : 1;
     }
     printf("report: %s/index.html\n", argv[first]);
     return 0;

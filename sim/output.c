@@ -676,6 +676,11 @@ static int out_write_marker(FILE *f, const void *a)
     return 0;
 }
 
+int out_mark_results(const char *dir, char *err, size_t errlen)
+{
+    return out_file(dir, FS_RESULTS_MARKER, out_write_marker, NULL, err, errlen);
+}
+
 int out_write_run(const char *given, const scn_scenario *s, const run_result *results, size_t n,
                   const out_context *ctx, char *err, size_t errlen)
 {

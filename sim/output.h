@@ -41,6 +41,11 @@ int out_write_run(const char *dir, const scn_scenario *s, const run_result *resu
 /* The results directory: `given`, or results/<scenario>[/<sub>]. */
 void out_results_dir(char *buf, size_t len, const char *given, const char *scenario, const char *sub);
 
+/* Puts FS_RESULTS_MARKER into the existing directory dir (a sweep's, and
+ * the results directory it lives in), so that a later run may replace
+ * what ratelab wrote there. 0, or -1 with the path and errno's text. */
+int out_mark_results(const char *dir, char *err, size_t errlen);
+
 /* Writes the summary rows' CSV to f. */
 void out_summary_csv(FILE *f, const run_result *results, size_t n);
 

@@ -21,6 +21,8 @@
 
 /* run.json is a few KiB; anything far larger was not written by ratelab */
 #define REP_MAX_JSON_BYTES (16u << 20)
+/* a sweep's recommendation and notes: a few lines each */
+#define REP_MAX_TEXT_BYTES (1u << 20)
 
 /* ---- small helpers -------------------------------------------------------------------- */
 
@@ -376,15 +378,16 @@ static void rep_plots(FILE *f, const char *dir, const char *sub, const char *pre
     for (size_t i = 0; i < n_notes; i++) {
         char path[4600];
         snprintf(path, sizeof path, "%s/%s/%s", dir, sub, notes[i]);
-        FILE *in = fopen(path, "r");
-        char line[512];
-        if (in && fgets(line, sizeof line, in)) {
-            line[strcspn(line, "\n")] = '\0';
+        size_t len;
+        char why[200];
+        char *text = fs_read_file(path, REP_MAX_TEXT_BYTES, &len, NULL, why, sizeof why);
+        if (text && len) {   /* its first line */
+            text[strcspn(text, "\n")] = '\0';
             fputs("<p class=\"caption note\">", f);
-            rep_html(f, line);
+            rep_html(f, text);
             fputs("</p>\n", f);
         }
-        if (in) fclose(in);
+        free(text);
     }
     rep_free_names(notes, n_notes);
 }
@@ -503,20 +506,30 @@ static void rep_provenance(FILE *f, const cJSON *run, const char *link)
 
 static void rep_recommendation(FILE *f, const char *dir)
 {
-    char path[4400];
+    char path[4400], why[200];
     snprintf(path, sizeof path, "%s/sweep/recommendation.txt", dir);
-    FILE *in = fopen(path, "r");
-    if (!in) return;
-    char line[2048];
+    size_t len;
+    int missing = 0;
+    /* read whole and bounded: /dev/zero or an endless FIFO put there ends
+     * as a note, not as a page that grows without end */
+    char *text = fs_read_file(path, REP_MAX_TEXT_BYTES, &len, &missing, why, sizeof why);
+    if (!text) {
+        if (missing) return;
+        fputs("<p class=\"caption note\">sweep/recommendation.txt not shown: ", f);
+        rep_html(f, why);
+        fputs("</p>\n", f);
+        return;
+    }
     fputs("<ul class=\"rec\" id=\"recommendation\">\n", f);
-    while (fgets(line, sizeof line, in)) {
-        line[strcspn(line, "\n")] = '\0';
+    for (char *line = text, *next; line < text + len; line = next) {
+        next = line + strcspn(line, "\n");
+        if (*next) *next++ = '\0';
         int best = strncmp(line, "best overall:", 13) == 0;
         fputs(best ? "<li class=\"best\">" : "<li>", f);
         rep_html(f, line);
         fputs("</li>\n", f);
     }
-    fclose(in);
+    free(text);
     fputs("</ul>\n", f);
 }
 
@@ -752,7 +765,7 @@ static void rep_sweep(FILE *f, const char *dir, const cJSON *sweep, const csv_ta
 
 int rep_write(const char *dir, char *err, size_t errlen)
 {
-    int bad = 0, rc = -1;
+    int bad = 0, rc = REP_BAD_INPUT;
     cJSON *run = rep_json(dir, "run.json", &bad, err, errlen);
     cJSON *sweep = bad ? NULL : rep_json(dir, "sweep/run.json", &bad, err, errlen);
     cJSON *summary_json = bad || !run ? NULL : rep_json(dir, "summary.json", &bad, err, errlen);
@@ -775,6 +788,7 @@ int rep_write(const char *dir, char *err, size_t errlen)
         (sweep && (rep_load_optional(dir, "sweep/_points.csv", &points, &have_points, err, errlen) != 0 ||
                    rep_load_optional(dir, "sweep/_traffic.csv", &traffic, &have_traffic, err, errlen) != 0)))
         goto done;
+    rc = -1;   /* what is read was good: from here a failure is the page's */
     if (af_open(&out, path, err, errlen) != 0) goto done;
     FILE *f = out.f;
     const cJSON *scn = cJSON_GetObjectItemCaseSensitive(run ? run : sweep, "scenario");

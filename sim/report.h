@@ -17,9 +17,13 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* Writes DIR/index.html (atomically). Returns 0, or -1 with a message when
- * DIR holds neither a run (run.json) nor a sweep (sweep/run.json), or a
- * file in it cannot be read. */
+/* What rep_write returns when DIR is no results directory it can read. */
+#define REP_BAD_INPUT (-2)
+
+/* Writes DIR/index.html (atomically). Returns 0; REP_BAD_INPUT with a
+ * message when DIR holds neither a run (run.json) nor a sweep
+ * (sweep/run.json), or a file in it cannot be read or parsed; -1 when the
+ * page cannot be written. */
 int rep_write(const char *dir, char *err, size_t errlen);
 
 /* Writes s as HTML text or an attribute value (& < > " escaped): the one

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "backend_memory.h"
 #include "drive.h"
 #include "generator.h"
+#include "interrupt.h"
 #include "runner.h"
 
 /* ---- the grid ------------------------------------------------------------------------- */
@@ -304,6 +306,7 @@ int swp_run(const scn_scenario *s, const scn_limiter *l, const swp_grid *g, unsi
     unsigned started = 0;
     if (!recs || !fds || !pids || !have) { snprintf(err, errlen, "out of memory"); goto done; }
     fflush(NULL);
+    pid_t parent = getpid();
     for (; started < jobs; started++) {
         int pipefd[2];
         if (pipe(pipefd) != 0) { snprintf(err, errlen, "pipe: %s", strerror(errno)); goto reap; }
@@ -315,6 +318,11 @@ int swp_run(const scn_scenario *s, const scn_limiter *l, const swp_grid *g, unsi
             goto reap;
         }
         if (pid == 0) {
+            /* a worker ends with the sweep: stopped by its SIGTERM, or by
+             * the kernel if the sweep itself died */
+            intr_unblock();
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() != parent) _exit(1);
             for (unsigned k = 0; k < started; k++) close(fds[k]);
             close(pipefd[0]);
             swp_worker(s, l, g, started, jobs, pipefd[1]);
@@ -332,11 +340,17 @@ int swp_run(const scn_scenario *s, const scn_limiter *l, const swp_grid *g, unsi
         unsigned map[64];
         for (unsigned k = 0; k < jobs && n < 64; k++)
             if (fds[k] >= 0) { pfd[n] = (struct pollfd){ fds[k], POLLIN, 0 }; map[n++] = k; }
-        if (poll(pfd, n, -1) < 0) {
-            if (errno == EINTR) continue;
+        /* woken every 100 ms to look for Ctrl-C and SIGTERM (blocked, polled) */
+        int ready = poll(pfd, n, 100);
+        if (ready < 0 && errno != EINTR) {
             snprintf(err, errlen, "poll: %s", strerror(errno));
             goto reap;
         }
+        if (intr_requested(NULL)) {
+            snprintf(err, errlen, "interrupted: the sweep's workers are stopped");
+            goto reap;
+        }
+        if (ready <= 0) continue;
         for (nfds_t q = 0; q < n; q++) {
             if (!pfd[q].revents) continue;
             unsigned k = map[q];

@@ -109,16 +109,101 @@ Test(outdir, a_results_directory_is_replaced_with_a_trailing_slash_and_keeps_its
     free(dir);
 }
 
-Test(outdir, an_empty_directory_is_used_and_an_old_results_directory_without_marker_too)
+Test(outdir, an_empty_directory_is_used_and_one_without_the_marker_is_refused)
 {
     char *dir = tsup_tempdir(), target[512], path[600], err[2048];
     snprintf(target, sizeof target, "%s/old", dir);
     mkdir(target, 0777);
     cr_assert_eq(run_out(target, NULL, NULL, err, sizeof err), 0, "%s", err);
     snprintf(path, sizeof path, "%s/%s", target, FS_RESULTS_MARKER);
-    cr_assert_eq(unlink(path), 0);   /* as an older ratelab left it */
-    cr_assert_eq(run_out(target, NULL, NULL, err, sizeof err), 0, "%s", err);
-    cr_assert(exists(path));
+    cr_assert_eq(unlink(path), 0);   /* the same names, but nothing says ratelab wrote them */
+    cr_assert_eq(run_out(target, NULL, NULL, err, sizeof err), 2, "%s", err);
+    cr_assert(strstr(err, "is not a ratelab results directory"), "%s", err);
+    snprintf(path, sizeof path, "%s/summary.csv", target);
+    cr_assert(exists(path), "left whole");
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+/* Names a run writes, put there by the user: theirs all the same. */
+Test(outdir, a_users_own_index_html_or_plots_folder_is_refused_and_left_whole)
+{
+    char *dir = tsup_tempdir(), target[512], path[700], err[2048];
+    snprintf(target, sizeof target, "%s/page", dir);
+    mkdir(target, 0777);
+    snprintf(path, sizeof path, "%s/index.html", target);
+    write_file(path, "<p>my own page</p>");
+    cr_assert_eq(run_out(target, NULL, NULL, err, sizeof err), 2, "%s", err);
+    cr_assert(strstr(err, "it holds 'index.html', and no .ratelab-results"), "%s", err);
+    char *text = tsup_slurp(path);
+    cr_assert_str_eq(text, "<p>my own page</p>");
+    free(text);
+    snprintf(target, sizeof target, "%s/figures", dir);
+    mkdir(target, 0777);
+    snprintf(path, sizeof path, "%s/plots", target);
+    mkdir(path, 0777);
+    snprintf(path, sizeof path, "%s/plots/fig1.png", target);
+    write_file(path, "png");
+    cr_assert_eq(run_out(target, NULL, NULL, err, sizeof err), 2, "%s", err);
+    cr_assert(exists(path), "the user's figure is still there");
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+/* --out "$PWD" inside a results directory: the working directory by its
+ * absolute path is refused as '.' is, and so is a directory holding it. */
+Test(outdir, the_working_directory_by_its_absolute_path_is_refused)
+{
+    char *dir = tsup_tempdir(), target[512], inner[600], cmd[8192], err[2048], repo[2048];
+    snprintf(target, sizeof target, "%s/res", dir);
+    cr_assert_eq(run_out(target, NULL, NULL, err, sizeof err), 0, "%s", err);   /* a marked results directory */
+    snprintf(inner, sizeof inner, "%s/plots", target);
+    mkdir(inner, 0777);
+    cr_assert(getcwd(repo, sizeof repo));
+    const char *bin = getenv("RATELAB_BIN");
+    bin = bin ? bin : "./ratelab";
+    static const char *const outs[] = { "\"$PWD\"", "\"$(dirname \"$PWD\")\"" };
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(cmd, sizeof cmd, "cd '%s' && '%s%s%s' run '%s/scenarios/steady.json' --only token_bucket --quiet --out %s",
+                 i ? inner : target, bin[0] == '/' ? "" : repo, bin[0] == '/' ? "" : "/", bin, repo, outs[i]);
+        const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+        cr_assert_eq(tsup_exec(argv, err, sizeof err), 2, "%s: %s", cmd, err);
+        cr_assert(strstr(err, i ? "is the working directory or holds it" : "is the working directory;"), "%s", err);
+    }
+    char path[700];
+    snprintf(path, sizeof path, "%s/summary.csv", target);
+    cr_assert(exists(path) && exists(inner), "left whole");
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+/* ratelab sweep --out holds the user's directory to the same rule, and
+ * writes no page beside a sweep/ into a directory that is not ratelab's. */
+Test(outdir, sweep_out_refuses_a_users_directory_and_writes_no_page_into_one, .timeout = 120)
+{
+    char *dir = tsup_tempdir(), target[512], path[700], err[2048];
+    snprintf(target, sizeof target, "%s/notes", dir);
+    mkdir(target, 0777);
+    snprintf(path, sizeof path, "%s/run.json", target);
+    write_file(path, "mine");
+    const char *argv[] = { "sweep", "scenarios/steady.json", "--algo", "token_bucket", "--params", "rate=100,200",
+                           "--quiet", "--out", target, NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 2, "%s", err);
+    cr_assert(strstr(err, "is not a ratelab results directory (it holds 'run.json'"), "%s", err);
+    char *text = tsup_slurp(path);
+    cr_assert_str_eq(text, "mine", "the user's run.json is not overwritten");
+    free(text);
+    /* into notes/sweep: the sweep is written, the page beside it is not */
+    char sub[600];
+    snprintf(sub, sizeof sub, "%s/sweep", target);
+    argv[8] = sub;
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/index.html", target);
+    cr_assert(!exists(path), "no page into the user's directory");
+    snprintf(path, sizeof path, "%s/%s", sub, FS_RESULTS_MARKER);
+    cr_assert(exists(path), "the sweep's own directory is marked");
+    /* a second sweep into it replaces its own files */
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s", err);
     tsup_rmtree(dir);
     free(dir);
 }

@@ -156,7 +156,7 @@ Test(report, a_directory_without_results_is_refused)
 {
     char *dir = tsup_tempdir(), err[1024], path[800];
     const char *report[] = { "report", dir, NULL };
-    cr_assert_eq(tsup_run(report, err, sizeof err), 1);
+    cr_assert_eq(tsup_run(report, err, sizeof err), 2, "bad input exits 2: %s", err);
     cr_assert(strstr(err, "no results to report (neither run.json nor sweep/run.json)"), "%s", err);
     snprintf(path, sizeof path, "%s/index.html", dir);
     cr_assert_neq(access(path, F_OK), 0, "no partial page");
@@ -164,8 +164,37 @@ Test(report, a_directory_without_results_is_refused)
     FILE *f = fopen(path, "w");
     fputs("{ not json", f);
     fclose(f);
-    cr_assert_eq(tsup_run(report, err, sizeof err), 1);
+    cr_assert_eq(tsup_run(report, err, sizeof err), 2);
     cr_assert(strstr(err, "run.json: not valid JSON"), "%s", err);
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+/* A sweep whose recommendation.txt is /dev/zero: the page is written, with
+ * a note, in bounded time and memory, and no temporary file is left. */
+Test(report, an_endless_recommendation_ends_as_a_note, .timeout = 120)
+{
+    char *dir = tsup_tempdir(), err[2048], out[600], path[800];
+    snprintf(out, sizeof out, "%s/steady", dir);
+    const char *sweep[] = { "sweep", "scenarios/steady.json", "--algo", "token_bucket", "--params", "rate=100,200",
+                            "--quiet", "--out", NULL, NULL };
+    char sub[700];
+    snprintf(sub, sizeof sub, "%s/sweep", out);
+    sweep[8] = sub;
+    cr_assert_eq(tsup_run(sweep, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/recommendation.txt", sub);
+    cr_assert_eq(unlink(path), 0);
+    cr_assert_eq(symlink("/dev/zero", path), 0);
+    const char *report[] = { "report", out, NULL };
+    cr_assert_eq(tsup_run(report, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/index.html", out);
+    char *page = tsup_slurp(path);
+    cr_assert(page && strstr(page, "sweep/recommendation.txt not shown: "), "the page says why");
+    free(page);
+    char cmd[900];
+    snprintf(cmd, sizeof cmd, "ls -A '%s' | grep -v -x -e index.html -e sweep -e .ratelab-results", out);
+    const char *ls[] = { "/bin/sh", "-c", cmd, NULL };
+    cr_assert_neq(tsup_exec(ls, err, sizeof err), 0, "nothing else is left beside the page");
     tsup_rmtree(dir);
     free(dir);
 }

@@ -6,6 +6,7 @@
  * sleep: the run's blocked-signal mask (set once the scenario is loaded),
  * or the kernel's wait channel. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +136,54 @@ Test(signals, a_trace_fifo_that_nobody_writes_does_not_hold_the_run, .timeout = 
     cr_assert(strstr(err, "killed by signal 15"), "%s", err);
     struct stat st;
     cr_assert_neq(stat(out, &st), 0, "nothing written");
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+/* The processes whose command line holds `needle`: the sweep's forked
+ * workers carry its --out path. */
+static int processes_holding(const char *needle)
+{
+    int n = 0;
+    DIR *d = opendir("/proc");
+    if (!d) return -1;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        char path[300], cmd[4096];
+        snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        size_t len = fread(cmd, 1, sizeof cmd - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < len; i++)
+            if (!cmd[i]) cmd[i] = ' ';
+        cmd[len] = '\0';
+        n += strstr(cmd, needle) != NULL;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Ctrl-C during a sweep: exit 130 at once, its workers stopped with it,
+ * and the --out directory it created gone. */
+Test(signals, a_sweep_stops_its_workers_and_leaves_no_directory, .timeout = 120)
+{
+    char *dir = tsup_tempdir(), out[512];
+    snprintf(out, sizeof out, "%s/sweep-out", dir);
+    const char *argv[] = { "sweep", "scenarios/promotion_ramp.json", "--algo", "token_bucket", "--params",
+                           "rate=100:20000:100", "--jobs", "2", "--out", out, "--quiet", NULL };
+    tsup_child c;
+    tsup_start(&c, argv);
+    wait_until_running(&c);
+    for (int i = 0; i < 1000 && processes_holding(out) < 3; i++) nap_ms(10);   /* the sweep and its 2 workers */
+    kill(c.pid, SIGINT);
+    char err[4096];
+    int rc = tsup_finish(&c, 60, err, sizeof err);
+    cr_assert_eq(rc, 130, "%s", err);
+    cr_assert(strstr(err, "interrupted"), "%s", err);
+    cr_assert_eq(processes_holding(out), 0, "no worker outlives the sweep");
+    struct stat st;
+    cr_assert_neq(stat(out, &st), 0, "the directory it created is gone: %s", out);
     tsup_rmtree(dir);
     free(dir);
 }
