@@ -16,7 +16,8 @@
  * delay is rounded up to the next whole microsecond. Excess is kept in
  * units of 1/unit request, exact for any count per period. A request of
  * any cost may pass from idle, so unit * (capacity + the largest cost) must
- * fit the exact range. v[0] = rate (units/us), v[1] = capacity, v[2] = mode
+ * fit the exact range: the largest cost the scenario can produce
+ * (lim_config.max_cost), so "1/h" at every cost 1 is exact and runs. v[0] = rate (units/us), v[1] = capacity, v[2] = mode
  * (0 queue, 1 meter), v[3] = unit (units per request).
  */
 #include <stdio.h>
@@ -41,9 +42,9 @@ typedef struct {
 
 static int lb_configure(const double *values, const lim_rate *rates, lim_config *cfg, char *err, size_t errlen)
 {
-    int64_t rate, unit;
-    if (fx_rate_units(&rates[0], (int64_t)values[1] + (int64_t)LIM_COUNT_MAX, "capacity + the largest cost",
-                      &rate, &unit, err, errlen) != 0)
+    int64_t rate, unit, largest_cost = cfg->max_cost > 0 ? cfg->max_cost : (int64_t)LIM_COUNT_MAX;
+    if (fx_rate_units(&rates[0], (int64_t)values[1] + largest_cost, "capacity + the largest cost", &rate, &unit,
+                      err, errlen) != 0)
         return -1;
     cfg->v[0] = rate;
     cfg->v[1] = (int64_t)values[1];

@@ -76,6 +76,11 @@ typedef struct {
     int64_t v[LIM_MAX_CONFIG];   /* algorithm-specific; also the Lua ARGV */
     lim_divisor div[2];          /* algorithm-specific divisors among v[] (host side only, not ARGV) */
     size_t state_size;           /* bytes of per-key state */
+    /* Set by the caller before configure: the largest cost a request will
+     * have (the scenario's costs), so that exact amounts are sized by what
+     * can happen, not by LIM_COUNT_MAX (0: LIM_COUNT_MAX). No request may
+     * cost more. */
+    int64_t max_cost;
 } lim_config;
 
 /* What a limiter answers for one request. */

@@ -175,8 +175,10 @@ int cli_budget_take(cli_budget *b, const cli_class *k, int64_t t_us)
 {
     if (!k->has_budget) return 1;
     cli_budget_advance(b, t_us);
-    double allowed = k->budget_ratio * (double)b->sum_intents + k->budget_min_per_s * (double)b->window_s;
-    if ((double)b->sum_retries + 1 > allowed) return 0;
+    /* in billionths of a retry, in integers: a ratio times a count is exact */
+    __int128 allowed = (__int128)k->budget_ratio_nano * (__int128)b->sum_intents +
+                       (__int128)k->budget_min_nano * (__int128)b->window_s;
+    if ((__int128)(b->sum_retries + 1) * 1000000000 > allowed) return 0;
     b->retries[(size_t)(b->second % b->window_s)]++;
     b->sum_retries++;
     return 1;

@@ -65,7 +65,8 @@ typedef struct {
     int honor_retry_after;
     int64_t abandon_after_us;    /* 0: only max_attempts ends it */
     int has_budget;
-    double budget_ratio, budget_min_per_s;
+    double budget_ratio, budget_min_per_s;   /* as given */
+    int64_t budget_ratio_nano, budget_min_nano;   /* the same in billionths, exact: what the budget counts with */
     uint32_t budget_window_s;    /* 1..CLI_MAX_WINDOW_S */
 } cli_class;
 

@@ -66,6 +66,9 @@ static int dlog_params(scn_limiter *l, char *text, const char *path, char *err, 
             return -1;
         }
     char msg[300];
+    /* the log is judged, never decided again: configuring only checks the
+     * parameters, and each row's cost is checked as it is read */
+    l->cfg.max_cost = 1;
     if (lim_configure_checked(l->entry, l->values, l->rates, &l->cfg, msg, sizeof msg) != 0) {
         snprintf(err, errlen, "%s:3: params: %s", path, msg);
         return -1;

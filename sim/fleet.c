@@ -144,6 +144,25 @@ void flt_node_values(const scn_limiter *base, const scn_fleet *f, uint32_t i, do
     }
 }
 
+int flt_share_below_one(const scn_limiter *l, char *msg, size_t len)
+{
+    const scn_fleet *f = l->fleet;
+    /* central and local_sync decide on the whole limit: no share */
+    if (!f || f->strategy == SCN_FLEET_CENTRAL || f->strategy == SCN_FLEET_LOCAL_SYNC || f->burst <= 0) return 0;
+    uint64_t least = f->split ? UINT64_MAX : 1, total = f->split ? f->split_total : f->nodes;
+    for (uint32_t i = 0; f->split && i < f->nodes; i++)
+        if (f->split[i] < least) least = f->split[i];
+    double share = f->burst * (double)least / (double)total;
+    if (share >= 1) return 0;
+    snprintf(msg, len, "%s: %u nodes share a burst of %g: the smallest node's share is %g x %llu/%llu = %.3g of a "
+             "request, %s", l->name, f->nodes, f->burst, f->burst, (unsigned long long)least,
+             (unsigned long long)total, share,
+             f->strategy == SCN_FLEET_LOCAL
+                 ? "raised to one request per node: together they may admit more than the limit"
+                 : "so a node admits nothing until its share grows: fewer nodes or a larger burst");
+    return 1;
+}
+
 void flt_values(const scn_fleet *f, double *values)
 {
     values[FLT_NODES] = f->nodes;
@@ -166,6 +185,7 @@ int flt_configure_nodes(const scn_limiter *base, scn_fleet *f, char *err, size_t
         lim_rate rates[LIM_MAX_PARAMS];
         char why[300];
         flt_node_values(base, f, k, values, rates);
+        f->node_cfg[k].max_cost = base->cfg.max_cost;
         if (lim_configure_checked(base->entry, values, rates, &f->node_cfg[k], why, sizeof why) != 0) {
             snprintf(err, errlen, "node %u's share of %s: %s", k, base->name, why);
             return -1;

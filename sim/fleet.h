@@ -150,6 +150,13 @@ void flt_report_free(flt_report *r);
 enum { FLT_NODES, FLT_SYNC_MS, FLT_INTERVAL_MS, FLT_LEASE_MS };
 void flt_values(const scn_fleet *f, double *values);
 
+/* When the smallest node's share of fleet l's burst is below one request
+ * (a node that can then admit nothing, or -- local, whose share is raised
+ * to the parameter's minimum -- more than its share), writes the arithmetic
+ * into msg and returns 1; else 0. central and local_sync decide on the
+ * whole limit: 0. */
+int flt_share_below_one(const scn_limiter *l, char *msg, size_t len);
+
 /* f's limiter per node (local: f->node_cfg, allocated; others: none). 0,
  * or -1 with the node whose share cannot be configured. */
 int flt_configure_nodes(const scn_limiter *base, scn_fleet *f, char *err, size_t errlen);

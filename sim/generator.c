@@ -227,6 +227,12 @@ static void gen_set_step(gen *g, const scn_phase *ph, double a)
     g->step_rate = len > 0 ? fmax(0, gen_expected(ph, a, g->step_end_us) / len) : 0;
 }
 
+/* Uniform arrivals: how far below a whole microsecond a position still
+ * counts as it. Far above the doubles' error accumulated over a day of
+ * arrivals (the ulp at 2^37 us is 2^-15 us), far below a microsecond.
+ * Poisson arrivals are truncated as they fall: no exact time to miss. */
+#define GEN_SNAP_US 1e-3
+
 /* Up to max arrivals of synthetic phase ph into out; *ended when the phase
  * has no more. The position, the exposure and the arrival stream's state
  * live in locals over the run: out's stores cannot then alias them, and
@@ -240,14 +246,19 @@ static size_t gen_synthetic(gen *g, const scn_phase *ph, gen_request *restrict o
     size_t n = 0;
     rng arrivals = g->arrivals;
     double pos = g->pos_us, exposure = g->exposure, rate = g->step_rate, end = g->step_end_us;
+    const double snap = g->s->arrival == SCN_POISSON ? 0 : GEN_SNAP_US;
     *ended = 0;
     while (n < max) {
         double room = rate * (end - pos);
-        if (exposure <= room && rate > 0) {
+        /* a whole microsecond the doubles missed by a rounding error is that
+         * microsecond: 10/s lands at 100000, not 99999 (1/rate is
+         * 99999.99999999999 as a double); one that lands on the step's end
+         * belongs to what follows it */
+        if (exposure <= room && rate > 0 && (snap == 0 || (double)(int64_t)(pos + exposure / rate + snap) < end)) {
             pos += exposure / rate;
             if (pos >= end) pos = nextafter(end, 0);
             exposure = gen_draw_exposure(g, &arrivals);
-            out[n].t_us = (int64_t)pos;
+            out[n].t_us = (int64_t)(pos + snap);
             out[n].key = gen_key(g);
             out[n].cost = gen_cost(g);
             n++;

@@ -24,6 +24,7 @@
 #include "cluster_output.h"
 #include "decisions.h"
 #include "drive.h"
+#include "fleet.h"
 #include "fsutil.h"
 #include "generator.h"
 #include "interrupt.h"
@@ -175,6 +176,7 @@ static int main_option(void *ctx, int id, const char *v)
             int *use = n == 6 && strncmp(p, "memory", 6) == 0    ? &a->use_memory
                        : n == 5 && strncmp(p, "redis", 5) == 0   ? &a->use_redis
                        : n == 7 && strncmp(p, "cluster", 7) == 0 ? &a->use_cluster : NULL;
+            if (p[n] == ',' && p[n + 1] == '\0') use = NULL;   /* "redis,": a name left out */
             if (!use || *use) {
                 fprintf(stderr, "ratelab: --backend: '%s' is not a list of memory, redis and cluster, each once\n", v);
                 return -1;
@@ -271,6 +273,19 @@ static int main_parse_run(int argc, char **argv, main_args *a)
     if (a->n_faults && !a->use_cluster) {
         fprintf(stderr, "ratelab: --cluster-fault needs --backend cluster\n");
         return CLI_USAGE;
+    }
+    /* the private cluster's shape means nothing to another backend: a
+     * mistake, checked as the value itself is */
+    if (a->cluster_spec) {
+        int m, r;
+        if (rsrv_cluster_parse(a->cluster_spec, &m, &r, err, sizeof err) != 0) {
+            fprintf(stderr, "ratelab: %s\n", err);
+            return CLI_USAGE;
+        }
+        if (!a->use_cluster) {
+            fprintf(stderr, "ratelab: --cluster sets the private Redis Cluster of --backend cluster\n");
+            return CLI_USAGE;
+        }
     }
     if (a->realtime) {
         if (a->backend_given && a->use_memory) {
@@ -455,6 +470,13 @@ static int main_run(int argc, char **argv)
         fprintf(stderr, "ratelab: %s: %s\n", a.scenario, err);
         scn_free(&s);
         return 2;
+    }
+    /* a fleet whose nodes' shares round below a request admits almost
+     * nothing (or more than the limit): said before it runs */
+    for (size_t i = 0; i < s.n_limiters; i++) {
+        char why[400];
+        if (flt_share_below_one(&s.limiters[i], why, sizeof why))
+            fprintf(stderr, "ratelab: warning: %s\n", why);
     }
     intr_block();
     rurl url = { 0 };

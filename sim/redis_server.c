@@ -228,14 +228,16 @@ void rsrv_stop(rsrv *s)
 
 int rsrv_cluster_parse(const char *spec, int *masters, int *replicas, char *err, size_t errlen)
 {
-    char *end;
-    long m = strtol(spec, &end, 10), r = -1;
-    if (end != spec && *end == 'x') {
+    char *end = (char *)spec;
+    long m = -1, r = -1;
+    /* digits only (strtol would take " 3" and "+3"), and each count checked
+     * before the product, which must not overflow */
+    if (*spec >= '0' && *spec <= '9') m = strtol(spec, &end, 10);
+    if (m >= 0 && *end == 'x' && end[1] >= '0' && end[1] <= '9') {
         const char *rs = end + 1;
         r = strtol(rs, &end, 10);
-        if (end == rs) r = -1;
     }
-    if (r < 0 || *end || m < 3 || r > 4 || m * (1 + r) > RSRV_CLUSTER_MAX) {
+    if (r < 0 || *end || m < 3 || m > RSRV_CLUSTER_MAX || r > 4 || m * (1 + r) > RSRV_CLUSTER_MAX) {
         snprintf(err, errlen, "CLUSTER '%s': give masters x replicas of each, as 3x1: at least 3 masters "
                               "(redis-cli --cluster create needs them), at most 4 replicas each, %d servers in all",
                  spec, RSRV_CLUSTER_MAX);

@@ -266,8 +266,20 @@ static char *scn_dirname_join(const char *scenario_path, const char *file)
     return out;
 }
 
+/* Names the scenario's numbered keys (ids 0..count-1), once: before the
+ * first trace adds its own keys after them, or after the phases, so that
+ * ten million keys are not named for a scenario refused for its phases. */
+static int scn_number_keys(scn_ctx *c, scn_scenario *s)
+{
+    if (kspace_count(s->keys) > 0) return 0;
+    if (kspace_add_numbered(s->keys, s->key_prefix, s->key_count) != 0)
+        return scn_fail(c, "keys", "out of memory for %u keys", s->key_count);
+    return 0;
+}
+
 static int scn_trace_phase(scn_ctx *c, const cJSON *obj, const char *path, scn_scenario *s, scn_phase *ph)
 {
+    if (scn_number_keys(c, s) != 0) return -1;
     /* replayed times are start + floor((t - skip) / time_scale), exactly:
      * the scale is kept as a fraction */
     if (lim_exact_decimal(ph->time_scale, 9, &ph->scale_num, &ph->scale_den) != 0) {
@@ -404,9 +416,7 @@ static int scn_keys(scn_ctx *c, const cJSON *root, scn_scenario *s)
         if (kspace_check_name(prefix, strlen(prefix), why, sizeof why) != 0) return scn_fail(c, "keys.prefix", "%s", why);
         snprintf(s->key_prefix, sizeof s->key_prefix, "%s", prefix);
     }
-    if (kspace_add_numbered(s->keys, s->key_prefix, s->key_count) != 0)
-        return scn_fail(c, "keys", "out of memory for %u keys", s->key_count);
-    return 0;
+    return 0;   /* named by scn_number_keys, once the phases are known to be good */
 }
 
 static int scn_cost_load(scn_ctx *c, const cJSON *root, scn_scenario *s)
@@ -603,7 +613,8 @@ static int scn_client_class(scn_ctx *c, const cJSON *obj, size_t i, cli_class *k
             return -1;
         int needs_cap = k->backoff == CLI_BACKOFF_EXPONENTIAL || k->backoff == CLI_BACKOFF_DECORRELATED;
         if (scn_ms(c, r, p, "cap_ms", (scn_num){ 0, 3.6e6, 1e-3, 3.6e6, 0 }, &k->cap_us) != 0) return -1;
-        if (needs_cap && k->cap_us < k->base_us) {
+        /* a cap given below the base is a mistake whatever the backoff reads of it */
+        if ((needs_cap || cJSON_GetObjectItemCaseSensitive(r, "cap_ms")) && k->cap_us < k->base_us) {
             char q[SCN_PATH];
             scn_join(q, p, "cap_ms");
             return scn_fail(c, q, "must be >= base_ms (%.15g), got %.15g", (double)k->base_us / 1000,
@@ -640,6 +651,10 @@ static int scn_client_class(scn_ctx *c, const cJSON *obj, size_t i, cli_class *k
             return -1;
         k->has_budget = 1;
         k->budget_window_s = (uint32_t)window;
+        /* kept exactly as the decimals written (to 1e-9): 0.29 x 100 first
+         * attempts allow 29 retries, not 28.999999999999996 */
+        k->budget_ratio_nano = llround(k->budget_ratio * 1e9);
+        k->budget_min_nano = llround(k->budget_min_per_s * 1e9);
     }
     return 0;
 }
@@ -1025,6 +1040,9 @@ void scn_params(const scn_limiter *l, char *buf, size_t len)
 
 /* ---- limiters -------------------------------------------------------- */
 
+/* The fields of a limiter object that are not its algorithm's parameters. */
+static const char *const scn_limiter_fields[] = { "algorithm", "name", "scope", "sweep", NULL };
+
 static int scn_limiter_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario *s, scn_limiter *l)
 {
     char path[SCN_PATH], p[SCN_PATH];
@@ -1043,8 +1061,9 @@ static int scn_limiter_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario
         scn_join(p, path, "algorithm");
         return scn_fail(c, p, "unknown algorithm '%.60s' (known: %s)", algo, list);
     }
-    const char *allowed[LIM_MAX_PARAMS + 5] = { "algorithm", "name", "scope", "sweep" };
-    size_t n_allowed = 4;
+    const char *allowed[LIM_MAX_PARAMS + 5];
+    size_t n_allowed = 0;
+    for (const char *const *f = scn_limiter_fields; *f; f++) allowed[n_allowed++] = *f;
     for (size_t k = 0; k < l->entry->n_params; k++) allowed[n_allowed++] = l->entry->params[k].name;
     allowed[n_allowed] = NULL;
     if (scn_check_fields(c, obj, path, allowed, l->entry->name) != 0) return -1;
@@ -1083,6 +1102,7 @@ static int scn_limiter_load(scn_ctx *c, const cJSON *obj, size_t i, scn_scenario
     }
     char msg[300];
     l->cfg.ops = l->ops;
+    l->cfg.max_cost = s->max_cost;
     if (l->entry->configure(l->values, l->rates, &l->cfg, msg, sizeof msg) != 0) {
         /* configure() names the parameter first: "initial: must be ..." */
         char *colon = strchr(msg, ':');
@@ -1172,6 +1192,14 @@ static int scn_apply_sets(scn_ctx *c, cJSON *root, const scn_options *opt)
             int idx = 0;
             for (cJSON *l = cJSON_IsArray(arr) ? arr->child : NULL; l; l = l->next, idx++) {
                 if (!cJSON_IsObject(l) || !scn_matches(l, set, tlen, by_algorithm)) continue;
+                /* a parameter only: name, scope, algorithm are what the limiter is (a
+                 * name unknown to both is refused with the fields it takes, below) */
+                for (const char *const *f = scn_limiter_fields; *f; f++)
+                    if (strcmp(*f, param) == 0) {
+                        snprintf(c->err, c->errlen, "--set '%s': %s is not a parameter (--set changes a "
+                                 "limiter's parameters: ratelab list names them)", set, param);
+                        return -1;
+                    }
                 char *stop;
                 double num = strtod(eq + 1, &stop);
                 cJSON *v = *stop == '\0' ? cJSON_CreateNumber(num) : cJSON_CreateString(eq + 1);
@@ -1272,6 +1300,40 @@ static int scn_syntax_error(scn_ctx *c, const char *text, size_t len, const char
     return -1;
 }
 
+/* s->max_cost: the largest cost the distribution or a trace can give a
+ * request, which sizes the limiters' exact amounts. Always 0. */
+static int scn_find_max_cost(scn_scenario *s)
+{
+    const scn_cost *c = &s->cost;
+    uint32_t most = c->dist == SCN_COST_FIXED ? c->value : c->dist == SCN_COST_UNIFORM ? c->max : 1;
+    for (size_t i = 0; c->dist == SCN_COST_WEIGHTED && i < c->n; i++)
+        if (c->values[i] > most) most = c->values[i];
+    for (size_t t = 0; t < s->n_traces; t++)
+        for (size_t r = 0; s->traces[t].cost && r < s->traces[t].n; r++)
+            if (s->traces[t].cost[r] > most) most = s->traces[t].cost[r];
+    s->max_cost = most ? most : 1;
+    return 0;
+}
+
+/* A \u0000 in a string would end it early wherever it is read (a key
+ * prefix cut short, a name that is not the one written): refused with its
+ * place. Only a backslash that is not itself escaped starts an escape. */
+static int scn_nul_escape(scn_ctx *c, const char *text, size_t len)
+{
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i < len; i++, col++) {
+        if (text[i] == '\n') { line++; col = 0; continue; }
+        if (text[i] != '\\') continue;
+        if (i + 5 < len && text[i + 1] == 'u' && strncmp(text + i + 2, "0000", 4) == 0) {
+            snprintf(c->err, c->errlen, "%s:%zu:%zu: a string holds \\u0000 (a NUL byte), which no name, prefix "
+                     "or text may hold", c->file, line, col);
+            return -1;
+        }
+        i++, col++;   /* the escaped character */
+    }
+    return 0;
+}
+
 /* After the downstream: whether one exists decides what p99_ms means and
  * whether overload_s can be a target. */
 static int scn_targets_load(scn_ctx *c, const cJSON *root, scn_scenario *s)
@@ -1357,13 +1419,16 @@ int scn_load(const char *path, const scn_options *opt, scn_scenario *s, char *er
         scn_syntax_error(&c, text, len, end);
         goto out;
     }
+    if (scn_nul_escape(&c, text, len) != 0) goto out;
     if (!(s->path = strdup(path)) || !(s->keys = kspace_create())) {
         snprintf(err, errlen, "%s: out of memory", path);
         goto out;
     }
     if (cJSON_IsObject(root) && scn_apply_sets(&c, root, opt) != 0) goto out;
     if (scn_top(&c, root, s) != 0 || scn_keys(&c, root, s) != 0 || scn_cost_load(&c, root, s) != 0 ||
-        scn_phases(&c, root, s) != 0 || scn_limiters(&c, root, s) != 0 || scn_downstream_load(&c, root, s) != 0)
+        scn_phases(&c, root, s) != 0 || scn_number_keys(&c, s) != 0 || scn_find_max_cost(s) != 0 ||
+        scn_limiters(&c, root, s) != 0 ||
+        scn_downstream_load(&c, root, s) != 0)
         goto out;
     if (scn_targets_load(&c, root, s) != 0 || scn_clients(&c, root, s) != 0 ||
         scn_more_entries(&c, root, s, "chains", scn_chain_load) != 0 ||

@@ -145,6 +145,7 @@ typedef struct {
     uint32_t key_count;              /* generated keys: ids 0..key_count-1 */
     char key_prefix[SCN_NAME_MAX];
     scn_cost cost;
+    uint32_t max_cost;               /* the largest cost a request can have: its distribution's, its traces' */
     kspace *keys;                    /* generated keys, then every trace's keys */
     trace *traces;
     char **trace_paths;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "../algorithms/limiter.h"
@@ -92,6 +93,29 @@ Test(cli, usage_errors_exit_2)
     const char *missing[] = { "run", "scenarios/no_such.json", NULL };
     cr_assert_eq(tsup_run(missing, err, sizeof err), 2);
     cr_assert(strstr(err, "scenarios/no_such.json: cannot read scenario: No such file or directory"), "%s", err);
+}
+
+/* Hostile values that were accepted: each refused before anything starts
+ * (no server, no file in the filesystem's root). */
+Test(cli, backend_and_cluster_values_are_refused_exactly)
+{
+    static const struct { const char *opt, *value, *message; } cases[] = {
+        { "--backend", "redis,", "--backend: 'redis,' is not a list of memory, redis and cluster" },
+        { "--cluster", " 3x1", "CLUSTER ' 3x1': give masters x replicas" },
+        { "--cluster", "+3x1", "CLUSTER '+3x1': give masters x replicas" },
+        { "--cluster", "4611686018427387907x1", "give masters x replicas of each" },
+        { "--cluster", "9223372036854775807x1", "give masters x replicas of each" },
+        { "--cluster", "0x0", "give masters x replicas of each" },
+        { "--cluster", "3x1", "--cluster sets the private Redis Cluster of --backend cluster" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char err[2048];
+        const char *argv[] = { "run", "scenarios/steady.json", cases[i].opt, cases[i].value, "--out",
+                               "/tmp/ratelab-refused-should-not-exist", NULL };
+        cr_assert_eq(tsup_run(argv, err, sizeof err), 2, "%s %s: %s", cases[i].opt, cases[i].value, err);
+        cr_assert(strstr(err, cases[i].message), "%s %s: %s", cases[i].opt, cases[i].value, err);
+    }
+    cr_assert_neq(access("/cluster-create.log", F_OK), 0);
 }
 
 Test(cli, a_run_writes_summary_timeseries_and_run_json)

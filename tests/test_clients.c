@@ -109,7 +109,7 @@ Test(clients, the_budget_caps_retries_at_its_ratio)
 {
     cli_class k = class_of(CLI_BACKOFF_CONSTANT, CLI_JITTER_NONE, 1000, 0, 100);
     k.has_budget = 1;
-    k.budget_ratio = 0.2;
+    k.budget_ratio_nano = 200000000;   /* 0.2 */
     k.budget_window_s = 10;
     cli_budget b;
     cli_budget_init(&b, 10);
@@ -122,8 +122,24 @@ Test(clients, the_budget_caps_retries_at_its_ratio)
     cr_assert_eq(allowed, 200, "20%% of 1000 first attempts, got %llu", (unsigned long long)allowed);
     /* the window slides: 10 s later the old intents no longer pay for retries */
     cr_assert_eq(cli_budget_take(&b, &k, 25000000), 0);
-    k.budget_min_per_s = 1;
+    k.budget_min_nano = 1000000000;   /* 1/s */
     cr_assert_eq(cli_budget_take(&b, &k, 25000000), 1, "min_per_s x window_s always");
+}
+
+/* 0.29 x 100 first attempts is 29 retries exactly: in doubles it was
+ * 28.999999999999996, and the 29th retry was refused. */
+Test(clients, the_budget_ratio_is_exact_as_written)
+{
+    cli_class k = class_of(CLI_BACKOFF_CONSTANT, CLI_JITTER_NONE, 1000, 0, 100);
+    k.has_budget = 1;
+    k.budget_ratio_nano = 290000000;
+    k.budget_window_s = 10;
+    cli_budget b;
+    cli_budget_init(&b, 10);
+    for (int i = 0; i < 100; i++) cli_budget_intent(&b, 0);
+    int allowed = 0;
+    for (int r = 0; r < 40; r++) allowed += cli_budget_take(&b, &k, 0);
+    cr_assert_eq(allowed, 29);
 }
 
 Test(clients, classes_are_drawn_by_weight)

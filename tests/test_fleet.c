@@ -565,3 +565,22 @@ Test(fleet, messages_beyond_a_slow_links_room_are_lost_and_counted)
     run_result_free(&r);
     scn_free(&s);
 }
+
+/* 1024 nodes over a burst of 500: a share of 0.488 of a request per node
+ * admits nothing (lease) or is raised to one (local): said with the
+ * arithmetic before the run; local_sync and 8 nodes are not named. */
+Test(fleet, a_share_below_one_request_is_warned_with_its_arithmetic, .timeout = 120)
+{
+    char *dir = tsup_tempdir(), out[600], err[8192];
+    snprintf(out, sizeof out, "%s/thin", dir);
+    const char *argv[] = { "run", "tests/fixtures/good/fleet_thin.json", "--quiet", "--out", out, NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s", err);
+    cr_assert(strstr(err, "warning: lease_1024: 1024 nodes share a burst of 500: the smallest node's share is "
+                          "500 x 1/1024 = 0.488 of a request, so a node admits nothing"), "%s", err);
+    cr_assert(strstr(err, "warning: local_1024: 1024 nodes share a burst of 500: the smallest node's share is "
+                          "500 x 1/1024 = 0.488 of a request, raised to one request per node"), "%s", err);
+    cr_assert_null(strstr(err, "sync_1024"), "local_sync decides on the whole limit: %s", err);
+    cr_assert_null(strstr(err, "lease_8"), "%s", err);
+    tsup_rmtree(dir);
+    free(dir);
+}

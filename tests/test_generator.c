@@ -169,3 +169,22 @@ Test(generator, trace_rows_keep_their_keys_costs_and_scaled_times)
     gen_destroy(g);
     scn_free(&s);
 }
+
+/* 10/s evenly spaced lands at 100000, 200000 ... us exactly, all day long:
+ * truncating the doubles' sum put each a microsecond early, into the
+ * window before its own. */
+Test(generator, uniform_arrivals_land_on_their_exact_microsecond)
+{
+    scn_scenario s;
+    load("tests/fixtures/good/uniform_ten.json", &s);
+    gen *g = gen_create(&s);
+    gen_request r;
+    int64_t k = 0;
+    while (gen_next(g, &r)) {
+        k++;
+        cr_assert_eq(r.t_us, k * 100000, "arrival %lld at %lld", (long long)k, (long long)r.t_us);
+    }
+    cr_assert_eq(k, 863999, "a day of them, the one at 86400 s past the end: %lld", (long long)k);
+    gen_destroy(g);
+    scn_free(&s);
+}

@@ -1,10 +1,13 @@
+#define _POSIX_C_SOURCE 200809L
 /* The scenario loader: every shipped scenario loads; every bad fixture is
  * refused with a message that names the file and the place. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../sim/scenario.h"
 
@@ -78,6 +81,11 @@ static const bad_case bad_cases[] = {
     { "key_prefix_newline", ": keys.prefix: holds a control character (byte 0x0a at 4)" },
     { "clients_budget_no_ratio", ": clients[0].budget.ratio: required" },
     { "clients_cap_below_base", ": clients[0].retry.cap_ms: must be >= base_ms (100), got 10" },
+    { "leaky_hourly_huge_cost", ": limiters[0].rate: kept exactly, one request is 3600000000 units, so capacity + the largest cost may be at most 1250999 (got 4000010)" },
+    { "clients_cap_below_base_constant", ": clients[0].retry.cap_ms: must be >= base_ms (100), got 10" },
+    { "key_prefix_nul", "key_prefix_nul.json:2:39: a string holds \\u0000 (a NUL byte)" },
+    /* refused for its phases before ten million keys are named */
+    { "huge_keys_no_phases", ": phases: must list at least one phase" },
     { "clients_duplicate_name", ": clients[1].name: 'a' names clients[0] already" },
     { "clients_failed_without_failures", ": clients[0].retry_on: \"failed\" needs a downstream with a failure_prob above 0" },
     { "clients_honor_not_bool", ": clients[0].retry.honor_retry_after: must be true or false, got a string" },
@@ -193,6 +201,19 @@ Test(scenario, trace_keys_are_interned_and_the_busiest_reports_level)
     scn_free(&s);
 }
 
+/* A leaky bucket keeps its amounts exact up to capacity + the largest cost
+ * the scenario can produce, not the largest any scenario could: "1/h" at
+ * every cost 1 runs; a cost of 4M at "1/h" is still refused, and says why. */
+Test(scenario, a_leaky_bucket_at_hourly_rates_is_sized_by_the_scenarios_costs)
+{
+    scn_scenario s;
+    char err[1024];
+    cr_assert_eq(scn_load("tests/fixtures/good/leaky_hourly.json", NULL, &s, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(s.max_cost, 1);
+    cr_assert_eq(s.n_limiters, 5);
+    scn_free(&s);
+}
+
 Test(scenario, set_overrides_by_limiter_name_or_algorithm)
 {
     const char *sets[] = { "tb.capacity=200", "gcra.burst=7", "lq.mode=meter" };
@@ -227,6 +248,8 @@ Test(scenario, bad_set_is_refused_with_its_origin)
     expect_set_refused("nobody.rate=1", "--set 'nobody.rate=1': no limiter or algorithm named 'nobody' in "
                                         "scenarios/burst.json (limiters: token_bucket, gcra,");
     expect_set_refused("rate=1", "--set 'rate=1': expected <limiter or algorithm>.<parameter>=<value>");
+    expect_set_refused("token_bucket.name=x", "--set 'token_bucket.name=x': name is not a parameter");
+    expect_set_refused("token_bucket.scope=global", "--set 'token_bucket.scope=global': scope is not a parameter");
 }
 
 Test(scenario, only_narrows_by_name_or_algorithm)
@@ -242,4 +265,31 @@ Test(scenario, only_narrows_by_name_or_algorithm)
     opt.only = "gcra,bogus";
     cr_assert_eq(scn_load("scenarios/burst.json", &opt, &s, err, sizeof err), -1);
     cr_assert(strstr(err, "--only: 'bogus' matches no limiter in scenarios/burst.json"), "got %s", err);
+}
+
+/* A trace over the 1 GiB limit is refused from its size, before a byte is
+ * read (a sparse 1.5 GiB file: reading it would take 2 GB of memory). */
+Test(scenario, a_trace_over_the_limit_is_refused_from_its_size)
+{
+    char dir[] = "/tmp/ratelab-bigtrace-XXXXXX", trace[256], path[256], err[1024];
+    cr_assert(mkdtemp(dir));
+    snprintf(trace, sizeof trace, "%s/big.csv", dir);
+    snprintf(path, sizeof path, "%s/big.json", dir);
+    FILE *t = fopen(trace, "w");
+    cr_assert(t);
+    fputs("t_s\n", t);
+    cr_assert_eq(ftruncate(fileno(t), (off_t)3 << 29), 0);
+    fclose(t);
+    FILE *f = fopen(path, "w");
+    cr_assert(f);
+    fputs("{ \"name\": \"big\", \"duration_s\": 10, \"phases\": [ { \"shape\": \"trace\", \"start_s\": 0, \"end_s\": 10, "
+          "\"file\": \"big.csv\" } ], \"limiters\": [ { \"algorithm\": \"token_bucket\", \"rate\": 10, \"capacity\": 20 } ] }\n",
+          f);
+    fclose(f);
+    scn_scenario s;
+    cr_assert_eq(scn_load(path, NULL, &s, err, sizeof err), -1);
+    cr_assert(strstr(err, "big.csv: cannot read trace: larger than 1024 MiB, the most ratelab reads"), "%s", err);
+    unlink(trace);
+    unlink(path);
+    rmdir(dir);
 }
