@@ -559,7 +559,7 @@ static int main_run(int argc, char **argv)
         if (!given.is_cluster) {
             if (rsrv_cluster_start(&cluster, masters, replicas, err, sizeof err) != 0) {
                 fprintf(stderr, "ratelab: %s\n", err);
-                rc = 3;
+                rc = intr_requested(NULL) ? 130 : 3;
                 goto done;
             }
             seed = (rurl){ .port = cluster.node[0].port, .is_cluster = 1 };

@@ -625,6 +625,7 @@ static int out_write_summary_json(FILE *f, const void *a)
         col_row cr = { &r->summary, &r->oracle, r->has_downstream, &r->downstream, r->overload_s,
                        r->has_clients, &r->clients, refused, &r->fleet, r->bound_breaches };
         out_summary_json_row(row, &cr);
+        if (r->note[0]) out_add_text(row, "note", r->note);   /* what the pass said on stderr, kept */
         cJSON_AddItemToArray(rows, row);
     }
     char *text = cJSON_Print(root);

@@ -102,9 +102,11 @@ void pass_prefetch_rings(const pass *p, const gen_request *q, size_t n)
             for (size_t j = 0; j < n; j++) orc_check_prefetch_rings(p->check[i], q[j].key);
 }
 
-void pass_unanswered(pass *p, const lim_decision *d)
+void pass_unanswered(pass *p, const gen_request *q, int64_t at_us, const lim_decision *d)
 {
     for (size_t i = 0; i < p->n_checks; i++) orc_check_count(p->check[i], d);
+    /* in the decision log as a virtual pass has it: every request, each once */
+    if (p->log) dlog_write(p->log, at_us, p->l->global ? "global" : kspace_name(p->s->keys, q->key), q->cost, d);
 }
 
 /* The oracle's reports of a chain's tiers as one: the counts are the

@@ -53,9 +53,10 @@ void pass_count(pass *p, const gen_request *q, const lim_decision *d);
 void pass_judge(pass *p, const gen_request *q, int64_t at_us, const lim_decision *d);
 
 /* A request the limiter gave no decision for (the connection failed; d is
- * the on-error policy's): the oracle counts it, for conservation, but
- * holds the limiter to nothing for it. */
-void pass_unanswered(pass *p, const lim_decision *d);
+ * the on-error policy's) at at_us: the oracle counts it, for conservation,
+ * but holds the limiter to nothing for it; the decision log has it, as a
+ * virtual pass's has every request. */
+void pass_unanswered(pass *p, const gen_request *q, int64_t at_us, const lim_decision *d);
 
 /* Brings the oracle's entries of a batch about to be decided into the
  * cache, when there are more of them than the cache holds. */

@@ -22,6 +22,7 @@ typedef struct {
     lim_decision dec;
     int64_t at_us;             /* time the limiter decided at */
     int64_t latency_ns;        /* from the scheduled time */
+    int64_t late_ns;           /* how long after its scheduled time it was sent */
     unsigned char unanswered;  /* Redis gave no decision: dec is the on-error policy's */
     unsigned char failed_call; /* admitted, and failed by the downstream (clients.h) */
     unsigned char ended;       /* this attempt ended its intent, as `outcome` */
@@ -485,6 +486,7 @@ static void *rt_client_main(void *arg)
                 rt_unanswered(c, a, now_us);
             }
             a->latency_ns = done_ns - due[i];
+            a->late_ns = sent_ns - due[i];
         }
         for (size_t i = 0; i < n; i++) rt_after(c, &c->log[c->n_log + i]);
         c->n_log += n;
@@ -766,12 +768,32 @@ join:
     qsort(order, m, sizeof *order, rt_by_decided);
     for (size_t j = 0; j < m; j++) {
         const rt_attempt *a = order[j];
-        if (a->unanswered) pass_unanswered(p, &a->dec);
+        if (a->unanswered) pass_unanswered(p, &a->req, a->at_us, &a->dec);
         else pass_judge(p, &a->req, a->at_us, &a->dec);
     }
     run_backend_report said;
     b->end(b->ctx, &said, out->note, sizeof out->note);
     begun = 0;
+    /* (after end(), which writes its own note first) Clients that could not keep the schedule: said, as the queue pass
+     * says it of its producer (latency still counts from each attempt's
+     * scheduled time, so nothing is hidden, but the limiter saw another
+     * traffic than the scenario's). */
+    size_t late = 0;
+    int64_t latest_ns = 0;
+    for (size_t j = 0; j < m; j++) {
+        late += order[j]->late_ns > s->tick_us * 1000;
+        if (order[j]->late_ns > latest_ns) latest_ns = order[j]->late_ns;
+    }
+    if (m && late * 100 > m) {   /* more than 1% over a tick late */
+        size_t used = strlen(out->note);
+        snprintf(out->note + used, sizeof out->note - used,
+                 "%s%s: the clients fell behind the schedule: %.1f%% of %zu attempts went out more than a tick "
+                 "(%.0f ms) late, the latest by %.2f s: this machine or the server could not keep up (more --clients "
+                 "or --in-flight, or a lower --speed); the limiter saw other traffic than the scenario's",
+                 used ? "; " : "", l->name, 100.0 * (double)late / (double)m, m, (double)s->tick_us / 1e3,
+                 (double)latest_ns / 1e9);
+    }
+
     if (l->fleet && rt_fleet_report(clients, o->clients, atomic_load(&sh.coordinator_calls), &said.fleet) != 0) {
         snprintf(err, errlen, "%s: out of memory for the fleet's report per node", l->name);
         pass_abort(p);

@@ -3,6 +3,8 @@
 #include "redis_server.h"
 #include "redis_bounded.h"
 
+#include "interrupt.h"
+
 #include "clock.h"
 #include "fsutil.h"
 
@@ -280,8 +282,18 @@ static int rsrv_cluster_create(rsrv_cluster *c)
         execvp(bin, (char *const *)argv);
         _exit(127);
     }
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    /* polled, so that Ctrl-C ends the wait (and redis-cli) at once */
+    int status = 0;
+    for (;;) {
+        pid_t got = waitpid(pid, &status, WNOHANG);
+        if (got == pid || (got < 0 && errno != EINTR)) break;
+        if (intr_requested(NULL)) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+            return -1;
+        }
+        rsrv_sleep_ms(20);
+    }
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
@@ -302,6 +314,15 @@ static int rsrv_cluster_node_ready(const rsrv *s)
     return ok;
 }
 
+/* 1, with the message, when SIGINT or SIGTERM is pending: creating a
+ * cluster takes seconds, and a Ctrl-C should not wait for it. */
+static int rsrv_interrupted(char *err, size_t errlen)
+{
+    if (!intr_requested(NULL)) return 0;
+    snprintf(err, errlen, "interrupted while the private Redis Cluster was being created");
+    return 1;
+}
+
 int rsrv_cluster_start(rsrv_cluster *c, int masters, int replicas, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
@@ -311,13 +332,18 @@ int rsrv_cluster_start(rsrv_cluster *c, int masters, int replicas, char *err, si
     snprintf(extra, sizeof extra, "--cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout %d",
              RSRV_CLUSTER_NODE_TIMEOUT_MS);
     for (int i = 0; i < masters * (1 + replicas); i++) {
-        if (rsrv_start_node(&c->node[i], extra, 1, err, errlen) != 0) {
+        if (rsrv_start_node(&c->node[i], extra, 1, err, errlen) != 0 || rsrv_interrupted(err, errlen)) {
+            c->n = c->node[i].pid ? i + 1 : i;
             rsrv_cluster_stop(c);
             return -1;
         }
         c->n = i + 1;
     }
     if (rsrv_cluster_create(c) != 0) {
+        if (rsrv_interrupted(err, errlen)) {
+            rsrv_cluster_stop(c);
+            return -1;
+        }
         snprintf(err, errlen, "redis-cli --cluster create failed on %d servers (is redis-tools installed? see "
                               "%s/cluster-create.log)", c->n, c->node[0].dir);
         rsrv_cluster_stop(c);
@@ -339,6 +365,7 @@ int rsrv_cluster_wait_ok(const rsrv_cluster *c, int seconds, char *err, size_t e
 {
     for (int wait = 0; wait < seconds * 20; wait++) {
         if (rsrv_cluster_is_ok(c)) return 0;
+        if (rsrv_interrupted(err, errlen)) return -1;
         rsrv_sleep_ms(50);
     }
     snprintf(err, errlen, "the private Redis Cluster of %d servers did not reach cluster_state:ok with every "

@@ -141,6 +141,12 @@ void vrd_print(FILE *f, const vrd_verdict *v)
         vrd_promise(f, e);
         fprintf(f, "%s\n", v->targets.n ? " -- meets no target" : "");
     }
+    for (size_t i = 0; i < v->n; i++)   /* what a pass said of itself (an outage, clients behind schedule) */
+        if (v->entry[i].result->note[0]) fprintf(f, "  NOTE       %s\n", v->entry[i].result->note);
+    for (size_t i = 0; i < v->n; i++)
+        if (v->entry[i].not_checked)
+            fprintf(f, "  NOT CHECKED %s: the oracle could not check its promise: %s\n", v->entry[i].label,
+                    v->entry[i].not_checked);
 }
 
 static cJSON *vrd_number_or_null(double x)

@@ -88,14 +88,24 @@ Test(pass, a_request_counted_but_never_judged_is_a_conservation_violation)
     char err[256];
     for (int lose = 0; lose < 2; lose++) {
         run_result r;
-        pass *p = pass_open(&s, &s.limiters[0], "memory", NULL, &r, err, sizeof err);
+        FILE *log = tmpfile();
+        cr_assert(log);
+        pass *p = pass_open(&s, &s.limiters[0], "memory", log, &r, err, sizeof err);
         cr_assert(p, "%s", err);
         lim_decision yes = { 1, 0, 0, 0 }, no = { 0, 0, LIM_RETRY_NEVER, 0 };
         gen_request q1 = { 1000, 0, 1 }, q2 = { 2000, 0, 1 }, q3 = { 3000, 0, 1 };
         pass_decided(p, &q1, &yes);
         pass_decided(p, &q2, &yes);
         pass_count(p, &q3, &no);
-        if (!lose) pass_unanswered(p, &no);   /* the connection failed: counted, not judged */
+        if (!lose) pass_unanswered(p, &q3, 3500, &no);   /* the connection failed: counted, not judged */
+        /* the decision log has the request the policy decided, as a virtual pass's does */
+        char text[512];
+        rewind(log);
+        size_t got = fread(text, 1, sizeof text - 1, log);
+        text[got] = '\0';
+        fclose(log);
+        if (!lose) cr_assert(strstr(text, "\n3500,"), "the unanswered request is logged at its time: %s", text);
+        else cr_assert_null(strstr(text, "\n3500,"), "%s", text);
         while (pass_ticks_left(p)) pass_close_tick(p, 0);
         pass_finish(p, 0.001, 1, &(run_backend_report){ .keys_seen = 1 });
         cr_assert_eq(r.summary.offered, 3);

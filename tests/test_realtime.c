@@ -249,3 +249,26 @@ Test(realtime, at_any_speed_the_limiters_decide_on_the_scenarios_time, .timeout 
     free(dir);
     rsrv_stop(&server);
 }
+
+/* One client, one request per round trip, 60,000 due a second: it cannot
+ * keep the schedule, and the run says so with the share late, on stderr,
+ * under the verdict and in summary.json. */
+Test(realtime, clients_behind_the_schedule_are_said_to_be, .timeout = 180)
+{
+    char *dir = tsup_tempdir(), out[512], path[600], err[8192];
+    snprintf(out, sizeof out, "%s/o", dir);
+    const char *argv[] = { "run", "tests/fixtures/good/realtime_overload.json", "--mode", "realtime", "--clients", "1",
+                           "--in-flight", "1", "--out", out, NULL };
+    char *printed = NULL;
+    cr_assert_eq(tsup_run_out(argv, &printed, err, sizeof err), 0, "%s", err);
+    cr_assert(strstr(err, "tb: the clients fell behind the schedule: "), "%s", err);
+    cr_assert(strstr(err, "attempts went out more than a tick (100 ms) late"), "%s", err);
+    cr_assert(strstr(printed, "  NOTE       ") && strstr(printed, "fell behind the schedule"), "%s", printed);
+    snprintf(path, sizeof path, "%s/summary.json", out);
+    char *json = tsup_slurp(path);
+    cr_assert(json && strstr(json, "\"note\":") && strstr(json, "fell behind the schedule"), "%s", json ? json : "");
+    free(json);
+    free(printed);
+    tsup_rmtree(dir);
+    free(dir);
+}

@@ -187,3 +187,25 @@ Test(signals, a_sweep_stops_its_workers_and_leaves_no_directory, .timeout = 120)
     tsup_rmtree(dir);
     free(dir);
 }
+
+/* Ctrl-C while the private Redis Cluster is being created: the creation
+ * looks for it between its steps (it took 15.7 s to reach cluster_state:ok
+ * before the run could see the signal), stops its servers, exit 130. */
+Test(signals, ctrl_c_while_a_private_cluster_is_created_ends_the_run, .timeout = 120)
+{
+    char *dir = tsup_tempdir(), out[512];
+    snprintf(out, sizeof out, "%s/o", dir);
+    const char *argv[] = { "run", "scenarios/steady.json", "--backend", "cluster", "--out", out, "--quiet", NULL };
+    tsup_child c;
+    tsup_start(&c, argv);
+    wait_until_running(&c);
+    kill(c.pid, SIGINT);
+    char err[4096];
+    int rc = tsup_finish(&c, 90, err, sizeof err);
+    cr_assert_eq(rc, 130, "%s", err);
+    cr_assert(strstr(err, "interrupted while the private Redis Cluster was being created"), "%s", err);
+    struct stat st;
+    cr_assert_neq(stat(out, &st), 0, "no results written");
+    tsup_rmtree(dir);
+    free(dir);
+}
