@@ -46,7 +46,7 @@ ASN_OBJ  := $(LIB_SRC:%.c=build/asan/%.o) $(TEST_SRC:%.c=build/asan/%.o)
 
 # Fuzz harnesses over every reader (tests/fuzz): replayed on their corpus
 # in `make test`, run with libFuzzer by `make fuzz`.
-FUZZ_NAMES   := scenario trace decisions url rate sweep
+FUZZ_NAMES   := scenario trace decisions url rate sweep resp
 FUZZ_REPLAY  := $(FUZZ_NAMES:%=build/asan/fuzz_%)
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang

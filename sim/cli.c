@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef RATELAB_VERSION
@@ -220,9 +221,14 @@ static int cli_scenario_names(const char *dir, char names[64][64])
 
 int cli_find_scenario(const char *arg, char *buf, size_t len, char *err, size_t errlen)
 {
-    if (access(arg, F_OK) == 0 || strchr(arg, '/')) {
+    /* a path: the scenario reader names it if it cannot be read. A bare
+     * name that is a directory here (results/ written by `--out burst`) is
+     * no scenario: the shipped one of that name is meant */
+    struct stat st;
+    int is_dir = stat(arg, &st) == 0 && S_ISDIR(st.st_mode);
+    if ((access(arg, F_OK) == 0 && !(is_dir && !strchr(arg, '/'))) || strchr(arg, '/')) {
         snprintf(buf, len, "%s", arg);
-        return 0;   /* a path: the scenario reader names it if it cannot be read */
+        return 0;
     }
     char dirs[2][4096] = { "scenarios", "" };
     ssize_t n = readlink("/proc/self/exe", dirs[1], sizeof dirs[1] - 16);

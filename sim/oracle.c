@@ -74,7 +74,7 @@ typedef uint64_t orc_entry;
 #define ORC_TIME_MASK (((uint64_t)1 << ORC_TIME_BITS) - 1)
 #define ORC_MAX_WINDOW_US ((int64_t)1 << (ORC_TIME_BITS - 1))
 
-_Static_assert(LIM_COUNT_MAX < (double)((uint64_t)1 << (64 - ORC_TIME_BITS)), "a cost fits above the time");
+_Static_assert((uint64_t)LIM_COUNT_MAX < ((uint64_t)1 << (64 - ORC_TIME_BITS)), "a cost fits above the time");
 
 static inline orc_entry orc_entry_of(int64_t t, int64_t cost)
 {

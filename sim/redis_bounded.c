@@ -2,6 +2,7 @@
 #include "redis_bounded.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,16 +11,32 @@
 /* what one element costs once hiredis has built it: its object and the slot in its parent */
 #define RBND_ELEMENT_COST (sizeof(redisReply) + sizeof(void *))
 
-/* The integer of a '$' or '*' header between p and end: -1, or 0 to 10^18. */
-static int rbnd_header_value(const char *p, const char *end, long long *out)
+/* An integer as hiredis reads one (Redis's string2ll): "0", or an
+ * optional '-' and digits without a leading zero, within 64 bits. */
+static int rbnd_integer(const char *p, const char *end)
 {
-    if (end - p == 2 && p[0] == '-' && p[1] == '1') { *out = -1; return 0; }
-    if (p == end || end - p > 18) return -1;
-    long long v = 0;
+    if (end - p == 1 && *p == '0') return 0;
+    int neg = p < end && *p == '-';
+    p += neg;
+    if (p == end || *p < '1' || *p > '9' || end - p > 19) return -1;
+    unsigned long long v = 0;
     for (; p < end; p++) {
         if (*p < '0' || *p > '9') return -1;
-        v = v * 10 + (*p - '0');
+        v = v * 10 + (unsigned long long)(*p - '0');
     }
+    return v > (neg ? (unsigned long long)INT64_MAX + 1 : (unsigned long long)INT64_MAX) ? -1 : 0;
+}
+
+/* The integer of a '$' or '*' header between p and end, as hiredis takes
+ * it: -1 (nil), or 0 and up. */
+static int rbnd_header_value(const char *p, const char *end, long long *out)
+{
+    if (rbnd_integer(p, end) != 0) return -1;
+    long long v = 0;
+    int neg = *p == '-';
+    for (const char *c = p + neg; c < end && v < (1LL << 60); c++) v = v * 10 + (*c - '0');
+    if (neg) v = -v;
+    if (v < -1) return -1;
     *out = v;
     return 0;
 }
@@ -38,7 +55,10 @@ long rbnd_measure(const char *p, size_t n, size_t cap)
         objects += RBND_ELEMENT_COST;
         long long v = 0;
         switch (*line) {
-        case '+': case '-': case ':':
+        case ':':
+            if (rbnd_integer(line + 1, cr) != 0) return RBND_MALFORMED;
+            break;
+        case '+': case '-':
             objects += (size_t)(cr - line);
             break;
         case '$': case '*':

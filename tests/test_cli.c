@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 
 #include "../algorithms/limiter.h"
+#include "../sim/cli.h"
+#include "../sim/utf8.h"
 #include "support.h"
 
 static int exists(const char *path)
@@ -396,6 +398,58 @@ Test(cli, a_scenario_by_its_name_and_options_with_equals)
     cr_assert(summary && strstr(summary, "\ntoken_bucket,token_bucket,memory,"), "%s", summary ? summary : "");
     cr_assert_null(strstr(summary, "\ngcra,"), "--only=token_bucket was read");
     free(summary);
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+/* A results directory named like a shipped scenario (what --out steady
+ * writes) does not hide the scenario: 'ratelab run steady' beside it runs
+ * the shipped one (found beside the binary), instead of "is a directory". */
+Test(cli, a_directory_named_like_a_scenario_does_not_shadow_it)
+{
+    char *dir = tsup_tempdir(), cmd[8192], err[4096], repo[2048];
+    cr_assert(getcwd(repo, sizeof repo));
+    const char *bin = getenv("RATELAB_BIN");
+    bin = bin ? bin : "./ratelab";
+    snprintf(cmd, sizeof cmd, "cd '%s' && mkdir steady && '%s%s%s' run steady --only token_bucket --quiet --out '%s/o'",
+             dir, bin[0] == '/' ? "" : repo, bin[0] == '/' ? "" : "/", bin, dir);
+    const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+    cr_assert_eq(tsup_exec(argv, err, sizeof err), 0, "%s", err);
+    tsup_rmtree(dir);
+    free(dir);
+}
+
+/* Paths and a command line that are not UTF-8 (or cut inside a character)
+ * reach run.json as valid UTF-8: a byte that begins no character is
+ * U+FFFD. */
+Test(cli, run_json_stays_utf8_whatever_the_paths_bytes)
+{
+    char *dir = tsup_tempdir(), out[600], path[700], err[2048];
+    snprintf(out, sizeof out, "%s/r\xff\xfesults", dir);
+    const char *argv[] = { "run", "scenarios/steady.json", "--only", "token_bucket", "--quiet", "--out", out, NULL };
+    cr_assert_eq(tsup_run(argv, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/run.json", out);
+    char *json = tsup_slurp(path);
+    cr_assert(json);
+    cr_assert_eq(utf8_first_invalid(json, strlen(json)), -1, "run.json is valid UTF-8");
+    cr_assert(strstr(json, "r\xef\xbf\xbd\xef\xbf\xbdsults"), "each stray byte is U+FFFD");
+    free(json);
+    /* a command line cut inside a character */
+    char long_arg[2100];
+    memset(long_arg, 'a', sizeof long_arg);
+    for (size_t i = 2000; i + 2 < sizeof long_arg; i += 2) memcpy(long_arg + i, "\xc3\xa9", 2);   /* e-acute */
+    long_arg[sizeof long_arg - 1] = '\0';
+    char target[2200];
+    snprintf(target, sizeof target, "--target=drop_pct<=100 %s", long_arg);
+    const char *cut[] = { "run", "scenarios/steady.json", "--only", "token_bucket", "--quiet", "--out", out, target,
+                          NULL };
+    char cli[2048];   /* run.json's command: 2,047 bytes, cut inside an e-acute */
+    int argc = (int)(sizeof cut / sizeof cut[0]) - 1;
+    cli_command_line(argc, (char **)cut, cli, sizeof cli);
+    cr_assert_neq(utf8_first_invalid(cli, strlen(cli)), -1, "the cut falls inside a character");
+    char valid[4096];
+    utf8_copy_valid(cli, valid, sizeof valid);
+    cr_assert_eq(utf8_first_invalid(valid, strlen(valid)), -1);
     tsup_rmtree(dir);
     free(dir);
 }
