@@ -5,23 +5,19 @@
 #include <signal.h>
 #include <stddef.h>
 
-void intr_block(void)
+/* SIG_BLOCK or SIG_UNBLOCK SIGINT and SIGTERM for the calling thread. */
+static void intr_mask(int how)
 {
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
-    sigprocmask(SIG_BLOCK, &stop, NULL);
+    sigprocmask(how, &stop, NULL);
 }
 
-void intr_unblock(void)
-{
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    sigprocmask(SIG_UNBLOCK, &stop, NULL);
-}
+void intr_block(void) { intr_mask(SIG_BLOCK); }
+
+void intr_unblock(void) { intr_mask(SIG_UNBLOCK); }
 
 int intr_requested(void *ctx)
 {

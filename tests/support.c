@@ -399,3 +399,15 @@ void tsup_screenshots(const char *dir, const char *name)
         tsup_screenshot(dir, widths[k], shot);
     }
 }
+
+int tsup_run_in(const char *dir, const char *args, char *err, size_t errlen)
+{
+    char repo[2048], cmd[8192];
+    cr_assert(getcwd(repo, sizeof repo));
+    const char *bin = getenv("RATELAB_BIN");
+    bin = bin ? bin : "./ratelab";
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s%s%s' %s", dir, bin[0] == '/' ? "" : repo, bin[0] == '/' ? "" : "/",
+             bin, args);
+    const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+    return tsup_exec(argv, err, errlen);
+}

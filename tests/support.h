@@ -40,6 +40,11 @@ int tsup_run(const char *const *argv, char *err, size_t errlen);
 /* As tsup_run, keeping stdout too: *out is what it printed (caller frees). */
 int tsup_run_out(const char *const *argv, char **out, char *err, size_t errlen);
 
+/* Runs the ratelab binary (by its absolute path) with `args`, a shell
+ * word list, from the working directory `dir`: `--out "$PWD"` and names
+ * looked up there. Returns its exit status, stderr in err. */
+int tsup_run_in(const char *dir, const char *args, char *err, size_t errlen);
+
 /* Runs argv[0] (a path) with argv, capturing stderr as tsup_run does. */
 int tsup_exec(const char *const *argv, char *err, size_t errlen);
 

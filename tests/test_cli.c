@@ -404,17 +404,24 @@ Test(cli, a_scenario_by_its_name_and_options_with_equals)
 
 /* A results directory named like a shipped scenario (what --out steady
  * writes) does not hide the scenario: 'ratelab run steady' beside it runs
- * the shipped one (found beside the binary), instead of "is a directory". */
+ * scenarios/steady.json, instead of "is a directory". */
 Test(cli, a_directory_named_like_a_scenario_does_not_shadow_it)
 {
-    char *dir = tsup_tempdir(), cmd[8192], err[4096], repo[2048];
-    cr_assert(getcwd(repo, sizeof repo));
-    const char *bin = getenv("RATELAB_BIN");
-    bin = bin ? bin : "./ratelab";
-    snprintf(cmd, sizeof cmd, "cd '%s' && mkdir steady && '%s%s%s' run steady --only token_bucket --quiet --out '%s/o'",
-             dir, bin[0] == '/' ? "" : repo, bin[0] == '/' ? "" : "/", bin, dir);
-    const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
-    cr_assert_eq(tsup_exec(argv, err, sizeof err), 0, "%s", err);
+    char *dir = tsup_tempdir(), path[600], args[700], err[4096];
+    snprintf(path, sizeof path, "%s/steady", dir);
+    cr_assert_eq(mkdir(path, 0777), 0);
+    /* the scenarios/ of the working directory, wherever the binary is */
+    snprintf(path, sizeof path, "%s/scenarios", dir);
+    cr_assert_eq(mkdir(path, 0777), 0);
+    char *text = tsup_slurp("scenarios/steady.json");
+    snprintf(path, sizeof path, "%s/scenarios/steady.json", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert(text && f);
+    fputs(text, f);
+    fclose(f);
+    free(text);
+    snprintf(args, sizeof args, "run steady --only token_bucket --quiet --out '%s/o'", dir);
+    cr_assert_eq(tsup_run_in(dir, args, err, sizeof err), 0, "%s", err);
     tsup_rmtree(dir);
     free(dir);
 }

@@ -154,20 +154,16 @@ Test(outdir, a_users_own_index_html_or_plots_folder_is_refused_and_left_whole)
  * absolute path is refused as '.' is, and so is a directory holding it. */
 Test(outdir, the_working_directory_by_its_absolute_path_is_refused)
 {
-    char *dir = tsup_tempdir(), target[512], inner[600], cmd[8192], err[2048], repo[2048];
+    char *dir = tsup_tempdir(), target[512], inner[600], args[4400], err[2048], repo[2048];
     snprintf(target, sizeof target, "%s/res", dir);
     cr_assert_eq(run_out(target, NULL, NULL, err, sizeof err), 0, "%s", err);   /* a marked results directory */
     snprintf(inner, sizeof inner, "%s/plots", target);
     mkdir(inner, 0777);
     cr_assert(getcwd(repo, sizeof repo));
-    const char *bin = getenv("RATELAB_BIN");
-    bin = bin ? bin : "./ratelab";
     static const char *const outs[] = { "\"$PWD\"", "\"$(dirname \"$PWD\")\"" };
     for (size_t i = 0; i < 2; i++) {
-        snprintf(cmd, sizeof cmd, "cd '%s' && '%s%s%s' run '%s/scenarios/steady.json' --only token_bucket --quiet --out %s",
-                 i ? inner : target, bin[0] == '/' ? "" : repo, bin[0] == '/' ? "" : "/", bin, repo, outs[i]);
-        const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
-        cr_assert_eq(tsup_exec(argv, err, sizeof err), 2, "%s: %s", cmd, err);
+        snprintf(args, sizeof args, "run '%s/scenarios/steady.json' --only token_bucket --quiet --out %s", repo, outs[i]);
+        cr_assert_eq(tsup_run_in(i ? inner : target, args, err, sizeof err), 2, "%s: %s", args, err);
         cr_assert(strstr(err, i ? "is the working directory or holds it" : "is the working directory;"), "%s", err);
     }
     char path[700];

@@ -502,26 +502,35 @@ static long long evalsha_calls(test_redis *t)
     return calls;
 }
 
+/* A long pass (promotion_ramp's global bucket: 600k requests, 8 to a
+ * round trip, a 300 ms timeout) on t's server, into dir/ramp, under
+ * run_id: started, and waited for until its keys are there (60 s at most). */
+static void start_long_pass(test_redis *t, const char *dir, const char *run_id, tsup_child *run, char *out, size_t len)
+{
+    static char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", t->server.port);
+    snprintf(out, len, "%s/ramp", dir);
+    const char *argv[] = { "run", "scenarios/promotion_ramp.json", "--only", "global_token_bucket", "--backend",
+                           "redis", "--redis-url", url, "--pipeline", "8", "--redis-timeout-ms", "300",
+                           "--redis-wait-s", "30", "--run-id", run_id, "--out", out, "--quiet", NULL };
+    tsup_start(run, argv);
+    char pattern[80];
+    snprintf(pattern, sizeof pattern, "ratelab:%s-*", run_id);
+    long keys = 0;
+    for (int i = 0; i < 6000 && keys <= 0; i++) {
+        keys = count_keys(t, pattern);
+        if (keys <= 0) sleep_ms(10);
+    }
+    cr_assert_gt(keys, 0, "the run started");
+}
+
 Test(redis, a_pause_and_a_restart_mid_run_are_waited_out_counted_and_cleaned_up, .timeout = 300)
 {
     test_redis t;
     redis_up(&t);
-    char url[64], err[4096];
-    snprintf(url, sizeof url, "redis://127.0.0.1:%d", t.server.port);
-    char *dir = tsup_tempdir(), out[512];
-    snprintf(out, sizeof out, "%s/ramp", dir);
-    /* a long pass: 600k requests, 8 to a round trip */
-    const char *argv[] = { "run", "scenarios/promotion_ramp.json", "--only", "global_token_bucket", "--backend",
-                           "redis", "--redis-url", url, "--pipeline", "8", "--redis-timeout-ms", "300",
-                           "--run-id", "outage", "--out", out, "--quiet", NULL };
+    char err[4096], *dir = tsup_tempdir(), out[512];
     tsup_child run;
-    tsup_start(&run, argv);
-    long keys = 0;
-    for (int i = 0; i < 6000 && keys <= 0; i++) {   /* until the pass has begun: 60 s at most */
-        keys = count_keys(&t, "ratelab:outage-*");
-        if (keys <= 0) sleep_ms(10);
-    }
-    cr_assert_gt(keys, 0, "the run started");
+    start_long_pass(&t, dir, "outage", &run, out, sizeof out);
     redisContext *c = redis_client(&t);
     redisReply *r = redisCommand(c, "CLIENT PAUSE 1500");
     cr_assert(r && r->type == REDIS_REPLY_STATUS);
@@ -564,21 +573,9 @@ Test(redis, sigterm_ends_a_pass_that_waits_out_an_outage, .timeout = 120)
 {
     test_redis t;
     redis_up(&t);
-    char url[64], err[4096];
-    snprintf(url, sizeof url, "redis://127.0.0.1:%d", t.server.port);
-    char *dir = tsup_tempdir(), out[512];
-    snprintf(out, sizeof out, "%s/ramp", dir);
-    const char *argv[] = { "run", "scenarios/promotion_ramp.json", "--only", "global_token_bucket", "--backend",
-                           "redis", "--redis-url", url, "--pipeline", "8", "--redis-timeout-ms", "300",
-                           "--redis-wait-s", "30", "--run-id", "outsig", "--out", out, "--quiet", NULL };
+    char err[4096], *dir = tsup_tempdir(), out[512];
     tsup_child run;
-    tsup_start(&run, argv);
-    long keys = 0;
-    for (int i = 0; i < 6000 && keys <= 0; i++) {   /* until the pass has begun: 60 s at most */
-        keys = count_keys(&t, "ratelab:outsig-*");
-        if (keys <= 0) sleep_ms(10);
-    }
-    cr_assert_gt(keys, 0, "the run started");
+    start_long_pass(&t, dir, "outsig", &run, out, sizeof out);
     /* the signal is pending when the run meets the outage, or arrives
      * while it waits: either way the wait must see it */
     rsrv_kill(&t.server);
