@@ -317,10 +317,13 @@ Test(fleet, realtime_strategies_and_faults_follow_virtual_time, .timeout = 240)
             cr_assert(r, "%s: a realtime row", v.limiter->name);
             double admitted = csv_field(r + 1, 6), virt = (double)v.summary.admitted;
             double fallbacks = csv_field(r + 1, fallback_col), vf = (double)v.fleet.fallbacks;
-            /* A lease node that could not renew in time refuses: on a starved
-             * machine a lease fleet admits less than in virtual time (seen:
-             * 989 and 1033 against 1153 under CI load), never more. */
-            int lease = v.limiter->fleet->strategy == SCN_FLEET_LEASE;
+            /* A node whose share another gives it (a lease, a controller's
+             * share, a gossiped one) refuses when that share comes late: on a
+             * starved machine such a fleet admits less than in virtual time
+             * (seen: lease 989 and 1033 against 1153 under CI load; controller
+             * 3577 against 4043 at load 8), never more. */
+            scn_fleet_strategy st = v.limiter->fleet->strategy;
+            int lease = st == SCN_FLEET_LEASE || st == SCN_FLEET_CONTROLLER || st == SCN_FLEET_GOSSIP;
             cr_assert(admitted - virt <= 0.05 * virt + 20 && (lease || virt - admitted <= 0.05 * virt + 20),
                       "%s: %.0f admitted in realtime, %.0f in virtual time", v.limiter->name, admitted, virt);
             cr_assert(fabs(fallbacks - vf) <= 0.05 * vf + 20, "%s: %.0f fallbacks in realtime, %.0f in virtual time",
