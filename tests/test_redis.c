@@ -592,10 +592,9 @@ Test(redis, sigterm_ends_a_pass_that_waits_out_an_outage, .timeout = 120)
     rsrv_stop(&t.server);
 }
 
-Test(redis, peers_that_are_not_redis_are_named_and_exit_3, .timeout = 60)
+/* A socket listening on a free loopback port; the port in *port. */
+static int loopback_listener(int *port)
 {
-    /* a loopback listener that answers like an HTTP server, then one that
-     * wants a password */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -603,6 +602,15 @@ Test(redis, peers_that_are_not_redis_are_named_and_exit_3, .timeout = 60)
     cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
     cr_assert_eq(listen(fd, 4), 0);
     cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+Test(redis, peers_that_are_not_redis_are_named_and_exit_3, .timeout = 60)
+{
+    /* a loopback listener that answers like an HTTP server, then one that
+     * wants a password */
+    int port, fd = loopback_listener(&port);
     pid_t http = fork();
     cr_assert(http >= 0);
     if (http == 0) {
@@ -619,7 +627,7 @@ Test(redis, peers_that_are_not_redis_are_named_and_exit_3, .timeout = 60)
     }
     close(fd);
     char url[64], err[4096];
-    snprintf(url, sizeof url, "redis://127.0.0.1:%d", ntohs(a.sin_port));
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", port);
     const char *argv[] = { "run", "scenarios/burst.json", "--backend", "redis", "--redis-url", url, "--out",
                            "/tmp/ratelab-not-redis-should-not-exist", "--quiet", NULL };
     cr_assert_eq(tsup_run(argv, err, sizeof err), 3, "%s", err);
@@ -689,14 +697,7 @@ Test(redis, the_bounded_reader_measures_a_reply_before_hiredis_builds_it)
  * connections, 64 MiB each at most. */
 static pid_t endless_peer(int *port, int array)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    cr_assert_eq(listen(fd, 4), 0);
-    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    *port = ntohs(a.sin_port);
+    int fd = loopback_listener(port);
     pid_t pid = fork();
     cr_assert(pid >= 0);
     if (pid != 0) {
